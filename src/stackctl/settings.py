@@ -1,0 +1,99 @@
+"""Stack settings: one validated place, read from the environment and the project's .env file.
+
+Every value here is a build or run setting a user may need to change: base images (registries are
+slow or blocked in China, so a mirror or ACR name goes here), package mirrors, timeouts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stackctl.errors import SettingsError
+
+DEFAULT_PYTHON_BASE = "python:3.11-slim-bookworm"
+DEFAULT_NGINX_BASE = "nginx:1.25-bookworm"
+DEFAULT_REDIS_BASE = "redis:7-bookworm"
+
+
+class StackSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project_dir: Path
+    compose_file: Path
+    project_name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    python_base_image: str = DEFAULT_PYTHON_BASE
+    nginx_base_image: str = DEFAULT_NGINX_BASE
+    redis_base_image: str = DEFAULT_REDIS_BASE
+    debian_mirror: str = "http://deb.debian.org/debian"
+    pip_index_url: str = ""
+    # A CA bundle pip must trust inside builds (a TLS-inspecting proxy). Given to the build stage
+    # only, never to the final image.
+    build_ca_bundle: Path | None = None
+    health_timeout: float = Field(default=120.0, gt=0)
+    docker_host: str = ""
+
+    @property
+    def base_images(self) -> dict[str, str]:
+        return {
+            "python": self.python_base_image,
+            "nginx": self.nginx_base_image,
+            "redis": self.redis_base_image,
+        }
+
+
+# Environment variable -> field. Kept explicit so `invoke doctor` and the README list the same names.
+ENV_NAMES = {
+    "COMPOSE_PROJECT_NAME": "project_name",
+    "PYTHON_BASE_IMAGE": "python_base_image",
+    "NGINX_BASE_IMAGE": "nginx_base_image",
+    "REDIS_BASE_IMAGE": "redis_base_image",
+    "DEBIAN_MIRROR": "debian_mirror",
+    "PIP_INDEX_URL": "pip_index_url",
+    "BUILD_CA_BUNDLE": "build_ca_bundle",
+    "STACK_HEALTH_TIMEOUT": "health_timeout",
+    "DOCKER_HOST": "docker_host",
+}
+
+
+def default_project_name(project_dir: Path) -> str:
+    name = "".join(c for c in project_dir.resolve().name.lower() if c.isalnum() or c in "-_")
+    return name.lstrip("-_") or "stack"
+
+
+def load_settings(
+    project_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Mapping[str, str] | None = None,
+    compose_file: str = "compose.yaml",
+) -> StackSettings:
+    """Settings from the environment, falling back to the project's .env values, then defaults."""
+    environ = os.environ if environ is None else environ
+    dotenv = dotenv or {}
+    values: dict[str, object] = {
+        "project_dir": project_dir,
+        "compose_file": project_dir / compose_file,
+        "project_name": default_project_name(project_dir),
+    }
+    for env_name, field in ENV_NAMES.items():
+        raw = environ.get(env_name, dotenv.get(env_name))
+        if raw not in (None, ""):
+            values[field] = raw
+    if "build_ca_bundle" not in values:
+        # pip's own setting on machines behind a TLS-inspecting proxy.
+        for name in ("PIP_CERT", "SSL_CERT_FILE"):
+            if environ.get(name) and Path(environ[name]).is_file():
+                values["build_ca_bundle"] = environ[name]
+                break
+    try:
+        return StackSettings.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        env_name = next((k for k, v in ENV_NAMES.items() if v == field), field)
+        raise SettingsError(
+            f"setting {env_name}={values.get(field)!r} is invalid: {err['msg']}"
+        ) from None
