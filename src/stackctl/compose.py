@@ -1,0 +1,312 @@
+"""compose.yaml as typed, validated data: the project that stackctl converges Docker to.
+
+Only a subset of the Compose specification is supported, and every key outside it is an error
+that names it, so a file never means more to `docker compose` than it means to stackctl.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import re
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stackctl.compose_reader import ComposeReader, ServiceFields, show
+from stackctl.errors import ComposeError
+
+logger = logging.getLogger(__name__)
+
+DependencyCondition = Literal[
+    "service_started", "service_healthy", "service_completed_successfully"
+]
+
+_PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BuildSpec(_Spec):
+    context: Path
+    """Absolute path of the build context directory."""
+    dockerfile: str = "Dockerfile"
+    """Relative to `context`, as the Docker API wants it."""
+    args: dict[str, str] = Field(default_factory=dict)
+    target: str | None = None
+
+
+class PortSpec(_Spec):
+    host_ip: str = ""
+    """"" when not given: every interface, Docker's default."""
+    published: int | None = Field(default=None, ge=1, le=65535)
+    """None: Docker picks a free host port."""
+    target: int = Field(ge=1, le=65535)
+    protocol: str = "tcp"
+
+
+class MountSpec(_Spec):
+    type: Literal["volume", "bind"]
+    source: str
+    """A volume's name as declared in compose.yaml (not prefixed with the project name), or a
+    bind mount's absolute host path."""
+    target: str
+    read_only: bool = False
+
+
+class DependsOn(_Spec):
+    condition: DependencyCondition = "service_started"
+
+
+class HealthcheckSpec(_Spec):
+    test: list[str] = Field(default_factory=list)
+    """["CMD", ...], ["CMD-SHELL", "..."], ["NONE"] when disabled, [] to keep the image's test."""
+    interval: float = 30.0
+    timeout: float = 30.0
+    start_period: float = 0.0
+    retries: int = Field(default=3, ge=0)
+
+    @property
+    def disabled(self) -> bool:
+        return self.test[:1] == ["NONE"]
+
+
+class ServiceSpec(_Spec):
+    name: str
+    build: BuildSpec | None = None
+    image: str | None = Field(default=None, min_length=1)
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    """env_file values merged under the service's own `environment`."""
+    ports: list[PortSpec] = Field(default_factory=list)
+    volumes: list[MountSpec] = Field(default_factory=list)
+    depends_on: dict[str, DependsOn] = Field(default_factory=dict)
+    healthcheck: HealthcheckSpec | None = None
+    restart: str = "no"
+    labels: dict[str, str] = Field(default_factory=dict)
+    init: bool = False
+    stop_grace_period: float | None = None
+    profiles: list[str] = Field(default_factory=list)
+    working_dir: str | None = None
+    user: str | None = None
+    stop_signal: str | None = None
+
+
+class VolumeSpec(_Spec):
+    name: str
+    driver: str = "local"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Project(_Spec):
+    name: str
+    services: dict[str, ServiceSpec]
+    """The active services only (see `load_project`'s profiles), in file order."""
+    volumes: dict[str, VolumeSpec]
+    compose_file: Path
+    project_dir: Path
+
+    def start_order(self) -> list[str]:
+        """Every service after the services it depends on; ties broken by name."""
+        waiting_on = {name: set(spec.depends_on) for name, spec in self.services.items()}
+        ready = [name for name, deps in waiting_on.items() if not deps]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            name = heapq.heappop(ready)
+            order.append(name)
+            for other, deps in waiting_on.items():
+                if name in deps:
+                    deps.remove(name)
+                    if not deps:
+                        heapq.heappush(ready, other)
+        return order
+
+    def dependents(self, name: str) -> set[str]:
+        """The services that depend on `name`, directly or through others."""
+        if name not in self.services:
+            known = ", ".join(self.services) or "none"
+            raise ComposeError(
+                f"{self.compose_file.name}: services.{name}: no such service (services: {known})"
+            )
+        found: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            for other, spec in self.services.items():
+                if current in spec.depends_on and other not in found:
+                    found.add(other)
+                    todo.append(other)
+        return found
+
+
+def load_project(
+    compose_file: Path,
+    environ: Mapping[str, str],
+    *,
+    project_name: str | None = None,
+    profiles: Collection[str] = (),
+) -> Project:
+    """Reads `compose_file` and the `.env` beside it, interpolates and validates.
+
+    Variables come from `environ` layered over `.env` (`environ` wins). Services with profiles
+    none of which is in `profiles` are left out. The project name is `project_name`, else the
+    file's `name`, else the directory's name.
+    """
+    compose_file = Path(os.path.abspath(compose_file))
+    reader = ComposeReader(compose_file, environ)
+    document = reader.read()
+    services = {
+        name: _service_spec(reader, fields) for name, fields in reader.services(document).items()
+    }
+    _check_dependencies(reader, services)
+    active = {name: spec for name, spec in services.items() if _is_active(spec, profiles)}
+    _check_active_dependencies(reader, active, services)
+    _check_published_ports(reader, active)
+    return Project(
+        name=_project_name(reader, project_name, document.get("name"), compose_file.parent),
+        services=active,
+        volumes={
+            name: VolumeSpec.model_validate({"name": name, **fields})
+            for name, fields in reader.volumes(document).items()
+        },
+        compose_file=compose_file,
+        project_dir=compose_file.parent,
+    )
+
+
+def _service_spec(reader: ComposeReader, fields: ServiceFields) -> ServiceSpec:
+    try:
+        return ServiceSpec.model_validate(fields.values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path = fields.path + "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+            )
+            problems.append(f"{path}: invalid value {show(error['input'])}: {error['msg']}")
+        reader.fail("", "; ".join(problems))
+
+
+def _check_dependencies(reader: ComposeReader, services: Mapping[str, ServiceSpec]) -> None:
+    for name, spec in services.items():
+        for dependency, depends_on in spec.depends_on.items():
+            path = reader.dependency_paths[(name, dependency)]
+            if dependency == name:
+                reader.fail(path, f"{name} depends on itself: remove {show(dependency)}")
+            if dependency not in services:
+                known = ", ".join(services)
+                reader.fail(path, f"unknown service {show(dependency)} (services: {known})")
+            healthcheck = services[dependency].healthcheck
+            if depends_on.condition == "service_healthy" and (
+                healthcheck is None or healthcheck.disabled
+            ):
+                reader.fail(
+                    path,
+                    f"condition service_healthy, but {show(dependency)} has no healthcheck:"
+                    f" add one to services.{dependency} or use service_started",
+                )
+    cycle = _first_cycle(services)
+    if cycle:
+        reader.fail(f"services.{cycle[0]}.depends_on", f"dependency cycle: {' -> '.join(cycle)}")
+
+
+def _first_cycle(services: Mapping[str, ServiceSpec]) -> list[str]:
+    """A dependency cycle as [a, b, ..., a], found in name order; [] if there is none."""
+    done: set[str] = set()
+
+    def visit(name: str, stack: list[str]) -> list[str]:
+        if name in stack:
+            return [*stack[stack.index(name) :], name]
+        if name in done:
+            return []
+        stack.append(name)
+        for dependency in sorted(services[name].depends_on):
+            cycle = visit(dependency, stack)
+            if cycle:
+                return cycle
+        stack.pop()
+        done.add(name)
+        return []
+
+    for name in sorted(services):
+        cycle = visit(name, [])
+        if cycle:
+            return cycle
+    return []
+
+
+def _check_active_dependencies(
+    reader: ComposeReader,
+    active: Mapping[str, ServiceSpec],
+    services: Mapping[str, ServiceSpec],
+) -> None:
+    for name, spec in active.items():
+        for dependency in spec.depends_on:
+            if dependency not in active:
+                profiles = ", ".join(services[dependency].profiles)
+                reader.fail(
+                    reader.dependency_paths[(name, dependency)],
+                    f"{show(dependency)} is not active (profiles: {profiles}):"
+                    " enable one of its profiles",
+                )
+
+
+_ANY_ADDRESS = ("", "0.0.0.0", "::")
+
+
+def _check_published_ports(reader: ComposeReader, active: Mapping[str, ServiceSpec]) -> None:
+    """Two bindings of one host port would fail at `docker run` time: fail here instead."""
+    taken: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for name, spec in active.items():
+        for i, port in enumerate(spec.ports):
+            if port.published is None:
+                continue
+            path = f"services.{name}.ports[{i}]"
+            bound = taken.setdefault((port.published, port.protocol), [])
+            clash = next(
+                (
+                    other_path
+                    for host_ip, other_path in bound
+                    if host_ip == port.host_ip
+                    or host_ip in _ANY_ADDRESS
+                    or port.host_ip in _ANY_ADDRESS
+                ),
+                None,
+            )
+            if clash is not None:
+                address = f"{port.host_ip}:{port.published}" if port.host_ip else port.published
+                reader.fail(
+                    path,
+                    f"host port {show(address)}/{port.protocol} is already published by {clash}:"
+                    " choose another host port",
+                )
+            bound.append((port.host_ip, path))
+
+
+def _is_active(spec: ServiceSpec, profiles: Collection[str]) -> bool:
+    return not spec.profiles or any(profile in profiles for profile in spec.profiles)
+
+
+def _project_name(
+    reader: ComposeReader, given: str | None, declared: object, project_dir: Path
+) -> str:
+    if given is not None:
+        if not _PROJECT_NAME.match(given):
+            reader.fail("", f"invalid project name {show(given)}: {_NAME_RULE}")
+        return given
+    if declared is not None:
+        if not isinstance(declared, str) or not _PROJECT_NAME.match(declared):
+            reader.fail("name", f"invalid project name {show(declared)}: {_NAME_RULE}")
+        return declared
+    name = re.sub(r"[^a-z0-9_-]", "", project_dir.name.lower()).lstrip("-_")
+    return name or "stack"
+
+
+_NAME_RULE = 'use lowercase letters, digits, "-" and "_", starting with a letter or digit'

@@ -1,0 +1,677 @@
+"""Reads compose.yaml's raw YAML into plain field values, one key at a time, with errors that name
+the file, the dotted path and the value. `stackctl.compose` turns the values into models."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import logging
+import os
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from stackctl.durations import EXPECTED as DURATION_EXPECTED
+from stackctl.durations import parse_duration
+from stackctl.envfiles import read_env_file
+from stackctl.errors import ComposeError
+from stackctl.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
+from stackctl.yamlfile import load_yaml
+
+logger = logging.getLogger("stackctl.compose")
+
+TOP_LEVEL_KEYS = ("name", "services", "volumes", "networks")
+SERVICE_KEYS = (
+    "build",
+    "image",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "ports",
+    "volumes",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "labels",
+    "init",
+    "stop_grace_period",
+    "profiles",
+    "working_dir",
+    "user",
+    "stop_signal",
+)
+# Passed through as they are: the model's field types validate them.
+_PLAIN_SERVICE_KEYS = ("image", "init", "working_dir", "stop_signal")
+CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+PROTOCOLS = ("tcp", "udp", "sctp")
+
+_SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_PROFILE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
+_ENV_KEY = re.compile(r"^[^\s=]+$")
+_DIGITS = re.compile(r"^[0-9]+$")
+_SHOWN_MAX = 80
+
+
+@dataclass(frozen=True)
+class ServiceFields:
+    """One service's values, ready for `ServiceSpec`, and where the service is in the file."""
+
+    path: str
+    values: dict[str, object]
+
+
+def child(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def show(value: object) -> str:
+    """A value as an error message quotes it: on one line, short, strings in double quotes."""
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    else:
+        text = str(value)
+    if len(text) > _SHOWN_MAX:
+        text = text[: _SHOWN_MAX - 3] + "..."
+    return json.dumps(text, ensure_ascii=False)
+
+
+def kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if value is None:
+        return "null"
+    return "a string"
+
+
+class ComposeReader:
+    """Reads one compose file. Every `fail` is a one-line ComposeError naming this file."""
+
+    def __init__(self, compose_file: Path, environ: Mapping[str, str]) -> None:
+        self.compose_file = compose_file
+        self.project_dir = compose_file.parent
+        self.shown_as = compose_file.name
+        self.environ = environ
+        self.variables: dict[str, str] = {}
+        self.declared_volumes: set[str] = set()
+        self.dependency_paths: dict[tuple[str, str], str] = {}
+        self._unset: set[str] = set()
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def fail(self, path: str, message: str) -> NoReturn:
+        text = f"{self.shown_as}: {path}: {message}" if path else f"{self.shown_as}: {message}"
+        raise ComposeError(text.replace("\r", " ").replace("\n", " "))
+
+    def _expect(self, path: str, value: object, expected: str) -> NoReturn:
+        self.fail(path, f"expected {expected}, got {kind(value)} {show(value)}")
+
+    # -- the document ----------------------------------------------------------------------
+
+    def read(self) -> dict[str, object]:
+        """The top-level mapping, keys checked, `.env` read and every string interpolated."""
+        try:
+            text = self.compose_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.fail("", f"file not found ({self.compose_file})")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.fail("", f"cannot read: {exc}")
+        document = load_yaml(text, self.shown_as)
+        if document is None:
+            self.fail("", 'file is empty: expected a mapping with a "services" key')
+        if not isinstance(document, dict):
+            self._expect("", document, 'a mapping with a "services" key at the top level')
+        if "version" in document:
+            self.fail("version", "unsupported key: it is obsolete in the Compose spec, remove it")
+        document = self._known_keys(document, "", TOP_LEVEL_KEYS)
+        if "services" not in document:
+            self.fail("services", "missing: define at least one service")
+        self.variables = {**self._dotenv(), **self.environ}
+        interpolated = self._interpolated(document, "")
+        for name in sorted(self._unset):
+            logger.warning('The "%s" variable is not set. Defaulting to a blank string.', name)
+        assert isinstance(interpolated, dict)
+        self._check_networks(interpolated.get("networks"))
+        self.declared_volumes = set(self.volumes(interpolated))
+        return interpolated
+
+    def _dotenv(self) -> dict[str, str]:
+        path = self.project_dir / ".env"
+        if not path.is_file():
+            return {}
+        values = read_env_file(path, ".env")
+        return {key: value for key, value in values.items() if value is not None}
+
+    def _interpolated(self, node: object, path: str) -> object:
+        if isinstance(node, str):
+            try:
+                return interpolate(node, self.variables, self._unset.add)
+            except MissingRequiredVariable as exc:
+                self.fail(path, str(exc))
+            except InvalidTemplate as exc:
+                self.fail(
+                    path,
+                    f"invalid interpolation format {show(exc.template)}:"
+                    " you may need to escape any $ with another $",
+                )
+        if isinstance(node, dict):
+            return {key: self._interpolated(value, child(path, key)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self._interpolated(value, child(path, i)) for i, value in enumerate(node)]
+        return node
+
+    def _known_keys(
+        self, mapping: dict[object, object], path: str, supported: tuple[str, ...]
+    ) -> dict[str, object]:
+        """`mapping` without its `x-` extension keys; any other unsupported key is an error."""
+        known: dict[str, object] = {}
+        for key, value in mapping.items():
+            if not isinstance(key, str):
+                self.fail(path, f"invalid key {show(key)}: keys must be strings")
+            if key.startswith("x-"):
+                continue
+            if key not in supported:
+                close = difflib.get_close_matches(key, supported, n=1)
+                hint = f', did you mean "{close[0]}"?' if close else ""
+                self.fail(
+                    child(path, key), f"unsupported key{hint} (supported: {', '.join(supported)})"
+                )
+            known[key] = value
+        return known
+
+    def _mapping(self, value: object, path: str, expected: str) -> dict[object, object]:
+        if not isinstance(value, dict):
+            self._expect(path, value, expected)
+        return value
+
+    def _list(self, value: object, path: str, expected: str) -> list[object]:
+        if not isinstance(value, list):
+            self._expect(path, value, expected)
+        return value
+
+    def _string(self, value: object, path: str) -> str:
+        if not isinstance(value, str):
+            self._expect(path, value, "a string")
+        return value
+
+    def _text(self, value: object, path: str, what: str) -> str:
+        """A scalar as the string a container sees: numbers as written, booleans lower-case."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (str, int, float)):
+            return str(value)
+        self.fail(path, f"invalid {what} {show(value)}: expected a string, number or boolean")
+
+    def _boolean(self, value: object, path: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self._expect(path, value, "true or false")
+
+    def _duration(self, value: object, path: str) -> float:
+        if value == 0 and not isinstance(value, bool):
+            return 0.0
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except ValueError:
+                pass
+        self.fail(path, f"invalid duration {show(value)}: {DURATION_EXPECTED}")
+
+    def _project_path(self, text: str) -> Path:
+        """A host path from the file: `~` is the user's home, relative is to the project."""
+        if text == "~" or text.startswith("~/"):
+            home = self.environ.get("HOME") or str(Path.home())
+            text = home + text[1:]
+        return Path(os.path.normpath(self.project_dir / text))
+
+    def _shown_path(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.project_dir))
+        except ValueError:
+            return str(path)
+
+    # -- top level -------------------------------------------------------------------------
+
+    def _check_networks(self, networks: object) -> None:
+        if networks is None:
+            return
+        networks = self._mapping(networks, "networks", "a mapping")
+        for name, settings in networks.items():
+            if name != "default":
+                self.fail(
+                    child("networks", str(name)),
+                    "unsupported network: services share the project's default network;"
+                    " only `default` may be listed",
+                )
+            if settings not in (None, {}):
+                self.fail(
+                    "networks.default",
+                    f"unsupported settings {show(settings)}: the default network takes none",
+                )
+
+    def volumes(self, document: dict[str, object]) -> dict[str, dict[str, object]]:
+        """Top-level named volumes: name -> VolumeSpec fields."""
+        raw = document.get("volumes")
+        if raw is None:
+            return {}
+        raw = self._mapping(raw, "volumes", "a mapping of volume names to null or settings")
+        volumes: dict[str, dict[str, object]] = {}
+        for name, settings in raw.items():
+            path = child("volumes", str(name))
+            if not isinstance(name, str) or not _VOLUME_NAME.match(name):
+                self.fail(path, f"invalid volume name {show(name)}: use letters, digits, _ . -")
+            if settings is None:
+                volumes[name] = {}
+                continue
+            settings = self._known_keys(
+                self._mapping(settings, path, "null or a mapping with driver, labels"),
+                path,
+                ("driver", "labels"),
+            )
+            fields: dict[str, object] = {}
+            if "driver" in settings:
+                fields["driver"] = self._string(settings["driver"], child(path, "driver"))
+            if "labels" in settings:
+                fields["labels"] = self._labels(settings["labels"], child(path, "labels"))
+            volumes[name] = fields
+        return volumes
+
+    def services(self, document: dict[str, object]) -> dict[str, ServiceFields]:
+        raw = document["services"]
+        if not isinstance(raw, dict):
+            self._expect("services", raw, "a mapping of service names to definitions")
+        services: dict[str, ServiceFields] = {}
+        for name, definition in raw.items():
+            path = child("services", str(name))
+            if not isinstance(name, str) or not _SERVICE_NAME.match(name):
+                self.fail(path, f"invalid service name {show(name)}: use letters, digits, _ . -")
+            services[name] = ServiceFields(path, self._service(name, definition, path))
+        return services
+
+    # -- a service -------------------------------------------------------------------------
+
+    def _service(self, name: str, definition: object, path: str) -> dict[str, object]:
+        definition = self._known_keys(
+            self._mapping(definition, path, "a mapping with image or build"), path, SERVICE_KEYS
+        )
+        if "image" not in definition and "build" not in definition:
+            self.fail(path, "neither image nor build: a service needs one of them")
+        readers: dict[str, Callable[[object, str], object]] = {
+            "build": self._build,
+            "command": self._command,
+            "entrypoint": self._command,
+            "ports": self._ports,
+            "volumes": self._mounts,
+            "healthcheck": self._healthcheck,
+            "restart": self._restart,
+            "labels": self._labels,
+            "stop_grace_period": self._duration,
+            "profiles": self._profiles,
+            "user": self._user,
+        }
+        values: dict[str, object] = {"name": name}
+        for key, value in definition.items():
+            if key in readers:
+                values[key] = None if value is None else readers[key](value, child(path, key))
+            elif key in _PLAIN_SERVICE_KEYS:
+                values[key] = value
+        values["environment"] = self._service_environment(definition, path)
+        if "depends_on" in definition:
+            values["depends_on"] = self._depends_on(name, definition["depends_on"], path)
+        return {key: value for key, value in values.items() if value is not None}
+
+    def _build(self, value: object, path: str) -> dict[str, object]:
+        settings: dict[str, object]
+        if isinstance(value, str):
+            settings, context_path = {"context": value}, path
+        elif isinstance(value, dict):
+            settings = self._known_keys(value, path, ("context", "dockerfile", "args", "target"))
+            context_path = child(path, "context")
+        else:
+            self._expect(path, value, "a context path or a mapping with context, dockerfile, ...")
+        context_text = self._string(settings.get("context", "."), context_path)
+        context = self._project_path(context_text)
+        if not context.is_dir():
+            self.fail(
+                context_path,
+                f"build context directory not found {show(context_text)} ({context}):"
+                " create it or fix the path",
+            )
+        build: dict[str, object] = {"context": context}
+        dockerfile_path = child(path, "dockerfile") if "dockerfile" in settings else path
+        dockerfile = self._string(settings.get("dockerfile", "Dockerfile"), dockerfile_path)
+        if not (context / dockerfile).is_file():
+            self.fail(
+                dockerfile_path,
+                f"Dockerfile not found {show(dockerfile)} in build context {context}",
+            )
+        build["dockerfile"] = dockerfile
+        if settings.get("args") is not None:
+            build["args"] = self._resolved(self._key_values(settings["args"], child(path, "args")))
+        if settings.get("target") is not None:
+            build["target"] = self._string(settings["target"], child(path, "target"))
+        return build
+
+    def _command(self, value: object, path: str) -> list[str]:
+        if isinstance(value, str):
+            try:
+                return shlex.split(value)
+            except ValueError as exc:
+                self.fail(path, f"invalid command {show(value)}: {str(exc).lower()}")
+        items = self._list(value, path, "a string or a list of strings")
+        return [self._text(item, child(path, i), "argument") for i, item in enumerate(items)]
+
+    def _key_values(self, value: object, path: str) -> dict[str, str | None]:
+        """A mapping, or a list of KEY=VALUE / KEY entries; a KEY without a value maps to None."""
+        pairs: dict[str, str | None] = {}
+        if isinstance(value, dict):
+            for key, item in value.items():
+                item_path = child(path, str(key))
+                if not isinstance(key, str) or not _ENV_KEY.match(key):
+                    self.fail(item_path, f"invalid key {show(key)}: no spaces or = allowed")
+                pairs[key] = None if item is None else self._text(item, item_path, "value")
+        elif isinstance(value, list):
+            for i, entry in enumerate(value):
+                if not isinstance(entry, str):
+                    self._expect(child(path, i), entry, 'a "KEY=VALUE" string')
+                key, equals, item = entry.partition("=")
+                if not _ENV_KEY.match(key):
+                    self.fail(
+                        child(path, i),
+                        f'invalid entry {show(entry)}: expected "KEY=VALUE" or "KEY"',
+                    )
+                pairs[key] = item if equals else None
+        else:
+            self._expect(path, value, 'a mapping or a list of "KEY=VALUE"')
+        return pairs
+
+    def _resolved(self, pairs: Mapping[str, str | None]) -> dict[str, str]:
+        """A KEY without a value takes the variable's value, and is left out if it has none."""
+        resolved: dict[str, str] = {}
+        for key, value in pairs.items():
+            if value is None:
+                value = self.variables.get(key)
+            if value is not None:
+                resolved[key] = value
+        return resolved
+
+    def _labels(self, value: object, path: str) -> dict[str, str]:
+        return {key: value or "" for key, value in self._key_values(value, path).items()}
+
+    def _service_environment(self, definition: dict[str, object], path: str) -> dict[str, str]:
+        environment: dict[str, str] = {}
+        env_files = definition.get("env_file")
+        if env_files is not None:
+            env_file_path = child(path, "env_file")
+            entries = [env_files] if isinstance(env_files, str) else env_files
+            entries = self._list(entries, env_file_path, "a path or a list of paths")
+            for i, entry in enumerate(entries):
+                entry_path = (
+                    env_file_path if isinstance(env_files, str) else child(env_file_path, i)
+                )
+                file = self._project_path(self._string(entry, entry_path))
+                if not file.is_file():
+                    self.fail(entry_path, f"env file not found {show(entry)} ({file})")
+                environment.update(self._resolved(read_env_file(file, self._shown_path(file))))
+        if definition.get("environment") is not None:
+            pairs = self._key_values(definition["environment"], child(path, "environment"))
+            environment.update(self._resolved(pairs))
+        return environment
+
+    def _ports(self, value: object, path: str) -> list[dict[str, object]]:
+        items = self._list(value, path, "a list of ports")
+        return [self._port(item, child(path, i)) for i, item in enumerate(items)]
+
+    def _port(self, value: object, path: str) -> dict[str, object]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"target": self._port_number(str(value), path, str(value))}
+        if isinstance(value, dict):
+            return self._long_port(value, path)
+        if not isinstance(value, str):
+            self._expect(path, value, 'a port like "8080:80" or a mapping with target, published')
+        spec, _, protocol = value.partition("/")
+        if "-" in spec:
+            self.fail(path, f"port ranges are not supported {show(value)}: list each port")
+        host_ip = ""
+        if spec.startswith("["):
+            address, bracket, rest = spec[1:].partition("]")
+            if not bracket or not rest.startswith(":"):
+                self._bad_port_syntax(path, value)
+            host_ip, parts = address, rest[1:].split(":")
+            if len(parts) != 2:
+                self._bad_port_syntax(path, value)
+        else:
+            parts = spec.split(":")
+            if len(parts) == 3:
+                host_ip = parts.pop(0)
+            elif len(parts) > 3:
+                self._bad_port_syntax(path, value)
+        port: dict[str, object] = {"target": self._port_number(parts[-1], path, value)}
+        if len(parts) == 2 and parts[0]:
+            port["published"] = self._port_number(parts[0], path, value)
+        if host_ip:
+            port["host_ip"] = self._host_ip(host_ip, path)
+        if protocol:
+            port["protocol"] = self._protocol(protocol, path)
+        return port
+
+    def _bad_port_syntax(self, path: str, value: str) -> NoReturn:
+        self.fail(
+            path,
+            f"invalid port {show(value)}: expected [[HOST_IP:]PUBLISHED:]TARGET[/PROTOCOL],"
+            ' with an IPv6 address in brackets ("[::1]:8080:80")',
+        )
+
+    def _port_number(self, text: str, path: str, whole: str) -> int:
+        context = "" if text == whole else f" in {show(whole)}"
+        if not _DIGITS.match(text):
+            self.fail(path, f"invalid port {show(text)}{context}: must be a number 1-65535")
+        number = int(text)
+        if not 1 <= number <= 65535:
+            self.fail(path, f"invalid port {show(text)}{context}: must be 1-65535")
+        return number
+
+    def _host_ip(self, value: object, path: str) -> str:
+        try:
+            return str(ipaddress.ip_address(self._string(value, path)))
+        except ValueError:
+            self.fail(path, f"invalid host IP {show(value)}: expected an IPv4 or IPv6 address")
+
+    def _protocol(self, value: object, path: str) -> str:
+        if value not in PROTOCOLS:
+            self.fail(path, f"invalid protocol {show(value)}: expected tcp, udp or sctp")
+        return str(value)
+
+    def _long_port(self, value: dict[object, object], path: str) -> dict[str, object]:
+        settings = self._known_keys(value, path, ("target", "published", "host_ip", "protocol"))
+        if "target" not in settings:
+            self.fail(path, 'missing key "target": the port inside the container')
+        port: dict[str, object] = {}
+        for key in ("target", "published"):
+            number = settings.get(key)
+            if number is not None:
+                text = self._text(number, child(path, key), "port")
+                port[key] = self._port_number(text, child(path, key), text)
+        if settings.get("host_ip") not in (None, ""):
+            port["host_ip"] = self._host_ip(settings["host_ip"], child(path, "host_ip"))
+        if settings.get("protocol") is not None:
+            port["protocol"] = self._protocol(settings["protocol"], child(path, "protocol"))
+        return port
+
+    def _mounts(self, value: object, path: str) -> list[dict[str, object]]:
+        items = self._list(value, path, "a list of volumes")
+        return [self._mount(item, child(path, i)) for i, item in enumerate(items)]
+
+    def _mount(self, value: object, path: str) -> dict[str, object]:
+        if isinstance(value, dict):
+            return self._long_mount(value, path)
+        if not isinstance(value, str):
+            self._expect(path, value, 'a volume like "data:/data" or a mapping with type, ...')
+        parts = value.split(":")
+        if len(parts) == 1:
+            self.fail(
+                path,
+                f"anonymous volumes are not supported {show(value)}:"
+                ' name it ("data:/data") and declare it under top-level volumes',
+            )
+        if len(parts) > 3 or not parts[0]:
+            self.fail(path, f"invalid volume {show(value)}: expected SOURCE:TARGET[:ro|rw]")
+        read_only = False
+        if len(parts) == 3:
+            for option in parts[2].split(","):
+                if option not in ("ro", "rw"):
+                    self.fail(path, f"unsupported volume option {show(option)}: expected ro or rw")
+            read_only = "ro" in parts[2].split(",")
+        source, target = parts[0], parts[1]
+        is_bind = source.startswith((".", "/", "~"))
+        return self._checked_mount("bind" if is_bind else "volume", source, target, read_only, path)
+
+    def _long_mount(self, value: dict[object, object], path: str) -> dict[str, object]:
+        settings = self._known_keys(value, path, ("type", "source", "target", "read_only"))
+        for key in ("type", "target"):
+            if key not in settings:
+                self.fail(path, f'missing key "{key}"')
+        mount_type = settings["type"]
+        if mount_type not in ("volume", "bind"):
+            self.fail(
+                child(path, "type"),
+                f"unsupported mount type {show(mount_type)}: use volume or bind",
+            )
+        if settings.get("source") in (None, ""):
+            self.fail(path, 'missing key "source": anonymous volumes are not supported')
+        source = self._string(settings["source"], child(path, "source"))
+        target = self._string(settings["target"], child(path, "target"))
+        read_only = settings.get("read_only", False)
+        read_only = self._boolean(read_only, child(path, "read_only"))
+        return self._checked_mount(str(mount_type), source, target, read_only, path)
+
+    def _checked_mount(
+        self, mount_type: str, source: str, target: str, read_only: bool, path: str
+    ) -> dict[str, object]:
+        if not target.startswith("/"):
+            self.fail(
+                path, f"invalid mount target {show(target)}: must be an absolute container path"
+            )
+        if mount_type == "bind":
+            source = str(self._project_path(source))
+        elif not _VOLUME_NAME.match(source):
+            self.fail(
+                path,
+                f"invalid volume name {show(source)}: use letters, digits, _ . -"
+                ' (a bind mount source starts with "./", "/" or "~")',
+            )
+        elif source not in self.declared_volumes:
+            self.fail(
+                path,
+                f"undeclared volume {show(source)}: declare it under the top-level volumes key",
+            )
+        return {"type": mount_type, "source": source, "target": target, "read_only": read_only}
+
+    def _depends_on(self, name: str, value: object, path: str) -> dict[str, dict[str, str]]:
+        deps_path = child(path, "depends_on")
+        dependencies: dict[str, dict[str, str]] = {}
+        if isinstance(value, list):
+            for i, dependency in enumerate(value):
+                dependency = self._string(dependency, child(deps_path, i))
+                self.dependency_paths[(name, dependency)] = child(deps_path, i)
+                dependencies[dependency] = {"condition": "service_started"}
+        elif isinstance(value, dict):
+            for dependency, settings in value.items():
+                dep_path = child(deps_path, str(dependency))
+                if not isinstance(dependency, str):
+                    self._expect(dep_path, dependency, "a service name")
+                self.dependency_paths[(name, dependency)] = dep_path
+                if settings is None:
+                    settings = {}
+                settings = self._known_keys(
+                    self._mapping(settings, dep_path, "a mapping with condition"),
+                    dep_path,
+                    ("condition",),
+                )
+                condition = settings.get("condition", "service_started")
+                if condition not in CONDITIONS:
+                    self.fail(
+                        child(dep_path, "condition"),
+                        f"unknown condition {show(condition)}: expected {', '.join(CONDITIONS)}",
+                    )
+                dependencies[dependency] = {"condition": str(condition)}
+        else:
+            self._expect(deps_path, value, "a list of service names or a mapping")
+        return dependencies
+
+    def _healthcheck(self, value: object, path: str) -> dict[str, object]:
+        settings = self._known_keys(
+            self._mapping(value, path, "a mapping with test, interval, ..."),
+            path,
+            ("test", "interval", "timeout", "start_period", "retries", "disable"),
+        )
+        healthcheck: dict[str, object] = {}
+        if settings.get("test") is not None:
+            healthcheck["test"] = self._health_test(settings["test"], child(path, "test"))
+        for key in ("interval", "timeout", "start_period"):
+            if settings.get(key) is not None:
+                healthcheck[key] = self._duration(settings[key], child(path, key))
+        if settings.get("retries") is not None:
+            healthcheck["retries"] = settings["retries"]
+        if settings.get("disable") is not None and self._boolean(
+            settings["disable"], child(path, "disable")
+        ):
+            healthcheck["test"] = ["NONE"]
+        return healthcheck
+
+    def _health_test(self, value: object, path: str) -> list[str]:
+        if isinstance(value, str):
+            return ["CMD-SHELL", value]
+        items = self._list(value, path, 'a command string or a list like ["CMD", ...]')
+        test = [self._text(item, child(path, i), "argument") for i, item in enumerate(items)]
+        if not test or test[0] not in ("CMD", "CMD-SHELL", "NONE"):
+            self.fail(
+                path,
+                f'invalid healthcheck test {show(value)}: a list starts with "CMD", "CMD-SHELL"'
+                ' or "NONE"',
+            )
+        return test
+
+    def _restart(self, value: object, path: str) -> str:
+        if not isinstance(value, str) or not _RESTART.match(value):
+            self.fail(
+                path,
+                f"invalid restart policy {show(value)}:"
+                " expected no, always, on-failure[:MAX_RETRIES] or unless-stopped",
+            )
+        return value
+
+    def _profiles(self, value: object, path: str) -> list[str]:
+        items = self._list(value, path, "a list of profile names")
+        for i, item in enumerate(items):
+            if not isinstance(item, str) or not _PROFILE_NAME.match(item):
+                self.fail(
+                    child(path, i), f"invalid profile name {show(item)}: use letters, digits, _ . -"
+                )
+        return [str(item) for item in items]
+
+    def _user(self, value: object, path: str) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return self._string(value, path)

@@ -1,0 +1,40 @@
+"""Dotenv files (the project's `.env`, a service's `env_file`) read strictly: a line that does not
+parse is an error naming the file and the line, where python-dotenv would only log and skip it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+
+from stackctl.errors import ComposeError
+
+
+def read_env_file(path: Path, shown_as: str) -> dict[str, str | None]:
+    """KEY=VALUE pairs of `path`, values taken literally; a bare `KEY` line maps to None.
+
+    `shown_as` is how errors name the file (relative to the project, like `.env`).
+    """
+    try:
+        with path.open(encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
+    except FileNotFoundError:
+        raise ComposeError(f"{shown_as}: file not found ({path})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = " ".join(str(exc).split())
+        raise ComposeError(f"{shown_as}: cannot read: {reason}") from None
+    values: dict[str, str | None] = {}
+    for binding in bindings:
+        if binding.error:
+            text = binding.original.string
+            code = text.lstrip()
+            line = binding.original.line + text[: len(text) - len(code)].count("\n")
+            first = code.splitlines()[0] if code else ""
+            raise ComposeError(
+                f"{shown_as}: line {line}: cannot parse {json.dumps(first, ensure_ascii=False)}:"
+                " expected KEY=VALUE"
+            )
+        if binding.key is not None:
+            values[binding.key] = binding.value
+    return values
