@@ -1,0 +1,362 @@
+"""Buckets and objects with OSS semantics, kept in moto's S3 backend.
+
+moto holds the bytes (FakeKey bodies, multipart parts) and the bucket and upload
+tables; what OSS has and S3 lacks (CRC64, object type, OSS ACLs, user metadata as
+OSS returns it) rides along on moto's objects as an attribute. One lock serialises
+changes: moto's models are not thread-safe and the server is threaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.s3.models import FakeBucket, S3Backend, s3_backends
+
+import fakeoss  # noqa: F401 - sets moto's environment before moto is imported
+
+from . import errors
+from .checksums import crc64, crc64_combine, md5_etag, multipart_etag
+from .errors import OssError
+from .limits import MIN_PART_BYTES
+from .records import ObjectRecord, PartRecord, UploadRecord
+
+# Typed as Any: moto declares FakeBucket abstract for CloudFormation, not for use.
+_FakeBucket: Any = FakeBucket
+_RECORD = "fakeoss_record"
+_ACL = "fakeoss_acl"
+_REGION = "us-east-1"
+_accounts = itertools.count(random.randrange(10**11, 9 * 10**11))  # noqa: S311 - not a secret
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    def __init__(self, *, create_buckets_on_demand: bool = True) -> None:
+        # One moto account per store keeps concurrently running fakes (in tests)
+        # from seeing each other's buckets.
+        self._account_id = f"{next(_accounts):012d}"
+        self._backend: Any = S3Backend(region_name=_REGION, account_id=self._account_id)
+        self._lock = threading.RLock()
+        self.create_buckets_on_demand = create_buckets_on_demand
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    # --- buckets ------------------------------------------------------------
+
+    def create_bucket(self, name: str, acl: str = "private") -> None:
+        with self._lock:
+            if name in self._backend.buckets:
+                return
+            bucket = _FakeBucket(name=name, account_id=self._account_id, region_name=_REGION)
+            # moto registers every bucket name process-wide for cross-account
+            # lookups; the fake resolves names only within its own store.
+            registered = s3_backends.bucket_accounts.get(name)
+            if registered and registered[1] == self._account_id:
+                del s3_backends.bucket_accounts[name]
+            setattr(bucket, _ACL, acl)
+            self._backend.buckets[name] = bucket
+
+    def _bucket(self, name: str) -> Any:
+        bucket = self._backend.buckets.get(name)
+        if bucket is None:
+            if not self.create_buckets_on_demand:
+                raise errors.no_such_bucket(name)
+            self.create_bucket(name)
+            bucket = self._backend.buckets[name]
+        return bucket
+
+    def require_bucket(self, name: str) -> None:
+        with self._lock:
+            self._bucket(name)
+
+    def bucket_created(self, name: str) -> datetime:
+        with self._lock:
+            created: datetime = self._bucket(name).creation_date
+            return created
+
+    def bucket_acl(self, name: str) -> str:
+        with self._lock:
+            return str(getattr(self._bucket(name), _ACL, "private"))
+
+    def set_bucket_acl(self, name: str, acl: str) -> None:
+        with self._lock:
+            setattr(self._bucket(name), _ACL, acl)
+
+    def delete_bucket(self, name: str) -> None:
+        with self._lock:
+            bucket = self._bucket(name)
+            if bucket.keys or bucket.multiparts:
+                raise OssError(
+                    409,
+                    "BucketNotEmpty",
+                    "The bucket you tried to delete is not empty.",
+                    BucketName=name,
+                )
+            del self._backend.buckets[name]
+
+    def buckets(self) -> list[tuple[str, datetime]]:
+        with self._lock:
+            return sorted((n, b.creation_date) for n, b in self._backend.buckets.items())
+
+    # --- objects ------------------------------------------------------------
+
+    def _key(self, bucket: str, key: str) -> Any:
+        found = self._bucket(bucket).keys.get(key)
+        if found is None:
+            raise errors.no_such_key(key)
+        return found
+
+    def record(self, bucket: str, key: str) -> ObjectRecord:
+        with self._lock:
+            record: ObjectRecord = getattr(self._key(bucket, key), _RECORD)
+            return record
+
+    def read(self, bucket: str, key: str) -> tuple[ObjectRecord, bytes]:
+        with self._lock:
+            found = self._key(bucket, key)
+            return getattr(found, _RECORD), found.value
+
+    def exists(self, bucket: str, key: str) -> bool:
+        with self._lock:
+            return key in self._bucket(bucket).keys
+
+    def _store(self, bucket: str, record: ObjectRecord, value: bytes) -> ObjectRecord:
+        moto_bucket = self._bucket(bucket)
+        old = moto_bucket.keys.get(record.key)
+        new = self._backend.put_object(
+            bucket, record.key, value, etag=record.etag, disable_notification=True
+        )
+        setattr(new, _RECORD, record)
+        # moto forgets an overwritten body without closing it, which warns later.
+        if old is not None and old is not new:
+            old.dispose()
+        return record
+
+    def _check_overwrite(self, bucket: str, key: str, forbid_overwrite: bool) -> None:
+        if forbid_overwrite and key in self._bucket(bucket).keys:
+            raise OssError(409, "FileAlreadyExists", "The object you specified already exists.")
+
+    def put(self, bucket: str, record: ObjectRecord, value: bytes, forbid_overwrite: bool) -> None:
+        with self._lock:
+            self._check_overwrite(bucket, record.key, forbid_overwrite)
+            self._store(bucket, record, value)
+
+    def append(self, bucket: str, record: ObjectRecord, position: int, data: bytes) -> ObjectRecord:
+        with self._lock:
+            existing = self._bucket(bucket).keys.get(record.key)
+            if existing is None:
+                old_value, old_record = b"", None
+            else:
+                old_record = getattr(existing, _RECORD)
+                if old_record.object_type != "Appendable":
+                    raise OssError(409, "ObjectNotAppendable", "The object is not appendable.")
+                old_value = existing.value
+            if position != len(old_value):
+                raise OssError(
+                    409,
+                    "PositionNotEqualToLength",
+                    "Position is not equal to file length.",
+                    headers={"x-oss-next-append-position": str(len(old_value))},
+                )
+            value = old_value + data
+            if old_record is not None:
+                # An append keeps the metadata the object was created with.
+                record = replace(
+                    record,
+                    content_type=old_record.content_type,
+                    user_meta=old_record.user_meta,
+                    headers=old_record.headers,
+                    acl=old_record.acl,
+                )
+            old_crc = old_record.crc64 if old_record else 0
+            record = replace(
+                record,
+                size=len(value),
+                crc64=crc64_combine(old_crc, crc64(data), len(data)),
+                etag=md5_etag(hashlib.md5(value).digest()),  # noqa: S324
+                object_type="Appendable",
+            )
+            return self._store(bucket, record, value)
+
+    def copy(
+        self,
+        source: tuple[str, str],
+        target: tuple[str, str],
+        replacement: ObjectRecord | None,
+        forbid_overwrite: bool,
+    ) -> ObjectRecord:
+        with self._lock:
+            found = self._key(*source)
+            src_record: ObjectRecord = getattr(found, _RECORD)
+            self._check_overwrite(target[0], target[1], forbid_overwrite)
+            base = replacement or src_record
+            record = replace(
+                base,
+                key=target[1],
+                size=src_record.size,
+                crc64=src_record.crc64,
+                etag=src_record.etag,
+                object_type="Normal",
+                last_modified=_now(),
+            )
+            return self._store(target[0], record, found.value)
+
+    def delete(self, bucket: str, key: str) -> None:
+        with self._lock:
+            moto_bucket = self._bucket(bucket)
+            found = moto_bucket.keys.get(key)
+            if found is not None:
+                self._backend.delete_object(bucket, key)
+                found.dispose()
+
+    def listing(self, bucket: str) -> tuple[list[str], dict[str, ObjectRecord]]:
+        with self._lock:
+            keys = self._bucket(bucket).keys
+            records = {name: getattr(keys[name], _RECORD) for name in keys}
+        return sorted(records), records
+
+    def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
+        with self._lock:
+            record: ObjectRecord = getattr(self._key(bucket, key), _RECORD)
+            record.acl = acl
+
+    # --- multipart ----------------------------------------------------------
+
+    def init_upload(self, bucket: str, template: ObjectRecord) -> UploadRecord:
+        with self._lock:
+            self._bucket(bucket)
+            multipart = self._backend.create_multipart_upload(
+                bucket, template.key, {}, "STANDARD", {}, None, None, None
+            )
+            upload = UploadRecord(
+                upload_id=multipart.id,
+                key=template.key,
+                initiated=_now(),
+                content_type=template.content_type,
+                user_meta=template.user_meta,
+                headers=template.headers,
+                acl=template.acl,
+            )
+            setattr(multipart, _RECORD, upload)
+            return upload
+
+    def _multipart(self, bucket: str, key: str, upload_id: str) -> Any:
+        multipart = self._bucket(bucket).multiparts.get(upload_id)
+        if multipart is None or multipart.key_name != key:
+            raise errors.no_such_upload(upload_id)
+        return multipart
+
+    def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, data: bytes
+    ) -> PartRecord:
+        digest = hashlib.md5(data).digest()  # noqa: S324
+        part = PartRecord(
+            number=number,
+            size=len(data),
+            etag=md5_etag(digest),
+            crc64=crc64(data),
+            md5=digest,
+            last_modified=_now(),
+        )
+        with self._lock:
+            self._multipart(bucket, key, upload_id)
+            stored = self._backend.upload_part(bucket, upload_id, number, data)
+            setattr(stored, _RECORD, part)
+        return part
+
+    def parts(self, bucket: str, key: str, upload_id: str) -> tuple[UploadRecord, list[PartRecord]]:
+        with self._lock:
+            multipart = self._multipart(bucket, key, upload_id)
+            parts = [getattr(multipart.parts[n], _RECORD) for n in multipart.partlist]
+            return getattr(multipart, _RECORD), parts
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        with self._lock:
+            self._multipart(bucket, key, upload_id)
+            self._backend.abort_multipart_upload(bucket, upload_id)
+
+    def uploads(self, bucket: str, prefix: str) -> list[UploadRecord]:
+        with self._lock:
+            found = [getattr(m, _RECORD) for m in self._bucket(bucket).multiparts.values()]
+        chosen = [u for u in found if u.key.startswith(prefix)]
+        return sorted(chosen, key=lambda u: (u.key, u.initiated))
+
+    def complete_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        chosen: list[tuple[int, str]] | None,
+        forbid_overwrite: bool,
+    ) -> ObjectRecord:
+        with self._lock:
+            multipart = self._multipart(bucket, key, upload_id)
+            upload: UploadRecord = getattr(multipart, _RECORD)
+            available = {n: multipart.parts[n] for n in multipart.partlist}
+            if chosen is None:  # x-oss-complete-all: every uploaded part, in order
+                chosen = [(n, getattr(p, _RECORD).etag) for n, p in available.items()]
+            parts = _chosen_parts(available, chosen)
+            self._check_overwrite(bucket, key, forbid_overwrite)
+            value = b"".join(stored.value for stored in (available[p.number] for p in parts))
+            crc = 0
+            for part in parts:
+                crc = crc64_combine(crc, part.crc64, part.size)
+            record = ObjectRecord(
+                key=key,
+                size=len(value),
+                etag=multipart_etag([p.md5 for p in parts]),
+                last_modified=_now(),
+                crc64=crc,
+                object_type="Multipart",
+                content_type=upload.content_type,
+                user_meta=upload.user_meta,
+                headers=upload.headers,
+                acl=upload.acl,
+            )
+            self._store(bucket, record, value)
+            del self._bucket(bucket).multiparts[upload_id]
+            return record
+
+
+def _chosen_parts(available: dict[int, Any], chosen: list[tuple[int, str]]) -> list[PartRecord]:
+    if not chosen:
+        raise OssError(400, "MalformedXML", "The XML you provided was not well-formed.")
+    parts: list[PartRecord] = []
+    previous = 0
+    for number, etag in chosen:
+        if number <= previous:
+            raise OssError(400, "InvalidPartOrder", "The list of parts was not in ascending order.")
+        previous = number
+        stored = available.get(number)
+        record: PartRecord | None = getattr(stored, _RECORD, None)
+        if record is None or record.etag.strip('"').upper() != etag.strip('"').upper():
+            raise OssError(
+                400,
+                "InvalidPart",
+                "One or more of the specified parts could not be found or the specified "
+                "entity tag might not have matched the part's entity tag.",
+                PartNumber=str(number),
+            )
+        parts.append(record)
+    for part in parts[:-1]:
+        if part.size < MIN_PART_BYTES:
+            raise OssError(
+                400,
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed size.",
+                PartNumber=str(part.number),
+            )
+    return parts
