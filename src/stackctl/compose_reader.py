@@ -123,7 +123,8 @@ class ComposeReader:
         raise ComposeError(text.replace("\r", " ").replace("\n", " "))
 
     def _expect(self, path: str, value: object, expected: str) -> NoReturn:
-        self.fail(path, f"expected {expected}, got {kind(value)} {show(value)}")
+        got = "null" if value is None else f"{kind(value)} {show(value)}"
+        self.fail(path, f"expected {expected}, got {got}")
 
     # -- the document ----------------------------------------------------------------------
 
@@ -452,7 +453,7 @@ class ComposeReader:
             self._expect(path, value, 'a port like "8080:80" or a mapping with target, published')
         spec, _, protocol = value.partition("/")
         if "-" in spec:
-            self.fail(path, f"port ranges are not supported {show(value)}: list each port")
+            self.fail(path, f"port range {show(value)} is not supported: list each port")
         host_ip = ""
         if spec.startswith("["):
             address, bracket, rest = spec[1:].partition("]")
@@ -532,7 +533,7 @@ class ComposeReader:
         if len(parts) == 1:
             self.fail(
                 path,
-                f"anonymous volumes are not supported {show(value)}:"
+                f"anonymous volume {show(value)} is not supported:"
                 ' name it ("data:/data") and declare it under top-level volumes',
             )
         if len(parts) > 3 or not parts[0]:
