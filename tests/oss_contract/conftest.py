@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -20,10 +21,8 @@ FAKE_BUCKET = "contract"
 def pytest_addoption(parser: pytest.Parser) -> None:
     # Temporary: tests/conftest.py owns --target; until it lands this keeps the
     # suite runnable on its own, and steps aside once the option exists.
-    try:
+    with contextlib.suppress(ValueError):
         parser.addoption("--target", choices=("fake", "real"), default="fake")
-    except ValueError:
-        pass
 
 
 @dataclass(frozen=True)
