@@ -338,7 +338,7 @@ class ComposeReader:
             elif key in _PLAIN_SERVICE_KEYS:
                 values[key] = value
         values["environment"] = self._service_environment(definition, path)
-        if "depends_on" in definition:
+        if definition.get("depends_on") is not None:
             values["depends_on"] = self._depends_on(name, definition["depends_on"], path)
         return {key: value for key, value in values.items() if value is not None}
 

@@ -554,7 +554,7 @@ def test_models_are_frozen(root: Path) -> None:
     spec = service(root, "image: app")
 
     with pytest.raises(ValueError, match="frozen"):
-        spec.image = "other"  # type: ignore[misc]
+        spec.image = "other"
 
 
 @pytest.mark.skipif(not (REPO_ROOT / "compose.yaml").is_file(), reason="no compose.yaml yet")

@@ -1,0 +1,103 @@
+"""The file formats under compose.yaml: durations, YAML as compose reads it, dotenv files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stackctl.durations import parse_duration
+from stackctl.envfiles import read_env_file
+from stackctl.errors import ComposeError
+from stackctl.yamlfile import load_yaml
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("5s", 5),
+        ("500ms", 0.5),
+        ("1m30s", 90),
+        ("1h", 3600),
+        ("1.5m", 90),
+        ("2h45m10s", 9910),
+        ("250us", 0.00025),
+        ("0", 0),
+    ],
+)
+def test_duration_in_seconds(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5", "5x", "s", "-5s", "5 s", "1m 30s", "٥s"])
+def test_malformed_duration_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a number with a unit"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        pytest.param("no", "no", id="no-is-a-string"),
+        pytest.param("on", "on", id="on-is-a-string"),
+        pytest.param("8080:80", "8080:80", id="colon-numbers-are-a-string"),
+        pytest.param("2024-01-01", "2024-01-01", id="dates-are-strings"),
+        pytest.param("010", 10, id="leading-zero-is-decimal"),
+        pytest.param("0o17", 15, id="octal"),
+        pytest.param("0x1f", 31, id="hex"),
+        pytest.param("true", True, id="true"),
+        pytest.param("1.5", 1.5, id="float"),
+        pytest.param("~", None, id="null"),
+    ],
+)
+def test_yaml_scalars_follow_yaml_1_2(text: str, value: object) -> None:
+    assert load_yaml(f"key: {text}\n", "compose.yaml") == {"key": value}
+
+
+def test_yaml_numeric_keys_become_strings() -> None:
+    assert load_yaml("80: http\ntrue: yes\n", "compose.yaml") == {"80": "http", "true": "yes"}
+
+
+def test_yaml_merge_keys_may_be_overridden() -> None:
+    text = "base: &b {a: 1, b: 2}\nderived: {<<: *b, b: 3}\n"
+
+    assert load_yaml(text, "compose.yaml") == {
+        "base": {"a": 1, "b": 2},
+        "derived": {"a": 1, "b": 3},
+    }
+
+
+def test_yaml_compose_only_tags_are_an_error_with_a_position() -> None:
+    with pytest.raises(
+        ComposeError, match=r"^compose.yaml: line 2, column 8: invalid YAML: .*!reset"
+    ):
+        load_yaml("a: 1\nports: !reset []\n", "compose.yaml")
+
+
+def test_env_file_reads_quotes_export_and_comments(tmp_path: Path) -> None:
+    env = tmp_path / "app.env"
+    env.write_text("# comment\nexport A=1\nB='two words'\nC=\"x\\ny\" # note\n\nD=\nE\n")
+
+    assert read_env_file(env, "app.env") == {
+        "A": "1",
+        "B": "two words",
+        "C": "x\ny",
+        "D": "",
+        "E": None,
+    }
+
+
+def test_env_file_error_counts_blank_lines(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("A=1\n\n\nnot valid\n")
+
+    with pytest.raises(ComposeError, match=r'^\.env: line 4: cannot parse "not valid"'):
+        read_env_file(env, ".env")
+
+
+def test_env_file_unterminated_quote_is_an_error(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text('A="open\nB=2\n')
+
+    with pytest.raises(ComposeError, match=r'^\.env: line 1: cannot parse "A=\\"open"'):
+        read_env_file(env, ".env")
