@@ -503,6 +503,9 @@ def _method_not_allowed() -> OssError:
 def _error_response(error: OssError, request: Request, request_id: str) -> Response:
     host = request.host
     headers = dict(error.headers)
+    if error.code == "EntityTooLarge":
+        # The body was refused unread: the connection cannot carry another request.
+        headers["Connection"] = "close"
     if request.method == "HEAD":
         headers["x-oss-err"] = error.header_form(request_id, host)
         return Response(status=error.status, headers=headers)

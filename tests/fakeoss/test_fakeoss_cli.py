@@ -1,0 +1,65 @@
+"""``python -m fakeoss`` as a process: flags, serving, logging, SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import oss2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_bad_flag_is_a_one_line_error_with_non_zero_exit() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fakeoss", "--port", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_server_serves_logs_without_secrets_and_stops_on_sigterm() -> None:
+    port = _free_port()
+    argv = [sys.executable, "-m", "fakeoss", "--port", str(port)]
+    argv += ["--access-key-id", "cli-id", "--access-key-secret", "cli-secret", "--bucket", "bkt"]
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    try:
+        bucket = oss2.Bucket(oss2.Auth("cli-id", "cli-secret"), f"http://127.0.0.1:{port}", "bkt")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                bucket.put_object("k", b"v")
+                break
+            except oss2.exceptions.RequestError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        url = bucket.sign_url("GET", "k", 60)
+        assert bucket.get_object_with_url(url).read() == b"v"
+
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, log = process.communicate(timeout=10)
+        stopped_after = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 0
+    assert stopped_after < 5
+    assert "PUT /bkt/k 200" in log
+    assert "cli-secret" not in log
+    assert "Signature" not in log

@@ -1,0 +1,120 @@
+"""Server behaviour that oss2 cannot provoke, through werkzeug's test client."""
+
+from __future__ import annotations
+
+import base64
+import gc
+import http.client
+import warnings
+
+import oss2
+import pytest
+from werkzeug.test import Client
+
+from fakeoss.server import make_app
+from fakeoss.testing import running_fakeoss
+
+
+def _signed_headers(method: str, key: str, **extra: str) -> dict[str, str]:
+    req = oss2.http.Request(method, "http://x/", headers=extra)
+    oss2.Auth("id", "secret")._sign_request(req, "bkt", key)
+    return {k: v for k, v in req.headers.items() if v is not None}
+
+
+def test_content_length_over_5_gib_is_entity_too_large_without_reading_the_body() -> None:
+    with running_fakeoss("id", "secret", buckets=("bkt",)) as fake:
+        connection = http.client.HTTPConnection(fake.endpoint.split("//", 1)[1], timeout=10)
+        headers = _signed_headers("PUT", "k")
+        headers["Content-Length"] = str(5 * 1024**3 + 1)
+        connection.request("PUT", "/bkt/k", headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+
+    assert response.status == 400
+    assert b"<Code>EntityTooLarge</Code>" in body
+
+
+def test_max_keys_over_1000_is_invalid_argument() -> None:
+    client = Client(make_app("id", "secret", buckets=["bkt"]))
+
+    response = client.get("/bkt/?max-keys=1001", headers=_signed_headers("GET", ""))
+
+    assert response.status_code == 400
+    assert b"<Code>InvalidArgument</Code>" in response.data
+
+
+def test_date_far_from_now_is_request_time_too_skewed() -> None:
+    client = Client(make_app("id", "secret", buckets=["bkt"]))
+    headers = _signed_headers("GET", "k")
+    req = oss2.http.Request("GET", "http://x/")
+    req.headers["date"] = "Mon, 01 Jan 2001 00:00:00 GMT"
+    sig = oss2.Auth("id", "secret")._ProviderAuth__make_signature(
+        req, "bkt", "k", oss2.credentials.Credentials("id", "secret")
+    )
+    headers.update({"date": req.headers["date"], "authorization": f"OSS id:{sig}"})
+
+    response = client.get("/bkt/k", headers=headers)
+
+    assert response.status_code == 403
+    assert b"RequestTimeTooSkewed" in response.data
+
+
+def test_head_error_is_base64_xml_in_x_oss_err() -> None:
+    client = Client(make_app("id", "secret", buckets=["bkt"]))
+
+    response = client.head("/bkt/missing", headers=_signed_headers("HEAD", "missing"))
+
+    assert response.data == b""
+    assert b"<Code>NoSuchKey</Code>" in base64.b64decode(response.headers["x-oss-err"])
+
+
+def test_error_bodies_never_contain_the_secret() -> None:
+    client = Client(make_app("id", "top-secret-value", buckets=["bkt"]))
+
+    response = client.get("/bkt/k", headers=_signed_headers("GET", "k"))
+
+    assert response.status_code == 403
+    assert b"top-secret-value" not in response.data
+
+
+def test_overwritten_objects_leave_no_resource_warning() -> None:
+    with running_fakeoss() as fake:
+        bucket = fake.bucket("gallery")
+        for _ in range(3):
+            bucket.put_object("same", b"x" * 1000)
+        bucket.delete_object("same")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        gc.collect()
+
+    assert not fake.app.store.exists("gallery", "same")
+
+
+def test_two_fakes_with_the_same_bucket_name_do_not_share_objects() -> None:
+    with running_fakeoss() as first, running_fakeoss() as second:
+        first.bucket("gallery").put_object("only-in-first", b"x")
+
+        assert not second.bucket("gallery").object_exists("only-in-first")
+
+
+def test_unknown_bucket_is_created_on_demand_by_default() -> None:
+    with running_fakeoss(buckets=()) as fake:
+        fake.bucket("fresh").put_object("k", b"v")
+
+        assert fake.bucket("fresh").get_object("k").read() == b"v"
+
+
+def test_unknown_bucket_is_no_such_bucket_when_on_demand_is_off() -> None:
+    with (
+        running_fakeoss(buckets=(), create_buckets_on_demand=False) as fake,
+        pytest.raises(oss2.exceptions.NoSuchBucket),
+    ):
+        fake.bucket("fresh").put_object("k", b"v")
+
+
+def test_running_fakeoss_exposes_endpoint_and_credentials() -> None:
+    with running_fakeoss("my-id", "my-secret") as fake:
+        assert fake.endpoint.startswith("http://127.0.0.1:")
+        assert (fake.access_key_id, fake.access_key_secret) == ("my-id", "my-secret")
+        assert fake.bucket("gallery").get_bucket_info().name == "gallery"
