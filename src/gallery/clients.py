@@ -1,0 +1,48 @@
+"""Clients of the app's outside services, made once per app from its settings and kept on it.
+
+Nothing here is module-level: each app (and each test's app) gets its own, so tests can point
+one app at a fake OSS and a throwaway Redis without touching another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import oss2
+import redis
+from flask import Flask, current_app
+
+from gallery.settings import Settings
+
+EXTENSION_KEY = "gallery.clients"
+
+
+@dataclass(frozen=True)
+class Clients:
+    settings: Settings
+    redis: redis.Redis
+    bucket: oss2.Bucket
+
+
+def make_clients(settings: Settings) -> Clients:
+    timeout = settings.READINESS_TIMEOUT
+    redis_client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+    auth = oss2.Auth(
+        settings.OSS_ACCESS_KEY_ID.get_secret_value(),
+        settings.OSS_ACCESS_KEY_SECRET.get_secret_value(),
+    )
+    bucket = oss2.Bucket(
+        auth, settings.OSS_ENDPOINT, settings.OSS_BUCKET, connect_timeout=timeout, enable_crc=True
+    )
+    return Clients(settings=settings, redis=redis_client, bucket=bucket)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions[EXTENSION_KEY] = make_clients(settings)
+
+
+def clients(app: Flask | None = None) -> Clients:
+    found: Clients = (app or current_app).extensions[EXTENSION_KEY]
+    return found

@@ -1,0 +1,24 @@
+"""gunicorn settings for the web container.
+
+Used as `gunicorn -c python:gallery.gunicorn_conf gallery.wsgi:app`.
+
+Values come from GUNICORN_* environment variables so compose.yaml can tune them without a rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Load the app in the master first: a configuration error then stops gunicorn at once with the
+# app's one-line message and a non-zero exit, instead of workers failing to boot in a loop.
+preload_app = os.environ.get("GUNICORN_RELOAD", "") != "1"
+reload = not preload_app
+accesslog = "-"
+# nginx keeps upstream connections alive; outlive its keepalive_timeout so gunicorn is never
+# the side that closes a connection nginx is about to reuse.
+keepalive = 75
+# docker stop sends SIGTERM and waits: finish in-flight requests quickly, well inside 2 s.
+graceful_timeout = 1
