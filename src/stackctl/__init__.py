@@ -1,1 +1,1 @@
-"""stackctl: the engine under tasks.py. Reads compose.yaml and drives Docker through the Docker SDK."""
+"""stackctl: the engine under tasks.py: reads compose.yaml, drives Docker through its SDK."""

@@ -45,7 +45,7 @@ class StackSettings(BaseModel):
         }
 
 
-# Environment variable -> field. Kept explicit so `invoke doctor` and the README list the same names.
+# Environment variable -> field, kept explicit so `invoke doctor` and the README name the same.
 ENV_NAMES = {
     "COMPOSE_PROJECT_NAME": "project_name",
     "PYTHON_BASE_IMAGE": "python_base_image",

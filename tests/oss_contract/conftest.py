@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,13 +15,6 @@ from fakeoss.testing import running_fakeoss
 
 REAL_ENV = ("OSS_ENDPOINT", "OSS_BUCKET", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET")
 FAKE_BUCKET = "contract"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    # Temporary: tests/conftest.py owns --target; until it lands this keeps the
-    # suite runnable on its own, and steps aside once the option exists.
-    with contextlib.suppress(ValueError):
-        parser.addoption("--target", choices=("fake", "real"), default="fake")
 
 
 @dataclass(frozen=True)

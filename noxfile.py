@@ -1,0 +1,96 @@
+"""Sessions for lint, type checks, tests on every supported Python, the engine, OSS and benchmarks.
+
+`nox` alone runs lint, typecheck and tests. `nox -s tests -- -k main` passes arguments to pytest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.4.15"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+if os.environ.get("CI"):
+    # A Python that CI cannot find is a failure, not a skip.
+    nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHONS = nox.project.python_versions(PYPROJECT)
+DEFAULT_PYTHON = "3.11"
+EXTRAS = ".[fakeoss,stackctl]"
+# Real cloud credentials: only the integration session may see them.
+OSS_SECRETS = (
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+)
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    session.install("-e", EXTRAS)
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+def without_oss_secrets() -> dict[str, str | None]:
+    return {name: None for name in OSS_SECRETS}
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src/."""
+    install(session, "typecheck")
+    session.run("mypy", *session.posargs)
+
+
+def tests_impl(session: nox.Session, *pytest_args: str) -> None:
+    install(session, "test")
+    session.run(
+        "pytest",
+        "--cov",
+        "--cov-report=term-missing:skip-covered",
+        *pytest_args,
+        *session.posargs,
+        env={**without_oss_secrets(), "COVERAGE_FILE": f".coverage.{session.name}"},
+    )
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Unit and contract tests (OSS through fakeoss), no Docker engine, no cloud keys."""
+    tests_impl(session, "-m", "not engine and not browser", "-p", "no:cacheprovider")
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
+def engine(session: nox.Session) -> None:
+    """Tests against the real Docker engine: images, the stack, invoke up/down."""
+    tests_impl(session, "-m", "engine", "-p", "no:cacheprovider")
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
+def integration(session: nox.Session) -> None:
+    """The OSS contract against real OSS (OSS_* variables), or `-- --target fake` against fakeoss."""
+    install(session, "test")
+    args = session.posargs or ["--target", "real"]
+    session.run("pytest", "tests/oss_contract", "-p", "no:cacheprovider", *args)
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks, each a ratio against a baseline measured in the same run; writes BENCHMARKS.md."""
+    install(session, "test")
+    session.run("python", "benchmarks/run.py", *session.posargs, env=without_oss_secrets())
