@@ -24,7 +24,8 @@ class StackSettings(BaseModel):
 
     project_dir: Path
     compose_file: Path
-    project_name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    # None: compose.yaml's `name`, else the folder's name (compose's own rule).
+    project_name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     python_base_image: str = DEFAULT_PYTHON_BASE
     nginx_base_image: str = DEFAULT_NGINX_BASE
     redis_base_image: str = DEFAULT_REDIS_BASE
@@ -59,11 +60,6 @@ ENV_NAMES = {
 }
 
 
-def default_project_name(project_dir: Path) -> str:
-    name = "".join(c for c in project_dir.resolve().name.lower() if c.isalnum() or c in "-_")
-    return name.lstrip("-_") or "stack"
-
-
 def load_settings(
     project_dir: Path,
     environ: Mapping[str, str] | None = None,
@@ -76,7 +72,6 @@ def load_settings(
     values: dict[str, object] = {
         "project_dir": project_dir,
         "compose_file": project_dir / compose_file,
-        "project_name": default_project_name(project_dir),
     }
     for env_name, field in ENV_NAMES.items():
         raw = environ.get(env_name, dotenv.get(env_name))

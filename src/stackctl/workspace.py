@@ -1,0 +1,44 @@
+"""Where a command starts: the project folder's settings and compose file, read and validated."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from stackctl.compose import Project, load_project
+from stackctl.errors import ComposeError
+from stackctl.settings import StackSettings, load_settings
+
+
+@dataclass(frozen=True)
+class Workspace:
+    settings: StackSettings
+    project: Project
+
+
+def read_dotenv(project_dir: Path) -> dict[str, str]:
+    path = project_dir / ".env"
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_workspace(
+    project_dir: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    compose_file: str = "compose.yaml",
+    profiles: Collection[str] = (),
+) -> Workspace:
+    environ = dict(os.environ if environ is None else environ)
+    settings = load_settings(project_dir, environ, read_dotenv(project_dir), compose_file)
+    if not settings.compose_file.is_file():
+        raise ComposeError(f"{compose_file}: no such file in {project_dir}: create it or cd there")
+    project = load_project(
+        settings.compose_file, environ, project_name=settings.project_name, profiles=profiles
+    )
+    return Workspace(settings=settings, project=project)

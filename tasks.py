@@ -1,0 +1,168 @@
+"""Invoke tasks over stackctl: `invoke --list` shows them, `invoke --help TASK` their options.
+
+Each task is a few lines: load the workspace, connect, call stackctl, and turn stackctl's typed
+errors into one line and a non-zero exit. Importing this file needs no Docker engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke import Collection, Context, Exit, task
+
+PROJECT_DIR = Path(__file__).resolve().parent
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reporting_errors(body: F) -> F:
+    """stackctl's errors become one line on stderr and exit code 1, never a traceback."""
+
+    @functools.wraps(body)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from stackctl.errors import BuildError, ServiceUnhealthy, StackError
+
+        try:
+            return body(*args, **kwargs)
+        except (BuildError, ServiceUnhealthy) as error:
+            for line in error.log_tail:
+                print(f"  | {line}", file=sys.stderr)
+            raise Exit(f"error: {error}", code=1) from None
+        except StackError as error:
+            raise Exit(f"error: {error}", code=1) from None
+
+    return run  # type: ignore[return-value]
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def workspace(c: Context) -> Any:
+    from stackctl.workspace import load_workspace
+
+    return load_workspace(PROJECT_DIR, compose_file=c.config.stack.compose_file)
+
+
+def open_stack(c: Context) -> Any:
+    from stackctl.engine import connect
+    from stackctl.stack import Stack
+
+    found = workspace(c)
+    return Stack(connect(found.settings), found.project, found.settings, console())
+
+
+def services_of(service: list[str] | None) -> list[str]:
+    return [name for item in service or [] for name in item.split(",") if name]
+
+
+@task(
+    iterable=["service"],
+    help={
+        "service": "a service to bring up with what it depends on (repeat; default: all)",
+        "build": "build images whose inputs changed (default on; --no-build to skip)",
+        "wait": "wait until every service is healthy (default on; --no-wait to return at once)",
+    },
+)
+@reporting_errors
+def up(c: Context, service: list[str] | None = None, build: bool = True, wait: bool = True) -> None:
+    """Bring the stack up from compose.yaml; change only what changed."""
+    stack = open_stack(c)
+    plans = stack.up(services_of(service), build=build, wait=wait)
+    changed = [p.service for p in plans if p.action != "keep"]
+    stack.console.print(
+        f"[bold green]up[/]: {len(plans)} services, changed: {', '.join(changed) or 'none'}"
+    )
+
+
+@task(help={"volumes": "also remove the project's named volumes (data is lost)"})
+@reporting_errors
+def down(c: Context, volumes: bool = False) -> None:
+    """Stop and remove the stack's containers and network (volumes with -v)."""
+    open_stack(c).down(volumes=volumes)
+
+
+@task
+@reporting_errors
+def ps(c: Context) -> None:
+    """List the stack's containers: service, state, health, published ports."""
+    from rich.table import Table
+
+    stack = open_stack(c)
+    table = Table("SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", box=None)
+    for row in stack.ps():
+        table.add_row(row.service, row.name, row.state, row.health, row.ports)
+    stack.console.print(table)
+
+
+@task(
+    iterable=["service"],
+    help={
+        "service": "a service whose logs to show (repeat; default: all)",
+        "follow": "keep printing new lines until interrupted",
+        "tail": "only the last N lines of each service",
+    },
+)
+@reporting_errors
+def logs(
+    c: Context, service: list[str] | None = None, follow: bool = False, tail: int | None = None
+) -> None:
+    """Show the stack's logs, each line prefixed with its service."""
+    for line in open_stack(c).logs(services_of(service), follow=follow, tail=tail):
+        print(line, flush=follow)
+
+
+@task(
+    iterable=["service"],
+    help={
+        "service": "a service to build (repeat; default: all with a build section)",
+        "force": "build even when the inputs did not change",
+    },
+)
+@reporting_errors
+def build(c: Context, service: list[str] | None = None, force: bool = False) -> None:
+    """Build the stack's images, skipping those whose inputs did not change."""
+    stack = open_stack(c)
+    images = stack.build(services_of(service), force=force)
+    for name, image_id in images.items():
+        stack.console.print(f" [green]✔[/] {name}  {image_id[7:19]}")
+
+
+@task(
+    iterable=["only"],
+    help={
+        "only": "build only this base: python, nginx or redis (repeat; default: all)",
+        "force": "rebuild bases that are already in the engine",
+    },
+)
+@reporting_errors
+def base(c: Context, only: list[str] | None = None, force: bool = False) -> None:
+    """Build the base images offline (debootstrap from Debian's mirror): no registry needed."""
+    from stackctl.baseimages import build_offline_base_images
+    from stackctl.engine import connect
+
+    settings = workspace(c).settings
+    out = console()
+    built = build_offline_base_images(
+        connect(settings), settings, out, only=only or (), force=force
+    )
+    if built:
+        out.print(f"[bold green]built[/]: {', '.join(built)}")
+
+
+@task
+@reporting_errors
+def config(c: Context) -> None:
+    """Validate compose.yaml and .env, and print the services in start order."""
+    found = workspace(c)
+    out = console()
+    out.print(f"project {found.project.name}: {', '.join(found.project.start_order())}")
+
+
+ns = Collection(up, down, ps, logs, build, base, config)
+ns.configure({"stack": {"compose_file": "compose.yaml"}})
