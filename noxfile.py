@@ -82,6 +82,12 @@ def engine(session: nox.Session) -> None:
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)
+def browser(session: nox.Session) -> None:
+    """The gallery page in headless Debian chromium; screenshots land in artifacts/."""
+    tests_impl(session, "-m", "browser", "-p", "no:cacheprovider")
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
 def integration(session: nox.Session) -> None:
     """The OSS contract against real OSS (OSS_* variables), or `-- --target fake` against fakeoss."""
     install(session, "test")
@@ -93,4 +99,4 @@ def integration(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, each a ratio against a baseline measured in the same run; writes BENCHMARKS.md."""
     install(session, "test")
-    session.run("python", "benchmarks/run.py", *session.posargs, env=without_oss_secrets())
+    session.run("python", "tests/bench/run.py", *session.posargs, env=without_oss_secrets())

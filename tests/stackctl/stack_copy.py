@@ -1,0 +1,32 @@
+"""A throwaway copy of this project, with its own compose project name and nginx port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+COPIED = ["compose.yaml", "tasks.py", "pyproject.toml", "README.md", ".dockerignore"]
+COPIED_DIRS = ["containers", "src", "tests"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def copy_project(target: Path) -> dict[str, str]:
+    """Copy the project into `target`; return the environment that makes its stack unique."""
+    for name in COPIED:
+        shutil.copy2(ROOT / name, target / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in COPIED_DIRS:
+        shutil.copytree(ROOT / name, target / name, ignore=ignore)
+    return {
+        "COMPOSE_PROJECT_NAME": f"stackctl-test-{uuid.uuid4().hex[:8]}",
+        "NGINX_PORT": str(free_port()),
+    }

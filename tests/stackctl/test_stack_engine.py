@@ -1,0 +1,111 @@
+"""The stack against the real Docker engine: up, no-op up, a source change, down.
+
+The tests run in order on one stack (bringing a stack up costs tens of seconds).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from rich.console import Console
+
+from stack_copy import copy_project
+from stackctl import labels
+from stackctl.engine import connect
+from stackctl.stack import Stack
+from stackctl.workspace import load_workspace
+
+pytestmark = pytest.mark.engine
+
+WELCOME = "welcome to CI/CD world 🌏"
+
+
+def get_text(port: int, path: str, timeout: float = 5) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+        text: str = response.read().decode()
+        return text
+
+
+def wait_for_text(port: int, path: str, expected: str, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            last = get_text(port, path)
+            if last == expected:
+                return last
+        except OSError as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    return last
+
+
+class StackUnderTest:
+    def __init__(self, directory: Path, environ: dict[str, str]) -> None:
+        self.directory = directory
+        self.environ = environ
+        self.port = int(environ["NGINX_PORT"])
+
+    def stack(self) -> Stack:
+        found = load_workspace(self.directory, environ=self.environ)
+        return Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
+
+    def container_ids(self) -> dict[str, str]:
+        return {
+            c["Labels"][labels.SERVICE]: c["Id"] for c in self.stack().containers()
+        }
+
+
+@pytest.fixture(scope="module")
+def under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnderTest]:
+    directory = tmp_path_factory.mktemp("stack")
+    environ = {**os.environ, **copy_project(directory)}
+    found = StackUnderTest(directory, environ)
+    yield found
+    found.stack().down(volumes=True)
+
+
+def test_up_serves_the_welcome_text_through_nginx(under_test: StackUnderTest) -> None:
+    plans = under_test.stack().up()
+    assert {p.service for p in plans} == {"redis", "fakeoss", "web", "nginx"}
+    assert wait_for_text(under_test.port, "/main/", WELCOME) == WELCOME
+
+
+def test_second_up_recreates_nothing(under_test: StackUnderTest) -> None:
+    before = under_test.container_ids()
+    plans = under_test.stack().up()
+    assert [p.action for p in plans] == ["keep"] * len(plans)
+    assert under_test.container_ids() == before
+
+
+def test_source_change_recreates_web_alone(under_test: StackUnderTest) -> None:
+    before = under_test.container_ids()
+    main_py = under_test.directory / "src" / "gallery" / "main.py"
+    main_py.write_text(main_py.read_text().replace(WELCOME, "changed by a test"))
+    plans = under_test.stack().up()
+    actions = {p.service: p.action for p in plans}
+    after = under_test.container_ids()
+    assert actions["web"] == "recreate"
+    assert {s: a for s, a in actions.items() if s != "web"} == {
+        "redis": "keep", "nginx": "keep", "fakeoss": "keep"
+    }
+    assert after["web"] != before["web"]
+    assert {s: i for s, i in after.items() if s != "web"} == {
+        s: i for s, i in before.items() if s != "web"
+    }
+    assert wait_for_text(under_test.port, "/main/", "changed by a test") == "changed by a test"
+
+
+def test_down_leaves_nothing_with_the_project_label(under_test: StackUnderTest) -> None:
+    stack = under_test.stack()
+    stack.down()
+    client = docker.from_env()
+    project = f"{labels.PROJECT}={stack.project.name}"
+    assert client.api.containers(all=True, filters={"label": project}) == []
+    assert client.api.networks(filters={"label": project}) == []
