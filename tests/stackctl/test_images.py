@@ -176,9 +176,8 @@ def test_a_failing_run_reports_its_exit_code_and_last_output(
     base = load_settings(ROOT, environ={}).python_base_image
     if not client.images.list(name=base):
         pytest.skip(f"{base} is not in the engine: run `invoke base`")
-    context = tiny_context(
-        tmp_path, f"FROM {base}\nRUN echo preparing && sleep 0.3 && echo 'no such package' >&2 && exit 3\n"
-    )
+    failing_run = "RUN echo preparing && sleep 0.3 && echo 'no such package' >&2 && exit 3"
+    context = tiny_context(tmp_path, f"FROM {base}\n{failing_run}\n")
 
     with pytest.raises(BuildError) as caught:
         build_image(
