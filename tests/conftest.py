@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import oss2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from fakeoss.testing import RunningFakeOss, running_fakeoss
 from gallery import create_app
+
+FAKEOSS_BUCKET = "gallery"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,9 +92,83 @@ def instance_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def fakeoss() -> Iterator[RunningFakeOss]:
+    """A fake OSS server on a free loopback port, for the whole session, with the app's bucket."""
+    with running_fakeoss(
+        access_key_id="gallery-test-id",
+        access_key_secret="gallery-test-secret",
+        buckets=(FAKEOSS_BUCKET,),
+        create_buckets_on_demand=False,
+    ) as fake:
+        yield fake
+
+
+def oss_settings(fake: RunningFakeOss) -> dict[str, str]:
+    return {
+        "OSS_ENDPOINT": fake.endpoint,
+        "OSS_BUCKET": FAKEOSS_BUCKET,
+        "OSS_ACCESS_KEY_ID": fake.access_key_id,
+        "OSS_ACCESS_KEY_SECRET": fake.access_key_secret,
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    redis_url: str, fakeoss: RunningFakeOss, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A real `celery -A gallery.worker:celery worker` process for the session.
+
+    It reads the testing config, the session's Redis and fake OSS from its environment, as the
+    stack's worker service does. Yields the path of its log, which helps when a test fails.
+    """
+    workdir = tmp_path_factory.mktemp("celery")
+    (workdir / "instance").mkdir()
+    log_path = workdir / "worker.log"
+    env = {
+        **os.environ,
+        **oss_settings(fakeoss),
+        "FLASK_CONFIG": "testing",
+        "GALLERY_INSTANCE_PATH": str(workdir / "instance"),
+        "REDIS_URL": redis_url,
+        "PYTHONWARNINGS": "ignore",
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "gallery.worker:celery", "worker",
+        "--loglevel=INFO", "--pool=solo", "--without-mingle", "--without-gossip",
+        "--without-heartbeat", "--hostname=test-worker@%h",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if " ready." in log_path.read_text(errors="replace"):
+            break
+        if process.poll() is not None:
+            pytest.fail(f"celery worker exited at start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"celery worker not ready within 30 s:\n{log_path.read_text()}")
+    yield log_path
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 @pytest.fixture
-def app_overrides(redis_url: str) -> dict[str, Any]:
-    return {"CONFIG_NAME": "testing", "REDIS_URL": redis_url, "READINESS_TIMEOUT": 1.0}
+def app_overrides(redis_url: str, fakeoss: RunningFakeOss) -> dict[str, Any]:
+    return {
+        "CONFIG_NAME": "testing",
+        "REDIS_URL": redis_url,
+        "READINESS_TIMEOUT": 1.0,
+        **oss_settings(fakeoss),
+    }
 
 
 @pytest.fixture
@@ -104,3 +184,33 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+# Small limits, so that the "too large" and "multipart" paths need only a few hundred KB.
+GALLERY_TEST_LIMITS = {
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "OSS_MULTIPART_THRESHOLD": 300 * 1024,
+    "OSS_PART_SIZE": 100 * 1024,
+    "MAX_IMAGE_PIXELS": 4_000_000,
+}
+
+
+@pytest.fixture
+def bucket(fakeoss: RunningFakeOss) -> oss2.Bucket:
+    """The gallery's bucket on the fake OSS, emptied before the test."""
+    found = fakeoss.bucket(FAKEOSS_BUCKET)
+    keys = [info.key for info in oss2.ObjectIterator(found)]
+    if keys:
+        found.batch_delete_objects(keys)
+    return found
+
+
+@pytest.fixture
+def gallery_app(instance_path: Path, app_overrides: dict[str, Any], bucket: oss2.Bucket) -> Flask:
+    """The app over an empty bucket, with small size limits."""
+    return create_app({**app_overrides, **GALLERY_TEST_LIMITS})
+
+
+@pytest.fixture
+def api(gallery_app: Flask) -> FlaskClient:
+    return gallery_app.test_client()

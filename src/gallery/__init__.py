@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from gallery import clients, errors, health, main
+from gallery import api, clients, commands, delivery, errors, health, main, security, tasks, web
 from gallery.settings import ConfigError, Settings, choose_config_name, load_settings
 
 __all__ = ["ConfigError", "Settings", "create_app"]
@@ -39,13 +39,26 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.config["SETTINGS"] = settings
 
     clients.init_app(app, settings)
+    tasks.init_app(app, settings)
     app.register_blueprint(main.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(delivery.bp)
+    app.register_blueprint(web.bp)
     errors.register_error_handlers(app)
+    security.init_app(app)
+    commands.init_app(app)
 
     @app.shell_context_processor
     def shell_context() -> dict[str, object]:
         found = clients.clients(app)
-        return {"app": app, "settings": settings, "redis": found.redis, "bucket": found.bucket}
+        return {
+            "app": app,
+            "settings": settings,
+            "redis": found.redis,
+            "bucket": found.bucket,
+            "store": found.store,
+            "celery": tasks.celery_of(app),
+        }
 
     return app

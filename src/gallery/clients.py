@@ -13,6 +13,7 @@ import redis
 from flask import Flask, current_app
 
 from gallery.settings import Settings
+from gallery.storage import ImageStore
 
 EXTENSION_KEY = "gallery.clients"
 
@@ -22,6 +23,7 @@ class Clients:
     settings: Settings
     redis: redis.Redis
     bucket: oss2.Bucket
+    store: ImageStore
 
 
 def make_clients(settings: Settings) -> Clients:
@@ -34,9 +36,19 @@ def make_clients(settings: Settings) -> Clients:
         settings.OSS_ACCESS_KEY_SECRET.get_secret_value(),
     )
     bucket = oss2.Bucket(
-        auth, settings.OSS_ENDPOINT, settings.OSS_BUCKET, connect_timeout=timeout, enable_crc=True
+        auth,
+        settings.OSS_ENDPOINT,
+        settings.OSS_BUCKET,
+        connect_timeout=timeout,
+        enable_crc=True,
+        is_path_style=settings.OSS_PATH_STYLE,
     )
-    return Clients(settings=settings, redis=redis_client, bucket=bucket)
+    store = ImageStore(
+        bucket,
+        multipart_threshold=settings.OSS_MULTIPART_THRESHOLD,
+        part_size=settings.OSS_PART_SIZE,
+    )
+    return Clients(settings=settings, redis=redis_client, bucket=bucket, store=store)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -2,28 +2,56 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+import oss2
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+from gallery.inspection import UploadRefused
+
+STORAGE_DOWN = "The image store cannot be reached right now. Please try again in a minute."
 
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(error: HTTPException) -> tuple[Response | str, int]:
-    code = error.code or 500
-    name = error.name
-    description = error.description or ""
+def error_response(code: int, name: str, description: str) -> tuple[Response | str, int]:
     if wants_json():
         return jsonify(error={"code": code, "name": name, "message": description}), code
     return render_template("error.html", code=code, name=name, description=description), code
 
 
-def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+def render_error(error: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]]:
+    body, code = error_response(error.code or 500, error.name, error.description or "")
+    # A 401 carries its challenge (WWW-Authenticate: Bearer) in either shape.
+    challenge = [(name, value) for name, value in error.get_headers() if name == "WWW-Authenticate"]
+    return body, code, challenge
+
+
+def render_refusal(error: UploadRefused) -> tuple[Response | str, int]:
+    return error_response(error.status, HTTP_STATUS_CODES[error.status], error.message)
+
+
+def render_storage_down(error: oss2.exceptions.OssError) -> tuple[Response | str, int]:
+    # The operator gets what OSS said; the client a plain 503 without internals.
+    current_app.logger.warning(
+        "OSS failed on %s %s: status=%s code=%s",
+        request.method,
+        request.path,
+        getattr(error, "status", "?"),
+        getattr(error, "code", "?"),
+    )
+    return error_response(503, HTTP_STATUS_CODES[503], STORAGE_DOWN)
+
+
+def handle_unexpected(error: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
     # Flask logs the traceback for the operator; the client only sees a plain 500.
     return render_error(InternalServerError())
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(UploadRefused, render_refusal)
+    app.register_error_handler(oss2.exceptions.OssError, render_storage_down)
     app.register_error_handler(Exception, handle_unexpected)

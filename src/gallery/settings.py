@@ -12,12 +12,19 @@ import os
 import runpy
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 # The value the develop and testing classes ship with; production refuses to run with it.
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 (a known, refused-in-production value)
+# The develop API token and admin password ("admin" / "admin"): documented, refused in production.
+DEV_API_TOKEN = "dev-gallery-token"  # noqa: S105 (a known, refused-in-production value)
+# generate_password_hash("admin"), refused in production.
+DEV_ADMIN_PASSWORD_HASH = (
+    "scrypt:32768:8:1$y4VbqmtPih1cCXvi$68f3ccd775ea23f1ee077c572eefc2dff07ab3d9d7e70655c4847440c"  # noqa: S105
+    "352eddd6fe6d009be58803d574f262b699e125659e22fefcfd1b66aa2b8d51f03ed8018"
+)
 SECRET_SETTINGS = frozenset(
     {
         "SECRET_KEY",
@@ -52,14 +59,62 @@ class Settings(BaseModel):
     # Seconds a readiness probe waits for each dependency.
     READINESS_TIMEOUT: float = Field(default=2.0, gt=0, le=30)
     SESSION_COOKIE_SECURE: bool = False
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: Literal["Lax", "Strict"] = "Lax"
     PREFERRED_URL_SCHEME: str = "http"
+    # oss2 uses virtual-host style (BUCKET.HOST) for a named endpoint such as http://fakeoss:9000;
+    # the fake server inside Docker only answers path style (HOST/BUCKET).
+    OSS_PATH_STYLE: bool = False
+    # Uploads larger than this go to OSS as a multipart upload, read from the spooled temporary
+    # file one part at a time. OSS refuses parts under 100 KB except the last.
+    OSS_MULTIPART_THRESHOLD: int = Field(default=8 * 1024 * 1024, ge=102_400)
+    OSS_PART_SIZE: int = Field(default=4 * 1024 * 1024, ge=102_400)
+    # Bearer token for the JSON API's writes (POST, DELETE).
+    GALLERY_API_TOKEN: SecretStr = SecretStr("")
+    # The one web user: name and a werkzeug.security password hash.
+    GALLERY_ADMIN_USER: str = Field(default="admin", min_length=1)
+    GALLERY_ADMIN_PASSWORD_HASH: SecretStr = SecretStr("")
+    # True: reads (API, images, gallery page) need the token or a logged-in session.
+    GALLERY_PRIVATE_READS: bool = False
+    # Lifetime of the signed OSS URLs /images/<id> redirects to.
+    SIGNED_URL_SECONDS: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    # redirect: answer with a signed OSS URL (the browser must reach OSS_ENDPOINT);
+    # proxy: stream the object through the app (when OSS_ENDPOINT is a name only the app resolves).
+    IMAGE_DELIVERY: Literal["redirect", "proxy"] = "redirect"
+    # Longest side of each thumbnail, in pixels, smallest first.
+    THUMBNAIL_SIZES: tuple[int, ...] = Field(default=(320, 1024), min_length=1)
+    THUMBNAIL_FORMAT: Literal["WEBP", "JPEG"] = "WEBP"
+    # A task a killed worker held comes back after this many seconds (Redis visibility timeout).
+    CELERY_VISIBILITY_TIMEOUT: int = Field(default=600, ge=1)
+    # Tasks run in the caller instead of a worker (a shell without a worker; never in production).
+    CELERY_TASK_ALWAYS_EAGER: bool = False
 
-    @field_validator("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET")
+    @field_validator(
+        "OSS_ACCESS_KEY_ID",
+        "OSS_ACCESS_KEY_SECRET",
+        "GALLERY_API_TOKEN",
+        "GALLERY_ADMIN_PASSWORD_HASH",
+    )
     @classmethod
     def _not_empty(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("THUMBNAIL_SIZES", mode="before")
+    @classmethod
+    def _sizes_from_text(cls, value: object) -> object:
+        # From the environment: "320,1024".
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("THUMBNAIL_SIZES")
+    @classmethod
+    def _sizes_sorted_and_sane(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(size < 16 or size > 4096 for size in value):
+            raise ValueError("each size must be between 16 and 4096")
+        return tuple(sorted(set(value)))
 
     def flask_config(self) -> dict[str, Any]:
         """Plain values for app.config (Flask reads SECRET_KEY etc. as strings)."""
@@ -81,13 +136,20 @@ class DevelopConfig:
     # The fake OSS server's own development keys, not cloud credentials.
     OSS_ACCESS_KEY_ID = "fakeoss-id"
     OSS_ACCESS_KEY_SECRET = "fakeoss-secret"  # noqa: S105 (the fake server's key)
+    OSS_PATH_STYLE = True
     REDIS_URL = "redis://127.0.0.1:6379/0"
+    GALLERY_API_TOKEN = DEV_API_TOKEN
+    GALLERY_ADMIN_USER = "admin"
+    GALLERY_ADMIN_PASSWORD_HASH = DEV_ADMIN_PASSWORD_HASH
+    # Inside the stack the browser cannot resolve the fake OSS's name: serve images through the app.
+    IMAGE_DELIVERY = "proxy"
 
 
 class TestingConfig(DevelopConfig):
     CONFIG_NAME = "testing"
     DEBUG = False
     TESTING = True
+    IMAGE_DELIVERY = "redirect"
 
 
 class ProductionConfig(DevelopConfig):
@@ -99,6 +161,10 @@ class ProductionConfig(DevelopConfig):
     OSS_ENDPOINT = "https://oss-cn-hangzhou.aliyuncs.com"
     OSS_ACCESS_KEY_ID = ""
     OSS_ACCESS_KEY_SECRET = ""
+    OSS_PATH_STYLE = False
+    GALLERY_API_TOKEN = ""
+    GALLERY_ADMIN_PASSWORD_HASH = ""
+    IMAGE_DELIVERY = "redirect"
     SESSION_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
 
@@ -148,6 +214,23 @@ def choose_config_name(config: str | None, environ: Mapping[str, str]) -> str:
     return name
 
 
+def refuse_development_credentials(values: Mapping[str, Any]) -> None:
+    token = str(values.get("GALLERY_API_TOKEN") or "")
+    if token in ("", DEV_API_TOKEN):
+        raise ConfigError(
+            "GALLERY_API_TOKEN is not set: production needs a long random API token "
+            '(environment or instance/config.py), e.g. `python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"`'
+        )
+    password_hash = str(values.get("GALLERY_ADMIN_PASSWORD_HASH") or "")
+    if password_hash in ("", DEV_ADMIN_PASSWORD_HASH):
+        raise ConfigError(
+            "GALLERY_ADMIN_PASSWORD_HASH is not set: production needs the admin's password hash, "
+            'e.g. `python -c "from werkzeug.security import generate_password_hash as h; '
+            "print(h(input('password: ')))\"`"
+        )
+
+
 def load_settings(
     config_name: str,
     *,
@@ -168,6 +251,8 @@ def load_settings(
             "(environment or instance/config.py), e.g. "
             '`python -c "import secrets; print(secrets.token_hex(32))"`'
         )
+    if config_name == "production":
+        refuse_development_credentials(values)
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from gallery import ConfigError, create_app
-from gallery.settings import DEFAULT_SECRET_KEY
+from gallery.settings import DEFAULT_SECRET_KEY, DEV_ADMIN_PASSWORD_HASH, DEV_API_TOKEN
+
+PRODUCTION_CREDENTIALS = {
+    "SECRET_KEY": "x" * 64,
+    "GALLERY_API_TOKEN": "t" * 43,
+    "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:32768:8:1$salt$" + "0" * 128,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +27,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, instance_path: Path) -> N
         "OSS_ACCESS_KEY_ID",
         "OSS_ACCESS_KEY_SECRET",
         "MAX_CONTENT_LENGTH",
+        "GALLERY_API_TOKEN",
+        "GALLERY_ADMIN_PASSWORD_HASH",
+        "THUMBNAIL_SIZES",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -88,7 +97,8 @@ def test_production_with_the_default_secret_key_is_refused(
 
 
 def test_production_with_secret_and_keys_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    for name, value in PRODUCTION_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("OSS_ACCESS_KEY_ID", "id")
     monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", "secret")
     app = create_app("production")
@@ -97,7 +107,8 @@ def test_production_with_secret_and_keys_starts(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_production_without_oss_keys_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    for name, value in PRODUCTION_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=r"setting OSS_ACCESS_KEY_ID='' is invalid"):
         create_app("production")
 
@@ -134,3 +145,58 @@ def test_production_process_exits_non_zero_with_one_line(instance_path: Path) ->
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "SECRET_KEY" in lines[0]
+
+
+@pytest.mark.parametrize("token", ["", DEV_API_TOKEN])
+def test_production_without_its_own_api_token_is_refused(
+    monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    for name, value in {**PRODUCTION_CREDENTIALS, "GALLERY_API_TOKEN": token}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=r"^GALLERY_API_TOKEN is not set"):
+        create_app("production")
+
+
+@pytest.mark.parametrize("password_hash", ["", DEV_ADMIN_PASSWORD_HASH])
+def test_production_without_its_own_admin_password_is_refused(
+    monkeypatch: pytest.MonkeyPatch, password_hash: str
+) -> None:
+    for name, value in {
+        **PRODUCTION_CREDENTIALS,
+        "GALLERY_ADMIN_PASSWORD_HASH": password_hash,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=r"^GALLERY_ADMIN_PASSWORD_HASH is not set"):
+        create_app("production")
+
+
+def test_develop_uses_path_style_oss_and_documented_dev_credentials() -> None:
+    settings = create_app("develop").config["SETTINGS"]
+    assert settings.OSS_PATH_STYLE is True
+    assert settings.GALLERY_API_TOKEN.get_secret_value() == DEV_API_TOKEN
+    assert settings.GALLERY_ADMIN_USER == "admin"
+
+
+def test_production_uses_virtual_host_style_oss(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OSS_ACCESS_KEY_ID", "id")
+    monkeypatch.setenv("OSS_ACCESS_KEY_SECRET", "secret")
+    assert create_app("production").config["OSS_PATH_STYLE"] is False
+
+
+def test_thumbnail_sizes_come_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THUMBNAIL_SIZES", "800, 200")
+    assert create_app("testing").config["THUMBNAIL_SIZES"] == (200, 800)
+
+
+def test_thumbnail_size_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THUMBNAIL_SIZES", "8")
+    with pytest.raises(ConfigError, match=r"THUMBNAIL_SIZES='8' is invalid"):
+        create_app("testing")
+
+
+def test_api_token_is_masked_when_invalid() -> None:
+    with pytest.raises(ConfigError) as caught:
+        create_app({"CONFIG_NAME": "testing", "GALLERY_API_TOKEN": ""})
+    assert "GALLERY_API_TOKEN=''" in str(caught.value)

@@ -45,6 +45,8 @@ def failing_app(app_overrides: dict[str, object], instance_path: object) -> Flas
             **app_overrides,
             "CONFIG_NAME": "production",
             "SECRET_KEY": "s" * 40,
+            "GALLERY_API_TOKEN": "t" * 40,
+            "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:32768:8:1$salt$" + "0" * 128,
             "OSS_ACCESS_KEY_ID": "id",
             "OSS_ACCESS_KEY_SECRET": "secret",
         }

@@ -1,0 +1,109 @@
+"""Serving image bytes: `/images/<id>` and `/images/<id>/thumbnail`.
+
+IMAGE_DELIVERY=redirect answers with a short-lived signed OSS URL (OSS carries the bytes);
+IMAGE_DELIVERY=proxy streams the object through the app (when browsers cannot reach OSS).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from gallery.auth import check_reader
+from gallery.clients import clients
+from gallery.records import ImageRecord
+
+bp = Blueprint("delivery", __name__)
+
+# An image id names bytes that never change, so the bytes may be cached for good.
+IMMUTABLE = "max-age=31536000, immutable"
+
+
+def image_document(record: ImageRecord) -> dict[str, Any]:
+    """The JSON shape of an image, as the API answers it."""
+    sizes = clients().settings.THUMBNAIL_SIZES
+    document: dict[str, Any] = {
+        "id": record.id,
+        "filename": record.filename,
+        "content_type": record.content_type,
+        "size": record.size,
+        "width": record.width,
+        "height": record.height,
+        "url": url_for("delivery.original", image_id=record.id),
+        "thumbnail_url": url_for("delivery.thumbnail", image_id=record.id),
+        "thumbnails": {
+            str(size): url_for("delivery.thumbnail", image_id=record.id, size=size)
+            for size in sizes
+        },
+        "thumbnail_status": record.thumbnail_status,
+        "created_at": record.created_at.isoformat().replace("+00:00", "Z"),
+    }
+    if record.thumbnail_status == "pending" and record.queued_at is None:
+        document["notice"] = (
+            "Thumbnails are delayed: the job queue is unreachable. "
+            "They will be made once it is back."
+        )
+    return document
+
+
+def find_record(image_id: str) -> ImageRecord:
+    record = clients().store.get_record(image_id)
+    if record is None:
+        abort(404, description="There is no image with this id.")
+    return record
+
+
+def visibility() -> str:
+    return "private" if clients().settings.GALLERY_PRIVATE_READS else "public"
+
+
+def deliver(key: str) -> BaseResponse:
+    settings = clients().settings
+    store = clients().store
+    if settings.IMAGE_DELIVERY == "redirect":
+        seconds = settings.SIGNED_URL_SECONDS
+        response = redirect(store.signed_url(key, seconds), 302)
+        # Cache the redirect for half the URL's life, so a cached one never points at a dead URL.
+        response.headers["Cache-Control"] = f"{visibility()}, max-age={seconds // 2}"
+        return response
+    stored = store.open(key)
+    if stored is None:
+        abort(404, description="The image's file is missing.")
+    if request.if_none_match.contains(stored.etag):
+        stored.chunks.close()  # type: ignore[attr-defined]  # a generator: close it early
+        response = Response(status=304)
+    else:
+        response = Response(stored.chunks, content_type=stored.content_type)
+        response.content_length = stored.content_length
+    response.set_etag(stored.etag)
+    response.headers["Cache-Control"] = f"{visibility()}, {IMMUTABLE}"
+    return response
+
+
+@bp.get("/images/<image_id>")
+def original(image_id: str) -> BaseResponse:
+    check_reader()
+    return deliver(find_record(image_id).original_key)
+
+
+@bp.get("/images/<image_id>/thumbnail")
+def thumbnail(image_id: str) -> BaseResponse:
+    """The smallest thumbnail at least `size` wide (default: the smallest one).
+
+    Pending: a placeholder, not cached. Failed: the original, which is still an image.
+    """
+    check_reader()
+    record = find_record(image_id)
+    if record.thumbnail_status == "failed":
+        return deliver(record.original_key)
+    if record.thumbnail_status != "ready":
+        response = redirect(url_for("static", filename="pending.svg"), 307)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Retry-After"] = "2"
+        return response
+    wanted = request.args.get("size", type=int) or 0
+    sizes = sorted(int(size) for size in record.thumbnail_keys)
+    chosen = next((size for size in sizes if size >= wanted), sizes[-1])
+    return deliver(record.thumbnail_keys[str(chosen)])
