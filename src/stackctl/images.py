@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import certifi
 import docker
 from docker.errors import APIError, ImageNotFound
 from rich.console import Console
@@ -25,6 +26,11 @@ from stackctl.errors import BaseImageMissing, BuildError
 from stackctl.settings import StackSettings
 
 LOG_TAIL_LINES = 20
+# Below Linux's 128 KiB limit on one environment string, with room for the rest of a RUN.
+MAX_PEM_ARG = 100 * 1024
+
+_PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _FROM_RE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
@@ -44,12 +50,41 @@ def buildargs_for(settings: StackSettings) -> dict[str, str]:
         args["PIP_INDEX_URL"] = settings.pip_index_url
     if settings.build_ca_bundle is not None:
         try:
-            args["PIP_CERT_PEM"] = settings.build_ca_bundle.read_text(encoding="ascii")
+            bundle = settings.build_ca_bundle.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError) as exc:
             raise BuildError(
                 f"BUILD_CA_BUNDLE={settings.build_ca_bundle} is not a readable PEM file: {exc}"
             ) from None
+        extra = extra_certificates(bundle)
+        if len(extra) > MAX_PEM_ARG:
+            raise BuildError(
+                f"BUILD_CA_BUNDLE={settings.build_ca_bundle} adds {len(extra) // 1024} KiB of "
+                f"certificates to the public roots; a build arg holds at most "
+                f"{MAX_PEM_ARG // 1024} KiB: point it at a file with only your proxy's CA"
+            )
+        if extra:
+            args["PIP_CERT_PEM"] = extra
     return args
+
+
+def extra_certificates(bundle_pem: str) -> str:
+    """The certificates of a bundle that the public roots lack (a TLS-inspecting proxy's CA).
+
+    A whole system bundle (about 220 KB) cannot travel: Linux caps one environment string at
+    128 KiB (MAX_ARG_STRLEN), so a RUN with it as a build arg fails with "argument list too
+    long". The build appends these few to the image's own roots instead.
+    """
+    known = {_der_text(c) for c in _PEM_RE.findall(Path(certifi.where()).read_text("ascii"))}
+    mozilla = Path("/usr/share/ca-certificates/mozilla")
+    if mozilla.is_dir():
+        for crt in mozilla.glob("*.crt"):
+            known.update(_der_text(c) for c in _PEM_RE.findall(crt.read_text("ascii")))
+    extra = [c for c in _PEM_RE.findall(bundle_pem) if _der_text(c) not in known]
+    return "\n".join(dict.fromkeys(extra)) + "\n" if extra else ""
+
+
+def _der_text(pem: str) -> str:
+    return "".join(pem.split("-----")[2].split())
 
 
 def base_image_missing(image: str, build_arg: str | None) -> BaseImageMissing:
@@ -181,7 +216,8 @@ class _BuildOutput:
         """Take one decoded stream chunk; True when it started a new step."""
         if "error" in chunk or "errorDetail" in chunk:
             detail = chunk.get("errorDetail") or {}
-            self.error = str(chunk.get("error") or detail.get("message") or "unknown error")
+            error = str(chunk.get("error") or detail.get("message") or "unknown error")
+            self.error = _ANSI_RE.sub("", error)
             code = detail.get("code")
             self.exit_code = code if isinstance(code, int) else None
             self.tail.append(self.error)
@@ -191,8 +227,8 @@ class _BuildOutput:
             self.image_id = str(aux["ID"])
         new_step = False
         text = chunk.get("stream") or chunk.get("status") or ""
-        for line in str(text).splitlines():
-            line = line.rstrip()
+        for raw in str(text).splitlines():
+            line = _ANSI_RE.sub("", raw).rstrip()
             if not line:
                 continue
             self.tail.append(line)
