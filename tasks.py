@@ -33,6 +33,12 @@ def reporting_errors(body: F) -> F:
             raise Exit(f"error: {error}", code=1) from None
         except StackError as error:
             raise Exit(f"error: {error}", code=1) from None
+        except Exception as error:
+            # The engine refused something stackctl did not foresee: its words, on one line.
+            if type(error).__module__.startswith("docker"):
+                explanation = getattr(error, "explanation", None) or str(error)
+                raise Exit(f"error: Docker engine: {explanation}", code=1) from None
+            raise
 
     return run  # type: ignore[return-value]
 

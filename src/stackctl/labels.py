@@ -14,8 +14,6 @@ CONFIG_HASH = "com.docker.compose.config-hash"
 NETWORK = "com.docker.compose.network"
 VOLUME = "com.docker.compose.volume"
 VERSION = "com.docker.compose.version"
-# Ours: what the build context hashed to when the image was built, to skip no-op builds.
-CONTEXT_HASH = "org.aliecs.stackctl.context-hash"
 
 
 def project_filter(project: str, service: str | None = None) -> dict[str, list[str]]:

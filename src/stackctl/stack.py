@@ -38,6 +38,17 @@ from stackctl.images import build_image, buildargs_for
 from stackctl.settings import StackSettings
 
 LOG_TAIL = 20
+FINGERPRINT_PREFIX = "inputs-"
+
+
+def repository_of(tag: str) -> str:
+    """`registry:5000/aliecs/web:latest` -> `registry:5000/aliecs/web` (a port is no tag)."""
+    return tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
+
+
+def fingerprint_tag(tag: str, fingerprint: str) -> str:
+    """`aliecs/web:latest` built from inputs abc... is also tagged `aliecs/web:inputs-abc...`."""
+    return f"{repository_of(tag)}:{FINGERPRINT_PREFIX}{fingerprint[:20]}"
 DEFAULT_STOP_TIMEOUT = 10
 
 
@@ -119,22 +130,37 @@ class Stack:
                 tag=tag,
                 buildargs=args,
                 target=spec.build.target,
-                labels={labels.CONTEXT_HASH: fingerprint, labels.PROJECT: self.project.name},
+                labels={labels.PROJECT: self.project.name},
                 console=self.console,
                 service=name,
             )
+            self._mark_built(tag, fingerprint)
         return images
 
     def _image_with_hash(self, tag: str, fingerprint: str) -> str | None:
+        """The image last built from these inputs, if `tag` still points at it."""
         try:
-            image = self.api.inspect_image(tag)
+            marked = self.api.inspect_image(fingerprint_tag(tag, fingerprint))
+            current = self.api.inspect_image(tag)
         except ImageNotFound:
             return None
-        image_labels = (image.get("Config") or {}).get("Labels") or {}
-        if image_labels.get(labels.CONTEXT_HASH) == fingerprint:
-            found: str = image["Id"]
-            return found
-        return None
+        found: str = current["Id"]
+        return found if marked["Id"] == found else None
+
+    def _mark_built(self, tag: str, fingerprint: str) -> None:
+        """Tag the image with its inputs' fingerprint, dropping the marks of older builds.
+
+        A tag, not a label: a label is part of the image config, so it would give every build a
+        new image id and recreate containers whose image did not really change.
+        """
+        repository = repository_of(tag)
+        mark = fingerprint_tag(tag, fingerprint)
+        for image in self.api.images(name=repository):
+            for old in image.get("RepoTags") or []:
+                if old.startswith(f"{repository}:{FINGERPRINT_PREFIX}") and old != mark:
+                    # force: only this reference goes; a container may still use the image.
+                    self.api.remove_image(old, force=True, noprune=True)
+        self.api.tag(tag, repository, mark.rsplit(":", 1)[1])
 
     def _image_id(self, spec: ServiceSpec) -> str:
         reference = image_name(self.project, spec)
