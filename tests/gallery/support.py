@@ -10,7 +10,8 @@ from typing import Any
 import oss2
 import pytest
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import TestResponse, encode_multipart
 
 from gallery.settings import DEV_API_TOKEN
 
@@ -29,12 +30,30 @@ def upload(
     content_type: str = "image/png",
     headers: dict[str, str] | None = None,
 ) -> TestResponse:
+    body, form_type = multipart({"file": (data, filename, content_type)})
     return client.post(
         "/api/images",
-        data={"file": (io.BytesIO(data), filename, content_type)},
+        data=body,
         headers=AUTH if headers is None else headers,
-        content_type="multipart/form-data",
+        content_type=form_type,
     )
+
+
+def multipart(fields: dict[str, str | tuple[bytes, str, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body, encoded in memory.
+
+    werkzeug's test client spools bodies over 500 KB to a temporary file that it never closes
+    when the app answers without reading it (a 413), which pytest reports as a ResourceWarning.
+    """
+    values: dict[str, str | FileStorage] = {}
+    for name, value in fields.items():
+        if isinstance(value, str):
+            values[name] = value
+        else:
+            data, filename, content_type = value
+            values[name] = FileStorage(io.BytesIO(data), filename, content_type=content_type)
+    boundary, body = encode_multipart(values)
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def wait_for(condition: Callable[[], Any], *, seconds: float = 20, what: str = "condition") -> Any:
