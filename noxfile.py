@@ -89,7 +89,7 @@ def browser(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def integration(session: nox.Session) -> None:
-    """The OSS contract against real OSS (OSS_* variables), or `-- --target fake` against fakeoss."""
+    """The OSS contract against real OSS (OSS_* variables); `-- --target fake`: fakeoss."""
     install(session, "test")
     args = session.posargs or ["--target", "real"]
     session.run("pytest", "tests/oss_contract", "-p", "no:cacheprovider", *args)
@@ -97,6 +97,6 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmarks, each a ratio against a baseline measured in the same run; writes BENCHMARKS.md."""
+    """Benchmarks, each a ratio against a baseline run alongside; writes BENCHMARKS.md."""
     install(session, "test")
     session.run("python", "tests/bench/run.py", *session.posargs, env=without_oss_secrets())

@@ -14,8 +14,8 @@ from pathlib import Path
 import docker
 import pytest
 from rich.console import Console
-
 from stack_copy import copy_project
+
 from stackctl import labels
 from stackctl.engine import connect
 from stackctl.stack import Stack
@@ -57,9 +57,7 @@ class StackUnderTest:
         return Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
 
     def container_ids(self) -> dict[str, str]:
-        return {
-            c["Labels"][labels.SERVICE]: c["Id"] for c in self.stack().containers()
-        }
+        return {c["Labels"][labels.SERVICE]: c["Id"] for c in self.stack().containers()}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +91,9 @@ def test_source_change_recreates_web_alone(under_test: StackUnderTest) -> None:
     after = under_test.container_ids()
     assert actions["web"] == "recreate"
     assert {s: a for s, a in actions.items() if s != "web"} == {
-        "redis": "keep", "nginx": "keep", "fakeoss": "keep"
+        "redis": "keep",
+        "nginx": "keep",
+        "fakeoss": "keep",
     }
     assert after["web"] != before["web"]
     assert {s: i for s, i in after.items() if s != "web"} == {
