@@ -1,0 +1,122 @@
+"""The gallery in headless Debian chromium: log in, upload, see the thumbnail, delete."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import oss2
+import pictures
+import pytest
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from gallery import create_app
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("celery_worker")]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1100,800",
+]
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def live_gallery(
+    instance_path: Path, app_overrides: dict[str, Any], bucket: oss2.Bucket
+) -> Iterator[str]:
+    """The app behind werkzeug's threaded server on a free loopback port."""
+    app = create_app(app_overrides)
+    server: BaseWSGIServer = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="live-gallery", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[webdriver.Chrome]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
+    # Selenium Manager must not look for browsers or report usage: everything is local.
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
+    profile = tempfile.mkdtemp(prefix="gallery-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_user_logs_in_uploads_sees_the_thumbnail_and_deletes(
+    live_gallery: str, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    wait = WebDriverWait(browser, 20)
+    picture = tmp_path / "harbour at dusk.jpg"
+    picture.write_bytes(pictures.jpeg(1600, 1000))
+
+    browser.get(f"{live_gallery}/login")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys("admin")
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    wait.until(seen.presence_of_element_located((By.ID, "upload-form")))
+
+    browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(str(picture))
+    browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Uploaded"))
+
+    thumbnail = wait.until(
+        seen.presence_of_element_located((By.CSS_SELECTOR, ".tile[data-status=ready] img.thumb"))
+    )
+    wait.until(lambda _: browser.execute_script("return arguments[0].naturalWidth", thumbnail))
+    assert browser.execute_script("return arguments[0].naturalWidth", thumbnail) == 320
+    assert "harbour at dusk.jpg" in browser.find_element(By.CSS_SELECTOR, ".tile .name").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "gallery.png"))
+    # Headless chromium will not make a window narrower than 500 px: emulate a phone instead.
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
+    )
+    assert browser.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth"
+    ), "the page scrolls sideways on a phone"
+    browser.save_screenshot(str(ARTIFACTS / "gallery-phone.png"))
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    browser.find_element(By.CSS_SELECTOR, ".tile .delete button").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Deleted."))
+    assert browser.find_elements(By.CSS_SELECTOR, ".tile") == []
