@@ -39,13 +39,9 @@ def excluded(relative: str, patterns: list[str]) -> bool:
     return False
 
 
-def context_hash(
-    context: Path, dockerfile: str, buildargs: Mapping[str, str], target: str | None
-) -> str:
+def files_digest(context: Path) -> str:
+    """One digest of every file the build would send, by path, mode and content."""
     digest = hashlib.sha256()
-    for key in sorted(buildargs):
-        digest.update(f"arg {key}={buildargs[key]}\n".encode())
-    digest.update(f"dockerfile {dockerfile} target {target}\n".encode())
     patterns = read_dockerignore(context)
     for root, dirs, files in os.walk(context):
         rel_root = os.path.relpath(root, context)
@@ -58,4 +54,14 @@ def context_hash(
             path = Path(root, name)
             digest.update(f"file {relative} {path.stat().st_mode & 0o111}\n".encode())
             digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def context_hash(
+    files: str, dockerfile: str, buildargs: Mapping[str, str], target: str | None
+) -> str:
+    """The fingerprint of one build: its context's files digest, Dockerfile, args and target."""
+    digest = hashlib.sha256(f"files {files}\ndockerfile {dockerfile} target {target}\n".encode())
+    for key in sorted(buildargs):
+        digest.update(f"arg {key}={buildargs[key]}\n".encode())
     return digest.hexdigest()

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
@@ -22,7 +23,7 @@ from rich.console import Console
 
 from stackctl import labels
 from stackctl.compose import Project, ServiceSpec
-from stackctl.contexthash import context_hash
+from stackctl.contexthash import context_hash, files_digest
 from stackctl.converge import (
     RunningContainer,
     ServicePlan,
@@ -49,6 +50,8 @@ def repository_of(tag: str) -> str:
 def fingerprint_tag(tag: str, fingerprint: str) -> str:
     """`aliecs/web:latest` built from inputs abc... is also tagged `aliecs/web:inputs-abc...`."""
     return f"{repository_of(tag)}:{FINGERPRINT_PREFIX}{fingerprint[:20]}"
+
+
 DEFAULT_STOP_TIMEOUT = 10
 
 
@@ -104,14 +107,19 @@ class Stack:
         """Build the services' images whose inputs changed; return service -> image id."""
         buildargs = buildargs_for(self.settings)
         built: dict[tuple[str, ...], str] = {}
+        files: dict[Path, str] = {}
         images: dict[str, str] = {}
         for name in self._selected(services):
             spec = self.project.services[name]
             if spec.build is None:
                 continue
             args = {**buildargs, **spec.build.args}
+            context = spec.build.context
+            if context not in files:
+                # Services often share one context (here: the repository): walk it once.
+                files[context] = files_digest(context)
             fingerprint = context_hash(
-                spec.build.context, spec.build.dockerfile, args, spec.build.target
+                files[context], spec.build.dockerfile, args, spec.build.target
             )
             tag = image_name(self.project, spec)
             key = (fingerprint, tag)
