@@ -88,7 +88,11 @@ def make_tools(workdir: Path) -> tuple[Tool, Tool]:
     compose_dir.mkdir()
     ours_env = {**os.environ, **copy_project(ours_dir)}
     copy_project(compose_dir)
-    compose_env = {**os.environ, "NGINX_PORT": str(free_port())}
+    compose_env = {
+        **os.environ,
+        "NGINX_PORT": str(free_port()),
+        "COMPOSE_PROJECT_NAME": "benchcompose",
+    }
     # compose v1 rejects the top-level `name`; give it the same build args stackctl passes, so
     # both share the engine's layer cache.
     from stackctl.images import buildargs_for
@@ -113,6 +117,18 @@ def make_tools(workdir: Path) -> tuple[Tool, Tool]:
         [*dc, "down"],
     )
     return ours, compose
+
+
+def remove_images(*projects: str) -> None:
+    """Each copy's images are named after its project; their layers stay in the cache."""
+    import docker
+
+    api = docker.from_env().api
+    for project in projects:
+        for image in api.images():
+            for tag in image.get("RepoTags") or []:
+                if tag.startswith(f"{project}/"):
+                    api.remove_image(tag, force=True)
 
 
 def median_of(rounds: int, measure: Callable[[], float]) -> float:
@@ -166,6 +182,7 @@ def stack_rows(rounds: int) -> list[tuple[str, float, float]]:
                 subprocess.run(
                     tool.down, cwd=tool.directory, env=tool.env, check=False, capture_output=True
                 )
+            remove_images(ours.env["COMPOSE_PROJECT_NAME"], compose.env["COMPOSE_PROJECT_NAME"])
     return rows
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from stack_copy import copy_project
 
 from stackctl import labels
+from stackctl.converge import image_name
 from stackctl.engine import connect
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
@@ -66,7 +67,18 @@ def under_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnderT
     environ = {**os.environ, **copy_project(directory)}
     found = StackUnderTest(directory, environ)
     yield found
-    found.stack().down(volumes=True)
+    stack = found.stack()
+    stack.down(volumes=True)
+    remove_project_images(stack)
+
+
+def remove_project_images(stack: Stack) -> None:
+    """The copy's images are named after its project: drop them (their layers stay cached)."""
+    for spec in stack.project.services.values():
+        repository = image_name(stack.project, spec).rsplit(":", 1)[0]
+        for image in stack.api.images(name=repository):
+            for tag in image.get("RepoTags") or []:
+                stack.api.remove_image(tag, force=True, noprune=False)
 
 
 def test_up_serves_the_welcome_text_through_nginx(under_test: StackUnderTest) -> None:
