@@ -83,7 +83,7 @@ def remove_project_images(stack: Stack) -> None:
 
 def test_up_serves_the_welcome_text_through_nginx(under_test: StackUnderTest) -> None:
     plans = under_test.stack().up()
-    assert {p.service for p in plans} == {"redis", "fakeoss", "web", "nginx"}
+    assert {p.service for p in plans} == {"redis", "fakeoss", "web", "worker", "nginx"}
     assert wait_for_text(under_test.port, "/main/", WELCOME) == WELCOME
 
 
@@ -94,22 +94,24 @@ def test_second_up_recreates_nothing(under_test: StackUnderTest) -> None:
     assert under_test.container_ids() == before
 
 
-def test_source_change_recreates_web_alone(under_test: StackUnderTest) -> None:
+def test_source_change_recreates_web_and_its_worker_alone(under_test: StackUnderTest) -> None:
     before = under_test.container_ids()
     main_py = under_test.directory / "src" / "gallery" / "main.py"
     main_py.write_text(main_py.read_text().replace(WELCOME, "changed by a test"))
     plans = under_test.stack().up()
     actions = {p.service: p.action for p in plans}
     after = under_test.container_ids()
-    assert actions["web"] == "recreate"
-    assert {s: a for s, a in actions.items() if s != "web"} == {
+    # The worker runs the web image: it follows web, and nothing else moves.
+    assert actions == {
         "redis": "keep",
-        "nginx": "keep",
         "fakeoss": "keep",
+        "web": "recreate",
+        "worker": "recreate",
+        "nginx": "keep",
     }
     assert after["web"] != before["web"]
-    assert {s: i for s, i in after.items() if s != "web"} == {
-        s: i for s, i in before.items() if s != "web"
+    assert {s: after[s] for s in ("redis", "fakeoss", "nginx")} == {
+        s: before[s] for s in ("redis", "fakeoss", "nginx")
     }
     assert wait_for_text(under_test.port, "/main/", "changed by a test") == "changed by a test"
 
