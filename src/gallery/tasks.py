@@ -114,6 +114,11 @@ def make_thumbnails_for(image_id: str) -> str:
             }
         )
     )
+    # OSS has no "write only if it exists": a delete that ran between our read and our write
+    # took the original, so finish that delete rather than leave a record of nothing.
+    if not store.bucket.object_exists(record.original_key):
+        store.delete_image(image_id)
+        return "gone"
     return "made"
 
 

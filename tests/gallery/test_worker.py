@@ -101,3 +101,14 @@ def test_worker_entry_exits_with_one_line_on_a_config_error(instance_path: Path)
     )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("gallery: SECRET_KEY is not set")
+
+
+def test_queue_thumbnails_command_queues_what_redis_missed(
+    app_overrides: dict[str, Any], gallery_app: Flask, api: FlaskClient
+) -> None:
+    no_redis = create_app({**app_overrides, "REDIS_URL": closed_port_url("redis")})
+    image_id = upload(no_redis.test_client(), pictures.png()).json["id"]  # type: ignore[index]
+    result = gallery_app.test_cli_runner().invoke(args=["gallery", "queue-thumbnails"])
+    assert result.exit_code == 0, result.output
+    assert "queued 1, still delayed 0" in result.output
+    wait_for(lambda: thumbnail_ready(api, image_id), what="thumbnails queued by the command")
