@@ -18,6 +18,10 @@ if os.environ.get("CI"):
     # A Python that CI cannot find is a failure, not a skip.
     nox.options.error_on_missing_interpreters = True
 
+# Compile at install: Python then never compiles oss2 at import time, where its docstrings'
+# invalid escapes print warnings into the stderr of the processes the tests start.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHONS = nox.project.python_versions(PYPROJECT)

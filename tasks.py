@@ -49,17 +49,17 @@ def console() -> Any:
     return Console(highlight=False)
 
 
-def workspace(c: Context) -> Any:
+def workspace(c: Context, mode: str | None = None) -> Any:
     from stackctl.workspace import load_workspace
 
-    return load_workspace(PROJECT_DIR, compose_file=c.config.stack.compose_file)
+    return load_workspace(PROJECT_DIR, compose_file=c.config.stack.compose_file, mode=mode)
 
 
-def open_stack(c: Context) -> Any:
+def open_stack(c: Context, mode: str | None = None) -> Any:
     from stackctl.engine import connect
     from stackctl.stack import Stack
 
-    found = workspace(c)
+    found = workspace(c, mode)
     return Stack(connect(found.settings), found.project, found.settings, console())
 
 
@@ -73,12 +73,20 @@ def services_of(service: list[str] | None) -> list[str]:
         "service": "a service to bring up with what it depends on (repeat; default: all)",
         "build": "build images whose inputs changed (default on; --no-build to skip)",
         "wait": "wait until every service is healthy (default on; --no-wait to return at once)",
+        "mode": "develop (code mounted, reloads; the default) or production (code in the image);"
+        " default from STACK_MODE",
     },
 )
 @reporting_errors
-def up(c: Context, service: list[str] | None = None, build: bool = True, wait: bool = True) -> None:
+def up(
+    c: Context,
+    service: list[str] | None = None,
+    build: bool = True,
+    wait: bool = True,
+    mode: str | None = None,
+) -> None:
     """Bring the stack up from compose.yaml; change only what changed."""
-    stack = open_stack(c)
+    stack = open_stack(c, mode)
     plans = stack.up(services_of(service), build=build, wait=wait)
     changed = [p.service for p in plans if p.action != "keep"]
     stack.console.print(

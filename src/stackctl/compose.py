@@ -10,7 +10,7 @@ import heapq
 import logging
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -152,15 +152,17 @@ def load_project(
     *,
     project_name: str | None = None,
     profiles: Collection[str] = (),
+    overrides: Sequence[Path] = (),
 ) -> Project:
     """Reads `compose_file` and the `.env` beside it, interpolates and validates.
 
     Variables come from `environ` layered over `.env` (`environ` wins). Services with profiles
     none of which is in `profiles` are left out. The project name is `project_name`, else the
-    file's `name`, else the directory's name.
+    file's `name`, else the directory's name. `overrides` are merged over the file in order,
+    as `docker compose -f compose.yaml -f override.yaml` merges them.
     """
     compose_file = Path(os.path.abspath(compose_file))
-    reader = ComposeReader(compose_file, environ)
+    reader = ComposeReader(compose_file, environ, [Path(os.path.abspath(p)) for p in overrides])
     document = reader.read()
     services = {
         name: _service_spec(reader, fields) for name, fields in reader.services(document).items()

@@ -10,11 +10,12 @@ import logging
 import os
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from stackctl.compose_merge import merge
 from stackctl.durations import EXPECTED as DURATION_EXPECTED
 from stackctl.durations import parse_duration
 from stackctl.envfiles import read_env_file
@@ -106,8 +107,11 @@ def kind(value: object) -> str:
 class ComposeReader:
     """Reads one compose file. Every `fail` is a one-line ComposeError naming this file."""
 
-    def __init__(self, compose_file: Path, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, compose_file: Path, environ: Mapping[str, str], overrides: Sequence[Path] = ()
+    ) -> None:
         self.compose_file = compose_file
+        self.overrides = list(overrides)
         self.project_dir = compose_file.parent
         self.shown_as = compose_file.name
         self.environ = environ
@@ -144,6 +148,11 @@ class ComposeReader:
         if "version" in document:
             self.fail("version", "unsupported key: it is obsolete in the Compose spec, remove it")
         document = self._known_keys(document, "", TOP_LEVEL_KEYS)
+        for override in self.overrides:
+            document = merge(document, self._override(override))
+        if self.overrides:
+            # Past the merge a value may come from either file: name them all.
+            self.shown_as = " + ".join([self.shown_as, *map(self._shown_path, self.overrides)])
         if "services" not in document:
             self.fail("services", "missing: define at least one service")
         self.variables = {**self._dotenv(), **self.environ}
@@ -154,6 +163,22 @@ class ComposeReader:
         self._check_networks(interpolated.get("networks"))
         self.declared_volumes = set(self.volumes(interpolated))
         return interpolated
+
+    def _override(self, path: Path) -> dict[str, object]:
+        """An override file, read and checked under its own name; paths stay project-relative."""
+        shown_as = self._shown_path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ComposeError(f"{shown_as}: cannot read: {exc.strerror or exc}") from None
+        document = load_yaml(text, shown_as)
+        if not isinstance(document, dict):
+            raise ComposeError(f"{shown_as}: expected a mapping at the top level")
+        base_name, self.shown_as = self.shown_as, shown_as
+        try:
+            return self._known_keys(document, "", TOP_LEVEL_KEYS)
+        finally:
+            self.shown_as = base_name
 
     def _dotenv(self) -> dict[str, str]:
         path = self.project_dir / ".env"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,6 +18,7 @@ from stackctl.errors import SettingsError
 DEFAULT_PYTHON_BASE = "python:3.11-slim-bookworm"
 DEFAULT_NGINX_BASE = "nginx:1.25-bookworm"
 DEFAULT_REDIS_BASE = "redis:7-bookworm"
+DEVELOP_OVERRIDE = "containers/compose.develop.yaml"
 
 
 class StackSettings(BaseModel):
@@ -34,8 +36,16 @@ class StackSettings(BaseModel):
     # A CA bundle pip must trust inside builds (a TLS-inspecting proxy). Given to the build stage
     # only, never to the final image.
     build_ca_bundle: Path | None = None
+    # develop: containers/compose.develop.yaml is merged over compose.yaml (code mounted, reload);
+    # production: compose.yaml alone, code baked into the images.
+    mode: Literal["develop", "production"] = "develop"
     health_timeout: float = Field(default=120.0, gt=0)
     docker_host: str = ""
+
+    @property
+    def override_files(self) -> list[Path]:
+        override = self.project_dir / DEVELOP_OVERRIDE
+        return [override] if self.mode == "develop" and override.is_file() else []
 
     @property
     def base_images(self) -> dict[str, str]:
@@ -55,6 +65,7 @@ ENV_NAMES = {
     "DEBIAN_MIRROR": "debian_mirror",
     "PIP_INDEX_URL": "pip_index_url",
     "BUILD_CA_BUNDLE": "build_ca_bundle",
+    "STACK_MODE": "mode",
     "STACK_HEALTH_TIMEOUT": "health_timeout",
     "DOCKER_HOST": "docker_host",
 }

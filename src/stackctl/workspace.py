@@ -33,12 +33,19 @@ def load_workspace(
     environ: Mapping[str, str] | None = None,
     compose_file: str = "compose.yaml",
     profiles: Collection[str] = (),
+    mode: str | None = None,
 ) -> Workspace:
     environ = dict(os.environ if environ is None else environ)
+    if mode is not None:
+        environ["STACK_MODE"] = mode
     settings = load_settings(project_dir, environ, read_dotenv(project_dir), compose_file)
     if not settings.compose_file.is_file():
         raise ComposeError(f"{compose_file}: no such file in {project_dir}: create it or cd there")
     project = load_project(
-        settings.compose_file, environ, project_name=settings.project_name, profiles=profiles
+        settings.compose_file,
+        environ,
+        project_name=settings.project_name,
+        profiles=profiles,
+        overrides=settings.override_files,
     )
     return Workspace(settings=settings, project=project)

@@ -1,6 +1,7 @@
-"""gunicorn settings for the web container.
+"""gunicorn settings for the web container: `gunicorn -c /app/gunicorn.conf.py gallery.wsgi:app`.
 
-Used as `gunicorn -c python:gallery.gunicorn_conf gallery.wsgi:app`.
+A file outside the gallery package on purpose: with `python:gallery...` the master would import
+gallery, and reloaded workers, forked from it, would keep serving the old code.
 
 Values come from GUNICORN_* environment variables so compose.yaml can tune them without a rebuild.
 """
@@ -17,6 +18,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 preload_app = os.environ.get("GUNICORN_RELOAD", "") != "1"
 reload = not preload_app
 accesslog = "-"
+# Only nginx, inside the stack's network, reaches this port: trust its X-Forwarded-* headers.
+forwarded_allow_ips = "*"
+# Worker heartbeats on tmpfs: on overlayfs a slow fsync can get a healthy worker killed.
+worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs in every container, not a shared temp dir)
 # nginx keeps upstream connections alive; outlive its keepalive_timeout so gunicorn is never
 # the side that closes a connection nginx is about to reuse.
 keepalive = 75

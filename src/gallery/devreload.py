@@ -1,0 +1,90 @@
+"""Restart a command when Python files under a folder change: the Celery worker in develop mode.
+
+Celery dropped its own autoreloader; gunicorn has `--reload` but a worker does not. This polls
+modification times (inotify does not see changes made on the host through every bind mount),
+sends the child SIGTERM on a change and starts it again. Usage:
+
+    python -m gallery.devreload --watch /app/src -- celery -A gallery.worker:celery worker
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+
+def snapshot(folder: Path) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            if name.endswith((".py", ".html")):
+                path = os.path.join(root, name)
+                try:
+                    found[path] = os.stat(path).st_mtime
+                except FileNotFoundError:
+                    continue
+    return found
+
+
+def stop(child: subprocess.Popen[bytes], grace: float) -> int:
+    child.terminate()
+    try:
+        return child.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()
+
+
+def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> int:
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    seen = snapshot(folder)
+    child = subprocess.Popen(list(command))
+    while True:
+        time.sleep(interval)
+        if stopping:
+            # Asked to stop: the child's own status for a terminated child is not a failure.
+            code = stop(child, grace)
+            return 0 if code in (0, -signal.SIGTERM) else code
+        if child.poll() is not None:
+            # The command died by itself (a syntax error, say): wait for the next change.
+            current = snapshot(folder)
+            if current == seen:
+                continue
+        else:
+            current = snapshot(folder)
+            if current == seen:
+                continue
+            print(f"devreload: {folder} changed, restarting", file=sys.stderr, flush=True)
+            stop(child, grace)
+        seen = current
+        child = subprocess.Popen(list(command))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gallery.devreload", description=__doc__)
+    parser.add_argument("--watch", type=Path, required=True, help="folder to watch")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between looks")
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds before SIGKILL")
+    parser.add_argument("command", nargs="+", help="the command to run, after --")
+    options = parser.parse_args(argv)
+    if not options.watch.is_dir():
+        parser.error(f"--watch {options.watch}: no such folder")
+    return run(options.command, options.watch, options.interval, options.grace)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

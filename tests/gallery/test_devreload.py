@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def wait_for(condition: object, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_changed_source_restarts_the_command_and_sigterm_stops_it(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    module = source / "module.py"
+    module.write_text("A = 1\n")
+    starts = tmp_path / "starts"
+    child = (
+        f"import os, time; open({str(starts)!r}, 'a').write('%d\\n' % os.getpid()); time.sleep(60)"
+    )
+    reloader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gallery.devreload",
+            "--watch",
+            str(source),
+            "--interval",
+            "0.1",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+    )
+    try:
+        assert wait_for(lambda: starts.exists() and len(starts.read_text().split()) == 1)
+        time.sleep(0.05)
+        module.write_text("A = 2\n")
+        os.utime(module, (time.time() + 5, time.time() + 5))
+        assert wait_for(lambda: len(starts.read_text().split()) == 2)
+        first, second = starts.read_text().split()
+        assert first != second
+    finally:
+        reloader.send_signal(signal.SIGTERM)
+        code = reloader.wait(timeout=10)
+    assert code == 0
+
+
+def test_missing_watch_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gallery.devreload",
+            "--watch",
+            str(tmp_path / "nope"),
+            "--",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--watch" in result.stderr.strip().splitlines()[-1]
