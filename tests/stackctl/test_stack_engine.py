@@ -53,8 +53,8 @@ class StackUnderTest:
         self.environ = environ
         self.port = int(environ["NGINX_PORT"])
 
-    def stack(self) -> Stack:
-        found = load_workspace(self.directory, environ=self.environ)
+    def stack(self, mode: str = "production") -> Stack:
+        found = load_workspace(self.directory, environ=self.environ, mode=mode)
         return Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
 
     def container_ids(self) -> dict[str, str]:
@@ -114,6 +114,14 @@ def test_source_change_recreates_web_and_its_worker_alone(under_test: StackUnder
         s: before[s] for s in ("redis", "fakeoss", "nginx")
     }
     assert wait_for_text(under_test.port, "/main/", "changed by a test") == "changed by a test"
+
+
+def test_develop_mode_serves_an_edit_without_a_build(under_test: StackUnderTest) -> None:
+    plans = under_test.stack(mode="develop").up()
+    assert {p.service for p in plans if p.action == "recreate"} == {"web", "worker"}
+    main_py = under_test.directory / "src" / "gallery" / "main.py"
+    main_py.write_text(main_py.read_text().replace("changed by a test", "edited in develop"))
+    assert wait_for_text(under_test.port, "/main/", "edited in develop") == "edited in develop"
 
 
 def test_down_leaves_nothing_with_the_project_label(under_test: StackUnderTest) -> None:
