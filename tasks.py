@@ -178,5 +178,70 @@ def config(c: Context) -> None:
     out.print(f"project {found.project.name}: {', '.join(found.project.start_order())}")
 
 
-ns = Collection(up, down, ps, logs, build, base, config)
+def remainder_args(c: Context) -> list[str]:
+    """The words after `--`, as the shell split them (invoke's own remainder is re-joined text)."""
+    if "--" in sys.argv:
+        return sys.argv[sys.argv.index("--") + 1 :]
+    import shlex
+
+    return shlex.split(c.remainder) if c.remainder else []
+
+
+@task(
+    name="test",
+    help={"service": "the service whose image's test stage to use (default: web)"},
+)
+@reporting_errors
+def run_image_tests(c: Context, service: str = "web") -> None:
+    """Run pytest inside the web image's test stage, beside the stack's redis: `-- -k NAME`."""
+    from stackctl.oneoff import run_tests
+
+    code = run_tests(open_stack(c), remainder_args(c), write=write_out, service=service)
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    name="exec",
+    help={
+        "service": "the running service to run the command in",
+        "user": "run as this user (default: the image's)",
+    },
+)
+@reporting_errors
+def exec_(c: Context, service: str, user: str = "") -> None:
+    """Run a command in a service's container: `invoke exec redis -- redis-cli info`."""
+    from stackctl.execute import exec_in
+
+    stack = open_stack(c)
+    code = exec_in(
+        stack, service, remainder_args(c), interactive=True, write=write_bytes, user=user
+    )
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={"service": "the service to open the shell in (default: web)"})
+@reporting_errors
+def shell(c: Context, service: str = "web") -> None:
+    """A Flask shell (app, settings, redis, bucket in scope) in the running web container."""
+    from stackctl.execute import exec_in
+
+    command = ["flask", "--app", "gallery", "shell"]
+    code = exec_in(open_stack(c), service, command, interactive=True, write=write_bytes)
+    if code:
+        raise Exit(code=code)
+
+
+def write_out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def write_bytes(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+ns = Collection(up, down, ps, logs, build, base, config, run_image_tests, exec_, shell)
 ns.configure({"stack": {"compose_file": "compose.yaml"}})

@@ -46,7 +46,19 @@ def closed_port_url(scheme: str) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free loopback port, for the whole session."""
+    """A real redis-server on a free loopback port, for the whole session.
+
+    TEST_REDIS_URL points the tests at a running Redis instead (`invoke test` gives the stack's
+    own, on a database of its own), which is emptied first.
+    """
+    given = os.environ.get("TEST_REDIS_URL")
+    if given:
+        import redis
+
+        with redis.Redis.from_url(given) as client:
+            client.flushdb()
+        yield given
+        return
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is not installed: apt-get install -y redis-server (.ci/run does)")

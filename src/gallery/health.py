@@ -14,7 +14,12 @@ bp = Blueprint("health", __name__)
 
 
 def check_redis(found: Clients) -> None:
-    found.redis.ping()
+    # Each probe connects afresh and lets go: an idle pooled socket proves nothing about the
+    # path to Redis, and one left open per app is a leak (tests make many apps).
+    try:
+        found.redis.ping()
+    finally:
+        found.redis.connection_pool.disconnect()
 
 
 def check_oss(found: Clients) -> None:
