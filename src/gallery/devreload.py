@@ -33,8 +33,8 @@ def snapshot(folder: Path) -> dict[str, float]:
     return found
 
 
-def stop(child: subprocess.Popen[bytes], grace: float) -> int:
-    child.terminate()
+def stop(child: subprocess.Popen[bytes], grace: float, signum: int = signal.SIGTERM) -> int:
+    child.send_signal(signum)
     try:
         return child.wait(timeout=grace)
     except subprocess.TimeoutExpired:
@@ -43,22 +43,24 @@ def stop(child: subprocess.Popen[bytes], grace: float) -> int:
 
 
 def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> int:
-    stopping = False
+    stopping = 0
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
-        stopping = True
+        stopping = signum
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    # The stop signal is passed on as it came: Celery reads SIGQUIT as "stop now" (its jobs are
+    # acknowledged late, so an interrupted one runs again) and SIGTERM as "finish first".
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, on_signal)
     seen = snapshot(folder)
     child = subprocess.Popen(list(command))
     while True:
         time.sleep(interval)
         if stopping:
             # Asked to stop: the child's own status for a terminated child is not a failure.
-            code = stop(child, grace)
-            return 0 if code in (0, -signal.SIGTERM) else code
+            code = stop(child, grace, stopping)
+            return 0 if code in (0, -stopping) else code
         if child.poll() is not None:
             # The command died by itself (a syntax error, say): wait for the next change.
             current = snapshot(folder)
