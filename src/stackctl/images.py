@@ -74,11 +74,16 @@ def extra_certificates(bundle_pem: str) -> str:
     128 KiB (MAX_ARG_STRLEN), so a RUN with it as a build arg fails with "argument list too
     long". The build appends these few to the image's own roots instead.
     """
-    known = {_der_text(c) for c in _PEM_RE.findall(Path(certifi.where()).read_text("ascii"))}
+    # The public roots: Debian's copy of Mozilla's store where there is one. Not certifi's: a
+    # machine behind such a proxy often has its CA patched into certifi too, and then the one
+    # certificate the build needs would be left out (seen here).
     mozilla = Path("/usr/share/ca-certificates/mozilla")
-    if mozilla.is_dir():
-        for crt in mozilla.glob("*.crt"):
-            known.update(_der_text(c) for c in _PEM_RE.findall(crt.read_text("ascii")))
+    public = (
+        [crt.read_text("ascii") for crt in mozilla.glob("*.crt")]
+        if mozilla.is_dir()
+        else [Path(certifi.where()).read_text("ascii")]
+    )
+    known = {_der_text(c) for text in public for c in _PEM_RE.findall(text)}
     extra = [c for c in _PEM_RE.findall(bundle_pem) if _der_text(c) not in known]
     return "\n".join(dict.fromkeys(extra)) + "\n" if extra else ""
 
