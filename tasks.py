@@ -178,6 +178,25 @@ def config(c: Context) -> None:
     out.print(f"project {found.project.name}: {', '.join(found.project.start_order())}")
 
 
+@task
+@reporting_errors
+def doctor(c: Context) -> None:
+    """Check what `invoke up` needs here, one line each with what to do; exit 1 if blocked."""
+    from rich.markup import escape
+
+    from stackctl.doctor import blocking, diagnose, summary
+
+    checks = diagnose(PROJECT_DIR, c.config.stack.compose_file)
+    out = console()
+    marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
+    for check in checks:
+        line = f" {marks[check.status]} [bold]{escape(check.name)}[/]: {escape(check.detail)}"
+        out.print(line, soft_wrap=True)
+    out.print(summary(checks), soft_wrap=True)
+    if blocking(checks):
+        raise Exit(code=1)
+
+
 def remainder_args(c: Context) -> list[str]:
     """The words after `--`, as the shell split them (invoke's own remainder is re-joined text)."""
     if "--" in sys.argv:
@@ -243,5 +262,5 @@ def write_bytes(data: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
-ns = Collection(up, down, ps, logs, build, base, config, run_image_tests, exec_, shell)
+ns = Collection(up, down, ps, logs, build, base, config, doctor, run_image_tests, exec_, shell)
 ns.configure({"stack": {"compose_file": "compose.yaml"}})

@@ -1,0 +1,421 @@
+"""`invoke doctor`: what a newcomer or a fresh ECS host gets wrong, one line each, with the fix.
+
+Every check is a small function given what it needs (a client factory, a port prober, ...), so
+tests can hand it a failure. Checks that wait on the network or on other programs run in
+background threads: the whole run stays within a few seconds even when nothing answers. Secrets
+are named, never shown.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from stackctl import labels
+from stackctl.compose import Project
+from stackctl.engine import DEFAULT_HOST
+from stackctl.errors import EngineUnreachable, SettingsError, StackError
+from stackctl.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
+from stackctl.settings import StackSettings, load_settings
+
+if TYPE_CHECKING:
+    import docker
+
+Status = Literal["ok", "warn", "fail"]
+
+DEFAULT_PIP_INDEX = "https://pypi.org/simple"
+DOCKER_DATA_DIR = Path("/var/lib/docker")
+GB = 1_000_000_000
+DISK_WARN_BYTES = 5 * GB
+DISK_FAIL_BYTES = 1 * GB
+URL_TIMEOUT = 2.0
+# Budgets for the background checks: a registry gets its own timeout plus a little, the engine
+# (an ssh:// host can be slow to shake hands) and the interpreters get more.
+URL_BUDGET = URL_TIMEOUT + 0.5
+SLOW_BUDGET = 15.0
+# The setting that moves a published port, where compose.yaml interpolates one.
+PORT_SETTINGS = {"nginx": ("NGINX_HOST", "NGINX_PORT")}
+_PYTHON_CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)\b")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    """One line: what was found, or what to do."""
+    blocks_up: bool = False
+
+
+class DiskUsage(Protocol):
+    @property
+    def free(self) -> int: ...
+
+
+ClientFactory = Callable[[StackSettings], "docker.DockerClient"]
+PortProbe = Callable[[str, int, str], "int | None"]
+UrlProbe = Callable[[str, float], "str | None"]
+FindPython = Callable[[str], "str | None"]
+
+
+def connect_quickly(settings: StackSettings) -> docker.DockerClient:
+    from stackctl.engine import connect
+
+    return connect(settings, timeout=5)
+
+
+def blocking(checks: Sequence[Check]) -> list[Check]:
+    return [check for check in checks if check.status == "fail" and check.blocks_up]
+
+
+def summary(checks: Sequence[Check]) -> str:
+    counts = {status: sum(c.status == status for c in checks) for status in ("ok", "warn", "fail")}
+    blockers = blocking(checks)
+    verdict = (
+        f"{len(blockers)} blocking `invoke up`: {', '.join(c.name for c in blockers)}"
+        if blockers
+        else "nothing blocks `invoke up`"
+    )
+    return f"{counts['ok']} ok, {counts['warn']} to look at, {counts['fail']} failed: {verdict}"
+
+
+def diagnose(
+    project_dir: Path,
+    compose_file: str = "compose.yaml",
+    environ: Mapping[str, str] | None = None,
+) -> list[Check]:
+    """Load the workspace as `invoke up` would, then run every check; never raises StackError."""
+    from stackctl.workspace import load_workspace, read_dotenv
+
+    environ = dict(os.environ if environ is None else environ)
+    dotenv = read_dotenv(project_dir)
+    project: Project | None = None
+    try:
+        found = load_workspace(project_dir, environ=environ, compose_file=compose_file)
+    except StackError as exc:
+        first = Check("stack settings", "fail", str(exc), blocks_up=True)
+        try:
+            settings = load_settings(project_dir, environ, dotenv, compose_file)
+        except SettingsError:
+            settings = load_settings(project_dir, {}, {}, compose_file)
+    else:
+        settings, project = found.settings, found.project
+        first = Check(
+            "stack settings",
+            "ok",
+            f"project {project.name}: {len(project.services)} services, {settings.mode} mode",
+        )
+    checks = run_checks(settings, project, environ={**dotenv, **environ})
+    return [first, *checks]
+
+
+def run_checks(
+    settings: StackSettings,
+    project: Project | None,
+    *,
+    environ: Mapping[str, str],
+    connect: ClientFactory = connect_quickly,
+    probe_port: PortProbe = bind_error,
+    probe_url: UrlProbe = head_error,
+    disk_usage: Callable[[str], DiskUsage] = shutil.disk_usage,
+    find_python: FindPython = runnable_python,
+    pythons: Sequence[str] | None = None,
+    installed_pythons: Sequence[str] | None = None,
+    docker_data_dir: Path = DOCKER_DATA_DIR,
+) -> list[Check]:
+    """Every check, in the order a newcomer fixes them: engine first, settings last."""
+    targets = registry_targets(settings)
+    registries = [
+        _started(functools.partial(_as_list, check_registry, name, url, setting, probe_url))
+        for name, url, setting in targets
+    ]
+    versions = nox_pythons(settings.project_dir) if pythons is None else list(pythons)
+    installed = pyenv_versions(environ) if installed_pythons is None else installed_pythons
+    interpreters = _started(
+        functools.partial(_as_list, check_pythons, versions, find_python, installed)
+    )
+    instance = settings.project_dir / "instance"
+    app = _started(functools.partial(_as_list, check_app_settings, environ, instance))
+    engine = _started(functools.partial(engine_checks, settings, project, connect, probe_port))
+
+    checks = _finished(engine, SLOW_BUDGET, Check("Docker engine", "fail", _late(SLOW_BUDGET)))
+    for registry, (name, _, _) in zip(registries, targets, strict=True):
+        checks += _finished(registry, URL_BUDGET, Check(name, "warn", _late(URL_BUDGET)))
+    checks.append(check_disk(disk_usage, docker_data_dir))
+    late = _late(SLOW_BUDGET)
+    checks += _finished(interpreters, SLOW_BUDGET, Check("Pythons for nox", "warn", late))
+    checks += _finished(app, SLOW_BUDGET, Check("app settings", "warn", late))
+    return checks
+
+
+def engine_checks(
+    settings: StackSettings,
+    project: Project | None,
+    connect: ClientFactory,
+    probe_port: PortProbe,
+) -> list[Check]:
+    engine, client = check_engine(settings, connect)
+    holders = port_holders(client) if client is not None else {}
+    ports = check_ports(project, holders, probe_port) if project is not None else []
+    return [engine, check_base_images(client, settings), *ports]
+
+
+def check_engine(
+    settings: StackSettings, connect: ClientFactory
+) -> tuple[Check, docker.DockerClient | None]:
+    try:
+        client = connect(settings)
+        version = client.version()
+    except EngineUnreachable as exc:
+        return Check("Docker engine", "fail", str(exc), blocks_up=True), None
+    except Exception as exc:  # the engine answered the ping, then refused: its words, one line
+        detail = f"the engine answered but failed: {_one_line(exc)}"
+        return Check("Docker engine", "fail", detail, blocks_up=True), None
+    where = settings.docker_host or DEFAULT_HOST
+    found = f"Docker {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
+    return Check("Docker engine", "ok", f"{found} at {where}"), client
+
+
+def check_base_images(client: docker.DockerClient | None, settings: StackSettings) -> Check:
+    if client is None:
+        return Check("base images", "warn", "not checked: no engine answers")
+    from stackctl.baseimages import missing_base_images
+
+    missing = missing_base_images(client, settings)
+    if missing:
+        detail = (
+            f"missing {', '.join(missing)}: run `invoke base` (builds them offline), "
+            "or set PYTHON_BASE_IMAGE / NGINX_BASE_IMAGE / REDIS_BASE_IMAGE to images you have"
+        )
+        return Check("base images", "fail", detail, blocks_up=True)
+    present = ", ".join(dict.fromkeys(settings.base_images.values()))
+    return Check("base images", "ok", present)
+
+
+@dataclass(frozen=True)
+class PortHolder:
+    container: str
+    project: str
+    service: str
+
+
+def port_holders(client: docker.DockerClient) -> dict[tuple[int, str], PortHolder]:
+    """(host port, protocol) -> the running container that publishes it."""
+    holders: dict[tuple[int, str], PortHolder] = {}
+    for container in client.api.containers():
+        found = container.get("Labels") or {}
+        holder = PortHolder(
+            container=(container.get("Names") or ["?"])[0].lstrip("/"),
+            project=found.get(labels.PROJECT, ""),
+            service=found.get(labels.SERVICE, ""),
+        )
+        for port in container.get("Ports") or []:
+            if port.get("PublicPort"):
+                holders[(int(port["PublicPort"]), str(port.get("Type", "tcp")))] = holder
+    return holders
+
+
+def check_ports(
+    project: Project,
+    holders: Mapping[tuple[int, str], PortHolder],
+    probe_port: PortProbe,
+) -> list[Check]:
+    checks = []
+    for service, spec in project.services.items():
+        for port in spec.ports:
+            if port.published is None:
+                continue
+            address = f"{port.host_ip or '0.0.0.0'}:{port.published}"
+            name = f"port {address} ({service})"
+            holder = holders.get((port.published, port.protocol))
+            if holder and holder.project == project.name and holder.service == service:
+                detail = f"published by this stack's {service} ({holder.container})"
+                checks.append(Check(name, "ok", detail))
+                continue
+            problem = probe_port(port.host_ip, port.published, port.protocol)
+            checks.append(_port_check(name, service, port.published, problem, holder))
+    return checks
+
+
+def _port_check(
+    name: str, service: str, port: int, problem: int | None, holder: PortHolder | None
+) -> Check:
+    host_setting, port_setting = PORT_SETTINGS.get(service, ("", ""))
+    move = (
+        f"set {port_setting} to a free port"
+        if port_setting
+        else f"change services.{service}.ports in the compose file"
+    )
+    if problem is None:
+        return Check(name, "ok", "free")
+    if problem == errno.EADDRINUSE:
+        who = (
+            f"container {holder.container}: stop it (`docker stop {holder.container}`)"
+            if holder
+            else f"another process: stop it (`ss -ltnp 'sport = :{port}'` names it)"
+        )
+        return Check(name, "fail", f"taken by {who} or {move}", blocks_up=True)
+    if problem == errno.EADDRNOTAVAIL:
+        fix = f"set {host_setting}" if host_setting else move
+        detail = f"not an address of this host: {fix} (127.0.0.1 for this host only)"
+        return Check(name, "fail", detail, blocks_up=True)
+    reason = errno.errorcode.get(problem, str(problem))
+    return Check(name, "warn", f"cannot test it here ({reason}); the engine may still bind it")
+
+
+def registry_targets(settings: StackSettings) -> list[tuple[str, str, str]]:
+    """(check name, configured URL, setting that changes it) for each package registry."""
+    return [
+        ("pip index", settings.pip_index_url or DEFAULT_PIP_INDEX, "PIP_INDEX_URL"),
+        ("Debian mirror", settings.debian_mirror, "DEBIAN_MIRROR"),
+    ]
+
+
+def check_registry(name: str, url: str, setting: str, probe_url: UrlProbe) -> Check:
+    probe = url.rstrip("/") + ("/dists/bookworm/Release" if setting == "DEBIAN_MIRROR" else "/pip/")
+    problem = probe_url(probe, URL_TIMEOUT)
+    if problem is None:
+        return Check(name, "ok", f"{shown_url(url)} answers")
+    detail = (
+        f"{shown_url(url)}: {problem}: builds work from cached layers only; "
+        f"set {setting} to a mirror you can reach"
+    )
+    return Check(name, "warn", detail)
+
+
+def check_disk(disk_usage: Callable[[str], DiskUsage], docker_data_dir: Path) -> Check:
+    where = docker_data_dir if docker_data_dir.exists() else Path("/")
+    free = disk_usage(str(where)).free
+    found = f"{free / GB:.1f} GB free at {where}"
+    fix = "free space (`docker image prune`, `docker builder prune`)"
+    if free < DISK_FAIL_BYTES:
+        return Check("disk space", "fail", f"{found}: builds will fail: {fix}", blocks_up=True)
+    if free < DISK_WARN_BYTES:
+        return Check("disk space", "warn", f"{found}: under 5 GB: {fix}")
+    return Check("disk space", "ok", found)
+
+
+def nox_pythons(project_dir: Path) -> list[str]:
+    """The versions nox's `python_versions(pyproject)` reads: the 3.X classifiers."""
+    pyproject = project_dir / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
+    return list(dict.fromkeys(_PYTHON_CLASSIFIER.findall(text)))
+
+
+def check_pythons(
+    versions: Sequence[str], find_python: FindPython, installed: Sequence[str]
+) -> Check:
+    if not versions:
+        return Check("Pythons for nox", "warn", "no Python 3.X classifiers in pyproject.toml")
+    # Each lookup may start a pyenv shim (~0.15 s): look them up side by side.
+    with ThreadPoolExecutor(max_workers=len(versions)) as pool:
+        found = dict(zip(versions, pool.map(find_python, versions), strict=True))
+    missing = [v for v in versions if found[v] is None]
+    if not missing:
+        return Check("Pythons for nox", "ok", ", ".join(versions))
+    current = f"{sys.version_info.major}.{sys.version_info.minor}"
+    wanted = sorted(versions, key=lambda v: v != current)
+    newest = {v: _newest_patch(v, installed) for v in wanted}
+    if all(newest.values()):
+        fix = f"export PYENV_VERSION={':'.join(str(newest[v]) for v in wanted)}"
+    else:
+        absent = [v for v in missing if not newest[v]]
+        fix = (
+            f"install {', '.join(f'python{v}' for v in absent)} (e.g. `pyenv install {absent[0]}`)"
+        )
+    names = ", ".join(f"python{v}" for v in missing)
+    return Check("Pythons for nox", "warn", f"{names} not found on PATH: {fix}")
+
+
+def _newest_patch(version: str, installed: Sequence[str]) -> str | None:
+    patches = [v for v in installed if re.fullmatch(rf"{re.escape(version)}\.\d+", v)]
+    return max(patches, key=lambda v: int(v.rsplit(".", 1)[1]), default=None)
+
+
+def check_app_settings(environ: Mapping[str, str], instance_path: Path) -> Check:
+    """Secrets still empty or at their development value, by name: never their values."""
+    from gallery import settings as app
+
+    try:
+        config = app.choose_config_name(None, environ)
+        values: dict[str, Any] = app.class_values(app.CONFIGS[config])
+        values.update(app.instance_values(instance_path))
+    except app.ConfigError as exc:
+        return Check("app settings", "fail", str(exc), blocks_up=True)
+    values.update(app.environment_values(environ))
+    name = f"app settings ({config})"
+    develop_values = app.class_values(app.DevelopConfig)
+    if config != "production":
+        if str(values.get("SECRET_KEY") or "") in ("", app.DEFAULT_SECRET_KEY):
+            detail = "SECRET_KEY is the development default: fine here, set it before production"
+            return Check(name, "warn", detail)
+        return Check(name, "ok", "SECRET_KEY set")
+    unset = [
+        secret
+        for secret in sorted(app.SECRET_SETTINGS)
+        if str(values.get(secret) or "") in ("", str(develop_values.get(secret, "")))
+    ]
+    if unset:
+        detail = (
+            f"{', '.join(unset)} not set or still the development value: production refuses "
+            "to start; set them in the environment, .env or instance/config.py"
+        )
+        return Check(name, "fail", detail, blocks_up=True)
+    return Check(name, "ok", f"{', '.join(sorted(app.SECRET_SETTINGS))} set")
+
+
+def _as_list(check: Callable[..., Check], *args: Any) -> list[Check]:
+    return [check(*args)]
+
+
+def _started(job: Callable[[], list[Check]]) -> Callable[[float], list[Check] | None]:
+    """Run `job` in a daemon thread (a hung DNS lookup must not hold the exit); the returned
+    function waits until `budget` seconds after the start for the result, None when late."""
+    box: list[list[Check] | BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(job())
+        except BaseException as exc:  # handed to the caller, never lost in the thread
+            box.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    thread.start()
+
+    def result(budget: float) -> list[Check] | None:
+        thread.join(max(0.0, budget - (time.monotonic() - started)))
+        if not box:
+            return None
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    return result
+
+
+def _finished(
+    result: Callable[[float], list[Check] | None], budget: float, late: Check
+) -> list[Check]:
+    found = result(budget)
+    return [late] if found is None else found
+
+
+def _late(budget: float) -> str:
+    return f"no answer within {budget:g} s"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+    return str(text).splitlines()[0][:160]
