@@ -19,6 +19,7 @@ from stack_copy import copy_project
 from stackctl import labels
 from stackctl.converge import image_name
 from stackctl.engine import connect
+from stackctl.oneoff import run_tests
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
 
@@ -92,6 +93,29 @@ def test_second_up_recreates_nothing(under_test: StackUnderTest) -> None:
     plans = under_test.stack().up()
     assert [p.action for p in plans] == ["keep"] * len(plans)
     assert under_test.container_ids() == before
+
+
+def test_invoke_test_passes_inside_the_image(under_test: StackUnderTest) -> None:
+    output: list[str] = []
+    code = run_tests(
+        under_test.stack(), ["tests/gallery/test_pages.py", "-k", "main"], write=output.append
+    )
+    assert code == 0, "".join(output)[-2000:]
+    assert " passed" in "".join(output)
+
+
+def test_invoke_test_fails_when_a_test_fails(under_test: StackUnderTest) -> None:
+    failing = under_test.directory / "tests" / "gallery" / "test_made_to_fail.py"
+    failing.write_text("def test_made_to_fail() -> None:\n    assert 1 == 2\n")
+    output: list[str] = []
+    try:
+        code = run_tests(
+            under_test.stack(), ["tests/gallery/test_made_to_fail.py"], write=output.append
+        )
+    finally:
+        failing.unlink()
+    assert code == 1
+    assert "1 failed" in "".join(output)
 
 
 def test_source_change_recreates_web_and_its_worker_alone(under_test: StackUnderTest) -> None:
