@@ -1,0 +1,97 @@
+"""A small stack from the offline Debian base (no build): health waits, ps, logs, down -v."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from stackctl.engine import connect
+from stackctl.errors import ServiceUnhealthy
+from stackctl.stack import Stack
+from stackctl.workspace import load_workspace
+
+pytestmark = pytest.mark.engine
+
+BASE = "stackctl/debian:bookworm"  # made by `invoke base`, which .ci/run runs first
+
+COMPOSE = f"""
+services:
+  steady:
+    image: {BASE}
+    command: ["sh", "-c", "echo steady says hello; exec sleep 300"]
+    init: true
+    volumes:
+      - data:/data
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+      retries: 3
+  sick:
+    image: {BASE}
+    command: ["sh", "-c", "echo sick cannot find its config; exec sleep 300"]
+    init: true
+    profiles: ["sick"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 2
+  after:
+    image: {BASE}
+    command: ["sleep", "300"]
+    init: true
+    profiles: ["sick"]
+    depends_on:
+      sick:
+        condition: service_healthy
+volumes:
+  data:
+"""
+
+
+@pytest.fixture
+def small_dir(tmp_path: Path) -> Path:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    return tmp_path
+
+
+def make_stack(directory: Path, name: str, profiles: tuple[str, ...] = ()) -> Stack:
+    environ = {"COMPOSE_PROJECT_NAME": name, "STACK_HEALTH_TIMEOUT": "30"}
+    found = load_workspace(directory, environ=environ, profiles=profiles, mode="production")
+    return Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
+
+
+@pytest.fixture
+def project_name() -> str:
+    return f"stackctl-small-{uuid.uuid4().hex[:8]}"
+
+
+def test_ps_logs_and_down_with_volumes(small_dir: Path, project_name: str) -> None:
+    stack = make_stack(small_dir, project_name)
+    try:
+        stack.up()
+        rows = stack.ps()
+        assert [(r.service, r.state, r.health) for r in rows] == [("steady", "running", "healthy")]
+        lines = list(stack.logs(["steady"], tail=10))
+        assert lines == ["steady | steady says hello"]
+    finally:
+        stack.down(volumes=True)
+    assert stack.containers() == []
+    volumes = stack.api.volumes(filters={"label": f"com.docker.compose.project={project_name}"})
+    assert not volumes.get("Volumes")
+
+
+def test_unhealthy_dependency_is_named_with_its_last_log_lines(
+    small_dir: Path, project_name: str
+) -> None:
+    stack = make_stack(small_dir, project_name, profiles=("sick",))
+    try:
+        with pytest.raises(ServiceUnhealthy) as raised:
+            stack.up()
+        assert str(raised.value).startswith("service sick is unhealthy")
+        assert "sick cannot find its config" in raised.value.log_tail
+        assert stack.containers("after") == []
+    finally:
+        stack.down(volumes=True)
