@@ -5,17 +5,22 @@ The tests run in order on one stack (bringing a stack up costs tens of seconds).
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
+from PIL import Image
 from rich.console import Console
 from stack_copy import copy_project
 
+from gallery.settings import DEV_API_TOKEN
 from stackctl import labels
 from stackctl.converge import image_name
 from stackctl.engine import connect
@@ -93,6 +98,49 @@ def test_second_up_recreates_nothing(under_test: StackUnderTest) -> None:
     plans = under_test.stack().up()
     assert [p.action for p in plans] == ["keep"] * len(plans)
     assert under_test.container_ids() == before
+
+
+def upload_png(port: int) -> dict[str, object]:
+    image = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(image, "PNG")
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="red.png"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + image.getvalue()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/images",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {DEV_API_TOKEN}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        created: dict[str, object] = json.load(response)
+        return created
+
+
+def test_upload_through_nginx_gets_its_thumbnail_within_ten_seconds(
+    under_test: StackUnderTest,
+) -> None:
+    created = upload_png(under_test.port)
+    deadline = time.monotonic() + 10
+    status = created["thumbnail_status"]
+    while status != "ready" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = json.loads(get_text(under_test.port, f"/api/images/{created['id']}"))[
+            "thumbnail_status"
+        ]
+    assert status == "ready"
+    thumbnail = f"http://127.0.0.1:{under_test.port}{created['thumbnail_url']}"
+    with urllib.request.urlopen(thumbnail, timeout=5) as response:
+        assert response.status == 200
+        assert Image.open(io.BytesIO(response.read())).width <= 320
 
 
 def test_invoke_test_passes_inside_the_image(under_test: StackUnderTest) -> None:
