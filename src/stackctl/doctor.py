@@ -94,6 +94,8 @@ def diagnose(
     project_dir: Path,
     compose_file: str = "compose.yaml",
     environ: Mapping[str, str] | None = None,
+    *,
+    connect: ClientFactory = connect_quickly,
 ) -> list[Check]:
     """Load the workspace as `invoke up` would, then run every check; never raises StackError."""
     from stackctl.workspace import load_workspace, read_dotenv
@@ -116,7 +118,7 @@ def diagnose(
             "ok",
             f"project {project.name}: {len(project.services)} services, {settings.mode} mode",
         )
-    checks = run_checks(settings, project, environ={**dotenv, **environ})
+    checks = run_checks(settings, project, environ={**dotenv, **environ}, connect=connect)
     return [first, *checks]
 
 
@@ -166,9 +168,13 @@ def engine_checks(
     probe_port: PortProbe,
 ) -> list[Check]:
     engine, client = check_engine(settings, connect)
-    holders = port_holders(client) if client is not None else {}
-    ports = check_ports(project, holders, probe_port) if project is not None else []
-    return [engine, check_base_images(client, settings), *ports]
+    try:
+        holders = port_holders(client) if client is not None else {}
+        ports = check_ports(project, holders, probe_port) if project is not None else []
+        return [engine, check_base_images(client, settings), *ports]
+    finally:
+        if client is not None:
+            client.close()
 
 
 def check_engine(
