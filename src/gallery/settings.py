@@ -195,7 +195,8 @@ def instance_values(instance_path: Path) -> dict[str, Any]:
 
 
 def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
-    return {name: environ[name] for name in FIELD_NAMES if name in environ}
+    """Set variables; an empty one counts as unset (compose passes `${SECRET_KEY:-}` as "")."""
+    return {name: environ[name] for name in FIELD_NAMES if environ.get(name)}
 
 
 def shown(name: str, value: object) -> str:

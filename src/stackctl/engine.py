@@ -19,10 +19,13 @@ def connect(settings: StackSettings, *, timeout: float = 60) -> docker.DockerCli
     from docker.errors import DockerException
 
     base_url = settings.docker_host or DEFAULT_HOST
+    client = None
     try:
         client = docker.DockerClient(base_url=base_url, timeout=int(timeout))
         client.ping()
     except DockerException as exc:
+        if client is not None:
+            client.close()
         hint = (
             "start it (`sudo systemctl start docker`, or `sudo dockerd &`)"
             if base_url.startswith("unix://")

@@ -200,3 +200,8 @@ def test_api_token_is_masked_when_invalid() -> None:
     with pytest.raises(ConfigError) as caught:
         create_app({"CONFIG_NAME": "testing", "GALLERY_API_TOKEN": ""})
     assert "GALLERY_API_TOKEN=''" in str(caught.value)
+
+
+def test_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET_KEY", "")
+    assert create_app("testing").config["SECRET_KEY"] == DEFAULT_SECRET_KEY
