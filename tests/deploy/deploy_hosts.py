@@ -1,0 +1,171 @@
+"""Simulated ECS hosts: Docker-in-Docker containers with sshd, reached only on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import socket
+import tarfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import requests
+
+from stackctl.deploy.hosts import connect_host
+from stackctl.deploy.settings import DeploySettings, load_deploy_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST_IMAGE = "stackctl-test/ecs-host:latest"
+TEST_LABEL = "org.aliecs.test"
+TEST_LABEL_VALUE = "deploy"
+APP = "deploytest"
+# A source change a user would make: the page's welcome line.
+NEW_WELCOME = "welcome to release two"
+_SECRET = f"sk-{secrets.token_hex(20)}"
+
+
+def secret_value() -> str:
+    """The secret the deployed app runs with: it must show up nowhere but its environment."""
+    return _SECRET
+
+
+# What the Docker-in-Docker container needs here: --privileged fails ("unable to apply caps").
+DIND_OPTIONS: dict[str, Any] = {
+    "cap_add": ["ALL"],
+    "cap_drop": ["SYS_RESOURCE"],
+    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class SimulatedHost:
+    container: Any
+    volume: str
+    ssh_port: int
+    http_port: int
+
+    @property
+    def address(self) -> str:
+        return f"root@127.0.0.1:{self.ssh_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def build_dockerfile_image(client: docker.DockerClient, dockerfile: str, tag: str) -> str:
+    """An image from a Dockerfile text alone (no context files): its id."""
+    data = dockerfile.encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    for chunk in client.api.build(
+        fileobj=buffer, custom_context=True, tag=tag, decode=True, rm=True, forcerm=True
+    ):
+        if "error" in chunk:
+            raise RuntimeError(f"build of {tag} failed: {chunk['error']}")
+    return str(client.api.inspect_image(tag)["Id"])
+
+
+def build_host_image(client: docker.DockerClient) -> None:
+    for chunk in client.api.build(
+        path=str(ROOT),
+        dockerfile="containers/ecs-host/Dockerfile",
+        tag=HOST_IMAGE,
+        decode=True,
+        rm=True,
+        forcerm=True,
+        labels={TEST_LABEL: TEST_LABEL_VALUE},
+    ):
+        if "error" in chunk:
+            raise RuntimeError(f"build of the ECS host image failed: {chunk['error']}")
+
+
+def start_host(client: docker.DockerClient, public_key: str) -> SimulatedHost:
+    volume = f"deploytest-host-{uuid.uuid4().hex[:8]}"
+    client.volumes.create(volume, labels={TEST_LABEL: TEST_LABEL_VALUE})
+    ssh_port, http_port = free_port(), free_port()
+    container = client.containers.run(
+        HOST_IMAGE,
+        detach=True,
+        name=volume,
+        environment={"AUTHORIZED_KEY": public_key},
+        volumes={
+            "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+            volume: {"bind": "/var/lib/docker", "mode": "rw"},
+        },
+        ports={"22/tcp": ("127.0.0.1", ssh_port), "80/tcp": ("127.0.0.1", http_port)},
+        labels={TEST_LABEL: TEST_LABEL_VALUE},
+        **DIND_OPTIONS,
+    )
+    return SimulatedHost(container, volume, ssh_port, http_port)
+
+
+def remove_host(client: docker.DockerClient, host: SimulatedHost) -> None:
+    host.container.remove(force=True, v=True)
+    client.volumes.get(host.volume).remove(force=True)
+
+
+def deploy_settings(
+    hosts: list[SimulatedHost], key_dir: Path, **overrides: object
+) -> DeploySettings:
+    environ = {
+        "DEPLOY_HOSTS": ",".join(h.address for h in hosts),
+        "DEPLOY_SSH_KEY": str(key_dir / "id_rsa"),
+        "DEPLOY_SSH_KNOWN_HOSTS": str(key_dir / "known_hosts"),
+        "DEPLOY_APP": APP,
+        "DEPLOY_HTTP_HOST": "0.0.0.0",
+        "DEPLOY_HTTP_PORT": "80",
+        "DEPLOY_SECRETS_FILE": str(key_dir / "secrets.env"),
+        "DEPLOY_HEALTH_TIMEOUT": "30",
+        "DEPLOY_DRAIN_SECONDS": "1",
+        "DEPLOY_KEEP_RELEASES": "3",
+    }
+    return load_deploy_settings(ROOT, environ=environ, overrides=overrides)
+
+
+def wait_reachable(settings: DeploySettings, timeout: float = 60) -> None:
+    started = time.monotonic()
+    for address in settings.addresses:
+        while True:
+            try:
+                connect_host(address, settings, timeout=10).close()
+                break
+            except Exception:
+                if time.monotonic() - started > timeout:
+                    raise
+                time.sleep(0.5)
+
+
+def body(url: str) -> str:
+    response = requests.get(f"{url}/main/", timeout=5)
+    response.raise_for_status()
+    return response.text
+
+
+def hosts_fixture(
+    client: docker.DockerClient, public_key: str, count: int
+) -> Iterator[list[SimulatedHost]]:
+    started: list[SimulatedHost] = []
+    try:
+        for _ in range(count):
+            started.append(start_host(client, public_key))
+        yield started
+    finally:
+        for host in started:
+            remove_host(client, host)
