@@ -197,6 +197,96 @@ def doctor(c: Context) -> None:
         raise Exit(code=1)
 
 
+def deploy_settings(c: Context, **overrides: object) -> Any:
+    from dotenv import dotenv_values
+
+    from stackctl.deploy.settings import load_deploy_settings
+
+    dotenv = {k: v for k, v in dotenv_values(PROJECT_DIR / ".env").items() if v is not None}
+    return load_deploy_settings(PROJECT_DIR, dotenv=dotenv, overrides=overrides)
+
+
+@task(
+    name="deploy",
+    default=True,
+    iterable=["host"],
+    help={
+        "host": "deploy to this [user@]host[:port] instead of DEPLOY_HOSTS (repeat)",
+        "dry_run": "print the plan: nothing is built, no host is contacted",
+        "batch_size": "hosts deployed at once (default DEPLOY_BATCH_SIZE, 1)",
+        "message": "why: shown to anyone refused by the lock",
+    },
+)
+@reporting_errors
+def deploy_(
+    c: Context,
+    host: list[str] | None = None,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    message: str = "",
+) -> None:
+    """Ship the app to the ECS hosts: build, transfer, health-checked cutover, keep releases."""
+    from stackctl.deploy.plan import describe_plan
+    from stackctl.deploy.release import build_release, release_environment, source_version
+    from stackctl.deploy.run import deploy
+    from stackctl.engine import connect
+
+    settings = deploy_settings(c, hosts=tuple(host or ()), batch_size=batch_size)
+    out = console()
+    if dry_run:
+        for line in describe_plan(settings, source_version(PROJECT_DIR).release()):
+            out.print(line, markup=False, highlight=False)
+        return
+    stack = workspace(c).settings
+    local = connect(stack)
+    images = build_release(local, stack, settings, out)
+    deploy(local, settings, images, release_environment(settings), out, message=message)
+    out.print(f"[bold green]deployed[/] {images.version} to {len(settings.hosts)} host(s)")
+
+
+@task(
+    name="lock",
+    iterable=["host"],
+    help={
+        "release": "remove the lock (a deploy that died holding it)",
+        "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
+    },
+)
+@reporting_errors
+def deploy_lock(c: Context, release: bool = False, host: list[str] | None = None) -> None:
+    """Show each host's deploy lock (who, since when, why); --release clears it."""
+    from stackctl.deploy.run import lock_status, release_locks
+
+    settings = deploy_settings(c, hosts=tuple(host or ()))
+    out = console()
+    if release:
+        release_locks(settings, out)
+        return
+    for name, status in lock_status(settings).items():
+        out.print(f"{name}: {status}", markup=False, highlight=False)
+
+
+@task(
+    name="rollback",
+    iterable=["host"],
+    help={
+        "version": "the release to go back to (default: the one before the serving one)",
+        "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
+    },
+)
+@reporting_errors
+def rollback_(c: Context, version: str | None = None, host: list[str] | None = None) -> None:
+    """Switch the hosts back to a kept release, health-checked like a deploy."""
+    from stackctl.deploy.release import release_environment
+    from stackctl.deploy.run import rollback
+
+    settings = deploy_settings(c, hosts=tuple(host or ()))
+    rollback(settings, release_environment(settings), console(), version=version)
+
+
+deploy_ns = Collection("deploy", deploy_, deploy_lock)
+
+
 def remainder_args(c: Context) -> list[str]:
     """The words after `--`, as the shell split them (invoke's own remainder is re-joined text)."""
     if "--" in sys.argv:
@@ -263,4 +353,6 @@ def write_bytes(data: bytes) -> None:
 
 
 ns = Collection(up, down, ps, logs, build, base, config, doctor, run_image_tests, exec_, shell)
+ns.add_collection(deploy_ns)
+ns.add_task(rollback_)
 ns.configure({"stack": {"compose_file": "compose.yaml"}})
