@@ -19,6 +19,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from fakeoss.testing import RunningFakeOss, running_fakeoss
 from gallery import create_app
+from loopback import free_port
 
 FAKEOSS_BUCKET = "gallery"
 
@@ -30,18 +31,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="fake",
         help="OSS contract target: fake (fakeoss, default) or real (needs OSS_* variables)",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def closed_port_url(scheme: str) -> str:
-    """An address where nothing listens: a dependency that is down."""
-    return f"{scheme}://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture(scope="session")

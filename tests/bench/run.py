@@ -229,10 +229,25 @@ def fakeoss_row(rounds: int) -> tuple[str, float, float]:
     )
 
 
+def deploy_rows() -> list[str]:
+    """Deploy has no baseline to run beside it here: the goal (30 s, 0 failed) is the yardstick."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "bench_deploy.py")], check=True, capture_output=True, text=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return [
+        f"| deploy of a source change until served, one host (s; goal ≤30) | "
+        f"{result['deploy_seconds']:.1f} | 30 (goal) | {result['deploy_seconds'] / 30:.2f}× |",
+        f"| failed requests during that deploy (of {result['requests']}) | {result['failed']} | "
+        "0 (goal) | – |",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per stack measurement")
-    parser.add_argument("--skip-stack", action="store_true", help="only the fakeoss benchmark")
+    parser.add_argument("--skip-stack", action="store_true", help="skip the stack benchmarks")
+    parser.add_argument("--skip-deploy", action="store_true", help="skip the deploy benchmark")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     options = parser.parse_args()
 
@@ -256,6 +271,8 @@ def main() -> int:
     lines.append(
         f"| {name}; baseline raw moto server | {ours:.1f} | {base:.1f} | {ours / base:.2f}× |"
     )
+    if not options.skip_deploy:
+        lines.extend(deploy_rows())
     text = "\n".join(lines) + "\n"
     options.output.write_text(text)
     print(text)

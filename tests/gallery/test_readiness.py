@@ -4,8 +4,8 @@ from typing import Any
 
 from flask import Flask
 
-from conftest import closed_port_url
 from gallery import create_app
+from loopback import closed_port_url
 
 
 def test_readyz_names_redis_when_it_is_down(app_overrides: dict[str, Any]) -> None:

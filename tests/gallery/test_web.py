@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from support import bucket_keys, multipart, upload
 
-from conftest import closed_port_url
 from gallery import create_app
+from loopback import closed_port_url
 
 
 def csrf_of(page: str) -> str:

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support import AUTH, bucket_keys, upload, wait_for
 
-from conftest import closed_port_url
 from gallery import create_app
 from gallery.tasks import THUMBNAIL_TASK, celery_of
+from loopback import closed_port_url
 
 pytestmark = pytest.mark.usefixtures("celery_worker")
 

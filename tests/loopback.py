@@ -1,0 +1,17 @@
+"""Loopback addresses for tests: a free port, and a URL where nothing listens (a service down)."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def closed_port_url(scheme: str) -> str:
+    """An address where nothing listens: a dependency that is down."""
+    return f"{scheme}://127.0.0.1:{free_port()}"
