@@ -1,8 +1,6 @@
 """gunicorn settings for the web container: `gunicorn -c /app/gunicorn.conf.py gallery.wsgi:app`.
 
-A file outside the gallery package on purpose: with `python:gallery...` the master would import
-gallery, and reloaded workers, forked from it, would keep serving the old code.
-
+Develop mode restarts the whole of gunicorn on a change (gallery.devreload), not its reloader.
 Values come from GUNICORN_* environment variables so compose.yaml can tune them without a rebuild.
 """
 
@@ -15,8 +13,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Load the app in the master first: a configuration error then stops gunicorn at once with the
 # app's one-line message and a non-zero exit, instead of workers failing to boot in a loop.
-preload_app = os.environ.get("GUNICORN_RELOAD", "") != "1"
-reload = not preload_app
+preload_app = True
 accesslog = "-"
 # Only nginx, inside the stack's network, reaches this port: trust its X-Forwarded-* headers.
 forwarded_allow_ips = "*"

@@ -21,9 +21,10 @@ def test_develop_mode_mounts_src_into_web_and_worker() -> None:
             ("bind", str(ROOT / "src"), "/app/src", True)
         ]
         assert spec.environment["PYTHONPATH"] == "/app/src"
-    assert project.services["web"].environment["GUNICORN_RELOAD"] == "1"
-    assert project.services["worker"].command is not None
-    assert project.services["worker"].command[:3] == ["python", "-m", "gallery.devreload"]
+    for name in ("web", "worker"):
+        command = project.services[name].command
+        assert command is not None
+        assert command[:4] == ["python", "-m", "gallery.devreload", "--watch=/app/src"]
 
 
 def test_develop_mode_keeps_the_base_settings() -> None:
@@ -36,7 +37,10 @@ def test_develop_mode_keeps_the_base_settings() -> None:
 def test_production_mode_mounts_nothing() -> None:
     project = load_workspace(ROOT, environ={}, mode="production").project
     assert all(spec.volumes == [] for spec in project.services.values())
-    assert "GUNICORN_RELOAD" not in project.services["web"].environment
+    assert all(
+        spec.command is None or "gallery.devreload" not in spec.command
+        for spec in project.services.values()
+    )
 
 
 def test_unknown_mode_names_the_setting() -> None:
