@@ -48,9 +48,24 @@ def exec_in(
     if tty:
         attach_terminal(api, exec_id)
     else:
-        for chunk in api.exec_start(exec_id, stream=True):
-            write(chunk)
+        stream_output(api, exec_id, write)
     return exit_code(api, exec_id)
+
+
+def stream_output(api: Any, exec_id: str, write: Callable[[bytes], None]) -> None:
+    """The exec's stdout and stderr as they come, on a socket closed at the end.
+
+    (docker-py's `exec_start(stream=True)` generator never closes its connection.)
+    """
+    from docker.utils.socket import frames_iter
+
+    connection = api.exec_start(exec_id, socket=True)
+    try:
+        for _stream, data in frames_iter(connection, tty=False):
+            write(data)
+    finally:
+        getattr(connection, "_sock", connection).close()
+        connection.close()
 
 
 def exit_code(api: Any, exec_id: str, seconds: float = 10) -> int:

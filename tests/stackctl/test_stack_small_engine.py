@@ -10,6 +10,7 @@ from rich.console import Console
 
 from stackctl.engine import connect
 from stackctl.errors import ServiceUnhealthy
+from stackctl.execute import exec_in
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
 
@@ -68,7 +69,7 @@ def project_name() -> str:
     return f"stackctl-small-{uuid.uuid4().hex[:8]}"
 
 
-def test_ps_logs_and_down_with_volumes(small_dir: Path, project_name: str) -> None:
+def test_ps_logs_exec_and_down_with_volumes(small_dir: Path, project_name: str) -> None:
     stack = make_stack(small_dir, project_name)
     try:
         stack.up()
@@ -76,6 +77,15 @@ def test_ps_logs_and_down_with_volumes(small_dir: Path, project_name: str) -> No
         assert [(r.service, r.state, r.health) for r in rows] == [("steady", "running", "healthy")]
         lines = list(stack.logs(["steady"], tail=10))
         assert lines == ["steady | steady says hello"]
+        output: list[bytes] = []
+        code = exec_in(
+            stack,
+            "steady",
+            ["sh", "-c", "echo from exec; exit 3"],
+            interactive=False,
+            write=output.append,
+        )
+        assert (code, b"".join(output)) == (3, b"from exec\n")
     finally:
         stack.down(volumes=True)
     assert stack.containers() == []
