@@ -143,6 +143,24 @@ def base_images_of(
     return refs
 
 
+def copied_sources(dockerfile_text: str) -> list[str] | None:
+    """The context paths a Dockerfile's COPY and ADD read, or None when that cannot be told
+    (a variable, a URL, a JSON form): then the whole context counts."""
+    sources: list[str] = []
+    for line in _instructions(dockerfile_text):
+        words = line.split()
+        if words[0].upper() not in ("COPY", "ADD"):
+            continue
+        flags = [w for w in words[1:] if w.startswith("--")]
+        if any(flag.startswith("--from") for flag in flags):
+            continue
+        paths = [w for w in words[1:] if not w.startswith("--")][:-1]
+        if not paths or any(p.startswith("[") or "$" in p or "://" in p for p in paths):
+            return None
+        sources.extend(p.removeprefix("./").rstrip("/") or "." for p in paths)
+    return sources
+
+
 def declared_args(dockerfile_text: str) -> set[str]:
     names: set[str] = set()
     for line in _instructions(dockerfile_text):

@@ -35,7 +35,7 @@ from stackctl.converge import (
     volume_name,
 )
 from stackctl.errors import ServiceUnhealthy, StackError
-from stackctl.images import build_image, buildargs_for
+from stackctl.images import build_image, buildargs_for, copied_sources
 from stackctl.settings import StackSettings
 
 LOG_TAIL = 20
@@ -107,7 +107,7 @@ class Stack:
         """Build the services' images whose inputs changed; return service -> image id."""
         buildargs = buildargs_for(self.settings)
         built: dict[tuple[str, ...], str] = {}
-        files: dict[Path, str] = {}
+        files: dict[tuple[Path, Path], str] = {}
         images: dict[str, str] = {}
         for name in self._selected(services):
             spec = self.project.services[name]
@@ -115,11 +115,16 @@ class Stack:
                 continue
             args = {**buildargs, **spec.build.args}
             context = spec.build.context
-            if context not in files:
-                # Services often share one context (here: the repository): walk it once.
-                files[context] = files_digest(context)
+            dockerfile = context / spec.build.dockerfile
+            key_files = (context, dockerfile)
+            if key_files not in files:
+                # Services often share a Dockerfile (web and worker): hash its inputs once.
+                sources = copied_sources(dockerfile.read_text(encoding="utf-8"))
+                files[key_files] = files_digest(
+                    context, None if sources is None else [*sources, spec.build.dockerfile]
+                )
             fingerprint = context_hash(
-                files[context], spec.build.dockerfile, args, spec.build.target
+                files[key_files], spec.build.dockerfile, args, spec.build.target
             )
             tag = image_name(self.project, spec)
             key = (fingerprint, tag)
