@@ -19,6 +19,7 @@ DEFAULT_PYTHON_BASE = "python:3.11-slim-bookworm"
 DEFAULT_NGINX_BASE = "nginx:1.25-bookworm"
 DEFAULT_REDIS_BASE = "redis:7-bookworm"
 DEVELOP_OVERRIDE = "containers/compose.develop.yaml"
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 class StackSettings(BaseModel):
@@ -89,10 +90,12 @@ def load_settings(
         if raw not in (None, ""):
             values[field] = raw
     if "build_ca_bundle" not in values:
-        # pip's own setting on machines behind a TLS-inspecting proxy.
-        for name in ("PIP_CERT", "SSL_CERT_FILE"):
-            if environ.get(name) and Path(environ[name]).is_file():
-                values["build_ca_bundle"] = environ[name]
+        # pip's own setting on machines behind a TLS-inspecting proxy, else the system store:
+        # only what it adds to Debian's public roots reaches a build (images.extra_certificates).
+        candidates = [environ.get("PIP_CERT"), environ.get("SSL_CERT_FILE"), SYSTEM_CA_BUNDLE]
+        for candidate in candidates:
+            if candidate and Path(candidate).is_file():
+                values["build_ca_bundle"] = candidate
                 break
     try:
         return StackSettings.model_validate(values)
