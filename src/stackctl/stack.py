@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -453,43 +452,45 @@ class Stack:
         chosen = self._selected(services)
         sources = [(name, c["Id"]) for name in chosen for c in self.containers(name)]
         width = max((len(name) for name, _ in sources), default=0)
+
+        def read(service: str, container_id: str) -> Iterator[str]:
+            buffer = b""
+            prefix = f"{service.ljust(width)} | "
+            for chunk in self.api.logs(
+                container_id, stream=True, follow=follow, tail=tail if tail is not None else "all"
+            ):
+                buffer += chunk
+                *complete, buffer = buffer.split(b"\n")
+                for line in complete:
+                    yield prefix + line.decode("utf-8", "replace")
+            if buffer:
+                yield prefix + buffer.decode("utf-8", "replace")
+
+        if not follow:
+            # Each service's lines together, in order.
+            for source in sources:
+                yield from read(*source)
+            return
+
         lines: Queue[str | None] = Queue()
 
         def pump(service: str, container_id: str) -> None:
-            buffer = b""
             try:
-                for chunk in self.api.logs(
-                    container_id,
-                    stream=True,
-                    follow=follow,
-                    tail=tail if tail is not None else "all",
-                ):
-                    buffer += chunk
-                    *complete, buffer = buffer.split(b"\n")
-                    for line in complete:
-                        lines.put(f"{service.ljust(width)} | {line.decode('utf-8', 'replace')}")
-                if buffer:
-                    lines.put(f"{service.ljust(width)} | {buffer.decode('utf-8', 'replace')}")
+                for line in read(service, container_id):
+                    lines.put(line)
             finally:
                 lines.put(None)
 
-        threads = [threading.Thread(target=pump, args=s, daemon=True) for s in sources]
-        for thread in threads:
-            thread.start()
-        if not follow:
-            # Without follow, show each service's lines together, in order.
-            for thread in threads:
-                thread.join()
+        for source in sources:
+            threading.Thread(target=pump, args=source, daemon=True).start()
         finished = 0
-        pending: deque[str] = deque()
-        while finished < len(threads):
+        while finished < len(sources):
             try:
+                # A timeout keeps Ctrl-C responsive while every service is quiet.
                 line = lines.get(timeout=0.5)
             except Empty:
                 continue
             if line is None:
                 finished += 1
             else:
-                pending.append(line)
-            while pending:
-                yield pending.popleft()
+                yield line
