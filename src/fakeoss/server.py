@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
-from . import limits, xmlshape
+from . import limits, subresources, xmlshape
 from .auth import Authenticator, SignedRequest
 from .checksums import content_md5, crc64, md5_etag
 from .errors import OssError, access_denied, invalid_argument
@@ -87,6 +87,9 @@ class FakeOss:
         call = _Call(request, bucket, key, params, headers, body)
         if not authenticated:
             self._check_anonymous(call)
+        subresources.check_supported(request.method, bool(key), params, headers)
+        if key and "x-oss-copy-source" in headers and "uploadId" in params:
+            raise subresources.not_implemented("UploadPartCopy", "x-oss-copy-source")
         if not bucket:
             if request.method == "GET":
                 return _xml(xmlshape.list_buckets(self.store.buckets(), LOCATION, request.host))
