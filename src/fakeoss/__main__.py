@@ -35,6 +35,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line (buckets not made by --bucket or PutBucket are NoSuchBucket)."""
     parser = _ArgumentParser(prog="python -m fakeoss", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=9000, help="port to listen on")
@@ -44,10 +45,17 @@ def _parser() -> argparse.ArgumentParser:
         "--bucket", action="append", default=[], metavar="NAME", help="create at start"
     )
     parser.add_argument(
+        "--create-buckets-on-demand",
+        dest="create_buckets_on_demand",
+        action="store_true",
+        help="create a missing bucket on first use (OSS answers NoSuchBucket; off by default)",
+    )
+    # Kept for scripts written when on-demand creation was the default.
+    parser.add_argument(
         "--no-create-buckets-on-demand",
         dest="create_buckets_on_demand",
         action="store_false",
-        help="answer NoSuchBucket for buckets not created by --bucket or PutBucket",
+        help=argparse.SUPPRESS,
     )
     return parser
 

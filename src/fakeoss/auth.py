@@ -43,8 +43,9 @@ class SignedRequest:
 class Authenticator:
     """Checks that a request was signed with the one key pair this server knows."""
 
-    def __init__(self, access_key_id: str, access_key_secret: str) -> None:
+    def __init__(self, access_key_id: str, access_key_secret: str, region: str) -> None:
         self._access_key_id = access_key_id
+        self._region = region
         self._credentials = Credentials(access_key_id, access_key_secret)
         provider = StaticCredentialsProvider(access_key_id, access_key_secret)
         self._v1 = oss2.ProviderAuth(provider)
@@ -56,6 +57,7 @@ class Authenticator:
         Raises OssError for a request that carries a signature that does not hold.
         """
         now = time.time() if now is None else now
+        req = SignedRequest(req.method, req.bucket, req.key, req.params, _as_signed(req.headers))
         authorization = req.headers.get("authorization", "")
         if authorization.startswith("OSS4-HMAC-SHA256 "):
             self._check_v4_header(req, authorization, now)
@@ -79,6 +81,13 @@ class Authenticator:
                 "The OSS Access Key Id you provided does not exist in our records.",
                 OSSAccessKeyId=key_id,
             )
+
+    def _check_scope(self, scope: _V4Scope) -> None:
+        # OSS checks the scope before the signature: a wrong region is named as such.
+        if scope.region != self._region:
+            raise access_denied("The signing region in credential is invalid.")
+        if scope.product != "oss":
+            raise access_denied("The signing product in credential is invalid.")
 
     def _compare(self, expected: str, given: str) -> None:
         if not hmac.compare_digest(expected.encode(), given.encode()):
@@ -134,6 +143,7 @@ class Authenticator:
         fields = _parse_v4_authorization(authorization)
         scope = _V4Scope.parse(fields.get("Credential", ""))
         self._check_key_id(scope.access_key_id)
+        self._check_scope(scope)
         date_time = req.headers.get("x-oss-date", "")
         signed_at = _parse_v4_date(date_time)
         if abs(signed_at - now) > MAX_CLOCK_SKEW_SECONDS:
@@ -145,6 +155,7 @@ class Authenticator:
     def _check_v4_url(self, req: SignedRequest, now: float) -> None:
         scope = _V4Scope.parse(req.params.get("x-oss-credential", ""))
         self._check_key_id(scope.access_key_id)
+        self._check_scope(scope)
         date_time = req.params.get("x-oss-date", "")
         expires = req.params.get("x-oss-expires", "")
         if not expires.isdigit() or int(expires) > MAX_V4_URL_EXPIRES_SECONDS:
@@ -186,6 +197,22 @@ class _V4Scope:
         if len(parts) != 5 or parts[4] != "aliyun_v4_request":
             raise OssError(400, "InvalidArgument", "Invalid credential in V4 signature.")
         return cls(access_key_id=parts[0], region=parts[2], product=parts[3])
+
+
+def _as_signed(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header values as the client signed them.
+
+    WSGI hands header bytes over as latin-1 text. oss2 signs a value's UTF-8 bytes and
+    sends a str value as latin-1 (café) but bytes as they are (UTF-8 测试): a value whose
+    bytes are valid UTF-8 was signed as that text, any other as the latin-1 text.
+    """
+    signed = {}
+    for name, value in headers.items():
+        try:
+            signed[name] = value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            signed[name] = value
+    return signed
 
 
 def _oss2_request(

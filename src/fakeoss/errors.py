@@ -5,6 +5,14 @@ from __future__ import annotations
 import base64
 from xml.sax.saxutils import escape
 
+# OSS's error codes ("EC") for the errors whose EC its documentation shows; others carry
+# UNKNOWN_EC, which no real OSS error has, so nothing can mistake it for a real one.
+_EC = {
+    "NoSuchBucket": "0015-00000101",
+    "NoSuchKey": "0026-00000001",
+}
+UNKNOWN_EC = "0000-00000000"
+
 
 class OssError(Exception):
     """An error the fake answers with, shaped as OSS's ``<Error>`` document."""
@@ -24,11 +32,13 @@ class OssError(Exception):
         self.message = message
         self.headers = headers or {}
         self.details = details
+        self.ec = _EC.get(code, UNKNOWN_EC)
 
     def to_xml(self, request_id: str, host_id: str) -> bytes:
         fields = {"Code": self.code, "Message": self.message, "RequestId": request_id}
         fields["HostId"] = host_id
         fields.update(self.details)
+        fields["EC"] = self.ec
         inner = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
         return f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{inner}</Error>\n'.encode()
 

@@ -11,6 +11,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .records import UploadRecord
+
 
 @dataclass
 class ListPage:
@@ -61,4 +63,60 @@ def list_page(
         count += 1
     if not page.is_truncated:
         page.next_marker = ""
+    return page
+
+
+@dataclass
+class UploadPage:
+    uploads: list[UploadRecord] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    is_truncated: bool = False
+    next_key_marker: str = ""
+    next_upload_id_marker: str = ""
+
+
+def upload_page(
+    uploads: Sequence[UploadRecord],
+    *,
+    prefix: str = "",
+    delimiter: str = "",
+    key_marker: str = "",
+    upload_id_marker: str = "",
+    max_uploads: int = 1000,
+) -> UploadPage:
+    """One page of ListMultipartUploads over uploads sorted by key, then initiation.
+
+    After ``key-marker`` alone: uploads of later keys. With ``upload-id-marker`` too: the
+    key-marker's own uploads after that one (in listing order), then later keys.
+    """
+    page = UploadPage()
+    seen_marker_upload = not upload_id_marker
+    count = 0
+    for upload in uploads:
+        if key_marker:
+            if upload.key < key_marker:
+                continue
+            if upload.key == key_marker:
+                if not upload_id_marker:
+                    continue
+                if not seen_marker_upload:
+                    seen_marker_upload = upload.upload_id == upload_id_marker
+                    continue
+        common = ""
+        if delimiter:
+            cut = upload.key.find(delimiter, len(prefix))
+            if cut >= 0:
+                common = upload.key[: cut + len(delimiter)]
+                if common in page.prefixes or (key_marker and common <= key_marker):
+                    continue
+        if count == max_uploads:
+            page.is_truncated = True
+            break
+        if common:
+            page.prefixes.append(common)
+            page.next_key_marker, page.next_upload_id_marker = common, ""
+        else:
+            page.uploads.append(upload)
+            page.next_key_marker, page.next_upload_id_marker = upload.key, upload.upload_id
+        count += 1
     return page

@@ -27,6 +27,12 @@ class ObjectRecord:
     user_meta: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     acl: str = "default"
+    storage_class: str = "Standard"
+    tags: dict[str, str] = field(default_factory=dict)
+    symlink_target: str = ""  # for object_type "Symlink"
+    # Archive objects: when a RestoreObject finishes (monotonic seconds), None if never asked.
+    restore_ready_at: float | None = None
+    server_side_encryption: str = ""
 
 
 @dataclass
@@ -38,6 +44,9 @@ class UploadRecord:
     user_meta: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     acl: str = "default"
+    storage_class: str = "Standard"
+    tags: dict[str, str] = field(default_factory=dict)
+    server_side_encryption: str = ""
 
 
 @dataclass

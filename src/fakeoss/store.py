@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -41,7 +41,8 @@ def _now() -> datetime:
 
 
 class Store:
-    def __init__(self, *, create_buckets_on_demand: bool = True) -> None:
+    def __init__(self, *, create_buckets_on_demand: bool = False, restore_seconds: float = 1.0) -> None:
+        self.restore_seconds = restore_seconds
         # One moto account per store keeps concurrently running fakes (in tests)
         # from seeing each other's buckets.
         self._account_id = f"{next(_accounts):012d}"
@@ -180,6 +181,9 @@ class Store:
                     user_meta=old_record.user_meta,
                     headers=old_record.headers,
                     acl=old_record.acl,
+                    tags=old_record.tags,
+                    storage_class=old_record.storage_class,
+                    server_side_encryption=old_record.server_side_encryption,
                 )
             old_crc = old_record.crc64 if old_record else 0
             record = replace(
@@ -197,10 +201,13 @@ class Store:
         target: tuple[str, str],
         replacement: ObjectRecord | None,
         forbid_overwrite: bool,
+        check: Callable[[ObjectRecord], None] = lambda record: None,
+        **changes: Any,
     ) -> ObjectRecord:
         with self._lock:
             found = self._key(*source)
             src_record: ObjectRecord = getattr(found, _RECORD)
+            check(src_record)
             self._check_overwrite(target[0], target[1], forbid_overwrite)
             base = replacement or src_record
             record = replace(
@@ -211,6 +218,9 @@ class Store:
                 etag=src_record.etag,
                 object_type="Normal",
                 last_modified=_now(),
+                restore_ready_at=None,
+                symlink_target="",
+                **changes,
             )
             return self._store(target[0], record, found.value)
 
@@ -249,6 +259,9 @@ class Store:
                 user_meta=template.user_meta,
                 headers=template.headers,
                 acl=template.acl,
+                storage_class=template.storage_class,
+                tags=template.tags,
+                server_side_encryption=template.server_side_encryption,
             )
             setattr(multipart, _RECORD, upload)
             return upload
@@ -289,10 +302,22 @@ class Store:
             self._backend.abort_multipart_upload(bucket, upload_id)
 
     def uploads(self, bucket: str, prefix: str) -> list[UploadRecord]:
+        """Open uploads under ``prefix``, by key, then by initiation time (as OSS lists them)."""
         with self._lock:
             found = [getattr(m, _RECORD) for m in self._bucket(bucket).multiparts.values()]
         chosen = [u for u in found if u.key.startswith(prefix)]
-        return sorted(chosen, key=lambda u: (u.key, u.initiated))
+        return sorted(chosen, key=lambda u: (u.key, u.initiated, u.upload_id))
+
+    def update_record(self, bucket: str, key: str, **changes: Any) -> ObjectRecord:
+        """Change what the fake knows about an object (tags, restore state), not its bytes."""
+        with self._lock:
+            found = self._key(bucket, key)
+            record: ObjectRecord = replace(getattr(found, _RECORD), **changes)
+            setattr(found, _RECORD, record)
+            return record
+
+    def part_source(self, bucket: str, key: str) -> tuple[ObjectRecord, bytes]:
+        return self.read(bucket, key)
 
     def complete_upload(
         self,
@@ -325,6 +350,9 @@ class Store:
                 user_meta=upload.user_meta,
                 headers=upload.headers,
                 acl=upload.acl,
+                storage_class=upload.storage_class,
+                tags=upload.tags,
+                server_side_encryption=upload.server_side_encryption,
             )
             self._store(bucket, record, value)
             del self._bucket(bucket).multiparts[upload_id]

@@ -72,7 +72,6 @@ _OBJECT = {
     "POST": frozenset({"uploads", "uploadId", "append", "position", "restore"}),
     "DELETE": frozenset({"uploadId", "tagging"}),
 }
-_NOT_YET = frozenset({"tagging", "symlink", "x-oss-process", "restore", "objectMeta"})
 # Headers that ask OSS for something the fake does not do (it would otherwise ignore them).
 _REFUSED_HEADERS = {
     "x-oss-callback": "callbacks after upload",
@@ -98,7 +97,7 @@ def check_supported(
     method: str, on_object: bool, params: Mapping[str, str], headers: Mapping[str, str]
 ) -> None:
     """Refuse a request that asks for a subresource or feature the fake does not serve."""
-    served = (_OBJECT if on_object else _BUCKET).get(method, frozenset()) - _NOT_YET
+    served = (_OBJECT if on_object else _BUCKET).get(method, frozenset())
     for name in params:
         if name in KNOWN and name not in served:
             target = "object" if on_object else "bucket"

@@ -55,8 +55,9 @@ def running_fakeoss(
     access_key_secret: str = "fake-secret",  # noqa: S107 - the fake's own throwaway key
     buckets: Iterable[str] = ("gallery",),
     *,
-    create_buckets_on_demand: bool = True,
+    create_buckets_on_demand: bool = False,
 ) -> Iterator[RunningFakeOss]:
+    """Serve a fake with ``buckets`` created; other names are NoSuchBucket, as on OSS."""
     app = make_app(
         access_key_id,
         access_key_secret,

@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from .listing import ListPage
+from .listing import ListPage, UploadPage
 from .records import ObjectRecord, PartRecord, UploadRecord
 
 OWNER_ID = "1234567890123456"
@@ -46,7 +46,7 @@ def _contents(record: ObjectRecord, name: str, with_owner: bool) -> str:
         + _el("ETag", record.etag)
         + _el("Type", record.object_type)
         + _el("Size", record.size)
-        + _el("StorageClass", "Standard")
+        + _el("StorageClass", record.storage_class)
         + (_owner() if with_owner else "")
         + "</Contents>"
     )
@@ -218,19 +218,27 @@ def list_parts(
 
 
 def list_uploads(
-    bucket: str, uploads: list[UploadRecord], *, prefix: str, max_uploads: int, url_encoded: bool
+    bucket: str,
+    page: UploadPage,
+    *,
+    prefix: str,
+    delimiter: str,
+    key_marker: str,
+    upload_id_marker: str,
+    max_uploads: int,
+    url_encoded: bool,
 ) -> bytes:
     enc = _encoder(url_encoded)
     body = [
         _el("Bucket", bucket),
-        _el("KeyMarker", ""),
-        _el("UploadIdMarker", ""),
-        _el("NextKeyMarker", enc(uploads[-1].key) if uploads else ""),
-        _el("NextUploadIdMarker", uploads[-1].upload_id if uploads else ""),
-        _el("Delimiter", ""),
+        _el("KeyMarker", enc(key_marker)),
+        _el("UploadIdMarker", upload_id_marker),
+        _el("NextKeyMarker", enc(page.next_key_marker)),
+        _el("NextUploadIdMarker", page.next_upload_id_marker),
+        _el("Delimiter", enc(delimiter)),
         _el("Prefix", enc(prefix)),
         _el("MaxUploads", max_uploads),
-        _el("IsTruncated", "false"),
+        _el("IsTruncated", "true" if page.is_truncated else "false"),
     ]
     if url_encoded:
         body.append(_el("EncodingType", "url"))
@@ -238,11 +246,21 @@ def list_uploads(
         "<Upload>"
         + _el("Key", enc(u.key))
         + _el("UploadId", u.upload_id)
+        + _el("StorageClass", u.storage_class)
         + _el("Initiated", iso8601(u.initiated))
         + "</Upload>"
-        for u in uploads
+        for u in page.uploads
+    )
+    body.extend(
+        f"<CommonPrefixes>{_el('Prefix', enc(p))}</CommonPrefixes>" for p in page.prefixes
     )
     return _doc("ListMultipartUploadsResult", body)
+
+
+def copy_part_result(etag: str, last_modified: datetime) -> bytes:
+    return _doc(
+        "CopyPartResult", [_el("LastModified", iso8601(last_modified)), _el("ETag", etag)]
+    )
 
 
 def delete_result(deleted: list[str], *, url_encoded: bool) -> bytes:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import base64
 import gc
 import http.client
@@ -98,19 +101,46 @@ def test_two_fakes_with_the_same_bucket_name_do_not_share_objects() -> None:
         assert not second.bucket("gallery").object_exists("only-in-first")
 
 
-def test_unknown_bucket_is_created_on_demand_by_default() -> None:
-    with running_fakeoss(buckets=()) as fake:
+def test_unknown_bucket_is_no_such_bucket_by_default() -> None:
+    with running_fakeoss(buckets=()) as fake, pytest.raises(oss2.exceptions.NoSuchBucket):
+        fake.bucket("fresh").put_object("k", b"v")
+
+
+def test_unknown_bucket_is_created_when_on_demand_is_asked_for() -> None:
+    with running_fakeoss(buckets=(), create_buckets_on_demand=True) as fake:
         fake.bucket("fresh").put_object("k", b"v")
 
         assert fake.bucket("fresh").get_object("k").read() == b"v"
 
 
-def test_unknown_bucket_is_no_such_bucket_when_on_demand_is_off() -> None:
-    with (
-        running_fakeoss(buckets=(), create_buckets_on_demand=False) as fake,
-        pytest.raises(oss2.exceptions.NoSuchBucket),
-    ):
-        fake.bucket("fresh").put_object("k", b"v")
+def test_declared_body_never_sent_times_out_with_400_and_frees_the_thread() -> None:
+    with running_fakeoss(buckets=("bkt",)) as fake:
+        fake.app.body_timeout = 0.5
+        port = int(fake.endpoint.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /bkt/k HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n")
+            answer = sock.recv(4096)
+
+        assert answer.startswith(b"HTTP/1.1 400")
+        assert b"<Code>RequestTimeout</Code>" in answer
+        # The server still answers: the thread that waited was freed.
+        fake.bucket("bkt").put_object("after", b"ok")
+        assert fake.bucket("bkt").get_object("after").read() == b"ok"
+
+
+def test_restore_takes_the_configured_time() -> None:
+    with running_fakeoss(buckets=("bkt",)) as fake:
+        fake.app.store.restore_seconds = 0.3
+        bucket = fake.bucket("bkt")
+        bucket.put_object("cold", b"c", headers={"x-oss-storage-class": "Archive"})
+
+        assert bucket.restore_object("cold").status == 202
+        with pytest.raises(oss2.exceptions.ServerError) as in_progress:
+            bucket.restore_object("cold")
+        time.sleep(0.4)
+
+        assert in_progress.value.code == "RestoreAlreadyInProgress"
+        assert bucket.get_object("cold").read() == b"c"
 
 
 def test_running_fakeoss_exposes_endpoint_and_credentials() -> None:
