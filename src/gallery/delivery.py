@@ -59,27 +59,40 @@ def visibility() -> str:
     return "private" if clients().settings.GALLERY_PRIVATE_READS else "public"
 
 
-def deliver(key: str) -> BaseResponse:
+def deliver(key: str, process: str | None = None) -> BaseResponse:
+    """The object at `key`, or, with `process`, what OSS's image service makes of it."""
     settings = clients().settings
     store = clients().store
     if settings.IMAGE_DELIVERY == "redirect":
         seconds = settings.SIGNED_URL_SECONDS
-        response = redirect(store.signed_url(key, seconds), 302)
+        response = redirect(store.signed_url(key, seconds, process), 302)
         # Cache the redirect for half the URL's life, so a cached one never points at a dead URL.
         response.headers["Cache-Control"] = f"{visibility()}, max-age={seconds // 2}"
         return response
-    stored = store.open(key)
+    stored = store.open(key, process)
     if stored is None:
         abort(404, description="The image's file is missing.")
-    if request.if_none_match.contains(stored.etag):
+    # Processed images (x-oss-process) come without an ETag.
+    if stored.etag and request.if_none_match.contains(stored.etag):
         stored.chunks.close()  # type: ignore[attr-defined]  # a generator: close it early
         response = Response(status=304)
     else:
         response = Response(stored.chunks, content_type=stored.content_type)
         response.content_length = stored.content_length
-    response.set_etag(stored.etag)
+    if stored.etag:
+        response.set_etag(stored.etag)
     response.headers["Cache-Control"] = f"{visibility()}, {IMMUTABLE}"
     return response
+
+
+def oss_thumbnail_process(wanted: int) -> str:
+    """The x-oss-process for the smallest configured thumbnail at least `wanted` wide: the
+    longest side fitted to the size, never enlarged, in the configured format."""
+    settings = clients().settings
+    sizes = sorted(settings.THUMBNAIL_SIZES)
+    size = next((s for s in sizes if s >= wanted), sizes[-1])
+    image_format = "webp" if settings.THUMBNAIL_FORMAT == "WEBP" else "jpg"
+    return f"image/resize,l_{size},m_lfit/format,{image_format}"
 
 
 @bp.get("/images/<image_id>")
@@ -96,6 +109,9 @@ def thumbnail(image_id: str) -> BaseResponse:
     """
     check_reader()
     record = find_record(image_id)
+    wanted = request.args.get("size", type=int) or 0
+    if clients().settings.THUMBNAILS == "oss-process":
+        return deliver(record.original_key, oss_thumbnail_process(wanted))
     if record.thumbnail_status == "failed":
         return deliver(record.original_key)
     if record.thumbnail_status != "ready":
@@ -103,7 +119,6 @@ def thumbnail(image_id: str) -> BaseResponse:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Retry-After"] = "2"
         return response
-    wanted = request.args.get("size", type=int) or 0
     sizes = sorted(int(size) for size in record.thumbnail_keys)
     chosen = next((size for size in sizes if size >= wanted), sizes[-1])
     return deliver(record.thumbnail_keys[str(chosen)])

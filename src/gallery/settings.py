@@ -84,6 +84,9 @@ class Settings(BaseModel):
     # Longest side of each thumbnail, in pixels, smallest first.
     THUMBNAIL_SIZES: tuple[int, ...] = Field(default=(320, 1024), min_length=1)
     THUMBNAIL_FORMAT: Literal["WEBP", "JPEG"] = "WEBP"
+    # worker: the Celery worker makes thumbnail files; oss-process: OSS's image service resizes
+    # the original on each request (x-oss-process), so thumbnails need no worker and no files.
+    THUMBNAILS: Literal["worker", "oss-process"] = "worker"
     # A task a killed worker held comes back after this many seconds (Redis visibility timeout).
     CELERY_VISIBILITY_TIMEOUT: int = Field(default=600, ge=1)
     # Tasks run in the caller instead of a worker (a shell without a worker; never in production).

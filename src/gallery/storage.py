@@ -38,7 +38,7 @@ class StoredObject:
     chunks: Iterator[bytes]
     content_type: str
     content_length: int
-    etag: str
+    etag: str | None  # None for an image processed by OSS (x-oss-process)
 
 
 class ImageStore:
@@ -91,9 +91,9 @@ class ImageStore:
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
         self.bucket.put_object(key, data, headers={"Content-Type": content_type})
 
-    def open(self, key: str) -> StoredObject | None:
+    def open(self, key: str, process: str | None = None) -> StoredObject | None:
         try:
-            result = self.bucket.get_object(key)
+            result = self.bucket.get_object(key, process=process)
         except oss2.exceptions.NoSuchKey:
             return None
         return StoredObject(
@@ -110,8 +110,9 @@ class ImageStore:
             return None
         return data
 
-    def signed_url(self, key: str, seconds: int) -> str:
-        url: str = self.bucket.sign_url("GET", key, seconds, slash_safe=True)
+    def signed_url(self, key: str, seconds: int, process: str | None = None) -> str:
+        params = {"x-oss-process": process} if process else None
+        url: str = self.bucket.sign_url("GET", key, seconds, slash_safe=True, params=params)
         return url
 
     # --- records ------------------------------------------------------------
