@@ -64,7 +64,9 @@ def process(spec: str, source: bytes) -> Processed:
         if name in _NOT_SERVED:
             raise not_implemented(f"image/{name}", "x-oss-process")
         if name not in _OPERATIONS and name != "info":
-            raise invalid_argument(f"The image operation {name} is not supported.", "x-oss-process", spec)
+            raise invalid_argument(
+                f"The image operation {name} is not supported.", "x-oss-process", spec
+            )
     state = _open(source)
     for step in steps:
         name, _, args = step.partition(",")
@@ -161,7 +163,9 @@ def _resize(state: _State, args: str) -> None:
         image = image.crop((left, top, left + box_w, top + box_h))
     elif mode == "pad" and box_w and box_h:
         color = "#" + params.get("color", "FFFFFF")
-        canvas = Image.new(image.mode if image.mode in ("RGB", "RGBA") else "RGB", (box_w, box_h), color)
+        canvas = Image.new(
+            image.mode if image.mode in ("RGB", "RGBA") else "RGB", (box_w, box_h), color
+        )
         canvas.paste(image, ((box_w - target[0]) // 2, (box_h - target[1]) // 2))
         image = canvas
     state.image = image
@@ -181,17 +185,22 @@ def _crop(state: _State, args: str) -> None:
     crop_w, crop_h = min(crop_w, width), min(crop_h, height)
     column = {"w": 0, "c": (width - crop_w) // 2, "e": width - crop_w}
     row = {"n": 0, "c": (height - crop_h) // 2, "s": height - crop_h}
-    horizontal = "w" if gravity in ("nw", "west", "sw") else "e" if gravity in ("ne", "east", "se") else "c"
-    vertical = "n" if gravity in ("nw", "north", "ne") else "s" if gravity in ("sw", "south", "se") else "c"
-    left, top = column[horizontal] + x, row[vertical] + y
+    horizontal = {"nw": "w", "west": "w", "sw": "w", "ne": "e", "east": "e", "se": "e"}
+    vertical = {"nw": "n", "north": "n", "ne": "n", "sw": "s", "south": "s", "se": "s"}
+    left = column[horizontal.get(gravity, "c")] + x
+    top = row[vertical.get(gravity, "c")] + y
     if left >= width or top >= height:
         raise invalid_argument("The crop origin is outside the image.", "x-oss-process", args)
-    state.image = state.image.crop((left, top, min(left + crop_w, width), min(top + crop_h, height)))
+    state.image = state.image.crop(
+        (left, top, min(left + crop_w, width), min(top + crop_h, height))
+    )
 
 
 def _rotate(state: _State, args: str) -> None:
     if not args.isdigit() or not 0 <= int(args) <= 360:
-        raise invalid_argument("The rotate angle must be an integer from 0 to 360.", "x-oss-process")
+        raise invalid_argument(
+            "The rotate angle must be an integer from 0 to 360.", "x-oss-process"
+        )
     if int(args) % 360:
         state.image = state.image.rotate(-int(args), expand=True)  # OSS turns clockwise
 

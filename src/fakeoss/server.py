@@ -16,9 +16,9 @@ import time
 import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -71,7 +71,9 @@ def make_app(
     As on OSS, only the buckets listed here or made by PutBucket exist, unless
     ``create_buckets_on_demand`` (a convenience OSS does not have) is set.
     """
-    store = Store(create_buckets_on_demand=create_buckets_on_demand, restore_seconds=restore_seconds)
+    store = Store(
+        create_buckets_on_demand=create_buckets_on_demand, restore_seconds=restore_seconds
+    )
     for name in buckets:
         limits.check_bucket_name(name)
         store.create_bucket(name)
@@ -123,7 +125,9 @@ class FakeOss:
         subresources.check_supported(request.method, bool(key), params, headers)
         if not bucket:
             if request.method == "GET":
-                return _xml(xmlshape.list_buckets(self.store.buckets(), self.location, request.host))
+                return _xml(
+                    xmlshape.list_buckets(self.store.buckets(), self.location, request.host)
+                )
             raise _method_not_allowed()
         if not key:
             return self._bucket_op(call)
@@ -496,9 +500,7 @@ class FakeOss:
             try:
                 conditions.check(call.headers, source, "x-oss-copy-source-")
             except conditions.NotModified:
-                raise OssError(
-                    304, "NotModified", "The object has not been modified."
-                ) from None
+                raise OssError(304, "NotModified", "The object has not been modified.") from None
             if source.storage_class in RESTORE_NEEDED and not _restored(source):
                 raise OssError(
                     403,
@@ -533,9 +535,7 @@ class FakeOss:
             chosen = _parse_range(byte_range, len(value), standard=True)
             if chosen is not None:
                 value = value[chosen[0] : chosen[1] + 1]
-        part = self.store.upload_part(
-            call.bucket, call.key, call.params["uploadId"], number, value
-        )
+        part = self.store.upload_part(call.bucket, call.key, call.params["uploadId"], number, value)
         body = xmlshape.copy_part_result(part.etag, part.last_modified)
         return _xml(body, {"ETag": part.etag, "x-oss-hash-crc64ecma": str(part.crc64)})
 

@@ -41,7 +41,9 @@ def _now() -> datetime:
 
 
 class Store:
-    def __init__(self, *, create_buckets_on_demand: bool = False, restore_seconds: float = 1.0) -> None:
+    def __init__(
+        self, *, create_buckets_on_demand: bool = False, restore_seconds: float = 1.0
+    ) -> None:
         self.restore_seconds = restore_seconds
         # One moto account per store keeps concurrently running fakes (in tests)
         # from seeing each other's buckets.

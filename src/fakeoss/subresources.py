@@ -35,8 +35,8 @@ KNOWN = frozenset(
         "x-oss-redundancy-transition-taskid", "x-oss-request-payer",
         "x-oss-target-redundancy-type", "x-oss-traffic-limit", "x-oss-write-get-object-response",
         # Bucket-level ones oss2 does not sign but sends.
-        "objectMeta", "tagging", "stat", "qos", "userDefinedLogFieldsConfig", "archiveDirectRead",
-        "resourceGroup", "accessMonitor", "dataRedundancyTransition", "responseHeader",
+        "userDefinedLogFieldsConfig", "archiveDirectRead",
+        "accessMonitor", "dataRedundancyTransition", "responseHeader",
         "overwriteConfig", "objectWormConfiguration", "retention", "legalHold",
     }
 )  # fmt: skip
@@ -84,13 +84,10 @@ _REFUSED_HEADERS = {
 
 
 def not_implemented(what: str, header: str = "") -> OssError:
-    details = {"Header": header} if header else {}
-    return OssError(
-        501,
-        "NotImplemented",
-        f"A header you provided implies functionality that is not implemented ({what}).",
-        **details,
-    )
+    message = f"A header you provided implies functionality that is not implemented ({what})."
+    if header:
+        return OssError(501, "NotImplemented", message, Header=header)
+    return OssError(501, "NotImplemented", message)
 
 
 def check_supported(
@@ -107,7 +104,9 @@ def check_supported(
             raise not_implemented(what, name)
     encryption = headers.get("x-oss-server-side-encryption", "")
     if encryption and encryption not in ("AES256", "SM4"):
-        raise not_implemented(f"server-side encryption {encryption}", "x-oss-server-side-encryption")
+        raise not_implemented(
+            f"server-side encryption {encryption}", "x-oss-server-side-encryption"
+        )
     process = params.get("x-oss-process", "")
     if process and not process.startswith("image/"):
         # Video snapshots, document previews, saveas...: other OSS services.

@@ -46,7 +46,8 @@ def from_xml(body: bytes) -> dict[str, str]:
     if tag_set is None:
         raise OssError(400, "MalformedXML", "The XML you provided was not well-formed.")
     pairs = [
-        (node.findtext("Key") or "", node.findtext("Value") or "") for node in tag_set.findall("Tag")
+        (node.findtext("Key") or "", node.findtext("Value") or "")
+        for node in tag_set.findall("Tag")
     ]
     return check(pairs)
 

@@ -251,16 +251,12 @@ def list_uploads(
         + "</Upload>"
         for u in page.uploads
     )
-    body.extend(
-        f"<CommonPrefixes>{_el('Prefix', enc(p))}</CommonPrefixes>" for p in page.prefixes
-    )
+    body.extend(f"<CommonPrefixes>{_el('Prefix', enc(p))}</CommonPrefixes>" for p in page.prefixes)
     return _doc("ListMultipartUploadsResult", body)
 
 
 def copy_part_result(etag: str, last_modified: datetime) -> bytes:
-    return _doc(
-        "CopyPartResult", [_el("LastModified", iso8601(last_modified)), _el("ETag", etag)]
-    )
+    return _doc("CopyPartResult", [_el("LastModified", iso8601(last_modified)), _el("ETag", etag)])
 
 
 def delete_result(deleted: list[str], *, url_encoded: bool) -> bytes:

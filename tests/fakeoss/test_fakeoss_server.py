@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import time
-
 import base64
 import gc
 import http.client
+import socket
+import time
 import warnings
 
 import oss2

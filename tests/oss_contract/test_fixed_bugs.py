@@ -43,7 +43,8 @@ def test_list_multipart_uploads_pages_with_key_and_upload_id_markers(
         key_marker, upload_id_marker = result.next_key_marker, result.next_upload_id_marker
 
     assert sorted(seen) == sorted(started)
-    assert len(seen) == len(set(seen)) and pages == 3
+    assert len(seen) == len(set(seen))
+    assert pages == 3
 
 
 def test_list_multipart_uploads_folds_keys_into_common_prefixes(
