@@ -49,6 +49,7 @@ RESPONSE_OVERRIDES = {
     "response-content-disposition": "Content-Disposition",
     "response-content-encoding": "Content-Encoding",
 }
+_ANONYMOUS_READ_PARAMS = frozenset(RESPONSE_OVERRIDES) | {"x-oss-process"}
 BUCKET_ACLS = frozenset({"private", "public-read", "public-read-write"})
 OBJECT_ACLS = BUCKET_ACLS | {"default"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -142,7 +143,8 @@ class FakeOss:
         if call.key and self.store.exists(call.bucket, call.key):
             object_acl = self.store.record(call.bucket, call.key).acl
             acl = acl if object_acl == "default" else object_acl
-        reading = call.method in ("GET", "HEAD") and not call.params
+        # Reading may ask for processing or header overrides, nothing else.
+        reading = call.method in ("GET", "HEAD") and set(call.params) <= _ANONYMOUS_READ_PARAMS
         if acl == "public-read-write" or (acl == "public-read" and reading):
             return
         raise denied
