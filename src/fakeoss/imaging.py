@@ -1,8 +1,9 @@
 """OSS image processing (``x-oss-process=image/...``) with Pillow.
 
-Served: resize, crop, rotate, auto-orient, format, quality and info, chained with ``/``.
-Other operations (watermark, blur, circle...) are refused with 501 NotImplemented rather
-than skipped, so an app never gets the unprocessed image as if it had been processed.
+Served: resize, crop, rotate, auto-orient, format, quality, info, and bright, contrast,
+sharpen, blur and interlace, chained with ``/``. Other operations (watermark, circle...)
+are refused with 501 NotImplemented rather than skipped, so an app never gets the
+unprocessed image as if it had been processed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import invalid_argument
 from .subresources import not_implemented
@@ -35,8 +36,7 @@ _BY_PILLOW = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": 
 _GRAVITIES = frozenset({"nw", "north", "ne", "west", "center", "east", "sw", "south", "se"})
 _NOT_SERVED = frozenset(
     {
-        "watermark", "blur", "bright", "contrast", "sharpen", "interlace", "circle",
-        "rounded-corners", "indexcrop", "average-hue", "resize-ext",
+        "watermark", "circle", "rounded-corners", "indexcrop", "average-hue", "resize-ext",
     }
 )  # fmt: skip
 
@@ -52,6 +52,7 @@ class _State:
     image: Image.Image
     format: str  # an OSS format name
     quality: int | None = None
+    progressive: bool = False
 
 
 def process(spec: str, source: bytes) -> Processed:
@@ -173,7 +174,8 @@ def _resize(state: _State, args: str) -> None:
 
 def _crop(state: _State, args: str) -> None:
     op = "crop"
-    params = _params(args, op, frozenset({"w", "h", "x", "y", "g"}))
+    # r_ is accepted as OSS accepts it (its SDK's own crop test sends r_1).
+    params = _params(args, op, frozenset({"w", "h", "x", "y", "g", "r"}))
     width, height = state.image.size
     gravity = params.get("g", "nw")
     if gravity not in _GRAVITIES:
@@ -226,7 +228,52 @@ def _quality(state: _State, args: str) -> None:
     state.quality = quality
 
 
+def _bounded(args: str, op: str, low: int, high: int) -> int:
+    if not args.lstrip("-").isdigit() or not low <= int(args) <= high:
+        raise invalid_argument(
+            f"The {op} value must be an integer from {low} to {high}.", "x-oss-process", args
+        )
+    return int(args)
+
+
+def _bright(state: _State, args: str) -> None:
+    value = _bounded(args, "bright", -100, 100)
+    state.image = ImageEnhance.Brightness(_rgb(state.image)).enhance(1 + value / 100)
+
+
+def _contrast(state: _State, args: str) -> None:
+    value = _bounded(args, "contrast", -100, 100)
+    state.image = ImageEnhance.Contrast(_rgb(state.image)).enhance(1 + value / 100)
+
+
+def _sharpen(state: _State, args: str) -> None:
+    value = _bounded(args, "sharpen", 50, 399)
+    state.image = _rgb(state.image).filter(ImageFilter.UnsharpMask(percent=value))
+
+
+def _blur(state: _State, args: str) -> None:
+    params = _params(args, "blur", frozenset({"r", "s"}))
+    radius = _int(params, "r", "blur", 1, 50)
+    sigma = _int(params, "s", "blur", 1, 50)
+    if radius is None or sigma is None:
+        raise invalid_argument("The blur needs r and s.", "x-oss-process", args)
+    state.image = state.image.filter(ImageFilter.GaussianBlur(sigma))
+
+
+def _interlace(state: _State, args: str) -> None:
+    state.progressive = _bounded(args, "interlace", 0, 1) == 1
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    return image if image.mode in ("RGB", "RGBA", "L") else image.convert("RGBA")
+
+
 _OPERATIONS = {
+    "bright": _bright,
+    "contrast": _contrast,
+    "sharpen": _sharpen,
+    "blur": _blur,
+    "interlace": _interlace,
     "resize": _resize,
     "crop": _crop,
     "rotate": _rotate,
@@ -241,9 +288,11 @@ def _encode(state: _State) -> Processed:
     image = state.image
     if pillow_format == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    options: dict[str, int] = {}
+    options: dict[str, int | bool] = {}
     if state.quality is not None and pillow_format in ("JPEG", "WEBP"):
         options["quality"] = state.quality
+    if state.progressive and pillow_format == "JPEG":
+        options["progressive"] = True
     out = io.BytesIO()
     image.save(out, pillow_format, **options)
     return Processed(out.getvalue(), content_type)

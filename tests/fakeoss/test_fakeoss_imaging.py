@@ -12,7 +12,7 @@ from fakeoss.testing import running_fakeoss
 
 
 @pytest.mark.parametrize(
-    "process", ["image/watermark,text_aGk", "image/blur,r_3,s_2", "style/thumb", "video/snapshot"]
+    "process", ["image/watermark,text_aGk", "image/circle,r_3", "style/thumb", "video/snapshot"]
 )
 def test_unserved_processing_is_not_implemented_not_the_original(process: str) -> None:
     out = io.BytesIO()
