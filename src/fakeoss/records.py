@@ -30,7 +30,7 @@ class ObjectRecord:
     storage_class: str = "Standard"
     tags: dict[str, str] = field(default_factory=dict)
     symlink_target: str = ""  # for object_type "Symlink"
-    # Archive objects: when a RestoreObject finishes (monotonic seconds), None if never asked.
+    # Archive objects: when a RestoreObject finishes (epoch seconds), None if never asked.
     restore_ready_at: float | None = None
     server_side_encryption: str = ""
 

@@ -17,7 +17,7 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -446,7 +446,7 @@ class FakeOss:
                 Key=call.key,
             )
         if record.restore_ready_at is None:
-            ready = time.monotonic() + self.store.restore_seconds
+            ready = time.time() + self.store.restore_seconds
             self.store.update_record(call.bucket, call.key, restore_ready_at=ready)
             return Response(status=202)
         if not _restored(record):
@@ -620,7 +620,7 @@ def _copy_source(header: str) -> tuple[str, str]:
 
 def _restored(record: ObjectRecord) -> bool:
     ready = record.restore_ready_at
-    return ready is not None and time.monotonic() >= ready
+    return ready is not None and time.time() >= ready
 
 
 def _storage_class(headers: dict[str, str]) -> str:
@@ -737,8 +737,13 @@ def _object_headers(record: ObjectRecord) -> dict[str, str]:
     if record.server_side_encryption:
         headers["x-oss-server-side-encryption"] = record.server_side_encryption
     if record.restore_ready_at is not None:
-        ongoing = "false" if _restored(record) else "true"
-        headers["x-oss-restore"] = f'ongoing-request="{ongoing}"'
+        if _restored(record):
+            # The restored copy stays readable for a day (RestoreObject's default).
+            ready = datetime.fromtimestamp(record.restore_ready_at, timezone.utc)
+            expiry = format_datetime(ready + timedelta(days=1), usegmt=True)
+            headers["x-oss-restore"] = f'ongoing-request="false", expiry-date="{expiry}"'
+        else:
+            headers["x-oss-restore"] = 'ongoing-request="true"'
 
     headers.update(record.headers)
     headers.update({limits.USER_META_PREFIX + k: v for k, v in record.user_meta.items()})
