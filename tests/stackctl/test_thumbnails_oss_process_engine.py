@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,10 +47,31 @@ def test_thumbnail_through_nginx_is_made_by_x_oss_process(
     assert wait_for_text(port, "/main/", WELCOME) == WELCOME
     created = upload_png(port)  # 640 x 480
 
-    # No waiting for the worker: OSS resizes the original on request.
+    # No waiting for the worker: OSS resizes the original on request. The app's OSS timeout
+    # is short (READINESS_TIMEOUT): on a loaded machine a first try may time out (503).
     url = f"http://127.0.0.1:{port}{created['thumbnail_url']}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.status == 200
-        thumbnail = Image.open(io.BytesIO(response.read()))
+    body, answers = fetch_until_ok(url, seconds=30)
 
+    assert body is not None, f"{answers}; web log:\n{web_log(oss_process_stack)}"
+    thumbnail = Image.open(io.BytesIO(body))
     assert (thumbnail.format, thumbnail.size) == ("WEBP", (320, 240))
+
+
+def fetch_until_ok(url: str, seconds: float) -> tuple[bytes | None, list[str]]:
+    answers: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.read(), answers
+        except OSError as exc:  # HTTPError and URLError are OSErrors
+            answers.append(repr(exc))
+            time.sleep(1)
+    return None, answers
+
+
+def web_log(under_test: StackUnderTest) -> str:
+    stack = under_test.stack()
+    web = under_test.container_ids()["web"]
+    text: bytes = stack.api.logs(web, tail=40)
+    return text.decode(errors="replace")
