@@ -495,8 +495,8 @@ class FakeOss:
             changes["tags"] = tagging.from_header(call.headers.get("x-oss-tagging", ""))
         elif replacement is not None:
             changes["tags"] = None  # filled from the source below
-        if "x-oss-storage-class" in call.headers:
-            changes["storage_class"] = _storage_class(call.headers)
+        # The copy gets the class asked for, else the bucket's (Standard), not the source's.
+        changes["storage_class"] = _storage_class(call.headers)
 
         def check(source: ObjectRecord) -> None:
             try:

@@ -140,3 +140,24 @@ def test_server_side_encryption_aes256_is_reported(bucket: oss2.Bucket, prefix: 
     bucket.put_object(prefix + "e", b"e", headers={"x-oss-server-side-encryption": "AES256"})
 
     assert bucket.head_object(prefix + "e").headers["x-oss-server-side-encryption"] == "AES256"
+
+
+def test_copy_of_an_ia_object_gets_the_class_asked_for(bucket: oss2.Bucket, prefix: str) -> None:
+    bucket.put_object(prefix + "ia", b"i", headers={"x-oss-storage-class": "IA"})
+
+    bucket.copy_object(
+        bucket.bucket_name,
+        prefix + "ia",
+        prefix + "copy",
+        headers={"x-oss-storage-class": "Standard"},
+    )
+
+    assert bucket.head_object(prefix + "copy").headers["x-oss-storage-class"] == "Standard"
+
+
+def test_object_meta_reports_length_and_etag(bucket: oss2.Bucket, prefix: str) -> None:
+    put = bucket.put_object(prefix + "m", b"12345")
+
+    meta = bucket.get_object_meta(prefix + "m")
+
+    assert (meta.content_length, meta.etag) == (5, put.etag)
