@@ -63,3 +63,13 @@ def test_server_serves_logs_without_secrets_and_stops_on_sigterm() -> None:
     assert "PUT /bkt/k 200" in log
     assert "cli-secret" not in log
     assert "Signature" not in log
+
+
+def test_buckets_are_not_created_on_demand_unless_asked() -> None:
+    from fakeoss.__main__ import _parser
+
+    base = ["--access-key-id", "i", "--access-key-secret", "s"]
+
+    assert _parser().parse_args(base).create_buckets_on_demand is False
+    on_demand = _parser().parse_args([*base, "--create-buckets-on-demand"])
+    assert on_demand.create_buckets_on_demand is True
