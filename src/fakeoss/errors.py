@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 _EC = {
     "NoSuchBucket": "0015-00000101",
     "NoSuchKey": "0026-00000001",
+    "SignatureDoesNotMatch": "0002-00000040",
 }
 UNKNOWN_EC = "0000-00000000"
 

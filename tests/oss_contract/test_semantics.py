@@ -161,3 +161,12 @@ def test_object_meta_reports_length_and_etag(bucket: oss2.Bucket, prefix: str) -
     meta = bucket.get_object_meta(prefix + "m")
 
     assert (meta.content_length, meta.etag) == (5, put.etag)
+
+
+def test_signature_mismatch_carries_its_ec(oss_target: OssTarget, prefix: str) -> None:
+    wrong = oss_target.bucket(access_key_secret="not-the-secret")
+
+    with pytest.raises(oss2.exceptions.SignatureDoesNotMatch) as raised:
+        wrong.put_object(prefix + "x", b"x")
+
+    assert raised.value.details["EC"] == "0002-00000040"
