@@ -188,3 +188,20 @@ def test_image_over_30000_pixels_a_side_is_refused(bucket: oss2.Bucket, prefix: 
         bucket.get_object(prefix + "wide.png", process="image/resize,w_100")
 
     assert raised.value.status == 400
+
+
+def test_append_takes_tags_from_its_first_append(bucket: oss2.Bucket, prefix: str) -> None:
+    bucket.append_object(prefix + "log", 0, b"one ", headers={"x-oss-tagging": "kind=log"})
+    bucket.append_object(prefix + "log", 4, b"two")
+
+    assert bucket.get_object_tagging(prefix + "log").tag_set.tagging_rule == {"kind": "log"}
+    assert bucket.get_object(prefix + "log").read() == b"one two"
+
+
+def test_get_through_a_symlink_to_a_missing_target_is_404(bucket: oss2.Bucket, prefix: str) -> None:
+    bucket.put_symlink(prefix + "nowhere", prefix + "dangling")
+
+    with pytest.raises(oss2.exceptions.ServerError) as raised:
+        bucket.get_object(prefix + "dangling")
+
+    assert raised.value.status == 404
