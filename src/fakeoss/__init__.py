@@ -1,5 +1,13 @@
 """A fake Alibaba Cloud OSS server: OSS's HTTP API in front of moto's S3 backend.
 
+Served as OSS serves them: buckets made by ``--bucket`` or PutBucket (others are
+NoSuchBucket), objects (put, get with OSS's range and conditional rules, head, copy,
+append, delete, batch delete, ACLs, user metadata, storage classes with Archive restore,
+AES256 encryption flag), listing (v1, v2, multipart uploads), multipart uploads and
+UploadPartCopy, tagging, symlinks, objectMeta and image processing (``imaging``). Every
+other OSS subresource or feature header is answered 501 NotImplemented and changes
+nothing (``subresources``).
+
 Importing the package sets moto's environment before moto is imported anywhere
 through us: moto reads these variables once, when ``moto.settings`` is imported.
 """
