@@ -102,7 +102,7 @@ def images(local: docker.DockerClient) -> dict[str, ReleaseImages]:
         local,
         f"FROM {WEB}:v1\nUSER root\n"
         "RUN sed -i 's|welcome to CI/CD world|" + NEW_WELCOME + "|' "
-        "/opt/venv/lib/python3.11/site-packages/gallery/main.py\nUSER app\n",
+        "/opt/app/gallery/main.py\nUSER app\n",
         f"{WEB}:v2",
     )
     build_dockerfile_image(

@@ -279,5 +279,5 @@ def test_the_web_image_runs_gunicorn_as_a_non_root_user(web_image: dict[str, Any
 
 
 @pytest.mark.engine
-def test_the_web_image_is_at_most_200_mb(web_image: dict[str, Any]) -> None:
-    assert web_image["attrs"]["Size"] <= 200_000_000
+def test_the_web_image_is_at_most_180_mb(web_image: dict[str, Any]) -> None:
+    assert web_image["attrs"]["Size"] <= 180_000_000
