@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.durations import parse_duration
-from stackctl.envfiles import read_env_file
+from stackctl.compose.durations import parse_duration
+from stackctl.compose.envfiles import read_env_file
+from stackctl.compose.yamlfile import load_yaml
 from stackctl.errors import ComposeError
-from stackctl.yamlfile import load_yaml
 
 
 @pytest.mark.parametrize(

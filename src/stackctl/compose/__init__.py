@@ -7,7 +7,6 @@ that names it, so a file never means more to `docker compose` than it means to s
 from __future__ import annotations
 
 import heapq
-import logging
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -16,10 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from stackctl.compose_reader import ComposeReader, ServiceFields, show
+from stackctl.compose.reader import ComposeReader, ServiceFields, show
 from stackctl.errors import ComposeError
-
-logger = logging.getLogger(__name__)
 
 DependencyCondition = Literal[
     "service_started", "service_healthy", "service_completed_successfully"
