@@ -184,9 +184,11 @@ def doctor(c: Context) -> None:
     """Check what `invoke up` needs here, one line each with what to do; exit 1 if blocked."""
     from rich.markup import escape
 
-    from stackctl.doctor import blocking, diagnose, summary
+    from stackctl.doctor import app_settings_check, blocking, diagnose, summary
 
-    checks = diagnose(PROJECT_DIR, c.config.stack.compose_file)
+    # The app checks its own settings: stackctl runs its command and never imports it.
+    check_app = app_settings_check([sys.executable, "-m", "gallery.checkconfig"])
+    checks = diagnose(PROJECT_DIR, c.config.stack.compose_file, check_app=check_app)
     out = console()
     marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
     for check in checks:
