@@ -124,10 +124,13 @@ def ps(c: Context) -> None:
 )
 @reporting_errors
 def logs(
-    c: Context, service: list[str] | None = None, follow: bool = False, tail: int | None = None
+    c: Context, service: list[str] | None = None, follow: bool = False, tail: str | None = None
 ) -> None:
     """Show the stack's logs, each line prefixed with its service."""
-    for line in open_stack(c).logs(services_of(service), follow=follow, tail=tail):
+    from stackctl.logs import tail_lines
+
+    lines = tail_lines(tail)  # Invoke hands `--tail 50` over as the text "50"
+    for line in open_stack(c).logs(services_of(service), follow=follow, tail=lines):
         print(line, flush=follow)
 
 

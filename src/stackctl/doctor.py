@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from stackctl import labels
 from stackctl.compose import Project
+from stackctl.containers import Container
 from stackctl.engine import DEFAULT_HOST
 from stackctl.errors import EngineUnreachable, SettingsError, StackError
 from stackctl.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
@@ -226,16 +226,10 @@ class PortHolder:
 def port_holders(client: docker.DockerClient) -> dict[tuple[int, str], PortHolder]:
     """(host port, protocol) -> the running container that publishes it."""
     holders: dict[tuple[int, str], PortHolder] = {}
-    for container in client.api.containers():
-        found = container.get("Labels") or {}
-        holder = PortHolder(
-            container=(container.get("Names") or ["?"])[0].lstrip("/"),
-            project=found.get(labels.PROJECT, ""),
-            service=found.get(labels.SERVICE, ""),
-        )
-        for port in container.get("Ports") or []:
-            if port.get("PublicPort"):
-                holders[(int(port["PublicPort"]), str(port.get("Type", "tcp")))] = holder
+    for container in map(Container, client.api.containers()):
+        holder = PortHolder(container.name, container.project, container.service)
+        for _, published, _, protocol in container.published_ports:
+            holders[(published, protocol)] = holder
     return holders
 
 

@@ -64,7 +64,7 @@ class StackUnderTest:
         return Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
 
     def container_ids(self) -> dict[str, str]:
-        return {c["Labels"][labels.SERVICE]: c["Id"] for c in self.stack().containers()}
+        return {c.service: c.id for c in self.stack().containers()}
 
 
 @pytest.fixture(scope="module")
