@@ -203,12 +203,10 @@ def doctor(c: Context) -> None:
 
 
 def deploy_settings(c: Context, **overrides: object) -> Any:
-    from dotenv import dotenv_values
-
+    from stackctl.compose.envfiles import read_dotenv
     from stackctl.deploy.settings import load_deploy_settings
 
-    dotenv = {k: v for k, v in dotenv_values(PROJECT_DIR / ".env").items() if v is not None}
-    return load_deploy_settings(PROJECT_DIR, dotenv=dotenv, overrides=overrides)
+    return load_deploy_settings(PROJECT_DIR, dotenv=read_dotenv(PROJECT_DIR), overrides=overrides)
 
 
 @task(

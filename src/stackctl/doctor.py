@@ -102,10 +102,14 @@ def diagnose(
     check_app: AppSettingsCheck | None = None,
 ) -> list[Check]:
     """Load the workspace as `invoke up` would, then run every check; never raises StackError."""
-    from stackctl.workspace import load_workspace, read_dotenv
+    from stackctl.compose.envfiles import read_dotenv
+    from stackctl.workspace import load_workspace
 
     environ = dict(os.environ if environ is None else environ)
-    dotenv = read_dotenv(project_dir)
+    try:
+        dotenv = read_dotenv(project_dir)
+    except StackError:
+        dotenv = {}  # load_workspace meets the same error: it is the first line
     project: Project | None = None
     try:
         found = load_workspace(project_dir, environ=environ, compose_file=compose_file)

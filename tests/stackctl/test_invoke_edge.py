@@ -75,3 +75,14 @@ def test_the_unhealthy_service_hint_is_a_command_invoke_accepts(
     invoke(logs_hint("web"))
     assert capsys.readouterr().err == ""
     assert stack.calls == [{"services": ["web"], "follow": False, "tail": 50}]
+
+
+def test_deploy_settings_refuse_a_malformed_dotenv_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".env").write_text("DEPLOY_HOSTS=10.0.0.5\nnot valid\n")
+    monkeypatch.setattr(tasks, "PROJECT_DIR", tmp_path)
+    invoke("invoke deploy.lock")
+    assert capsys.readouterr().err.strip() == (
+        'error: .env: line 2: cannot parse "not valid": expected KEY=VALUE'
+    )

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from stackctl.compose.durations import EXPECTED as DURATION_EXPECTED
 from stackctl.compose.durations import parse_duration
-from stackctl.compose.envfiles import read_env_file
+from stackctl.compose.envfiles import read_dotenv, read_env_file
 from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
 from stackctl.compose.yamlfile import load_yaml
@@ -181,11 +181,7 @@ class ComposeReader:
             self.shown_as = base_name
 
     def _dotenv(self) -> dict[str, str]:
-        path = self.project_dir / ".env"
-        if not path.is_file():
-            return {}
-        values = read_env_file(path, ".env")
-        return {key: value for key, value in values.items() if value is not None}
+        return read_dotenv(self.project_dir)
 
     def _interpolated(self, node: object, path: str) -> object:
         if isinstance(node, str):
