@@ -11,10 +11,12 @@ from docker.errors import ImageNotFound
 from rich.console import Console
 
 from stackctl import labels
+from stackctl.buildargs import buildargs_for
 from stackctl.compose import Project
 from stackctl.contexthash import context_hash, files_digest
 from stackctl.converge import image_name
-from stackctl.images import build_image, buildargs_for, copied_sources
+from stackctl.dockerfile import copied_sources
+from stackctl.images import build_image
 from stackctl.settings import StackSettings
 
 FINGERPRINT_PREFIX = "inputs-"

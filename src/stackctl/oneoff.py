@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from docker.errors import NotFound
 
 from stackctl import labels
+from stackctl.buildargs import buildargs_for
 from stackctl.converge import network_name
 from stackctl.errors import StackError
-from stackctl.images import build_image, buildargs_for
+from stackctl.images import build_image
 from stackctl.stack import Stack
 
 TEST_TARGET = "test"
