@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ from gallery import PROJECT_ROOT
 from gallery.settings import DEFAULT_SECRET_KEY, ConfigError, choose_config_name, load_settings
 
 Status = Literal["ok", "warn", "fail"]
+_INVALID = re.compile(r"^setting (\w+)=.*? is invalid: ", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,12 @@ class ConfigReport:
     config: str
     status: Status
     detail: str
+
+
+def without_value(message: str) -> str:
+    """`setting REDIS_URL='redis://:pw@...' is invalid: ...` without the value (a URL may hold a
+    password; only secrets are masked in the app's own message)."""
+    return _INVALID.sub(r"setting \1 is invalid: ", message)
 
 
 def check_config(environ: Mapping[str, str], instance_path: Path) -> ConfigReport:
@@ -38,7 +46,7 @@ def check_config(environ: Mapping[str, str], instance_path: Path) -> ConfigRepor
     try:
         settings = load_settings(config, instance_path=instance_path, environ=environ)
     except ConfigError as exc:
-        return ConfigReport(config, "fail", f"{exc} (the app refuses to start)")
+        return ConfigReport(config, "fail", f"{without_value(str(exc))} (the app refuses to start)")
     if settings.SECRET_KEY.get_secret_value() == DEFAULT_SECRET_KEY:
         detail = "SECRET_KEY is the development default: fine here, set it before production"
         return ConfigReport(config, "warn", detail)
