@@ -28,9 +28,9 @@ PYTHONS = nox.project.python_versions(PYPROJECT)
 DEFAULT_PYTHON = "3.11"
 EXTRAS = ".[fakeoss,stackctl]"
 # Lines and branches covered by tests, engine and browser together (nox -s coverage). Measured
-# 81 % over tests-3.11 and the stackctl engine tests alone (2026-12-02); CI runs more than that,
+# 83 % over tests-3.11 and the stackctl engine tests alone (2026-12-02); CI runs more than that,
 # so it can only read higher. Raise it as coverage grows, never lower it to let a change through.
-COVERAGE_GATE = 80
+COVERAGE_GATE = 82
 # Real cloud credentials: only the integration session may see them.
 OSS_SECRETS = (
     "OSS_ACCESS_KEY_ID",
