@@ -124,10 +124,13 @@ def ps(c: Context) -> None:
 )
 @reporting_errors
 def logs(
-    c: Context, service: list[str] | None = None, follow: bool = False, tail: int | None = None
+    c: Context, service: list[str] | None = None, follow: bool = False, tail: str | None = None
 ) -> None:
     """Show the stack's logs, each line prefixed with its service."""
-    for line in open_stack(c).logs(services_of(service), follow=follow, tail=tail):
+    from stackctl.logs import tail_lines
+
+    lines = tail_lines(tail)  # Invoke hands `--tail 50` over as the text "50"
+    for line in open_stack(c).logs(services_of(service), follow=follow, tail=lines):
         print(line, flush=follow)
 
 
@@ -184,9 +187,11 @@ def doctor(c: Context) -> None:
     """Check what `invoke up` needs here, one line each with what to do; exit 1 if blocked."""
     from rich.markup import escape
 
-    from stackctl.doctor import blocking, diagnose, summary
+    from stackctl.doctor import app_settings_check, blocking, diagnose, summary
 
-    checks = diagnose(PROJECT_DIR, c.config.stack.compose_file)
+    # The app checks its own settings: stackctl runs its command and never imports it.
+    check_app = app_settings_check([sys.executable, "-m", "gallery.checkconfig"])
+    checks = diagnose(PROJECT_DIR, c.config.stack.compose_file, check_app=check_app)
     out = console()
     marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
     for check in checks:
@@ -198,12 +203,10 @@ def doctor(c: Context) -> None:
 
 
 def deploy_settings(c: Context, **overrides: object) -> Any:
-    from dotenv import dotenv_values
-
+    from stackctl.compose.envfiles import read_dotenv
     from stackctl.deploy.settings import load_deploy_settings
 
-    dotenv = {k: v for k, v in dotenv_values(PROJECT_DIR / ".env").items() if v is not None}
-    return load_deploy_settings(PROJECT_DIR, dotenv=dotenv, overrides=overrides)
+    return load_deploy_settings(PROJECT_DIR, dotenv=read_dotenv(PROJECT_DIR), overrides=overrides)
 
 
 @task(

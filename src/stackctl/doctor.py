@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -22,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from stackctl import labels
 from stackctl.compose import Project
+from stackctl.containers import Container
 from stackctl.engine import DEFAULT_HOST
 from stackctl.errors import EngineUnreachable, SettingsError, StackError
 from stackctl.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
@@ -44,6 +46,9 @@ URL_TIMEOUT = 2.0
 # (an ssh:// host can be slow to shake hands) and the interpreters get more.
 URL_BUDGET = URL_TIMEOUT + 0.5
 SLOW_BUDGET = 15.0
+# The app's own check starts a Python that imports the whole app: about 1.5 s on an idle machine,
+# over 15 s seen on a loaded 2-core one.
+APP_BUDGET = 30.0
 # The setting that moves a published port, where compose.yaml interpolates one.
 PORT_SETTINGS = {"nginx": ("NGINX_HOST", "NGINX_PORT")}
 _PYTHON_CLASSIFIER = re.compile(r"Programming Language :: Python :: (3\.\d+)\b")
@@ -67,6 +72,7 @@ ClientFactory = Callable[[StackSettings], "docker.DockerClient"]
 PortProbe = Callable[[str, int, str], "int | None"]
 UrlProbe = Callable[[str, float], "str | None"]
 FindPython = Callable[[str], "str | None"]
+AppSettingsCheck = Callable[[Mapping[str, str], Path], Check]
 
 
 def connect_quickly(settings: StackSettings) -> docker.DockerClient:
@@ -96,12 +102,17 @@ def diagnose(
     environ: Mapping[str, str] | None = None,
     *,
     connect: ClientFactory = connect_quickly,
+    check_app: AppSettingsCheck | None = None,
 ) -> list[Check]:
     """Load the workspace as `invoke up` would, then run every check; never raises StackError."""
-    from stackctl.workspace import load_workspace, read_dotenv
+    from stackctl.compose.envfiles import read_dotenv
+    from stackctl.workspace import load_workspace
 
     environ = dict(os.environ if environ is None else environ)
-    dotenv = read_dotenv(project_dir)
+    try:
+        dotenv = read_dotenv(project_dir)
+    except StackError:
+        dotenv = {}  # load_workspace meets the same error: it is the first line
     project: Project | None = None
     try:
         found = load_workspace(project_dir, environ=environ, compose_file=compose_file)
@@ -118,7 +129,9 @@ def diagnose(
             "ok",
             f"project {project.name}: {len(project.services)} services, {settings.mode} mode",
         )
-    checks = run_checks(settings, project, environ={**dotenv, **environ}, connect=connect)
+    checks = run_checks(
+        settings, project, environ={**dotenv, **environ}, connect=connect, check_app=check_app
+    )
     return [first, *checks]
 
 
@@ -135,6 +148,7 @@ def run_checks(
     pythons: Sequence[str] | None = None,
     installed_pythons: Sequence[str] | None = None,
     docker_data_dir: Path = DOCKER_DATA_DIR,
+    check_app: AppSettingsCheck | None = None,
 ) -> list[Check]:
     """Every check, in the order a newcomer fixes them: engine first, settings last."""
     targets = registry_targets(settings)
@@ -148,7 +162,7 @@ def run_checks(
         functools.partial(_as_list, check_pythons, versions, find_python, installed)
     )
     instance = settings.project_dir / "instance"
-    app = _started(functools.partial(_as_list, check_app_settings, environ, instance))
+    app = _started(functools.partial(_as_list, check_app, environ, instance) if check_app else list)
     engine = _started(functools.partial(engine_checks, settings, project, connect, probe_port))
 
     checks = _finished(engine, SLOW_BUDGET, Check("Docker engine", "fail", _late(SLOW_BUDGET)))
@@ -157,7 +171,7 @@ def run_checks(
     checks.append(check_disk(disk_usage, docker_data_dir))
     late = _late(SLOW_BUDGET)
     checks += _finished(interpreters, SLOW_BUDGET, Check("Pythons for nox", "warn", late))
-    checks += _finished(app, SLOW_BUDGET, Check("app settings", "warn", late))
+    checks += _finished(app, APP_BUDGET, Check("app settings", "warn", _late(APP_BUDGET)))
     return checks
 
 
@@ -219,16 +233,10 @@ class PortHolder:
 def port_holders(client: docker.DockerClient) -> dict[tuple[int, str], PortHolder]:
     """(host port, protocol) -> the running container that publishes it."""
     holders: dict[tuple[int, str], PortHolder] = {}
-    for container in client.api.containers():
-        found = container.get("Labels") or {}
-        holder = PortHolder(
-            container=(container.get("Names") or ["?"])[0].lstrip("/"),
-            project=found.get(labels.PROJECT, ""),
-            service=found.get(labels.SERVICE, ""),
-        )
-        for port in container.get("Ports") or []:
-            if port.get("PublicPort"):
-                holders[(int(port["PublicPort"]), str(port.get("Type", "tcp")))] = holder
+    for container in map(Container, client.api.containers()):
+        holder = PortHolder(container.name, container.project, container.service)
+        for _, published, _, protocol in container.published_ports:
+            holders[(published, protocol)] = holder
     return holders
 
 
@@ -349,36 +357,40 @@ def _newest_patch(version: str, installed: Sequence[str]) -> str | None:
     return max(patches, key=lambda v: int(v.rsplit(".", 1)[1]), default=None)
 
 
-def check_app_settings(environ: Mapping[str, str], instance_path: Path) -> Check:
-    """Secrets still empty or at their development value, by name: never their values."""
-    from gallery import settings as app
+def app_settings_check(command: Sequence[str]) -> AppSettingsCheck:
+    """The app's own settings check, run as `command` plus `--instance-path DIR` with the stack's
+    environment. The app owns its rules; stackctl never imports it (tasks.py names the command).
 
-    try:
-        config = app.choose_config_name(None, environ)
-        values: dict[str, Any] = app.class_values(app.CONFIGS[config])
-        values.update(app.instance_values(instance_path))
-    except app.ConfigError as exc:
-        return Check("app settings", "fail", str(exc), blocks_up=True)
-    values.update(app.environment_values(environ))
-    name = f"app settings ({config})"
-    develop_values = app.class_values(app.DevelopConfig)
-    if config != "production":
-        if str(values.get("SECRET_KEY") or "") in ("", app.DEFAULT_SECRET_KEY):
-            detail = "SECRET_KEY is the development default: fine here, set it before production"
-            return Check(name, "warn", detail)
-        return Check(name, "ok", "SECRET_KEY set")
-    unset = [
-        secret
-        for secret in sorted(app.SECRET_SETTINGS)
-        if str(values.get(secret) or "") in ("", str(develop_values.get(secret, "")))
-    ]
-    if unset:
-        detail = (
-            f"{', '.join(unset)} not set or still the development value: production refuses "
-            "to start; set them in the environment, .env or instance/config.py"
-        )
-        return Check(name, "fail", detail, blocks_up=True)
-    return Check(name, "ok", f"{', '.join(sorted(app.SECRET_SETTINGS))} set")
+    The command prints one JSON line `{"config", "status", "detail"}` naming settings, never
+    their values.
+    """
+
+    def check(environ: Mapping[str, str], instance_path: Path) -> Check:
+        shown = " ".join(command)
+        try:
+            done = subprocess.run(
+                [*command, "--instance-path", str(instance_path)],
+                env=dict(environ),
+                capture_output=True,
+                text=True,
+                timeout=APP_BUDGET,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return Check("app settings", "warn", f"`{shown}` did not run: {_one_line(exc)}")
+        try:
+            report = json.loads(done.stdout.strip().splitlines()[-1])
+            config, status, detail = report["config"], report["status"], report["detail"]
+        except (IndexError, ValueError, KeyError, TypeError):
+            # Its stderr may hold a traceback with values in it: point at the command instead.
+            code = done.returncode
+            detail = f"`{shown}` exited with code {code} and no answer: run it to see why"
+            return Check("app settings", "warn", detail)
+        if status not in ("ok", "warn", "fail"):
+            return Check("app settings", "warn", f"`{shown}` answered {status!r}")
+        return Check(f"app settings ({config})", status, str(detail), blocks_up=status == "fail")
+
+    return check
 
 
 def _as_list(check: Callable[..., Check], *args: Any) -> list[Check]:

@@ -23,9 +23,8 @@ def running_container(stack: Stack, service: str) -> str:
         known = ", ".join(stack.project.services)
         raise StackError(f"no service {service!r} in compose.yaml (services: {known})")
     for container in stack.containers(service):
-        if container.get("State") == "running":
-            found: str = container["Id"]
-            return found
+        if container.status == "running":
+            return container.id
     raise StackError(f"service {service} is not running: run `invoke up` first")
 
 

@@ -16,80 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import certifi
 import docker
 from docker.errors import APIError, ImageNotFound
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+# deploy and its tests import buildargs_for from here: re-exported until they move to buildargs.
+from stackctl.buildargs import buildargs_for as buildargs_for
+from stackctl.dockerfile import BaseImageRef, base_images_of, declared_args
 from stackctl.errors import BaseImageMissing, BuildError
-from stackctl.settings import StackSettings
 
 LOG_TAIL_LINES = 20
-# Below Linux's 128 KiB limit on one environment string, with room for the rest of a RUN.
-MAX_PEM_ARG = 100 * 1024
-
-_PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-_FROM_RE = re.compile(r"^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?\s*$", re.IGNORECASE)
-_ARG_RE = re.compile(r"^ARG\s+(.+)$", re.IGNORECASE)
-_VAR_RE = re.compile(r"\$(?:\{(\w+)(?::?-([^}]*))?\}|(\w+))")
-
-
-def buildargs_for(settings: StackSettings) -> dict[str, str]:
-    """Build args from settings. Each matters only where a Dockerfile declares it."""
-    args = {
-        "PYTHON_BASE_IMAGE": settings.python_base_image,
-        "NGINX_BASE_IMAGE": settings.nginx_base_image,
-        "REDIS_BASE_IMAGE": settings.redis_base_image,
-        "APT_MIRROR": settings.debian_mirror,
-    }
-    if settings.pip_index_url:
-        args["PIP_INDEX_URL"] = settings.pip_index_url
-    if settings.build_ca_bundle is not None:
-        try:
-            bundle = settings.build_ca_bundle.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BuildError(
-                f"BUILD_CA_BUNDLE={settings.build_ca_bundle} is not a readable PEM file: {exc}"
-            ) from None
-        extra = extra_certificates(bundle)
-        if len(extra) > MAX_PEM_ARG:
-            raise BuildError(
-                f"BUILD_CA_BUNDLE={settings.build_ca_bundle} adds {len(extra) // 1024} KiB of "
-                f"certificates to the public roots; a build arg holds at most "
-                f"{MAX_PEM_ARG // 1024} KiB: point it at a file with only your proxy's CA"
-            )
-        if extra:
-            args["PIP_CERT_PEM"] = extra
-    return args
-
-
-def extra_certificates(bundle_pem: str) -> str:
-    """The certificates of a bundle that the public roots lack (a TLS-inspecting proxy's CA).
-
-    A whole system bundle (about 220 KB) cannot travel: Linux caps one environment string at
-    128 KiB (MAX_ARG_STRLEN), so a RUN with it as a build arg fails with "argument list too
-    long". The build appends these few to the image's own roots instead.
-    """
-    # The public roots: Debian's copy of Mozilla's store where there is one. Not certifi's: a
-    # machine behind such a proxy often has its CA patched into certifi too, and then the one
-    # certificate the build needs would be left out (seen here).
-    mozilla = Path("/usr/share/ca-certificates/mozilla")
-    public = (
-        [crt.read_text("ascii") for crt in mozilla.glob("*.crt")]
-        if mozilla.is_dir()
-        else [Path(certifi.where()).read_text("ascii")]
-    )
-    known = {_der_text(c) for text in public for c in _PEM_RE.findall(text)}
-    extra = [c for c in _PEM_RE.findall(bundle_pem) if _der_text(c) not in known]
-    return "\n".join(dict.fromkeys(extra)) + "\n" if extra else ""
-
-
-def _der_text(pem: str) -> str:
-    return "".join(pem.split("-----")[2].split())
 
 
 def base_image_missing(image: str, build_arg: str | None) -> BaseImageMissing:
@@ -97,103 +37,6 @@ def base_image_missing(image: str, build_arg: str | None) -> BaseImageMissing:
     if build_arg:
         fix += f" or set {build_arg} to an image you can pull"
     return BaseImageMissing(f'base image "{image}" is not in the engine: {fix}')
-
-
-@dataclass(frozen=True)
-class BaseImageRef:
-    """An image a Dockerfile builds FROM, and the build arg that names it, if any."""
-
-    image: str
-    build_arg: str | None
-
-
-def base_images_of(
-    dockerfile_text: str, buildargs: Mapping[str, str], target: str | None = None
-) -> list[BaseImageRef]:
-    """The engine images the stages up to `target` build FROM (other stages and scratch excluded).
-
-    The classic builder runs every stage before the target, so all of them count.
-    """
-    defaults: dict[str, str] = {}
-    stages: set[str] = set()
-    refs: list[BaseImageRef] = []
-    seen_from = False
-    for line in _instructions(dockerfile_text):
-        arg = _ARG_RE.match(line)
-        if arg and not seen_from:
-            for declared in arg.group(1).split():
-                name, _, default = declared.partition("=")
-                defaults[name] = default.strip("\"'")
-            continue
-        match = _FROM_RE.match(line)
-        if not match:
-            continue
-        seen_from = True
-        raw, alias = match.group(1), match.group(2)
-        named_by = next((m.group(1) or m.group(3) for m in _VAR_RE.finditer(raw)), None)
-        image = _substitute(raw, {**defaults, **buildargs})
-        if image.lower() not in stages and image != "scratch":
-            ref = BaseImageRef(image, named_by)
-            if ref not in refs:
-                refs.append(ref)
-        if alias:
-            stages.add(alias.lower())
-            if target is not None and alias.lower() == target.lower():
-                break
-    return refs
-
-
-def copied_sources(dockerfile_text: str) -> list[str] | None:
-    """The context paths a Dockerfile's COPY and ADD read, or None when that cannot be told
-    (a variable, a URL, a JSON form): then the whole context counts."""
-    sources: list[str] = []
-    for line in _instructions(dockerfile_text):
-        words = line.split()
-        if words[0].upper() not in ("COPY", "ADD"):
-            continue
-        flags = [w for w in words[1:] if w.startswith("--")]
-        if any(flag.startswith("--from") for flag in flags):
-            continue
-        paths = [w for w in words[1:] if not w.startswith("--")][:-1]
-        if not paths or any(p.startswith("[") or "$" in p or "://" in p for p in paths):
-            return None
-        sources.extend(p.removeprefix("./").rstrip("/") or "." for p in paths)
-    return sources
-
-
-def declared_args(dockerfile_text: str) -> set[str]:
-    names: set[str] = set()
-    for line in _instructions(dockerfile_text):
-        match = _ARG_RE.match(line)
-        if match:
-            names.update(d.partition("=")[0] for d in match.group(1).split())
-    return names
-
-
-def _instructions(dockerfile_text: str) -> Iterable[str]:
-    current = ""
-    for raw in dockerfile_text.splitlines():
-        stripped = raw.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            current += stripped[:-1] + " "
-            continue
-        yield (current + stripped).strip()
-        current = ""
-    if current.strip():
-        yield current.strip()
-
-
-def _substitute(value: str, variables: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(3)
-        found = variables.get(name, "")
-        return found or (match.group(2) or "")
-
-    return _VAR_RE.sub(replace, value)
 
 
 def image_present(client: docker.DockerClient, image: str) -> bool:

@@ -1,7 +1,7 @@
 """`invoke test`: pytest in a one-off container of the web test stage, on the stack's network.
 
-Like the seed's `test` service, the tests run inside the image that ships (plus the test
-dependencies), next to the stack's own Redis; the exit code and summary come back to the caller.
+The tests run inside the image that ships (plus the test dependencies), next to the stack's own
+Redis; the exit code and summary come back to the caller.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from docker.errors import NotFound
 
 from stackctl import labels
+from stackctl.buildargs import buildargs_for
 from stackctl.converge import network_name
 from stackctl.errors import StackError
-from stackctl.images import build_image, buildargs_for
+from stackctl.images import build_image
 from stackctl.stack import Stack
 
 TEST_TARGET = "test"

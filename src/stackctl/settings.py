@@ -91,7 +91,7 @@ def load_settings(
             values[field] = raw
     if "build_ca_bundle" not in values:
         # pip's own setting on machines behind a TLS-inspecting proxy, else the system store:
-        # only what it adds to Debian's public roots reaches a build (images.extra_certificates).
+        # only what it adds to Debian's public roots reaches a build (buildargs.extra_certificates).
         candidates = [environ.get("PIP_CERT"), environ.get("SSL_CERT_FILE"), SYSTEM_CA_BUNDLE]
         for candidate in candidates:
             if candidate and Path(candidate).is_file():

@@ -7,9 +7,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 from stackctl.compose import Project, load_project
+from stackctl.compose.envfiles import read_dotenv
 from stackctl.errors import ComposeError
 from stackctl.settings import StackSettings, load_settings
 
@@ -18,13 +17,6 @@ from stackctl.settings import StackSettings, load_settings
 class Workspace:
     settings: StackSettings
     project: Project
-
-
-def read_dotenv(project_dir: Path) -> dict[str, str]:
-    path = project_dir / ".env"
-    if not path.is_file():
-        return {}
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
 def load_workspace(

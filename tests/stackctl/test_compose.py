@@ -19,7 +19,6 @@ from stackctl.compose import (
     VolumeSpec,
     load_project,
 )
-from stackctl.errors import ComposeError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -525,29 +524,6 @@ def test_start_order_puts_dependencies_first_and_ties_by_name(root: Path) -> Non
     )
 
     assert project.start_order() == ["oss", "redis", "worker", "web", "nginx"]
-
-
-def test_dependents_are_transitive(root: Path) -> None:
-    project = load(
-        root,
-        """
-        services:
-          redis: {image: redis}
-          worker: {image: app, depends_on: [redis]}
-          web: {image: app, depends_on: [worker]}
-          oss: {image: fakeoss}
-        """,
-    )
-
-    assert project.dependents("redis") == {"worker", "web"}
-    assert project.dependents("web") == set()
-
-
-def test_dependents_of_an_unknown_service_is_an_error(root: Path) -> None:
-    project = load(root, "services: {web: {image: app}}")
-
-    with pytest.raises(ComposeError, match=r"^compose.yaml: services.nope: no such service"):
-        project.dependents("nope")
 
 
 def test_models_are_frozen(root: Path) -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.durations import parse_duration
-from stackctl.envfiles import read_env_file
+from stackctl.compose.durations import parse_duration
+from stackctl.compose.envfiles import read_dotenv, read_env_file
+from stackctl.compose.yamlfile import load_yaml
 from stackctl.errors import ComposeError
-from stackctl.yamlfile import load_yaml
+from stackctl.workspace import load_workspace
 
 
 @pytest.mark.parametrize(
@@ -101,3 +102,18 @@ def test_env_file_unterminated_quote_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(ComposeError, match=r'^\.env: line 1: cannot parse "A=\\"open"'):
         read_env_file(env, ".env")
+
+
+def test_a_malformed_dotenv_line_stops_the_workspace_naming_it(tmp_path: Path) -> None:
+    """Settings read .env too: the line compose refuses is never skipped by another reader."""
+    (tmp_path / "compose.yaml").write_text("services:\n  redis:\n    image: redis:7\n")
+    (tmp_path / ".env").write_text("STACK_MODE=production\nnot valid\n")
+
+    with pytest.raises(ComposeError, match=r'^\.env: line 2: cannot parse "not valid"'):
+        load_workspace(tmp_path, environ={})
+
+
+def test_dotenv_bare_names_set_nothing_and_no_file_is_empty(tmp_path: Path) -> None:
+    assert read_dotenv(tmp_path) == {}
+    (tmp_path / ".env").write_text("A=1\nB\n")
+    assert read_dotenv(tmp_path) == {"A": "1"}

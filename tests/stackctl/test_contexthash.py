@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackctl.contexthash import files_digest
-from stackctl.images import copied_sources
+from stackctl.dockerfile import copied_sources
 
 
 def test_copied_sources_are_the_context_paths_of_copy_and_add() -> None:

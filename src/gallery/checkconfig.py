@@ -1,0 +1,74 @@
+"""`python -m gallery.checkconfig`: would the app start with this environment? One JSON line.
+
+The answer comes from the same `load_settings` the app runs at start-up, so a check outside the
+app (stackctl's `invoke doctor` runs this module in a subprocess) can never drift from the
+rules. The line names settings, never their values; the exit code is 1 when the app refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from gallery import PROJECT_ROOT
+from gallery.settings import DEFAULT_SECRET_KEY, ConfigError, choose_config_name, load_settings
+
+Status = Literal["ok", "warn", "fail"]
+_INVALID = re.compile(r"^setting (\w+)=.*? is invalid: ", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ConfigReport:
+    config: str
+    status: Status
+    detail: str
+
+
+def without_value(message: str) -> str:
+    """`setting REDIS_URL='redis://:pw@...' is invalid: ...` without the value (a URL may hold a
+    password; only secrets are masked in the app's own message)."""
+    return _INVALID.sub(r"setting \1 is invalid: ", message)
+
+
+def check_config(environ: Mapping[str, str], instance_path: Path) -> ConfigReport:
+    """What the app says about these settings when it starts, without starting it."""
+    try:
+        config = choose_config_name(None, environ)
+    except ConfigError as exc:
+        return ConfigReport("?", "fail", str(exc))
+    try:
+        settings = load_settings(config, instance_path=instance_path, environ=environ)
+    except ConfigError as exc:
+        return ConfigReport(config, "fail", f"{without_value(str(exc))} (the app refuses to start)")
+    if settings.SECRET_KEY.get_secret_value() == DEFAULT_SECRET_KEY:
+        detail = "SECRET_KEY is the development default: fine here, set it before production"
+        return ConfigReport(config, "warn", detail)
+    return ConfigReport(config, "ok", "the app starts with these settings")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gallery.checkconfig", description=__doc__)
+    parser.add_argument(
+        "--instance-path",
+        type=Path,
+        default=None,
+        help="the folder holding config.py (default: GALLERY_INSTANCE_PATH, else instance/)",
+    )
+    args = parser.parse_args(argv)
+    instance_path = args.instance_path or Path(
+        os.environ.get("GALLERY_INSTANCE_PATH", PROJECT_ROOT / "instance")
+    )
+    report = check_config(os.environ, instance_path)
+    print(json.dumps(asdict(report)))
+    return 1 if report.status == "fail" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""`python -m gallery.checkconfig`: the app's own answer to "would it start?", names only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gallery.checkconfig import check_config, main
+
+PRODUCTION = {
+    "FLASK_CONFIG": "production",
+    "SECRET_KEY": "k" * 40,
+    "OSS_ACCESS_KEY_ID": "fakeoss-id",
+    "OSS_ACCESS_KEY_SECRET": "secret-value",
+    "GALLERY_API_TOKEN": "token-value",
+    "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:hash-value",
+}
+
+
+def test_production_with_every_secret_set_starts(tmp_path: Path) -> None:
+    report = check_config(PRODUCTION, tmp_path)
+    assert (report.config, report.status) == ("production", "ok")
+
+
+def test_develop_with_the_default_secret_key_is_a_warning(tmp_path: Path) -> None:
+    report = check_config({}, tmp_path)
+    assert (report.config, report.status) == ("develop", "warn")
+
+
+def test_an_invalid_url_is_named_without_its_value(tmp_path: Path) -> None:
+    report = check_config({**PRODUCTION, "REDIS_URL": "http://:hunter2@redis"}, tmp_path)
+    assert report.status == "fail"
+    assert report.detail.startswith("setting REDIS_URL is invalid: ")
+    assert "hunter2" not in report.detail
+
+
+def test_the_command_prints_one_json_line_and_exits_1_when_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {**PRODUCTION, "SECRET_KEY": ""}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--instance-path", str(tmp_path)]) == 1
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["status"] == "fail"
+    assert printed["detail"].startswith("SECRET_KEY is not set")
+    assert "secret-value" not in printed["detail"]

@@ -1,0 +1,130 @@
+"""Health waits and log lines against an engine that answers from a script: no Docker needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from stackctl import labels
+from stackctl.errors import ServiceUnhealthy, StackError
+from stackctl.health import HealthWaiter
+from stackctl.logs import log_lines, tail_lines
+
+
+class ScriptedApi:
+    """Answers `inspect_container` with the next state of a script, the last one forever."""
+
+    def __init__(self, *states: dict[str, Any], logs: bytes = b"") -> None:
+        self.states = list(states)
+        self.log_text = logs
+        self.log_calls: list[dict[str, Any]] = []
+
+    def containers(self, all: bool, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        service = next(f.split("=", 1)[1] for f in filters["label"] if labels.SERVICE in f)
+        if service == "absent":
+            return []
+        return [{"Id": f"id-{service}", "Labels": {labels.SERVICE: service}}]
+
+    def inspect_container(self, container_id: str) -> dict[str, Any]:
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {"State": state}
+
+    def logs(self, container_id: str, **options: Any) -> Any:
+        self.log_calls.append(options)
+        if options.get("stream"):
+            half = len(self.log_text) // 2
+            return iter([self.log_text[:half], self.log_text[half:]])
+        return self.log_text
+
+
+def waiter(api: ScriptedApi) -> HealthWaiter:
+    return HealthWaiter(api, "demo", Console(quiet=True), timeout=30)
+
+
+STARTING = {"Running": True, "Status": "running", "Health": {"Status": "starting"}}
+HEALTHY = {"Running": True, "Status": "running", "Health": {"Status": "healthy"}}
+
+
+def test_a_starting_service_is_waited_for_until_healthy() -> None:
+    api = ScriptedApi(STARTING, STARTING, HEALTHY)
+    waiter(api).wait_healthy("web")
+    assert api.states == [HEALTHY]
+
+
+def test_a_running_service_without_healthcheck_is_ready() -> None:
+    waiter(ScriptedApi({"Running": True, "Status": "running"})).wait_healthy("redis")
+
+
+def test_an_unhealthy_service_names_the_logs_command_and_carries_its_last_lines() -> None:
+    unhealthy = {"Running": True, "Status": "running", "Health": {"Status": "unhealthy"}}
+    api = ScriptedApi(unhealthy, logs=b"booting\ncannot reach redis\n")
+    with pytest.raises(ServiceUnhealthy) as raised:
+        waiter(api).wait_healthy("web")
+    assert str(raised.value) == (
+        "service web is unhealthy; its last log lines: `invoke logs --service web --tail 50`"
+    )
+    assert raised.value.log_tail == ["booting", "cannot reach redis"]
+    assert api.log_calls == [{"tail": 20}]
+
+
+def test_an_exited_service_says_its_exit_code() -> None:
+    exited = {"Running": False, "Status": "exited", "ExitCode": 3}
+    with pytest.raises(ServiceUnhealthy, match=r"^service web exited with code 3;"):
+        waiter(ScriptedApi(exited)).wait_healthy("web")
+
+
+def test_a_service_without_container_says_run_up() -> None:
+    with pytest.raises(ServiceUnhealthy, match=r"^service absent has no container"):
+        waiter(ScriptedApi(HEALTHY)).wait_healthy("absent")
+
+
+def test_waiting_past_the_timeout_fails_naming_it() -> None:
+    with pytest.raises(ServiceUnhealthy, match=r"^service web was not healthy within 0 s"):
+        waiter(ScriptedApi(STARTING)).wait_healthy("web", timeout=0.01)
+
+
+def test_a_one_shot_service_completes_on_exit_code_zero_only() -> None:
+    running = {"Running": True, "Status": "running"}
+    done = {"Running": False, "Status": "exited", "ExitCode": 0}
+    waiter(ScriptedApi(running, done)).wait_completed("migrate")
+    failed = {"Running": False, "Status": "exited", "ExitCode": 1}
+    with pytest.raises(ServiceUnhealthy, match=r"^service migrate exited with code 1;"):
+        waiter(ScriptedApi(failed)).wait_completed("migrate")
+
+
+def test_log_lines_are_prefixed_padded_and_whole_across_chunks() -> None:
+    api = ScriptedApi(HEALTHY, logs=b"first line\nsecond")
+    lines: Iterator[str] = log_lines(api, [("web", "id-web"), ("nginx", "id-nginx")], tail=5)
+    assert list(lines) == [
+        "web   | first line",
+        "web   | second",
+        "nginx | first line",
+        "nginx | second",
+    ]
+    assert api.log_calls[0] == {"stream": True, "follow": False, "tail": 5}
+
+
+def test_followed_logs_end_when_every_stream_ends() -> None:
+    api = ScriptedApi(HEALTHY, logs=b"a\n")
+    lines = sorted(log_lines(api, [("web", "1"), ("nginx", "2")], follow=True))
+    assert lines == ["nginx | a", "web   | a"]
+
+
+def test_without_tail_every_line_is_asked_for() -> None:
+    api = ScriptedApi(HEALTHY, logs=b"")
+    assert list(log_lines(api, [("web", "1")])) == []
+    assert api.log_calls == [{"stream": True, "follow": False, "tail": "all"}]
+
+
+@pytest.mark.parametrize(("given", "lines"), [(None, None), (7, 7), ("50", 50), (" 3 ", 3)])
+def test_tail_is_a_number_of_lines(given: int | str | None, lines: int | None) -> None:
+    assert tail_lines(given) == lines
+
+
+@pytest.mark.parametrize("given", ["all", "-1", "5x", ""])
+def test_a_tail_that_is_not_a_count_is_refused(given: str) -> None:
+    with pytest.raises(StackError, match=r"^--tail .*: expected a number of lines"):
+        tail_lines(given)
