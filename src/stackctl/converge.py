@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from stackctl import labels
 from stackctl.compose import Project, ServiceSpec
+from stackctl.secretmounts import secret_mounts, without_secrets
 
 Action = Literal["create", "recreate", "start", "keep"]
 
@@ -57,7 +58,7 @@ def desired_container(project: Project, spec: ServiceSpec, image_id: str) -> dic
         "image_id": image_id,
         "command": spec.command,
         "entrypoint": spec.entrypoint,
-        "environment": dict(sorted(spec.environment.items())),
+        "environment": dict(sorted(without_secrets(spec.environment, spec).items())),
         "working_dir": spec.working_dir,
         "user": spec.user,
         "stop_signal": spec.stop_signal,
@@ -67,7 +68,8 @@ def desired_container(project: Project, spec: ServiceSpec, image_id: str) -> dic
         "service_labels": dict(sorted(spec.labels.items())),
         "host": {
             "port_bindings": port_bindings(spec),
-            "mounts": [mount_dict(project, m) for m in spec.volumes],
+            "mounts": [mount_dict(project, m) for m in spec.volumes]
+            + secret_mounts(project, spec),
             "restart_policy": restart_policy(spec.restart),
             "init": spec.init or None,
         },
