@@ -68,8 +68,7 @@ def desired_container(project: Project, spec: ServiceSpec, image_id: str) -> dic
         "service_labels": dict(sorted(spec.labels.items())),
         "host": {
             "port_bindings": port_bindings(spec),
-            "mounts": [mount_dict(project, m) for m in spec.volumes]
-            + secret_mounts(project, spec),
+            "mounts": [mount_dict(project, m) for m in spec.volumes] + secret_mounts(project, spec),
             "restart_policy": restart_policy(spec.restart),
             "init": spec.init or None,
         },
