@@ -237,6 +237,7 @@ def deploy_(
     from stackctl.deploy.release import (
         build_release,
         check_secrets,
+        missing_secrets,
         release_environment,
         source_version,
     )
@@ -246,12 +247,14 @@ def deploy_(
     settings = deploy_settings(c, hosts=tuple(host or ()), batch_size=batch_size)
     stack, app = deploy_app(settings)
     environment = release_environment(settings)
-    check_secrets(settings, app, environment)
     out = console()
     if dry_run:
-        for line in describe_plan(settings, app, source_version(PROJECT_DIR).release()):
+        missing = missing_secrets(settings, app, environment)
+        version = source_version(PROJECT_DIR).release()
+        for line in describe_plan(settings, app, version, missing_secrets=missing):
             out.print(line, markup=False, highlight=False)
         return
+    check_secrets(settings, app, environment)
     local = connect(stack)
     images = build_release(local, stack, app, out)
     deploy(local, settings, app, images, environment, out, message=message)

@@ -677,12 +677,11 @@ class ComposeReader:
         return found
 
     def _secret_mode(self, value: object, path: str) -> int:
-        # YAML reads 0400 as 256 (octal) and "0400" as a string: accept both.
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777:
-            return value
-        if isinstance(value, str) and re.fullmatch(r"0?[0-7]{3}", value):
-            return int(value, 8)
-        self.fail(path, f"invalid mode {show(value)}: expected an octal mode like 0400")
+        # Octal digits as written: the YAML 1.2 reader takes an unquoted 0400 as the number 400.
+        text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        if re.fullmatch(r"0?[0-7]{3}", text):
+            return int(text, 8)
+        self.fail(path, f"invalid mode {show(value)}: expected octal digits like 0400")
 
     def _depends_on(self, name: str, value: object, path: str) -> dict[str, dict[str, str]]:
         deps_path = child(path, "depends_on")

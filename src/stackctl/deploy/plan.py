@@ -11,7 +11,13 @@ def batches(settings: DeploySettings) -> list[list[HostAddress]]:
     return [hosts[i : i + settings.batch_size] for i in range(0, len(hosts), settings.batch_size)]
 
 
-def describe_plan(settings: DeploySettings, app: AppDefinition, version: str) -> list[str]:
+def describe_plan(
+    settings: DeploySettings,
+    app: AppDefinition,
+    version: str,
+    *,
+    missing_secrets: list[str] | None = None,
+) -> list[str]:
     """The dry run: every step a deploy would take, with no host contacted and nothing built."""
     ship = (
         f"push to {settings.registry} and pull on each host"
@@ -65,4 +71,8 @@ def describe_plan(settings: DeploySettings, app: AppDefinition, version: str) ->
         "release the lock",
     ]
     lines.extend(f"  each host: {step}" for step in steps if step)
+    if missing_secrets:
+        lines.append(
+            f"missing secrets (a deploy refuses before it starts): {', '.join(missing_secrets)}"
+        )
     return lines

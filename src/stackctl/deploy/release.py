@@ -125,6 +125,7 @@ def build_release(
     console: Console,
     *,
     version: str | None = None,
+    source: SourceVersion | None = None,
 ) -> ReleaseImages:
     """Build what the app definition ships with `invoke up`'s own build (same fingerprints, so an
     unchanged tree reuses the images `up` built) and tag the roles' images by version."""
@@ -145,7 +146,7 @@ def build_release(
                     f" build: load it (`docker load`) or add services.{service}.build"
                 ) from None
         image_ids[service] = found
-    source = source_version(app.project.project_dir)
+    source = source or source_version(app.project.project_dir)
     role_ids = sorted({image_ids[r.service] for r in app.roles})
     combined = role_ids[0] if len(role_ids) == 1 else hashlib.sha256("".join(role_ids).encode())
     digest = combined if isinstance(combined, str) else combined.hexdigest()
