@@ -209,6 +209,13 @@ def deploy_settings(c: Context, **overrides: object) -> Any:
     return load_deploy_settings(PROJECT_DIR, dotenv=read_dotenv(PROJECT_DIR), overrides=overrides)
 
 
+def deploy_app(settings: Any) -> Any:
+    """(stack settings, app definition): compose.yaml as `invoke up --mode production` reads it."""
+    from stackctl.deploy.appdef import load_for_deploy
+
+    return load_for_deploy(PROJECT_DIR, settings.hosts, settings.compose_override)
+
+
 @task(
     name="deploy",
     default=True,
@@ -228,22 +235,32 @@ def deploy_(
     batch_size: int | None = None,
     message: str = "",
 ) -> None:
-    """Ship the app to the ECS hosts: build, transfer, health-checked cutover, keep releases."""
+    """Ship the app (roles, accessories, proxy of compose.yaml's x-deploy) to the ECS hosts."""
     from stackctl.deploy.plan import describe_plan
-    from stackctl.deploy.release import build_release, release_environment, source_version
+    from stackctl.deploy.release import (
+        build_release,
+        check_secrets,
+        missing_secrets,
+        release_environment,
+        source_version,
+    )
     from stackctl.deploy.run import deploy
     from stackctl.engine import connect
 
     settings = deploy_settings(c, hosts=tuple(host or ()), batch_size=batch_size)
+    stack, app = deploy_app(settings)
+    environment = release_environment(settings)
     out = console()
     if dry_run:
-        for line in describe_plan(settings, source_version(PROJECT_DIR).release()):
+        missing = missing_secrets(settings, app, environment)
+        version = source_version(PROJECT_DIR).release()
+        for line in describe_plan(settings, app, version, missing_secrets=missing):
             out.print(line, markup=False, highlight=False)
         return
-    stack = workspace(c).settings
+    check_secrets(settings, app, environment)
     local = connect(stack)
-    images = build_release(local, stack, settings, out)
-    deploy(local, settings, images, release_environment(settings), out, message=message)
+    images = build_release(local, stack, app, out)
+    deploy(local, settings, app, images, environment, out, message=message)
     out.print(f"[bold green]deployed[/] {images.version} to {len(settings.hosts)} host(s)")
 
 
@@ -270,24 +287,95 @@ def deploy_lock(c: Context, release: bool = False, host: list[str] | None = None
 
 
 @task(
+    name="versions",
+    iterable=["host"],
+    help={"host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)"},
+)
+@reporting_errors
+def deploy_versions(c: Context, host: list[str] | None = None) -> None:
+    """Each host's kept releases with every role's state; * marks the one running."""
+    from stackctl.deploy.run import versions
+
+    settings = deploy_settings(c, hosts=tuple(host or ()))
+    out = console()
+    for name, lines in versions(settings).items():
+        out.print(f"{name}:", markup=False, highlight=False)
+        for line in lines or ["  (no release)"]:
+            out.print(f"  {line}", markup=False, highlight=False)
+
+
+@task(
+    name="accessory",
+    iterable=["host"],
+    help={
+        "name": "the accessory (a service under x-deploy.accessories, e.g. redis)",
+        "reboot": "recreate it from compose.yaml's image (named volumes, so data, are kept)",
+        "logs": "print its last log lines on each host",
+        "tail": "how many log lines (default 100)",
+        "remove": "stop and remove it (its data volumes stay unless --volumes)",
+        "volumes": "with --remove: also remove its named volumes (data is lost)",
+        "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
+    },
+)
+@reporting_errors
+def deploy_accessory(
+    c: Context,
+    name: str,
+    reboot: bool = False,
+    logs: bool = False,
+    tail: int = 100,
+    remove: bool = False,
+    volumes: bool = False,
+    host: list[str] | None = None,
+) -> None:
+    """Manage an accessory (Redis) on the hosts: --reboot, --logs or --remove."""
+    from stackctl.deploy.release import build_release
+    from stackctl.deploy.run import accessory
+    from stackctl.engine import connect
+
+    chosen = [a for a, on in (("reboot", reboot), ("logs", logs), ("remove", remove)) if on]
+    if len(chosen) != 1:
+        raise Exit("deploy.accessory: give exactly one of --reboot, --logs, --remove", code=2)
+    settings = deploy_settings(c, hosts=tuple(host or ()))
+    stack, app = deploy_app(settings)
+    app.accessory(name)
+    out = console()
+    local = images = None
+    if chosen[0] == "reboot":
+        local = connect(stack)
+        images = build_release(local, stack, app, out)
+    accessory(
+        local,
+        settings,
+        app,
+        name,
+        out,
+        action=chosen[0],
+        images=images,
+        tail=tail,
+        volumes=volumes,
+    )
+
+
+@task(
     name="rollback",
     iterable=["host"],
     help={
-        "version": "the release to go back to (default: the one before the serving one)",
+        "version": "the release to go back to (default: the one before the running one)",
         "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
     },
 )
 @reporting_errors
 def rollback_(c: Context, version: str | None = None, host: list[str] | None = None) -> None:
-    """Switch the hosts back to a kept release, health-checked like a deploy."""
-    from stackctl.deploy.release import release_environment
+    """Move every role back to a kept release together, health-checked like a deploy."""
     from stackctl.deploy.run import rollback
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
-    rollback(settings, release_environment(settings), console(), version=version)
+    _, app = deploy_app(settings)
+    rollback(settings, app, console(), version=version)
 
 
-deploy_ns = Collection("deploy", deploy_, deploy_lock)
+deploy_ns = Collection("deploy", deploy_, deploy_lock, deploy_versions, deploy_accessory)
 
 
 def remainder_args(c: Context) -> list[str]:

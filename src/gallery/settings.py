@@ -36,6 +36,10 @@ SECRET_SETTINGS = frozenset(
 )
 
 
+# Where compose and `invoke deploy` mount secret files.
+SECRETS_DIR = "/run/secrets"
+
+
 class ConfigError(Exception):
     """A setting is missing or invalid. str() is one line naming it and what to do."""
 
@@ -197,6 +201,24 @@ def instance_values(instance_path: Path) -> dict[str, Any]:
     return {name: value for name, value in namespace.items() if name in FIELD_NAMES}
 
 
+def secret_file_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings given as files, one per setting named after it (compose and `invoke deploy`
+    mount secrets at /run/secrets/NAME): they win over the environment, which then need not
+    carry them (and `docker inspect` does not show them). SECRETS_DIR moves the folder."""
+    folder = Path(environ.get("SECRETS_DIR") or SECRETS_DIR)
+    if not folder.is_dir():
+        return {}
+    values = {}
+    for name in sorted(FIELD_NAMES):
+        path = folder / name
+        if path.is_file():
+            try:
+                values[name] = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    return values
+
+
 def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
     """Set variables; an empty one counts as unset (compose passes `${SECRET_KEY:-}` as "")."""
     return {name: environ[name] for name in FIELD_NAMES if environ.get(name)}
@@ -246,6 +268,7 @@ def load_settings(
     values: dict[str, Any] = class_values(CONFIGS[config_name])
     values.update(instance_values(instance_path))
     values.update(environment_values(environ))
+    values.update(secret_file_values(environ))
     values.update(overrides or {})
     values["CONFIG_NAME"] = config_name
     secret = str(values.get("SECRET_KEY") or "")

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from stackctl import labels
 from stackctl.compose import MountSpec, Project, ServiceSpec
 from stackctl.containers import Container
+from stackctl.secretmounts import secret_mounts, without_secrets
 
 Action = Literal["create", "recreate", "start", "keep"]
 
@@ -138,7 +139,7 @@ def container_config(project: Project, spec: ServiceSpec, image_id: str) -> Cont
         image_id=image_id,
         command=None if spec.command is None else tuple(spec.command),
         entrypoint=None if spec.entrypoint is None else tuple(spec.entrypoint),
-        environment=dict(sorted(spec.environment.items())),
+        environment=dict(sorted(without_secrets(spec.environment, spec).items())),
         working_dir=spec.working_dir,
         user=spec.user,
         stop_signal=spec.stop_signal,
@@ -175,7 +176,8 @@ def port_bindings(spec: ServiceSpec) -> dict[str, tuple[tuple[str, int | None], 
 def service_mounts(project: Project, spec: ServiceSpec) -> tuple[MountConfig, ...]:
     """Every mount of the service's container. A new kind of mount (a secret file) is added
     here, and so enters the hash and the create call together."""
-    return tuple(mount_config(project, mount) for mount in spec.volumes)
+    volumes = tuple(mount_config(project, mount) for mount in spec.volumes)
+    return volumes + tuple(MountConfig(**mount) for mount in secret_mounts(project, spec))
 
 
 def mount_config(project: Project, mount: MountSpec) -> MountConfig:

@@ -21,8 +21,6 @@ from docker.errors import APIError, ImageNotFound
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-# deploy and its tests import buildargs_for from here: re-exported until they move to buildargs.
-from stackctl.buildargs import buildargs_for as buildargs_for
 from stackctl.dockerfile import BaseImageRef, base_images_of, declared_args
 from stackctl.errors import BaseImageMissing, BuildError
 

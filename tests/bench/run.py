@@ -96,7 +96,7 @@ def make_tools(workdir: Path) -> tuple[Tool, Tool]:
     }
     # compose v1 rejects the top-level `name`; give it the same build args stackctl passes, so
     # both share the engine's layer cache.
-    from stackctl.images import buildargs_for
+    from stackctl.buildargs import buildargs_for
     from stackctl.settings import load_settings
 
     args = buildargs_for(load_settings(compose_dir, os.environ))
@@ -235,8 +235,11 @@ def deploy_rows() -> list[str]:
         [sys.executable, str(HERE / "bench_deploy.py")], check=True, capture_output=True, text=True
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    first = result["first_deploy_seconds"]
     return [
-        f"| deploy of a source change until served, one host (s; goal ≤30) | "
+        f"| first deploy of the whole app (web, worker, redis, fakeoss) to a fresh host "
+        f"(s; goal ≤120) | {first:.1f} | 120 (goal) | {first / 120:.2f}× |",
+        f"| deploy of a source change (web + worker) until served, one host (s; goal ≤30) | "
         f"{result['deploy_seconds']:.1f} | 30 (goal) | {result['deploy_seconds'] / 30:.2f}× |",
         f"| failed requests during that deploy (of {result['requests']}) | {result['failed']} | "
         "0 (goal) | – |",

@@ -1,32 +1,31 @@
-"""Fixtures of the deploy tests: the ECS host image (once per session), an SSH key, the release
-images in the local engine (built once), and simulated hosts started once per module."""
+"""Fixtures of the deploy tests: the ECS host image (once per session), an SSH key, the secrets,
+the release images in the local engine (built once, by the deploy's own build: compose.yaml
+through `invoke up`'s build), and simulated hosts started once per module."""
 
 from __future__ import annotations
 
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
-import paramiko
 import pytest
 from deploy_hosts import (
     APP,
     NEW_WELCOME,
     ROOT,
-    build_dockerfile_image,
     build_host_image,
+    deploy_app,
     secret_value,
 )
 from rich.console import Console
 from werkzeug.security import generate_password_hash
 
-from stackctl.deploy.release import ReleaseImages, SourceVersion
-from stackctl.images import build_image, buildargs_for
-from stackctl.settings import load_settings
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release
 
-WEB = f"{APP}/web"
-PROXY = f"{APP}/proxy"
+BROKEN_WORKER = Path(__file__).with_name("compose.broken-worker.yaml")
 
 
 @pytest.fixture(scope="session")
@@ -43,19 +42,28 @@ def host_image(local: docker.DockerClient) -> None:
 
 @pytest.fixture(scope="session")
 def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SSH key pair, known_hosts and the secrets file the deployed app runs with."""
+    """An SSH key pair, known_hosts, the secrets file and the SECRET_KEY secret file."""
+    import paramiko
+
     folder = tmp_path_factory.mktemp("deploy-ssh")
     key = paramiko.RSAKey.generate(2048)
     key.write_private_key_file(str(folder / "id_rsa"))
     (folder / "id_rsa.pub").write_text(f"{key.get_name()} {key.get_base64()} deploy-tests\n")
     (folder / "secrets.env").write_text(
-        f"SECRET_KEY={secret_value()}\n"
-        "OSS_ACCESS_KEY_ID=deploy-test-id\n"
-        "OSS_ACCESS_KEY_SECRET=deploy-test-oss-secret\n"
-        f"GALLERY_API_TOKEN={secrets.token_hex(16)}\n"
+        "OSS_ACCESS_KEY_ID=fakeoss-id\n"
+        "OSS_ACCESS_KEY_SECRET=fakeoss-secret\n"
+        f"GALLERY_API_TOKEN={api_token()}\n"
         f"GALLERY_ADMIN_PASSWORD_HASH='{generate_password_hash('deploy-admin')}'\n"
     )
+    (folder / "SECRET_KEY").write_text(secret_value() + "\n")
     return folder
+
+
+_TOKEN = secrets.token_hex(16)
+
+
+def api_token() -> str:
+    return _TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -63,54 +71,55 @@ def public_key(key_dir: Path) -> str:
     return (key_dir / "id_rsa.pub").read_text().strip()
 
 
-def release(version: str, web: str, proxy: str) -> ReleaseImages:
-    return ReleaseImages(
-        source=SourceVersion(commit=version, dirty=False), version=version, web=web, proxy=proxy
+@pytest.fixture(scope="session")
+def app(key_dir: Path) -> AppDefinition:
+    return deploy_app(ROOT, key_dir)
+
+
+def release(local: docker.DockerClient, app: AppDefinition, version: str) -> ReleaseImages:
+    return build_release(
+        local,
+        app_stack(app),
+        app,
+        Console(quiet=True),
+        version=version,
+        source=SourceVersion(commit=version, dirty=False),
     )
+
+
+def app_stack(app: AppDefinition):  # type: ignore[no-untyped-def]
+    from stackctl.settings import load_settings
+
+    return load_settings(app.project.project_dir, {"STACK_MODE": "production"})
 
 
 @pytest.fixture(scope="session")
-def images(local: docker.DockerClient) -> dict[str, ReleaseImages]:
-    """v1 built from the project, v2 with its welcome line changed, broken that never starts."""
-    console = Console(quiet=True)
-    args = buildargs_for(load_settings(ROOT))
-    web_id = build_image(
-        local,
-        context=ROOT,
-        dockerfile="containers/web/Dockerfile",
-        tag=f"{WEB}:v1",
-        buildargs=args,
-        target="runtime",
-        labels={},
-        console=console,
-        service="web",
-    )
-    proxy_id = build_image(
-        local,
-        context=ROOT,
-        dockerfile="containers/nginx/Dockerfile",
-        tag=f"{PROXY}:test",
-        buildargs=args,
-        target=None,
-        labels={},
-        console=console,
-        service="proxy",
-    )
-    assert web_id
-    assert proxy_id
-    build_dockerfile_image(
-        local,
-        f"FROM {WEB}:v1\nUSER root\n"
-        "RUN sed -i 's|welcome to CI/CD world|" + NEW_WELCOME + "|' "
-        "/opt/app/gallery/main.py\nUSER app\n",
-        f"{WEB}:v2",
-    )
-    build_dockerfile_image(
-        local,
-        f"FROM {WEB}:v1\n"
-        'CMD ["python", "-c", "import sys; print(\'boom: release cannot start\', '
-        'file=sys.stderr); sys.exit(3)"]\n',
-        f"{WEB}:broken",
-    )
-    proxy = f"{PROXY}:test"
-    return {v: release(v, f"{WEB}:{v}", proxy) for v in ("v1", "v2", "broken")}
+def images(
+    local: docker.DockerClient, app: AppDefinition, key_dir: Path
+) -> dict[str, ReleaseImages]:
+    """v1 from this tree, v2 from a copy with the welcome line changed (a user's source change),
+    broken: v1's images with a worker that exits at start. All built as `invoke up` builds."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
+    from stack_copy import copy_project
+
+    built = {"v1": release(local, app, "v1")}
+    with tempfile.TemporaryDirectory(prefix="deploy-v2-") as folder:
+        copy = Path(folder)
+        copy_project(copy)
+        main_py = copy / "src/gallery/main.py"
+        main_py.write_text(main_py.read_text().replace("welcome to CI/CD world", NEW_WELCOME))
+        built["v2"] = release(local, deploy_app(copy, key_dir), "v2")
+    # Built after v2, so this tree's build is `latest` again (the classic builder's cache gives
+    # v1's very image ids back).
+    built["broken"] = release(local, deploy_app(ROOT, key_dir, BROKEN_WORKER), "broken")
+    return built
+
+
+@pytest.fixture(scope="session")
+def broken_app(key_dir: Path) -> AppDefinition:
+    return deploy_app(ROOT, key_dir, BROKEN_WORKER)
+
+
+__all__ = ["APP"]

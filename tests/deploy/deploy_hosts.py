@@ -16,6 +16,7 @@ from typing import Any
 import docker
 import requests
 
+from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
 
@@ -24,14 +25,31 @@ HOST_IMAGE = "stackctl-test/ecs-host:latest"
 TEST_LABEL = "org.aliecs.test"
 TEST_LABEL_VALUE = "deploy"
 APP = "deploytest"
+TEST_OVERRIDE = Path(__file__).with_name("compose.deploy-test.yaml")
 # A source change a user would make: the page's welcome line.
 NEW_WELCOME = "welcome to release two"
 _SECRET = f"sk-{secrets.token_hex(20)}"
 
 
 def secret_value() -> str:
-    """The secret the deployed app runs with: it must show up nowhere but its environment."""
+    """The SECRET_KEY the deployed app gets as a file: it must show up nowhere but that file."""
     return _SECRET
+
+
+def compose_environ(key_dir: Path) -> dict[str, str]:
+    """What compose.yaml is interpolated with for the deploy tests."""
+    return {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(key_dir)}
+
+
+def deploy_app(project_dir: Path, key_dir: Path, *more_overrides: Path) -> AppDefinition:
+    """compose.yaml of `project_dir` with the test override (fakeoss as an accessory, SECRET_KEY
+    as a file), read the way `invoke deploy` reads it."""
+    return load_app(
+        project_dir / "compose.yaml",
+        compose_environ(key_dir),
+        project_name=APP,
+        overrides=[TEST_OVERRIDE, *more_overrides],
+    )
 
 
 # What the Docker-in-Docker container needs here: --privileged fails ("unable to apply caps").
@@ -132,6 +150,7 @@ def deploy_settings(
         "DEPLOY_HTTP_HOST": "0.0.0.0",
         "DEPLOY_HTTP_PORT": "80",
         "DEPLOY_SECRETS_FILE": str(key_dir / "secrets.env"),
+        "DEPLOY_COMPOSE_OVERRIDE": str(TEST_OVERRIDE),
         "DEPLOY_HEALTH_TIMEOUT": "30",
         "DEPLOY_DRAIN_SECONDS": "1",
         "DEPLOY_KEEP_RELEASES": "3",

@@ -11,6 +11,7 @@ import pytest
 from deploy_hosts import SimulatedHost, body, deploy_settings, hosts_fixture, wait_reachable
 from rich.console import Console
 
+from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.run import deploy
 
@@ -31,6 +32,7 @@ def test_two_hosts_are_deployed_in_batches(
     local: docker.DockerClient,
     two_hosts: list[SimulatedHost],
     key_dir: Path,
+    app: AppDefinition,
     images: dict[str, ReleaseImages],
 ) -> None:
     settings = deploy_settings(two_hosts, key_dir, batch_size=1)
@@ -40,6 +42,7 @@ def test_two_hosts_are_deployed_in_batches(
     deploy(
         local,
         settings,
+        app,
         images["v1"],
         release_environment(settings, environ={}),
         Console(file=output, width=200),
@@ -47,7 +50,7 @@ def test_two_hosts_are_deployed_in_batches(
 
     said = output.getvalue()
     first, second = (h.address.split("@")[1] for h in two_hosts)
-    assert said.index(f"batch 1: {first}") < said.index(f"{first}: serving v1")
-    assert said.index(f"{first}: serving v1") < said.index(f"batch 2: {second}")
+    assert said.index(f"batch 1: {first}") < said.index(f"{first}: running v1")
+    assert said.index(f"{first}: running v1") < said.index(f"batch 2: {second}")
     for host in two_hosts:
         assert "welcome to CI/CD world" in body(host.url)

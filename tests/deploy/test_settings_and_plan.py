@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stackctl.deploy.appdef import load_app
 from stackctl.deploy.plan import batches, describe_plan
 from stackctl.deploy.release import SourceVersion, release_environment
 from stackctl.deploy.settings import load_deploy_settings
@@ -78,12 +79,19 @@ def test_the_dry_run_prints_the_plan_without_secrets(tmp_path: Path) -> None:
     settings = load_deploy_settings(
         ROOT, environ={"DEPLOY_HOSTS": "a,b", "DEPLOY_RELEASE_COMMAND": "flask db upgrade"}
     )
+    app = load_app(ROOT / "compose.yaml", {})
 
-    plan = "\n".join(describe_plan(settings, "abc"))
+    plan = "\n".join(describe_plan(settings, app, "abc", missing_secrets=["SECRET_KEY"]))
 
     assert "batch 1: root@a:22" in plan
     assert "batch 2: root@b:22" in plan
     assert "run `flask db upgrade` in a one-off container" in plan
+    assert "roles: web (proxied :8000), worker; accessories: redis; proxy: nginx" in plan
+    assert "start aliecs-web-abc" in plan
+    assert "start aliecs-worker-abc" in plan
+    assert "start accessory aliecs-redis if missing (kept if running)" in plan
+    assert "missing secrets (a deploy refuses before it starts): SECRET_KEY" in plan
+    assert "fakeoss" not in plan
 
 
 def test_invoke_deploy_dry_run_contacts_no_host() -> None:
@@ -98,3 +106,4 @@ def test_invoke_deploy_dry_run_contacts_no_host() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "batch 1: deploy@192.0.2.1:22" in result.stdout
+    assert "roles: web (proxied :8000), worker" in result.stdout

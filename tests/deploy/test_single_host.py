@@ -1,5 +1,8 @@
-"""Deploys to one simulated ECS host, in the order a user lives them: first deploy, a redeploy
-under load, a broken release, a rollback, a concurrent deploy, and where the secrets went."""
+"""Deploys of the whole app (web and worker roles, redis and fakeoss accessories) to one simulated
+ECS host, in the order a user lives them: first deploy and an upload thumbnailed by the deployed
+worker, a redeploy under load with a job in flight, a release whose worker cannot start, a
+failing release command, a rollback of both roles, redeploys that keep Redis's data, a concurrent
+deploy, and where the secrets went. One host serves the whole module (DinD hosts are heavy)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import io
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,13 +27,17 @@ from deploy_hosts import (
     secret_value,
     wait_reachable,
 )
+from PIL import Image
 from rich.console import Console
 
+from conftest import api_token
 from stackctl.deploy import cutover, lock
+from stackctl.deploy.accessories import accessory_name
+from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployLocked, ReleaseCommandFailed, ReleaseUnhealthy
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.release import ReleaseImages, release_environment
-from stackctl.deploy.run import deploy, release_locks, rollback
+from stackctl.deploy.run import deploy, release_locks, rollback, versions
 from stackctl.deploy.settings import DeploySettings
 
 pytestmark = [
@@ -40,6 +48,7 @@ pytestmark = [
 
 OLD_WELCOME = "welcome to CI/CD world"
 OUTPUT = io.StringIO()
+REDIS_KEY = "deploy-test:kept"
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +67,73 @@ def console() -> Console:
     return Console(file=OUTPUT, width=200, force_terminal=False)
 
 
-def ship(local: docker.DockerClient, settings: DeploySettings, images: ReleaseImages) -> None:
-    deploy(local, settings, images, release_environment(settings, environ={}), console())
+def ship(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    images: ReleaseImages,
+) -> None:
+    deploy(local, settings, app, images, release_environment(settings, environ={}), console())
 
 
 def remote(settings: DeploySettings) -> docker.DockerClient:
     return connect_host(settings.addresses[0], settings)
+
+
+def running_roles(settings: DeploySettings) -> dict[str, str]:
+    """role -> the version of its running container."""
+    client = remote(settings)
+    try:
+        found = {}
+        for release in cutover.releases(client, APP):
+            for role in release.running_roles:
+                assert role not in found, f"two {role} containers run"
+                found[role] = release.version
+        return found
+    finally:
+        client.close()
+
+
+def host_exec(settings: DeploySettings, container: str, command: list[str]) -> str:
+    client = remote(settings)
+    try:
+        created = client.api.exec_create(container, command)
+        output: bytes = client.api.exec_start(created["Id"])
+        assert client.api.exec_inspect(created["Id"])["ExitCode"] == 0, output
+        return output.decode().strip()
+    finally:
+        client.close()
+
+
+def upload(url: str) -> str:
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(picture, "PNG")
+    response = requests.post(
+        f"{url}/api/images",
+        files={"file": (f"{uuid.uuid4().hex[:6]}.png", picture.getvalue(), "image/png")},
+        headers={"Authorization": f"Bearer {api_token()}"},
+        timeout=20,
+    )
+    assert response.status_code == 201, response.text
+    image_id: str = response.json()["id"]
+    return image_id
+
+
+def thumbnail_ready(url: str, image_id: str, within: float) -> float | None:
+    """Seconds until the image's thumbnail was ready, None when it was not within `within`."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        found = requests.get(f"{url}/api/images/{image_id}", timeout=5).json()
+        if found["thumbnail_status"] == "ready":
+            return time.monotonic() - started
+        time.sleep(0.2)
+    return None
+
+
+def retag(local: docker.DockerClient, ref: str, tag: str) -> str:
+    repository = ref.rsplit(":", 1)[0]
+    local.api.tag(ref, repository, tag)
+    return f"{repository}:{tag}"
 
 
 class Load:
@@ -100,81 +170,143 @@ class Load:
         self.thread.join(self.seconds + 15)
 
 
-def test_first_deploy_streams_the_image_over_ssh_and_serves(
+def test_first_deploy_starts_accessories_and_both_roles_and_the_worker_makes_thumbnails(
     local: docker.DockerClient,
     settings: DeploySettings,
+    app: AppDefinition,
     images: dict[str, ReleaseImages],
     host: SimulatedHost,
 ) -> None:
     before = len(OUTPUT.getvalue())
-    ship(local, settings, images["v1"])
+    ship(local, settings, app, images["v1"])
 
     assert OLD_WELCOME in body(host.url)
     said = OUTPUT.getvalue()[before:]
     assert f"{APP}/web:v1 streamed" in said
-    assert "serving v1" in said
+    assert f"accessory {APP}-redis created" in said
+    assert f"accessory {APP}-fakeoss created" in said
+    assert running_roles(settings) == {"web": "v1", "worker": "v1"}
+
+    image_id = upload(host.url)
+    took = thumbnail_ready(host.url, image_id, within=10)
+    assert took is not None, "no thumbnail within 10 s"
+    # The deployed worker is the only one on that Redis: its log has the job.
+    client = remote(settings)
+    logs = client.api.logs(cutover.role_container(APP, "worker", "v1")).decode()
+    client.close()
+    assert "succeeded" in logs
 
 
-def test_redeploy_of_a_source_change_under_load_fails_no_request(
+def test_redis_data_is_written_before_the_redeploys(settings: DeploySettings) -> None:
+    redis = accessory_name(APP, "redis")
+    assert host_exec(settings, redis, ["redis-cli", "set", REDIS_KEY, "survives"]) == "OK"
+
+
+def test_redeploy_under_load_fails_no_request_and_a_job_in_flight_completes(
     local: docker.DockerClient,
     settings: DeploySettings,
+    app: AppDefinition,
     images: dict[str, ReleaseImages],
     host: SimulatedHost,
 ) -> None:
     with Load(host.url, at_least=2000, at_most=20000, seconds=180) as load:
-        ship(local, settings, images["v2"])
+        in_flight = upload(host.url)
+        ship(local, settings, app, images["v2"])
     assert load.sent >= 2000
     assert load.failed == 0, load.errors[:10]
     assert NEW_WELCOME in body(host.url)
-    client = remote(settings)
-    running = [r.version for r in cutover.releases(client, APP) if r.running]
-    client.close()
-    assert running == ["v2"]
+    assert running_roles(settings) == {"web": "v2", "worker": "v2"}
+    assert thumbnail_ready(host.url, in_flight, within=30) is not None
 
 
-def test_a_release_failing_its_health_check_rolls_back_by_itself(
+def test_a_worker_that_cannot_start_rolls_back_both_roles(
     local: docker.DockerClient,
     settings: DeploySettings,
+    broken_app: AppDefinition,
     images: dict[str, ReleaseImages],
     host: SimulatedHost,
 ) -> None:
     with pytest.raises(ReleaseUnhealthy) as failed:
-        ship(local, settings, images["broken"])
+        ship(local, settings, broken_app, images["broken"])
 
-    assert "rolled back" in str(failed.value)
-    assert any("boom: release cannot start" in line for line in failed.value.log_tail)
+    assert "worker exited with code 3" in str(failed.value)
+    assert "rolled back every role" in str(failed.value)
+    assert any("boom: worker cannot start" in line for line in failed.value.log_tail)
+    client = remote(settings)
+    names = [c["Names"][0] for c in client.api.containers(all=True)]
+    client.close()
+    assert not [n for n in names if n.endswith("-broken")], names
+    assert running_roles(settings) == {"web": "v2", "worker": "v2"}
+    # The old ones keep working: served and thumbnailed.
     assert NEW_WELCOME in body(host.url)
+    assert thumbnail_ready(host.url, upload(host.url), within=10) is not None
 
 
 def test_a_failing_release_command_stops_before_traffic_moves(
     local: docker.DockerClient,
     settings: DeploySettings,
+    app: AppDefinition,
     images: dict[str, ReleaseImages],
     host: SimulatedHost,
 ) -> None:
     failing = settings.model_copy(update={"release_command": "sh -c 'echo migrating; exit 4'"})
     with pytest.raises(ReleaseCommandFailed) as failed:
-        ship(local, failing, images["v1"])
+        ship(local, failing, app, images["v1"])
 
     assert "exited with code 4" in str(failed.value)
     assert "migrating" in failed.value.log_tail
     assert NEW_WELCOME in body(host.url)
+    assert running_roles(settings) == {"web": "v2", "worker": "v2"}
 
 
-def test_rollback_switches_back_to_the_previous_release(
-    settings: DeploySettings, host: SimulatedHost
+def test_rollback_moves_web_and_worker_back_together(
+    settings: DeploySettings, app: AppDefinition, host: SimulatedHost
 ) -> None:
-    rollback(settings, release_environment(settings, environ={}), console())
+    rollback(settings, app, console())
 
     assert OLD_WELCOME in body(host.url)
+    assert running_roles(settings) == {"web": "v1", "worker": "v1"}
     client = remote(settings)
-    assert cutover.serving(client, APP) == cutover.web_name(APP, "v1")
+    assert cutover.serving(client, APP) == cutover.role_container(APP, "web", "v1")
     client.close()
+    listing = versions(settings)[settings.addresses[0].name]
+    assert "* v1: web running, worker running" in listing
+    assert "  v2: web stopped, worker stopped" in listing
+    assert thumbnail_ready(host.url, upload(host.url), within=10) is not None
+
+
+def test_redis_keeps_its_data_and_container_across_three_redeploys(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    images: dict[str, ReleaseImages],
+    host: SimulatedHost,
+) -> None:
+    client = remote(settings)
+    redis_id = client.api.inspect_container(accessory_name(APP, "redis"))["Id"]
+    for name in ("r1", "r2", "r3"):
+        source = images["v2" if name == "r2" else "v1"]
+        retagged = ReleaseImages(
+            source=source.source,
+            version=name,
+            roles={service: retag(local, ref, name) for service, ref in source.roles.items()},
+            accessories=source.accessories,
+            proxy=source.proxy,
+            image_ids=source.image_ids,
+        )
+        ship(local, settings, app, retagged)
+        assert running_roles(settings) == {"web": name, "worker": name}
+    assert client.api.inspect_container(accessory_name(APP, "redis"))["Id"] == redis_id
+    client.close()
+    redis = accessory_name(APP, "redis")
+    assert host_exec(settings, redis, ["redis-cli", "get", REDIS_KEY]) == "survives"
+    assert OLD_WELCOME in body(host.url)
 
 
 def test_a_concurrent_deploy_is_refused_by_the_lock(
     local: docker.DockerClient,
     settings: DeploySettings,
+    app: AppDefinition,
     images: dict[str, ReleaseImages],
     host: SimulatedHost,
 ) -> None:
@@ -182,7 +314,7 @@ def test_a_concurrent_deploy_is_refused_by_the_lock(
     lock.acquire_lock(client, APP, "h", holder="alice@laptop", message="deploy abc")
     try:
         with pytest.raises(DeployLocked) as refused:
-            ship(local, settings, images["v2"])
+            ship(local, settings, app, images["v2"])
         assert "held by alice@laptop since" in str(refused.value)
         assert "deploy abc" in str(refused.value)
         assert OLD_WELCOME in body(host.url)
@@ -192,18 +324,26 @@ def test_a_concurrent_deploy_is_refused_by_the_lock(
     client.close()
 
 
-def test_the_secret_is_in_no_image_label_or_output(
+def test_a_secret_file_is_readable_by_the_app_and_in_no_env_image_label_or_output(
     settings: DeploySettings, images: dict[str, ReleaseImages]
 ) -> None:
     client = remote(settings)
-    web = images["v2"].web
+    web = images["v2"].roles["web"]
     history = json.dumps(client.api.history(web))
     image_config = json.dumps(client.api.inspect_image(web))
     containers = client.api.containers(all=True, filters={"label": f"org.aliecs.deploy.app={APP}"})
     container_labels = json.dumps([c["Labels"] for c in containers])
-    serving = client.api.inspect_container(cutover.web_name(APP, "v1"))
+    environments = json.dumps(
+        [client.api.inspect_container(c["Id"])["Config"]["Env"] for c in containers]
+    )
     client.close()
 
-    assert f"SECRET_KEY={secret_value()}" in serving["Config"]["Env"]
-    for where in (history, image_config, container_labels, OUTPUT.getvalue()):
+    for role in ("web", "worker"):
+        container = cutover.role_container(APP, role, "r3")
+        # As the app's own user (the image's USER): readable, 0400, owned by uid 10001.
+        assert host_exec(settings, container, ["cat", "/run/secrets/SECRET_KEY"]) == secret_value()
+        mode = host_exec(settings, container, ["stat", "-c", "%a %u", "/run/secrets/SECRET_KEY"])
+        assert mode == "400 10001"
+    for where in (history, image_config, container_labels, environments, OUTPUT.getvalue()):
         assert secret_value() not in where
+    assert "SECRET_KEY=" not in environments

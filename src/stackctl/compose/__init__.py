@@ -72,6 +72,27 @@ class HealthcheckSpec(_Spec):
         return self.test[:1] == ["NONE"]
 
 
+class ServiceSecret(_Spec):
+    """A secret a service mounts at /run/secrets/<target>."""
+
+    source: str
+    target: str | None = None
+    """Defaults to `source`; a bare file name under /run/secrets."""
+    uid: str | None = None
+    gid: str | None = None
+    mode: int | None = None
+
+    @property
+    def file_name(self) -> str:
+        return self.target or self.source
+
+
+class SecretSpec(_Spec):
+    name: str
+    file: Path
+    """Absolute path of the file holding the secret."""
+
+
 class ServiceSpec(_Spec):
     name: str
     build: BuildSpec | None = None
@@ -92,6 +113,7 @@ class ServiceSpec(_Spec):
     working_dir: str | None = None
     user: str | None = None
     stop_signal: str | None = None
+    secrets: list[ServiceSecret] = Field(default_factory=list)
 
 
 class VolumeSpec(_Spec):
@@ -107,6 +129,7 @@ class Project(_Spec):
     volumes: dict[str, VolumeSpec]
     compose_file: Path
     project_dir: Path
+    secrets: dict[str, SecretSpec] = Field(default_factory=dict)
 
     def start_order(self) -> list[str]:
         """Every service after the services it depends on; ties broken by name."""
@@ -159,6 +182,10 @@ def load_project(
         },
         compose_file=compose_file,
         project_dir=compose_file.parent,
+        secrets={
+            name: SecretSpec.model_validate(fields)
+            for name, fields in reader.secrets(document).items()
+        },
     )
 
 

@@ -4,6 +4,7 @@ parse is an error naming the file and the line, where python-dotenv would only l
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from dotenv.parser import parse_stream
@@ -11,10 +12,11 @@ from dotenv.parser import parse_stream
 from stackctl.errors import ComposeError
 
 
-def read_env_file(path: Path, shown_as: str) -> dict[str, str | None]:
+def read_env_file(path: Path, shown_as: str, *, secret: bool = False) -> dict[str, str | None]:
     """KEY=VALUE pairs of `path`, values taken literally; a bare `KEY` line maps to None.
 
-    `shown_as` is how errors name the file (relative to the project, like `.env`).
+    `shown_as` is how errors name the file (relative to the project, like `.env`). With
+    `secret`, an error names the line's key but never its value.
     """
     try:
         with path.open(encoding="utf-8") as stream:
@@ -31,6 +33,15 @@ def read_env_file(path: Path, shown_as: str) -> dict[str, str | None]:
             code = text.lstrip()
             line = binding.original.line + text[: len(text) - len(code)].count("\n")
             first = code.splitlines()[0] if code else ""
+            if secret:
+                # Only the leading name: the rest of a broken line may be the secret itself.
+                found = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]{0,63})", first)
+                key = found.group(1) if found else "?"
+                raise ComposeError(
+                    f"{shown_as}: line {line}: cannot parse the line of key"
+                    f" {json.dumps(key, ensure_ascii=False)} (value not shown: a secrets file):"
+                    " expected KEY=VALUE, quote a value with spaces or # in it"
+                )
             raise ComposeError(
                 f"{shown_as}: line {line}: cannot parse {json.dumps(first, ensure_ascii=False)}:"
                 " expected KEY=VALUE"

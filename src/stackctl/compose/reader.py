@@ -25,7 +25,7 @@ from stackctl.errors import ComposeError
 
 logger = logging.getLogger("stackctl.compose")
 
-TOP_LEVEL_KEYS = ("name", "services", "volumes", "networks")
+TOP_LEVEL_KEYS = ("name", "services", "volumes", "networks", "secrets")
 SERVICE_KEYS = (
     "build",
     "image",
@@ -45,6 +45,7 @@ SERVICE_KEYS = (
     "working_dir",
     "user",
     "stop_signal",
+    "secrets",
 )
 # Passed through as they are: the model's field types validate them.
 _PLAIN_SERVICE_KEYS = ("image", "init", "working_dir", "stop_signal")
@@ -53,6 +54,7 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 
 _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_SECRET_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _PROFILE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
 _ENV_KEY = re.compile(r"^[^\s=]+$")
@@ -117,6 +119,7 @@ class ComposeReader:
         self.environ = environ
         self.variables: dict[str, str] = {}
         self.declared_volumes: set[str] = set()
+        self.declared_secrets: set[str] = set()
         self.dependency_paths: dict[tuple[str, str], str] = {}
         self._unset: set[str] = set()
 
@@ -162,6 +165,7 @@ class ComposeReader:
         assert isinstance(interpolated, dict)
         self._check_networks(interpolated.get("networks"))
         self.declared_volumes = set(self.volumes(interpolated))
+        self.declared_secrets = set(self.secrets(interpolated))
         return interpolated
 
     def _override(self, path: Path) -> dict[str, object]:
@@ -319,6 +323,33 @@ class ComposeReader:
             volumes[name] = fields
         return volumes
 
+    def secrets(self, document: dict[str, object]) -> dict[str, dict[str, object]]:
+        """Top-level secrets: name -> SecretSpec fields. Only `file:` secrets are supported (as
+        compose without swarm); a file that is not there is an error naming it."""
+        raw = document.get("secrets")
+        if raw is None:
+            return {}
+        raw = self._mapping(raw, "secrets", "a mapping of secret names to {file: PATH}")
+        secrets: dict[str, dict[str, object]] = {}
+        for name, settings in raw.items():
+            path = child("secrets", str(name))
+            if not isinstance(name, str) or not _SECRET_NAME.match(name):
+                self.fail(path, f"invalid secret name {show(name)}: use letters, digits, _ . -")
+            settings = self._known_keys(
+                self._mapping(settings, path, "a mapping with file"), path, ("file",)
+            )
+            if "file" not in settings:
+                self.fail(path, 'missing key "file": a secret is read from a file')
+            text = self._string(settings["file"], child(path, "file"))
+            file = self._project_path(text)
+            if not file.is_file():
+                self.fail(
+                    child(path, "file"),
+                    f"secret {name} is missing: no file {show(text)} ({file}): create it",
+                )
+            secrets[name] = {"name": name, "file": file}
+        return secrets
+
     def services(self, document: dict[str, object]) -> dict[str, ServiceFields]:
         raw = document["services"]
         if not isinstance(raw, dict):
@@ -351,6 +382,7 @@ class ComposeReader:
             "stop_grace_period": self._duration,
             "profiles": self._profiles,
             "user": self._user,
+            "secrets": self._service_secrets,
         }
         values: dict[str, object] = {"name": name}
         for key, value in definition.items():
@@ -609,6 +641,43 @@ class ComposeReader:
                 f"undeclared volume {show(source)}: declare it under the top-level volumes key",
             )
         return {"type": mount_type, "source": source, "target": target, "read_only": read_only}
+
+    def _service_secrets(self, value: object, path: str) -> list[dict[str, object]]:
+        items = self._list(value, path, "a list of secret names or {source, target, ...}")
+        found: list[dict[str, object]] = []
+        for i, item in enumerate(items):
+            item_path = child(path, i)
+            if isinstance(item, str):
+                fields: dict[str, object] = {"source": item}
+            else:
+                settings = self._known_keys(
+                    self._mapping(item, item_path, "a secret name or a mapping with source"),
+                    item_path,
+                    ("source", "target", "uid", "gid", "mode"),
+                )
+                if "source" not in settings:
+                    self.fail(item_path, 'missing key "source"')
+                fields = {"source": self._string(settings["source"], child(item_path, "source"))}
+                for key in ("target", "uid", "gid"):
+                    if key in settings:
+                        fields[key] = self._text(settings[key], child(item_path, key), key)
+                if "mode" in settings:
+                    fields["mode"] = self._secret_mode(settings["mode"], child(item_path, "mode"))
+            source = str(fields["source"])
+            if source not in self.declared_secrets:
+                self.fail(
+                    item_path,
+                    f"undeclared secret {show(source)}: declare it under the top-level secrets key",
+                )
+            found.append(fields)
+        return found
+
+    def _secret_mode(self, value: object, path: str) -> int:
+        # Octal digits as written: the YAML 1.2 reader takes an unquoted 0400 as the number 400.
+        text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        if re.fullmatch(r"0?[0-7]{3}", text):
+            return int(text, 8)
+        self.fail(path, f"invalid mode {show(value)}: expected octal digits like 0400")
 
     def _depends_on(self, name: str, value: object, path: str) -> dict[str, dict[str, str]]:
         deps_path = child(path, "depends_on")

@@ -1,9 +1,13 @@
-"""Moving a host's traffic to a release: boot it, wait for its health check, switch the proxy
-with a graceful nginx reload, drain and stop the old container, keep the last N releases.
+"""Moving a host to a release, every role together: start each role's new container, wait until
+each is ready (its health check, or running a few seconds for a role without one), switch the
+proxy to the proxied role with a graceful nginx reload, drain, then stop the old containers with
+their own stop signal and grace period, and keep the last N releases.
 
-On each host: a network `<app>`, one proxy (our nginx image) publishing the app, and web
-containers `<app>-web-<version>`, all labelled (see labels.py). nginx's reload is graceful: old
-workers finish the requests they have while new workers take the new upstream.
+If any role's new container fails, every new container of the release is removed (or, on a
+rollback, stopped) and the old release keeps running untouched: roles move together or not at all.
+
+On each host: a network `<app>`, one proxy publishing the app, and per release one container per
+role, `<app>-<service>-<version>`, all labelled (labels.py).
 """
 
 from __future__ import annotations
@@ -12,32 +16,23 @@ import contextlib
 import shlex
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from stackctl.compose import ServiceSpec
 from stackctl.deploy import labels
+from stackctl.deploy.appdef import AppDefinition, Role
 from stackctl.deploy.errors import DeployFailed, ReleaseCommandFailed, ReleaseUnhealthy
+from stackctl.deploy.secretfiles import fill_secrets_volume, secret_files
 from stackctl.deploy.settings import DeploySettings
+from stackctl.secretmounts import SECRETS_DIR, without_secrets
 
 if TYPE_CHECKING:
     import docker
 
 LOG_TAIL = 20
-WEB_PORT = 8000
 _POLL = 0.2
-# Liveness only: /healthz needs neither Redis nor OSS.
-HEALTHCHECK = {
-    "test": [
-        "CMD",
-        "python",
-        "-c",
-        f"import urllib.request as u; u.urlopen('http://127.0.0.1:{WEB_PORT}/healthz', timeout=2)",
-    ],
-    "interval": 500_000_000,
-    "timeout": 3_000_000_000,
-    "retries": 3,
-    "start_period": 0,
-}
+_LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
 # Pins the upstream into the proxy's template (so a restarted proxy keeps it), renders the site
 # and reloads nginx only when the new configuration tests good.
 _SWITCH_SCRIPT = r"""
@@ -60,18 +55,23 @@ _SERVING_SCRIPT = "sed -n 's/^ *server \\([^ ;]*\\).*/\\1/p' /etc/nginx/conf.d/d
 
 @dataclass(frozen=True)
 class Release:
-    """A web release on a host: its container and the commit it came from."""
+    """A release on a host: its containers by role and the commit it came from."""
 
     version: str
-    container: str
+    containers: dict[str, str]
     running: bool
     deployed_at: float
     commit: str
     dirty: bool
+    running_roles: tuple[str, ...] = field(default=())
 
 
-def web_name(app: str, version: str) -> str:
-    return f"{app}-web-{version}"
+def role_container(app: str, service: str, version: str) -> str:
+    return f"{app}-{service}-{version}"
+
+
+def secrets_volume(container: str) -> str:
+    return f"{container}-secrets"
 
 
 def proxy_name(app: str) -> str:
@@ -93,21 +93,34 @@ def ensure_network(client: docker.DockerClient, app: str) -> None:
 
 
 def releases(client: docker.DockerClient, app: str) -> list[Release]:
-    """The host's web releases, newest deploy first."""
+    """The host's releases (all roles of one version together), newest deploy first."""
     found = client.api.containers(
-        all=True, filters={"label": [f"{labels.APP}={app}", f"{labels.ROLE}=web"]}
+        all=True, filters={"label": [f"{labels.APP}={app}", f"{labels.KIND}=role"]}
     )
-    result = [
-        Release(
-            version=c["Labels"].get(labels.VERSION + ".release", ""),
-            container=c["Names"][0].lstrip("/"),
-            running=c["State"] == "running",
-            deployed_at=float(c["Labels"].get(labels.DEPLOYED_AT, "0") or 0),
-            commit=c["Labels"].get(labels.VERSION, ""),
-            dirty=c["Labels"].get(labels.DIRTY) == "true",
+    by_version: dict[str, list[dict[str, Any]]] = {}
+    for container in found:
+        by_version.setdefault(container["Labels"].get(labels.RELEASE, ""), []).append(container)
+    result = []
+    for version, containers in by_version.items():
+        first = containers[0]["Labels"]
+        running = tuple(
+            sorted(c["Labels"].get(labels.ROLE, "") for c in containers if c["State"] == "running")
         )
-        for c in found
-    ]
+        result.append(
+            Release(
+                version=version,
+                containers={
+                    c["Labels"].get(labels.ROLE, ""): c["Names"][0].lstrip("/") for c in containers
+                },
+                running=bool(running),
+                deployed_at=max(
+                    float(c["Labels"].get(labels.DEPLOYED_AT, "0") or 0) for c in containers
+                ),
+                commit=first.get(labels.VERSION, ""),
+                dirty=first.get(labels.DIRTY) == "true",
+                running_roles=running,
+            )
+        )
     return sorted(result, key=lambda r: r.deployed_at, reverse=True)
 
 
@@ -126,87 +139,201 @@ def serving(client: docker.DockerClient, app: str) -> str | None:
     return output.rsplit(":", 1)[0] if output else None
 
 
+def current_version(client: docker.DockerClient, app: str) -> str | None:
+    """The release the proxy serves; without a proxy, the newest release with a running role."""
+    from docker.errors import NotFound
+
+    upstream = serving(client, app)
+    if upstream:
+        with contextlib.suppress(NotFound):
+            found: str = client.api.inspect_container(upstream)["Config"]["Labels"][labels.RELEASE]
+            return found
+    running = [r for r in releases(client, app) if r.running]
+    return running[0].version if running else None
+
+
 def log_tail(client: docker.DockerClient, container: str, lines: int = LOG_TAIL) -> list[str]:
     raw = client.api.logs(container, stdout=True, stderr=True, tail=lines)
     text: str = raw.decode(errors="replace")
     return text.splitlines()[-lines:]
 
 
-def boot(
+def nanoseconds(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)
+
+
+def healthcheck_of(spec: ServiceSpec) -> dict[str, Any] | None:
+    check = spec.healthcheck
+    if check is None or check.disabled or not check.test:
+        return None
+    return {
+        "test": check.test,
+        "interval": nanoseconds(check.interval),
+        "timeout": nanoseconds(check.timeout),
+        "retries": check.retries,
+        "start_period": nanoseconds(check.start_period),
+    }
+
+
+def container_environment(spec: ServiceSpec, environment: Mapping[str, str]) -> dict[str, str]:
+    """compose's environment for the service, the run-time values over it, minus every
+    variable the service gets as a secret file (a file is not in `docker inspect`)."""
+    return without_secrets({**spec.environment, **environment}, spec)
+
+
+def create_service_container(
     client: docker.DockerClient,
     settings: DeploySettings,
+    spec: ServiceSpec,
     *,
+    name: str,
+    image: str,
+    environment: Mapping[str, str],
+    container_labels: Mapping[str, str],
+    aliases: list[str],
+    secrets_in: str | None,
+    restart: str,
+) -> str:
+    """Create (not start) a container for a compose service as compose.yaml describes it."""
+    from docker.types import Mount
+
+    mounts = [
+        Mount(
+            target=m.target,
+            source=f"{settings.app}_{m.source}",
+            type="volume",
+            read_only=m.read_only,
+        )
+        for m in spec.volumes
+    ]
+    if secrets_in is not None:
+        mounts.append(Mount(target=SECRETS_DIR, source=secrets_in, type="volume", read_only=True))
+    created = client.api.create_container(
+        image,
+        name=name,
+        command=spec.command,
+        entrypoint=spec.entrypoint,
+        environment=container_environment(spec, environment),
+        working_dir=spec.working_dir,
+        user=spec.user or "",
+        labels={**spec.labels, **container_labels, labels.IMAGE: image},
+        healthcheck=healthcheck_of(spec),
+        stop_signal=spec.stop_signal,
+        stop_timeout=int(spec.stop_grace_period or settings.stop_timeout),
+        host_config=client.api.create_host_config(
+            network_mode=network_name(settings.app),
+            mounts=mounts,
+            init=spec.init or None,
+            restart_policy={"Name": restart},
+            log_config=_LOG_CONFIG,
+        ),
+        networking_config=client.api.create_networking_config(
+            {network_name(settings.app): client.api.create_endpoint_config(aliases=aliases)}
+        )
+        if aliases
+        else None,
+    )
+    return str(created["Id"])
+
+
+def with_secrets(
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    service: str,
+    container: str,
+    image: str,
+) -> str | None:
+    """The service's secrets volume, filled now; None when it has no secrets."""
+    files = secret_files(app.project, app.spec(service))
+    if not files:
+        return None
+    volume = secrets_volume(container)
+    fill_secrets_volume(client, volume=volume, image=image, app=settings.app, files=files)
+    return volume
+
+
+def boot_role(
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    role: Role,
+    *,
+    image: str,
     version: str,
     commit: str,
     dirty: bool,
     environment: Mapping[str, str],
 ) -> str:
-    """Start `<app>-web-<version>` from the host's `<app>/web:<version>` image; its id."""
+    """Start the role's container of `version` from `image`; its name."""
     from docker.errors import NotFound
 
-    name = web_name(settings.app, version)
+    name = role_container(settings.app, role.service, version)
     with contextlib.suppress(NotFound):
         client.api.remove_container(name, force=True)
-    created = client.api.create_container(
-        f"{settings.web_repository}:{version}",
+    created = create_service_container(
+        client,
+        settings,
+        app.spec(role.service),
         name=name,
-        environment=dict(environment),
-        labels={
+        image=image,
+        environment=environment,
+        container_labels={
             labels.APP: settings.app,
-            labels.ROLE: "web",
+            labels.KIND: "role",
+            labels.ROLE: role.service,
             labels.VERSION: commit,
-            labels.VERSION + ".release": version,
+            labels.RELEASE: version,
             labels.DIRTY: "true" if dirty else "false",
             labels.DEPLOYED_AT: f"{time.time():.3f}",
         },
-        healthcheck=HEALTHCHECK,
-        stop_signal="SIGTERM",
-        host_config=client.api.create_host_config(
-            network_mode=network_name(settings.app),
-            # "unless-stopped" only once healthy: a broken release must not restart in a loop.
-            restart_policy={"Name": "no"},
-            log_config={"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}},
-        ),
+        aliases=[],
+        secrets_in=with_secrets(client, settings, app, role.service, name, image),
+        # "unless-stopped" only once ready: a broken release must not restart in a loop.
+        restart="no",
     )
-    container_id = str(created["Id"])
-    client.api.start(container_id)
-    return container_id
+    client.api.start(created)
+    return name
 
 
-def wait_healthy(
-    client: docker.DockerClient, container: str, *, timeout: float, host: str, version: str
-) -> float:
-    """Seconds until the container's health check passed; ReleaseUnhealthy (container removed)
-    when it exits, turns unhealthy or takes longer than `timeout`."""
+def wait_ready(
+    client: docker.DockerClient,
+    container: str,
+    *,
+    timeout: float,
+    settle: float,
+) -> tuple[float, str | None]:
+    """Seconds until the container was ready and None, or the seconds and why it is not.
+
+    Ready: healthy, or for a container without a health check, running for `settle` seconds
+    (a worker that exits at start fails here, not after the old one stopped)."""
     started = time.monotonic()
-    reason = f"not healthy after {timeout:.0f}s"
     while time.monotonic() - started < timeout:
-        state = client.api.inspect_container(container)["State"]
+        inspected = client.api.inspect_container(container)
+        state = inspected["State"]
         health = (state.get("Health") or {}).get("Status")
-        if health == "healthy":
-            client.api.update_container(container, restart_policy={"Name": "unless-stopped"})
-            return time.monotonic() - started
+        has_check = bool((inspected["Config"].get("Healthcheck") or {}).get("Test"))
         if not state.get("Running"):
-            reason = f"exited with code {state.get('ExitCode')}"
-            break
+            return time.monotonic() - started, f"exited with code {state.get('ExitCode')}"
         if health == "unhealthy":
-            reason = "its health check failed"
-            break
+            return time.monotonic() - started, "failed its health check"
+        if health == "healthy" or (not has_check and time.monotonic() - started >= settle):
+            client.api.update_container(container, restart_policy={"Name": "unless-stopped"})
+            return time.monotonic() - started, None
         time.sleep(_POLL)
-    tail = log_tail(client, container)
-    client.api.remove_container(container, force=True)
-    raise ReleaseUnhealthy(
-        f"host {host}: release {version} {reason}; rolled back, the previous release still serves",
-        log_tail=tail,
-    )
+    return timeout, f"not ready after {timeout:.0f}s"
 
 
 def ensure_proxy(
-    client: docker.DockerClient, settings: DeploySettings, image: str, upstream_container: str
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    spec: ServiceSpec,
+    image: str,
+    upstream: str,
 ) -> bool:
     """The proxy runs from `image` publishing the app; True when it was (re)created.
 
-    Recreating it (first deploy, or a new nginx image) drops the connections it had: rare.
+    Recreating it (first deploy, or a new proxy image) drops the connections it had: rare.
     """
     from docker.errors import NotFound
 
@@ -224,16 +351,19 @@ def ensure_proxy(
         image,
         name=name,
         environment={
-            "NGINX_UPSTREAM": f"{upstream_container}:{WEB_PORT}",
+            **spec.environment,
+            "NGINX_UPSTREAM": upstream,
             # Deploys switch the upstream themselves; no name watcher needed.
             "UPSTREAM_RECHECK_SECONDS": "0",
         },
         ports=[80],
-        labels={labels.APP: settings.app, labels.ROLE: "proxy"},
+        labels={labels.APP: settings.app, labels.KIND: "proxy", labels.ROLE: "proxy"},
+        stop_signal=spec.stop_signal,
         host_config=client.api.create_host_config(
             network_mode=network_name(settings.app),
             port_bindings={80: (settings.http_host, settings.http_port)},
             restart_policy={"Name": "unless-stopped"},
+            log_config=_LOG_CONFIG,
         ),
     )
     client.api.start(created["Id"])
@@ -254,33 +384,51 @@ def _wait_proxy(client: docker.DockerClient, name: str, timeout: float = 30) -> 
     raise DeployFailed(f"the proxy did not answer in {timeout:.0f}s: {log_tail(client, name)[-3:]}")
 
 
-def switch_proxy(client: docker.DockerClient, app: str, upstream_container: str) -> None:
-    """Point the proxy at the container with a graceful reload."""
+def switch_proxy(client: docker.DockerClient, app: str, upstream: str) -> None:
+    """Point the proxy at `container:port` with a graceful reload."""
     result = client.api.exec_create(
-        proxy_name(app),
-        ["sh", "-c", _SWITCH_SCRIPT],
-        environment={"DEPLOY_UPSTREAM": f"{upstream_container}:{WEB_PORT}"},
+        proxy_name(app), ["sh", "-c", _SWITCH_SCRIPT], environment={"DEPLOY_UPSTREAM": upstream}
     )
     output = client.api.exec_start(result["Id"]).decode(errors="replace")
     if client.api.exec_inspect(result["Id"])["ExitCode"] != 0:
-        raise DeployFailed(f"the proxy refused the switch to {upstream_container}: {output}")
+        raise DeployFailed(f"the proxy refused the switch to {upstream}: {output}")
 
 
-def stop_release(client: docker.DockerClient, container: str, stop_timeout: int) -> None:
-    client.api.stop(container, timeout=stop_timeout)
+def stop_container(client: docker.DockerClient, container: str, default_timeout: int) -> None:
+    """Stop with the container's own stop signal and grace period (compose's stop_signal and
+    stop_grace_period: a Celery worker gets SIGQUIT)."""
+    configured = client.api.inspect_container(container)["Config"].get("StopTimeout")
+    client.api.stop(
+        container, timeout=int(configured if configured is not None else default_timeout)
+    )
+
+
+def remove_role_container(client: docker.DockerClient, container: str) -> None:
+    from docker.errors import APIError, NotFound
+
+    with contextlib.suppress(NotFound):
+        client.api.remove_container(container, force=True)
+    with contextlib.suppress(NotFound, APIError):
+        client.api.remove_volume(secrets_volume(container), force=True)
 
 
 def prune(client: docker.DockerClient, settings: DeploySettings) -> list[str]:
-    """Remove releases beyond the last `keep_releases` (containers and images); their versions."""
-    from docker.errors import APIError
+    """Remove releases beyond the last `keep_releases` (containers, secrets, images)."""
+    from docker.errors import APIError, NotFound
 
     removed = []
     for release in releases(client, settings.app)[settings.keep_releases :]:
         if release.running:
             continue
-        client.api.remove_container(release.container, force=True)
-        with contextlib.suppress(APIError):
-            client.api.remove_image(f"{settings.web_repository}:{release.version}")
+        images = set()
+        for container in release.containers.values():
+            with contextlib.suppress(NotFound):
+                image_label = client.api.inspect_container(container)["Config"]["Labels"]
+                images.add(image_label.get(labels.IMAGE, ""))
+            remove_role_container(client, container)
+        for image in images - {""}:
+            with contextlib.suppress(APIError):
+                client.api.remove_image(image)
         removed.append(release.version)
     return removed
 
@@ -288,18 +436,18 @@ def prune(client: docker.DockerClient, settings: DeploySettings) -> list[str]:
 def run_release_command(
     client: docker.DockerClient,
     settings: DeploySettings,
+    app: AppDefinition,
     *,
-    version: str,
+    image: str,
     environment: Mapping[str, str],
     timeout: float = 600,
 ) -> None:
-    """Run the release command as a one-off container; ReleaseCommandFailed when it fails."""
-    name = f"{settings.app}-release-{version}"
+    """Run the release command from the first role's image as a one-off container."""
+    spec = app.spec(app.roles[0].service)
     created = client.api.create_container(
-        f"{settings.web_repository}:{version}",
-        name=name,
+        image,
         command=shlex.split(settings.release_command),
-        environment=dict(environment),
+        environment=container_environment(spec, environment),
         labels={labels.APP: settings.app, labels.ROLE: "release-command"},
         host_config=client.api.create_host_config(network_mode=network_name(settings.app)),
     )
@@ -320,37 +468,98 @@ def run_release_command(
 def cutover(
     client: docker.DockerClient,
     settings: DeploySettings,
+    app: AppDefinition,
     *,
     host: str,
+    roles: tuple[Role, ...],
     version: str,
     commit: str,
     dirty: bool,
     environment: Mapping[str, str],
-    proxy_image: str,
+    images: Mapping[str, str],
+    proxy_image: str | None,
     say: Callable[[str], None],
+    restart_kept: bool = False,
 ) -> str | None:
-    """Move the host to `version`; the container that served before (None on a fresh host)."""
+    """Move the host's `roles` to `version`; the release that ran before (None on a fresh host).
+
+    `restart_kept` (a rollback): start the release's kept containers as they were instead of
+    creating new ones from `images`.
+    """
     ensure_network(client, settings.app)
-    before = serving(client, settings.app)
-    new = web_name(settings.app, version)
-    if before == new and client.api.inspect_container(new)["State"].get("Running"):
-        say(f"{host}: {version} already serving")
+    before = current_version(client, settings.app)
+    names = {r.service: role_container(settings.app, r.service, version) for r in roles}
+    if before == version and all(_running(client, n) for n in names.values()):
+        say(f"{host}: {version} already running")
         return before
-    container = boot(
-        client, settings, version=version, commit=commit, dirty=dirty, environment=environment
-    )
-    took = wait_healthy(
-        client, container, timeout=settings.health_timeout, host=host, version=version
-    )
-    say(f"{host}: {new} healthy after {took:.1f}s")
-    if ensure_proxy(client, settings, proxy_image, new):
-        say(f"{host}: proxy started on {settings.http_host}:{settings.http_port}")
-    switch_proxy(client, settings.app, new)
-    say(f"{host}: proxy switched to {new}")
-    if before and before != new:
+    started: list[str] = []
+    try:
+        for role in roles:
+            if restart_kept:
+                client.api.start(names[role.service])
+            else:
+                boot_role(
+                    client,
+                    settings,
+                    app,
+                    role,
+                    image=images[role.service],
+                    version=version,
+                    commit=commit,
+                    dirty=dirty,
+                    environment=environment,
+                )
+            started.append(names[role.service])
+        for role in roles:
+            took, failure = wait_ready(
+                client,
+                names[role.service],
+                timeout=settings.health_timeout,
+                settle=settings.settle_seconds,
+            )
+            if failure is not None:
+                raise ReleaseUnhealthy(
+                    f"host {host}: release {version}: {role.service} {failure}; rolled back"
+                    f" every role, {before or 'nothing'} still runs",
+                    log_tail=log_tail(client, names[role.service]),
+                )
+            say(f"{host}: {names[role.service]} ready after {took:.1f}s")
+        proxied = next((r for r in roles if r.proxy_port is not None), None)
+        if proxied is not None and app.proxy is not None and proxy_image is not None:
+            upstream = f"{names[proxied.service]}:{proxied.proxy_port}"
+            if ensure_proxy(client, settings, app.spec(app.proxy), proxy_image, upstream):
+                say(f"{host}: proxy started on {settings.http_host}:{settings.http_port}")
+            switch_proxy(client, settings.app, upstream)
+            say(f"{host}: proxy switched to {names[proxied.service]}")
+    except BaseException:
+        for name in started:
+            if restart_kept:
+                with contextlib.suppress(Exception):
+                    client.api.stop(name, timeout=settings.stop_timeout)
+            else:
+                remove_role_container(client, name)
+        raise
+    old = [
+        name
+        for release in releases(client, settings.app)
+        if release.version != version
+        for role, name in release.containers.items()
+        if role in release.running_roles
+    ]
+    if old:
         time.sleep(settings.drain_seconds)
-        stop_release(client, before, settings.stop_timeout)
-        say(f"{host}: drained and stopped {before}")
+        for name in old:
+            stop_container(client, name, settings.stop_timeout)
+            say(f"{host}: stopped {name}")
     for version_gone in prune(client, settings):
         say(f"{host}: removed old release {version_gone}")
     return before
+
+
+def _running(client: docker.DockerClient, container: str) -> bool:
+    from docker.errors import NotFound
+
+    try:
+        return bool(client.api.inspect_container(container)["State"].get("Running"))
+    except NotFound:
+        return False

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 APP = "org.aliecs.deploy.app"
-ROLE = "org.aliecs.deploy.role"  # web, proxy, lock, release-command
+KIND = "org.aliecs.deploy.kind"  # role, accessory, proxy, secrets, secrets-helper
+ROLE = "org.aliecs.deploy.role"  # the compose service; or lock, release-command, network
 VERSION = "org.aliecs.deploy.version"  # the git commit the release was built from
+RELEASE = VERSION + ".release"  # the release name (commit, or commit-dirty-<id>)
 DIRTY = "org.aliecs.deploy.dirty"  # "true" when the tree had uncommitted changes
 DEPLOYED_AT = "org.aliecs.deploy.deployed-at"  # unix seconds, ordering the releases
+IMAGE = "org.aliecs.deploy.image"  # the image reference a container was created from
 LOCK_HOLDER = "org.aliecs.deploy.lock.holder"
 LOCK_SINCE = "org.aliecs.deploy.lock.since"
 LOCK_MESSAGE = "org.aliecs.deploy.lock.message"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.settings import DeploySettings, HostAddress
 
 
@@ -10,34 +11,68 @@ def batches(settings: DeploySettings) -> list[list[HostAddress]]:
     return [hosts[i : i + settings.batch_size] for i in range(0, len(hosts), settings.batch_size)]
 
 
-def describe_plan(settings: DeploySettings, version: str) -> list[str]:
+def describe_plan(
+    settings: DeploySettings,
+    app: AppDefinition,
+    version: str,
+    *,
+    missing_secrets: list[str] | None = None,
+) -> list[str]:
     """The dry run: every step a deploy would take, with no host contacted and nothing built."""
     ship = (
         f"push to {settings.registry} and pull on each host"
         if settings.registry
         else "stream over SSH (save here, load there) unless the host has it"
     )
+    roles = ", ".join(
+        f"{r.service} (proxied :{r.proxy_port})" if r.proxy_port else r.service for r in app.roles
+    )
     lines = [
         f"deploy {settings.app} {version} to {len(settings.hosts)} host(s) "
         f"in batches of {settings.batch_size}, stopping at the first failed batch",
-        f"build {settings.web_repository}:{version} (containers/web/Dockerfile, target runtime) "
-        f"and the proxy (containers/nginx/Dockerfile); {ship}",
+        f"roles: {roles}; accessories: "
+        f"{', '.join(a.service for a in app.accessories) or 'none'}; proxy: {app.proxy or 'none'}",
+        f"build {', '.join(app.services)} as `invoke up --mode production` builds them "
+        f"(from {app.shown_as}, unchanged images reused); {ship}",
     ]
     for number, batch in enumerate(batches(settings), start=1):
         names = ", ".join(f"{a.user}@{a.name}" for a in batch)
         lines.append(f"batch {number}: {names}")
+    for role in app.roles:
+        if role.hosts is not None:
+            lines.append(f"role {role.service} only on: {', '.join(role.hosts)}")
+    for accessory in app.accessories:
+        if accessory.hosts is not None:
+            lines.append(f"accessory {accessory.service} only on: {', '.join(accessory.hosts)}")
+    secrets = sorted({s.file_name for r in app.roles for s in app.spec(r.service).secrets})
     steps = [
         "take the deploy lock",
+        *(
+            f"start accessory {settings.app}-{a.service} if missing (kept if running)"
+            for a in app.accessories
+        ),
         f"run `{settings.release_command}` in a one-off container"
         if settings.release_command
         else "",
-        f"start {settings.app}-web-{version} (FLASK_CONFIG={settings.flask_config}, secrets "
-        f"from {settings.secrets_file or 'the environment'})",
-        f"wait up to {settings.health_timeout:.0f}s for /healthz, else remove it and stop",
-        f"switch the proxy on {settings.http_host}:{settings.http_port} (graceful nginx reload)",
-        f"drain {settings.drain_seconds:g}s, stop the old container, "
-        f"keep the last {settings.keep_releases} releases",
+        *(
+            f"start {settings.app}-{r.service}-{version} (FLASK_CONFIG={settings.flask_config},"
+            f" environment from {settings.secrets_file or 'the environment'}"
+            + (f", secret files: {', '.join(secrets)}" if secrets else "")
+            + ")"
+            for r in app.roles
+        ),
+        f"wait up to {settings.health_timeout:.0f}s for each role's health check (without one:"
+        f" running {settings.settle_seconds:g}s); any failure removes every new container",
+        f"switch the proxy on {settings.http_host}:{settings.http_port} (graceful nginx reload)"
+        if app.proxied
+        else "",
+        f"drain {settings.drain_seconds:g}s, stop the old containers (their stop signal and"
+        f" grace period), keep the last {settings.keep_releases} releases",
         "release the lock",
     ]
     lines.extend(f"  each host: {step}" for step in steps if step)
+    if missing_secrets:
+        lines.append(
+            f"missing secrets (a deploy refuses before it starts): {', '.join(missing_secrets)}"
+        )
     return lines

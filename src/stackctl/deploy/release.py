@@ -1,8 +1,10 @@
-"""What a deploy ships: the version (git commit, marked dirty), the built images, the environment
-the containers get at run time (secrets included: never in an image or a label)."""
+"""What a deploy ships: the version (git commit, marked dirty), the images built by the very code
+and fingerprints `invoke up` uses (an unchanged tree builds nothing), and the environment the
+containers get at run time (secrets included: never in an image or a label)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Mapping
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings
 from stackctl.errors import SettingsError
 
@@ -35,12 +39,24 @@ class SourceVersion:
 
 @dataclass(frozen=True)
 class ReleaseImages:
-    """A release's images in the local engine: the web app and the proxy."""
+    """A release's images in the local engine, each service's as the reference hosts get."""
 
     source: SourceVersion
     version: str
-    web: str
-    proxy: str
+    roles: dict[str, str]
+    """role service -> `<repository>:<version>`"""
+    accessories: dict[str, str]
+    """accessory service -> `<repository>:<short image id>`"""
+    proxy: str | None
+    image_ids: dict[str, str]
+    """every shipped service -> the local image id"""
+
+    @property
+    def references(self) -> list[str]:
+        """Each distinct image to ship, roles first."""
+        refs = [*self.roles.values(), *self.accessories.values()]
+        refs += [self.proxy] if self.proxy else []
+        return list(dict.fromkeys(refs))
 
 
 def source_version(project_dir: Path) -> SourceVersion:
@@ -62,58 +78,93 @@ def source_version(project_dir: Path) -> SourceVersion:
 def release_environment(
     settings: DeploySettings, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The web containers' environment: FLASK_CONFIG, the secrets file, named secrets from the
-    environment. Given at run time only."""
-    from dotenv import dotenv_values
+    """Run-time values for the roles: FLASK_CONFIG, the secrets file (read strictly: a bad line
+    is named, its value never shown), named secrets from the environment. Given at run time."""
+    from stackctl.compose.envfiles import read_env_file
 
     environ = os.environ if environ is None else environ
     env = {"FLASK_CONFIG": settings.flask_config}
     if settings.secrets_file is not None:
-        env.update({k: v for k, v in dotenv_values(settings.secrets_file).items() if v is not None})
+        values = read_env_file(settings.secrets_file, str(settings.secrets_file), secret=True)
+        env.update({k: v for k, v in values.items() if v is not None})
     for name in settings.secret_names:
         if name not in env and environ.get(name):
             env[name] = environ[name]
     return env
 
 
+def missing_secrets(
+    settings: DeploySettings, app: AppDefinition, environment: Mapping[str, str]
+) -> list[str]:
+    """DEPLOY_SECRET_NAMES given neither as a value (secrets file, environment) nor as a compose
+    secret file of every role: a deploy refuses before it starts anything."""
+    as_files = [{s.file_name for s in app.spec(role.service).secrets} for role in app.roles]
+    return [
+        name
+        for name in settings.secret_names
+        if not environment.get(name) and not all(name in files for files in as_files)
+    ]
+
+
+def check_secrets(
+    settings: DeploySettings, app: AppDefinition, environment: Mapping[str, str]
+) -> None:
+    missing = missing_secrets(settings, app, environment)
+    if missing:
+        where = f"{settings.secrets_file}" if settings.secrets_file else "DEPLOY_SECRETS_FILE"
+        raise DeployFailed(
+            f"secret {missing[0]} is missing: put it in {where}, the environment or a compose"
+            f" secret file (missing: {', '.join(missing)}); nothing was started"
+        )
+
+
 def build_release(
     local: docker.DockerClient,
     stack: StackSettings,
-    settings: DeploySettings,
+    app: AppDefinition,
     console: Console,
+    *,
+    version: str | None = None,
+    source: SourceVersion | None = None,
 ) -> ReleaseImages:
-    """Build the web (runtime target) and proxy images here and tag them by version."""
-    from stackctl.images import build_image, buildargs_for
+    """Build what the app definition ships with `invoke up`'s own build (same fingerprints, so an
+    unchanged tree reuses the images `up` built) and tag the roles' images by version."""
+    from stackctl.converge import image_name
+    from stackctl.stack import Stack, repository_of
 
-    source = source_version(settings.project_dir)
-    args = buildargs_for(stack)
-    web_id = build_image(
-        local,
-        context=settings.project_dir,
-        dockerfile="containers/web/Dockerfile",
-        tag=f"{settings.web_repository}:build",
-        buildargs=args,
-        target="runtime",
-        labels={},
-        console=console,
-        service="web",
-    )
-    version = source.release(web_id)
-    web = f"{settings.web_repository}:{version}"
-    local.api.tag(web_id, settings.web_repository, version)
-    proxy_id = build_image(
-        local,
-        context=settings.project_dir,
-        dockerfile="containers/nginx/Dockerfile",
-        tag=f"{settings.proxy_repository}:build",
-        buildargs=args,
-        target=None,
-        labels={},
-        console=console,
-        service="proxy",
-    )
-    proxy_tag = proxy_id.removeprefix("sha256:")[:12]
-    local.api.tag(proxy_id, settings.proxy_repository, proxy_tag)
+    built = Stack(local, app.project, stack, console).build(app.services)
+    image_ids: dict[str, str] = {}
+    for service in app.services:
+        reference = image_name(app.project, app.spec(service))
+        found = built.get(service)
+        if found is None:
+            try:
+                found = str(local.api.inspect_image(reference)["Id"])
+            except Exception:
+                raise DeployFailed(
+                    f"image {reference} of {service} is not in the local engine and has no"
+                    f" build: load it (`docker load`) or add services.{service}.build"
+                ) from None
+        image_ids[service] = found
+    source = source or source_version(app.project.project_dir)
+    role_ids = sorted({image_ids[r.service] for r in app.roles})
+    combined = role_ids[0] if len(role_ids) == 1 else hashlib.sha256("".join(role_ids).encode())
+    digest = combined if isinstance(combined, str) else combined.hexdigest()
+    version = version or source.release(digest)
+
+    def tagged(service: str, tag: str) -> str:
+        repository = repository_of(image_name(app.project, app.spec(service)))
+        local.api.tag(image_ids[service], repository, tag)
+        return f"{repository}:{tag}"
+
+    def by_id(service: str) -> str:
+        return tagged(service, image_ids[service].removeprefix("sha256:")[:12])
+
     return ReleaseImages(
-        source=source, version=version, web=web, proxy=f"{settings.proxy_repository}:{proxy_tag}"
+        source=source,
+        version=version,
+        roles={r.service: tagged(r.service, version) for r in app.roles},
+        accessories={a.service: by_id(a.service) for a in app.accessories},
+        proxy=by_id(app.proxy) if app.proxy else None,
+        image_ids=image_ids,
     )

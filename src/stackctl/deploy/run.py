@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from stackctl.deploy import cutover, lock, transfer
+from stackctl.deploy.accessories import accessory_logs, ensure_accessory, remove_accessory
+from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.plan import batches
-from stackctl.deploy.release import ReleaseImages
+from stackctl.deploy.release import ReleaseImages, check_secrets
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.errors import StackError
 
@@ -74,9 +76,15 @@ def in_batches(
             raise failed[0]
 
 
+def _host_key(settings: DeploySettings, address: HostAddress) -> str:
+    """The DEPLOY_HOSTS entry of an address: what `x-deploy` roles name in their `hosts`."""
+    return settings.hosts[settings.addresses.index(address)]
+
+
 def deploy(
     local: docker.DockerClient,
     settings: DeploySettings,
+    app: AppDefinition,
     images: ReleaseImages,
     environment: Mapping[str, str],
     console: Console,
@@ -84,9 +92,10 @@ def deploy(
     holder: str | None = None,
     message: str = "",
 ) -> None:
-    """Ship `images` to every host and cut each over to it."""
+    """Ship `images` to every host, start the accessories it lacks, move every role over."""
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
+    check_secrets(settings, app, environment)
     holder = holder or lock.default_holder()
     message = message or f"deploy {images.version}"
     progress = Progress(
@@ -100,25 +109,51 @@ def deploy(
     def one_host(
         client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
     ) -> None:
-        _ship(local, client, settings, images, address, progress, say)
+        key = _host_key(settings, address)
+        roles = app.roles_on(key)
+        accessories = app.accessories_on(key)
+        wanted = [images.roles[r.service] for r in roles]
+        wanted += [images.accessories[a.service] for a in accessories]
+        if images.proxy and any(r.proxy_port is not None for r in roles):
+            wanted.append(images.proxy)
+        _ship(local, client, settings, list(dict.fromkeys(wanted)), address, progress, say)
+        for accessory in accessories:
+            ensure_accessory(
+                client,
+                settings,
+                app,
+                accessory.service,
+                image=images.accessories[accessory.service],
+                say=say,
+                host=address.name,
+            )
+        if not roles:
+            return
         if settings.release_command:
             cutover.ensure_network(client, settings.app)
             cutover.run_release_command(
-                client, settings, version=images.version, environment=environment
+                client,
+                settings,
+                app,
+                image=images.roles[app.roles[0].service],
+                environment=environment,
             )
             say(f"{address.name}: release command passed")
         cutover.cutover(
             client,
             settings,
+            app,
             host=address.name,
+            roles=roles,
             version=images.version,
             commit=images.source.commit,
             dirty=images.source.dirty,
             environment=environment,
+            images=images.roles,
             proxy_image=images.proxy,
             say=say,
         )
-        say(f"{address.name}: serving {images.version}")
+        say(f"{address.name}: running {images.version} ({', '.join(r.service for r in roles)})")
 
     with locked_hosts(settings, holder=holder, message=message) as clients, progress:
         in_batches(settings, clients, one_host, console)
@@ -128,12 +163,12 @@ def _ship(
     local: docker.DockerClient,
     client: docker.DockerClient,
     settings: DeploySettings,
-    images: ReleaseImages,
+    references: list[str],
     address: HostAddress,
     progress: Progress,
     say: Callable[[str], None],
 ) -> None:
-    for ref in (images.proxy, images.web):
+    for ref in references:
         how = transfer.ship_image(
             local, client, ref, host=address.name, registry=settings.registry, progress=progress
         )
@@ -142,32 +177,46 @@ def _ship(
 
 def rollback(
     settings: DeploySettings,
-    environment: Mapping[str, str],
+    app: AppDefinition,
     console: Console,
     *,
     version: str | None = None,
     holder: str | None = None,
 ) -> None:
-    """Switch every host back to `version` (default: the release before the serving one)."""
+    """Move every host's roles back to `version` (default: the release before the running one),
+    starting that release's kept containers as they were."""
     holder = holder or lock.default_holder()
 
     def one_host(
         client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
     ) -> None:
-        serving = cutover.serving(client, settings.app)
+        roles = app.roles_on(_host_key(settings, address))
+        current = cutover.current_version(client, settings.app)
         known = cutover.releases(client, settings.app)
-        target = _rollback_target(known, serving, version, address.name)
-        proxy = client.api.inspect_container(cutover.proxy_name(settings.app))["Image"]
+        target = _rollback_target(known, current, version, address.name)
+        lacking = [r.service for r in roles if r.service not in target.containers]
+        if lacking:
+            raise DeployFailed(
+                f"host {address.name}: release {target.version} has no {lacking[0]} container"
+                " to go back to: deploy that version instead"
+            )
+        proxy_image = None
+        if app.proxied is not None:
+            proxy_image = client.api.inspect_container(cutover.proxy_name(settings.app))["Image"]
         cutover.cutover(
             client,
             settings,
+            app,
             host=address.name,
+            roles=roles,
             version=target.version,
             commit=target.commit,
             dirty=target.dirty,
-            environment=environment,
-            proxy_image=proxy,
+            environment={},
+            images={},
+            proxy_image=proxy_image,
             say=say,
+            restart_kept=True,
         )
         say(f"{address.name}: rolled back to {target.version}")
 
@@ -177,7 +226,7 @@ def rollback(
 
 
 def _rollback_target(
-    known: list[cutover.Release], serving: str | None, version: str | None, host: str
+    known: list[cutover.Release], current: str | None, version: str | None, host: str
 ) -> cutover.Release:
     if version is not None:
         for release in known:
@@ -185,10 +234,87 @@ def _rollback_target(
                 return release
         kept = ", ".join(r.version for r in known) or "none"
         raise DeployFailed(f"host {host}: no release {version} is kept (kept: {kept})")
-    older = [r for r in known if r.container != serving]
+    older = [r for r in known if r.version != current]
     if not older:
         raise DeployFailed(f"host {host}: no earlier release to roll back to")
     return older[0]
+
+
+def versions(settings: DeploySettings) -> dict[str, list[str]]:
+    """Per host, each kept release with its roles and which of them run."""
+    from stackctl.deploy.hosts import connect_host
+
+    listing: dict[str, list[str]] = {}
+    for address in settings.addresses:
+        client = connect_host(address, settings)
+        try:
+            current = cutover.current_version(client, settings.app)
+            lines = []
+            for release in cutover.releases(client, settings.app):
+                roles = ", ".join(
+                    f"{role} {'running' if role in release.running_roles else 'stopped'}"
+                    for role in sorted(release.containers)
+                )
+                mark = "* " if release.version == current else "  "
+                lines.append(f"{mark}{release.version}: {roles}")
+            listing[address.name] = lines
+        finally:
+            client.close()
+    return listing
+
+
+def accessory(
+    local: docker.DockerClient | None,
+    settings: DeploySettings,
+    app: AppDefinition,
+    service: str,
+    console: Console,
+    *,
+    action: str,
+    images: ReleaseImages | None = None,
+    tail: int = 100,
+    volumes: bool = False,
+) -> None:
+    """`reboot` (recreate from compose.yaml's image; data volumes kept), `logs` or `remove`."""
+    chosen = app.accessory(service)
+    holder = lock.default_holder()
+
+    def one_host(
+        client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
+    ) -> None:
+        if chosen.hosts is not None and _host_key(settings, address) not in chosen.hosts:
+            return
+        if action == "logs":
+            for line in accessory_logs(client, settings, service, tail):
+                say(f"{address.name} | {line}")
+        elif action == "remove":
+            for what in remove_accessory(client, settings, app, service, volumes=volumes):
+                say(f"{address.name}: removed {what}")
+        else:
+            assert local is not None
+            assert images is not None
+            ref = images.accessories[service]
+            how = transfer.ship_image(
+                local, client, ref, host=address.name, registry=settings.registry
+            )
+            say(f"{address.name}: {ref} {'already there' if how == 'present' else how}")
+            ensure_accessory(
+                client, settings, app, service, image=ref, say=say, host=address.name, reboot=True
+            )
+
+    if action == "logs":
+        from stackctl.deploy.hosts import connect_host
+
+        printing = lambda text: console.print(text, markup=False, highlight=False)  # noqa: E731
+        for address in settings.addresses:
+            client = connect_host(address, settings)
+            try:
+                one_host(client, address, printing)
+            finally:
+                client.close()
+        return
+    with locked_hosts(settings, holder=holder, message=f"accessory {service} {action}") as clients:
+        in_batches(settings, clients, one_host, console)
 
 
 def release_locks(settings: DeploySettings, console: Console) -> None:
@@ -221,4 +347,12 @@ def lock_status(settings: DeploySettings) -> dict[str, str]:
     return status
 
 
-__all__ = ["StackError", "deploy", "lock_status", "release_locks", "rollback"]
+__all__ = [
+    "StackError",
+    "accessory",
+    "deploy",
+    "lock_status",
+    "release_locks",
+    "rollback",
+    "versions",
+]

@@ -73,6 +73,10 @@ class DeploySettings(BaseModel):
     # How long the old container keeps running after the proxy switched away from it.
     drain_seconds: float = Field(default=2.0, ge=0)
     stop_timeout: int = Field(default=10, ge=0)
+    # A role without a health check (a worker) is ready once it ran this long without exiting.
+    settle_seconds: float = Field(default=3.0, ge=0)
+    # A compose file merged over compose.yaml for deploys only (as `docker compose -f a -f b`).
+    compose_override: Path | None = None
     # A one-off command run from the new image before the cutover (migrations); shell words.
     release_command: str = ""
 
@@ -93,7 +97,7 @@ class DeploySettings(BaseModel):
             raise ValueError("a host is named twice")
         return value
 
-    @field_validator("secrets_file")
+    @field_validator("secrets_file", "compose_override")
     @classmethod
     def _readable(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -115,14 +119,6 @@ class DeploySettings(BaseModel):
             )
         return found
 
-    @property
-    def web_repository(self) -> str:
-        return f"{self.app}/web"
-
-    @property
-    def proxy_repository(self) -> str:
-        return f"{self.app}/proxy"
-
 
 ENV_NAMES = {
     "DEPLOY_HOSTS": "hosts",
@@ -142,6 +138,8 @@ ENV_NAMES = {
     "DEPLOY_HEALTH_TIMEOUT": "health_timeout",
     "DEPLOY_DRAIN_SECONDS": "drain_seconds",
     "DEPLOY_STOP_TIMEOUT": "stop_timeout",
+    "DEPLOY_SETTLE_SECONDS": "settle_seconds",
+    "DEPLOY_COMPOSE_OVERRIDE": "compose_override",
     "DEPLOY_RELEASE_COMMAND": "release_command",
 }
 
@@ -170,7 +168,7 @@ def load_deploy_settings(
             values[field] = value
     if "hosts" not in values:
         raise SettingsError("no hosts to deploy to: set DEPLOY_HOSTS or give --host")
-    for field in ("ssh_key", "ssh_known_hosts", "secrets_file"):
+    for field in ("ssh_key", "ssh_known_hosts", "secrets_file", "compose_override"):
         if isinstance(values.get(field), str):
             path = Path(str(values[field])).expanduser()
             values[field] = path if path.is_absolute() else project_dir / path

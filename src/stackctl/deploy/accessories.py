@@ -1,0 +1,151 @@
+"""Accessories (Kamal's word): services such as Redis started once per host beside the app and
+kept across deploys. An app deploy creates one that is missing and starts one that is stopped,
+but never recreates a running one; `invoke deploy.accessory NAME --reboot` does that on purpose.
+Their named volumes (`<app>_<volume>`) outlive the container, so data survives a reboot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from stackctl.deploy import labels
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.cutover import (
+    create_service_container,
+    ensure_network,
+    log_tail,
+    wait_ready,
+    with_secrets,
+)
+from stackctl.deploy.errors import DeployFailed
+from stackctl.deploy.settings import DeploySettings
+
+if TYPE_CHECKING:
+    import docker
+
+
+def accessory_name(app: str, service: str) -> str:
+    return f"{app}-{service}"
+
+
+def ensure_accessory(
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    service: str,
+    *,
+    image: str,
+    say: Callable[[str], None],
+    host: str,
+    reboot: bool = False,
+) -> str:
+    """Make the accessory run on the host; what was done: kept, started, created, rebooted."""
+    from docker.errors import NotFound
+
+    ensure_network(client, settings.app)
+    name = accessory_name(settings.app, service)
+    try:
+        found = client.api.inspect_container(name)
+    except NotFound:
+        found = None
+    if found is not None and not reboot:
+        if found["Image"] != client.api.inspect_image(image)["Id"]:
+            say(
+                f"{host}: {name} runs an older image than compose.yaml's: kept;"
+                f" `invoke deploy.accessory {service} --reboot` moves it"
+            )
+        if found["State"].get("Running"):
+            return "kept"
+        client.api.start(name)
+        what = "started"
+    else:
+        if found is not None:
+            client.api.stop(name, timeout=settings.stop_timeout)
+            client.api.remove_container(name, force=True)
+        _ensure_volumes(client, settings, app, service)
+        create_service_container(
+            client,
+            settings,
+            app.spec(service),
+            name=name,
+            image=image,
+            environment={},
+            container_labels={
+                labels.APP: settings.app,
+                labels.KIND: "accessory",
+                labels.ROLE: service,
+            },
+            aliases=[service],
+            secrets_in=with_secrets(client, settings, app, service, name, image),
+            restart="unless-stopped",
+        )
+        client.api.start(name)
+        what = "rebooted" if found is not None else "created"
+    took, failure = wait_ready(client, name, timeout=settings.health_timeout, settle=0)
+    if failure is not None:
+        tail = log_tail(client, name)
+        raise DeployFailed(
+            f"host {host}: accessory {service} {failure}; its last log line: "
+            f"{tail[-1] if tail else '(none)'}"
+        )
+    say(f"{host}: accessory {name} {what}, ready after {took:.1f}s")
+    return what
+
+
+def _ensure_volumes(
+    client: docker.DockerClient, settings: DeploySettings, app: AppDefinition, service: str
+) -> None:
+    from docker.errors import NotFound
+
+    for mount in app.spec(service).volumes:
+        volume = f"{settings.app}_{mount.source}"
+        try:
+            client.api.inspect_volume(volume)
+        except NotFound:
+            client.api.create_volume(
+                volume, labels={labels.APP: settings.app, labels.KIND: "accessory-volume"}
+            )
+
+
+def remove_accessory(
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    service: str,
+    *,
+    volumes: bool,
+) -> list[str]:
+    """Stop and remove the accessory (and with `volumes` its data); what was removed."""
+    from docker.errors import APIError, NotFound
+
+    name = accessory_name(settings.app, service)
+    removed = []
+    with contextlib.suppress(NotFound):
+        client.api.stop(name, timeout=settings.stop_timeout)
+        client.api.remove_container(name, force=True)
+        removed.append(name)
+    with contextlib.suppress(NotFound, APIError):
+        client.api.remove_volume(f"{name}-secrets", force=True)
+    if volumes:
+        for mount in app.spec(service).volumes:
+            volume = f"{settings.app}_{mount.source}"
+            with contextlib.suppress(NotFound):
+                client.api.remove_volume(volume, force=True)
+                removed.append(f"volume {volume}")
+    return removed
+
+
+def accessory_logs(
+    client: docker.DockerClient, settings: DeploySettings, service: str, tail: int
+) -> list[str]:
+    from docker.errors import NotFound
+
+    name = accessory_name(settings.app, service)
+    try:
+        return log_tail(client, name, tail)
+    except NotFound:
+        raise DeployFailed(
+            f"accessory {service} is not on this host: `invoke deploy` creates it"
+        ) from None

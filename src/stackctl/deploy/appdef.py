@@ -1,0 +1,326 @@
+"""What a deploy ships, read from compose.yaml in its production shape: the services, and from its
+top-level `x-deploy` block, the facts only a deploy needs (Kamal 2's roles and accessories):
+
+    x-deploy:
+      proxy: nginx          # the service whose image fronts the proxied role on each host
+      roles:                # the app's own services, one container per release
+        web: {proxy: 8000}  # the port the proxy forwards to (needs a healthcheck)
+        worker: {}
+      accessories:          # started once per host, kept across deploys (named volumes)
+        redis: {}
+
+A role or accessory may take `hosts: [...]` (a subset of DEPLOY_HOSTS); without it, every host.
+Every error is one line naming the file, the key and the value, raised before any host is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stackctl.compose import Project, ServiceSpec, load_project
+from stackctl.compose.merge import merge
+from stackctl.compose.reader import show
+from stackctl.errors import ComposeError
+from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
+from stackctl.compose.yamlfile import load_yaml
+
+if TYPE_CHECKING:
+    from stackctl.settings import StackSettings
+
+BLOCK = "x-deploy"
+
+
+@dataclass(frozen=True)
+class Role:
+    """An app service deployed as `<app>-<service>-<version>`, all roles moving together."""
+
+    service: str
+    proxy_port: int | None
+    hosts: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Accessory:
+    """A service started once per host and kept: an app deploy never recreates it."""
+
+    service: str
+    hosts: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class AppDefinition:
+    project: Project
+    roles: tuple[Role, ...]
+    accessories: tuple[Accessory, ...]
+    proxy: str | None
+    """The service whose image runs as the host's proxy; None without a proxied role."""
+    shown_as: str
+
+    def spec(self, service: str) -> ServiceSpec:
+        return self.project.services[service]
+
+    @property
+    def proxied(self) -> Role | None:
+        return next((r for r in self.roles if r.proxy_port is not None), None)
+
+    def roles_on(self, host: str) -> tuple[Role, ...]:
+        return tuple(r for r in self.roles if r.hosts is None or host in r.hosts)
+
+    def accessories_on(self, host: str) -> tuple[Accessory, ...]:
+        return tuple(a for a in self.accessories if a.hosts is None or host in a.hosts)
+
+    def accessory(self, name: str) -> Accessory:
+        for accessory in self.accessories:
+            if accessory.service == name:
+                return accessory
+        known = ", ".join(a.service for a in self.accessories) or "none"
+        raise ComposeError(
+            f"{self.shown_as}: {BLOCK}.accessories: no accessory {show(name)}"
+            f" (accessories: {known})"
+        )
+
+    @property
+    def services(self) -> list[str]:
+        """Every service a deploy ships, roles first."""
+        names = [r.service for r in self.roles] + [a.service for a in self.accessories]
+        return names + ([self.proxy] if self.proxy else [])
+
+
+def load_app(
+    compose_file: Path,
+    environ: Mapping[str, str],
+    *,
+    project_name: str | None = None,
+    overrides: Sequence[Path] = (),
+    hosts: Sequence[str] = (),
+) -> AppDefinition:
+    """compose.yaml (and `overrides`, merged as `docker compose -f` merges them) read as
+    `invoke up --mode production` reads it, plus its `x-deploy` block checked against it.
+
+    `hosts` are the deploy's hosts (DEPLOY_HOSTS): a role's own hosts must be among them.
+    """
+    project = load_project(compose_file, environ, project_name=project_name, overrides=overrides)
+    files = [compose_file, *overrides]
+    shown_as = " + ".join(_shown(f, compose_file.parent) for f in files)
+    block: object = None
+    for file in files:
+        found = _raw_block(file, _shown(file, compose_file.parent))
+        if found is not None:
+            block = found if block is None else merge(block, found)
+    variables = {**_dotenv(compose_file.parent), **environ}
+    return _Checker(project, shown_as, variables, tuple(hosts)).app(block)
+
+
+def _shown(path: Path, project_dir: Path) -> str:
+    try:
+        return str(Path(os.path.abspath(path)).relative_to(project_dir))
+    except ValueError:
+        return str(path)
+
+
+def _raw_block(path: Path, shown_as: str) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ComposeError(f"{shown_as}: cannot read: {exc.strerror or exc}") from None
+    document = load_yaml(text, shown_as)
+    return document.get(BLOCK) if isinstance(document, dict) else None
+
+
+def _dotenv(project_dir: Path) -> dict[str, str]:
+    from stackctl.compose.envfiles import read_env_file
+
+    path = project_dir / ".env"
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in read_env_file(path, ".env").items() if v is not None}
+
+
+class _Checker:
+    def __init__(
+        self,
+        project: Project,
+        shown_as: str,
+        variables: Mapping[str, str],
+        hosts: tuple[str, ...],
+    ) -> None:
+        self.project = project
+        self.shown_as = shown_as
+        self.variables = variables
+        self.hosts = hosts
+
+    def fail(self, path: str, message: str) -> ComposeError:
+        return ComposeError(f"{self.shown_as}: {path}: {message}")
+
+    def app(self, block: object) -> AppDefinition:
+        if block is None:
+            raise ComposeError(
+                f"{self.shown_as}: no {BLOCK} block: add one naming the roles to deploy"
+                f' (e.g. `{BLOCK}: {{roles: {{web: {{proxy: 8000}}}}}}`, see README "Deploy")'
+            )
+        block = self._mapping(block, BLOCK, ("proxy", "roles", "accessories"))
+        roles_raw = self._mapping(block.get("roles"), f"{BLOCK}.roles", None)
+        if not roles_raw:
+            raise self.fail(f"{BLOCK}.roles", "no roles: name at least one service to deploy")
+        roles = tuple(self._role(name, value) for name, value in roles_raw.items())
+        accessories_raw = block.get("accessories")
+        accessories: tuple[Accessory, ...] = ()
+        if accessories_raw is not None:
+            accessories = tuple(
+                self._accessory(name, value)
+                for name, value in self._mapping(
+                    accessories_raw, f"{BLOCK}.accessories", None
+                ).items()
+            )
+        for accessory in accessories:
+            if any(r.service == accessory.service for r in roles):
+                raise self.fail(
+                    f"{BLOCK}.accessories.{accessory.service}",
+                    f"{show(accessory.service)} is also a role: a service is one or the other",
+                )
+        proxied = [r for r in roles if r.proxy_port is not None]
+        if len(proxied) > 1:
+            raise self.fail(
+                f"{BLOCK}.roles.{proxied[1].service}.proxy",
+                f"a second proxied role (the first is {proxied[0].service}): proxy one role",
+            )
+        proxy = block.get("proxy")
+        if proxy is not None:
+            proxy = self._service(proxy, f"{BLOCK}.proxy")
+        if proxied and proxy is None:
+            raise self.fail(
+                f"{BLOCK}.roles.{proxied[0].service}.proxy",
+                f"role {proxied[0].service} is proxied but no `{BLOCK}.proxy` service is named:"
+                " name the service whose image is the proxy",
+            )
+        if proxy is not None and not proxied:
+            raise self.fail(f"{BLOCK}.proxy", f"proxy {show(proxy)} but no role has `proxy: PORT`")
+        return AppDefinition(self.project, roles, accessories, proxy, self.shown_as)
+
+    def _text(self, value: str, path: str) -> str:
+        try:
+            return interpolate(value, self.variables)
+        except (MissingRequiredVariable, InvalidTemplate) as exc:
+            raise self.fail(path, str(exc)) from None
+
+    def _mapping(self, value: object, path: str, keys: tuple[str, ...] | None) -> dict[str, object]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {show(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"invalid key {show(key)}: keys must be strings")
+            if keys is not None and key not in keys:
+                raise self.fail(f"{path}.{key}", f"unsupported key (supported: {', '.join(keys)})")
+        return {str(k): v for k, v in value.items()}
+
+    def _service(self, name: object, path: str) -> str:
+        if not isinstance(name, str) or name not in self.project.services:
+            known = ", ".join(self.project.services)
+            raise self.fail(
+                path, f"no service {show(name)} in the compose file (services: {known})"
+            )
+        return name
+
+    def _role(self, name: str, value: object) -> Role:
+        path = f"{BLOCK}.roles.{name}"
+        service = self._service(name, path)
+        fields = self._mapping(value, path, ("proxy", "hosts"))
+        port: int | None = None
+        if fields.get("proxy") is not None:
+            raw = fields["proxy"]
+            text = self._text(raw, f"{path}.proxy") if isinstance(raw, str) else raw
+            if isinstance(text, str) and text.isdigit():
+                text = int(text)
+            if not isinstance(text, int) or isinstance(text, bool) or not 1 <= text <= 65535:
+                raise self.fail(
+                    f"{path}.proxy",
+                    f"invalid port {show(raw)}: expected the port (1-65535)"
+                    " the role's container listens on",
+                )
+            port = text
+            check = self.project.services[service].healthcheck
+            if check is None or check.disabled:
+                raise self.fail(
+                    f"{path}.proxy",
+                    f"proxied role {service} has no healthcheck: add services.{service}.healthcheck"
+                    " (the proxy switches only to a release that passed it)",
+                )
+        self._deployable(service, path)
+        return Role(service, port, self._hosts(fields.get("hosts", None), path, "hosts" in fields))
+
+    def _accessory(self, name: str, value: object) -> Accessory:
+        path = f"{BLOCK}.accessories.{name}"
+        service = self._service(name, path)
+        fields = self._mapping(value, path, ("hosts",))
+        self._deployable(service, path)
+        return Accessory(service, self._hosts(fields.get("hosts"), path, "hosts" in fields))
+
+    def _deployable(self, service: str, path: str) -> None:
+        spec = self.project.services[service]
+        for mount in spec.volumes:
+            if mount.type == "bind":
+                raise self.fail(
+                    path,
+                    f"services.{service} bind-mounts {show(mount.source)}, which a host does not"
+                    " have: use a named volume",
+                )
+        for secret in spec.secrets:
+            if "/" in secret.file_name:
+                raise self.fail(
+                    path,
+                    f"services.{service} secret target {show(secret.file_name)}: deploy mounts"
+                    " secrets under /run/secrets only; give a bare file name",
+                )
+
+    def _hosts(self, value: object, path: str, given: bool) -> tuple[str, ...] | None:
+        if not given:
+            return None
+        if isinstance(value, str):
+            value = [h.strip() for h in self._text(value, f"{path}.hosts").split(",") if h.strip()]
+        if not isinstance(value, list) or not value:
+            raise self.fail(
+                f"{path}.hosts",
+                f"empty host list {show(value)}: name at least one host, or remove the key"
+                " for every host",
+            )
+        hosts: list[str] = []
+        for i, host in enumerate(value):
+            text = self._text(host, f"{path}.hosts[{i}]") if isinstance(host, str) else host
+            if not isinstance(text, str) or not text:
+                raise self.fail(f"{path}.hosts[{i}]", f"invalid host {show(host)}")
+            if self.hosts and text not in self.hosts:
+                raise self.fail(
+                    f"{path}.hosts[{i}]",
+                    f"host {show(text)} is not in DEPLOY_HOSTS ({', '.join(self.hosts)})",
+                )
+            hosts.append(text)
+        return tuple(hosts)
+
+
+def load_for_deploy(
+    project_dir: Path,
+    hosts: Sequence[str],
+    compose_override: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[StackSettings, AppDefinition]:
+    """The stack settings and app definition exactly as `invoke up --mode production` reads
+    them (same project name, so the same image names and build fingerprints)."""
+    from stackctl.settings import load_settings
+    from stackctl.workspace import read_dotenv
+
+    environ = {**(os.environ if environ is None else environ), "STACK_MODE": "production"}
+    stack = load_settings(project_dir, environ, read_dotenv(project_dir))
+    app = load_app(
+        stack.compose_file,
+        environ,
+        project_name=stack.project_name,
+        overrides=[compose_override] if compose_override else [],
+        hosts=hosts,
+    )
+    return stack, app

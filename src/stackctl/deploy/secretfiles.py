@@ -1,0 +1,123 @@
+"""Compose file secrets on a host: read here, written into a volume there, mounted read-only at
+/run/secrets by the container that uses them.
+
+A host has no copy of the project, so a bind mount (what `invoke up` does) cannot work. The
+volume is filled through a created, never-started helper container (the engine's archive API
+writes into a volume mounted in it), each file owned by the container's user and mode 0400
+unless the compose entry says otherwise (uid, gid, mode). Secrets never travel as environment,
+image layers or labels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tarfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from stackctl.compose import Project, ServiceSpec
+from stackctl.deploy import labels
+from stackctl.secretmounts import SECRETS_DIR
+
+if TYPE_CHECKING:
+    import docker
+
+DEFAULT_MODE = 0o400
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    name: str
+    """The file name under /run/secrets."""
+    content: bytes
+    uid: str | None
+    gid: str | None
+    mode: int
+
+
+def secret_files(project: Project, spec: ServiceSpec) -> list[SecretFile]:
+    """The service's secrets, read from their files now (compose checked they exist)."""
+    return [
+        SecretFile(
+            name=secret.file_name,
+            content=project.secrets[secret.source].file.read_bytes(),
+            uid=secret.uid,
+            gid=secret.gid,
+            mode=secret.mode if secret.mode is not None else DEFAULT_MODE,
+        )
+        for secret in spec.secrets
+    ]
+
+
+def fill_secrets_volume(
+    client: docker.DockerClient,
+    *,
+    volume: str,
+    image: str,
+    app: str,
+    files: list[SecretFile],
+) -> None:
+    """(Re)create `volume` holding `files`, owned by `image`'s user unless told otherwise."""
+    from docker.errors import NotFound
+
+    with contextlib.suppress(NotFound):
+        client.api.remove_volume(volume, force=True)
+    client.api.create_volume(volume, labels={labels.APP: app, labels.KIND: "secrets"})
+    helper = client.api.create_container(
+        image,
+        command=["true"],
+        entrypoint=[],
+        labels={labels.APP: app, labels.KIND: "secrets-helper"},
+        host_config=client.api.create_host_config(binds={volume: {"bind": SECRETS_DIR}}),
+    )
+    try:
+        user = client.api.inspect_image(image)["Config"].get("User") or "0"
+        default_uid, default_gid = _ids(client, helper["Id"], user)
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            for file in files:
+                info = tarfile.TarInfo(file.name)
+                info.size = len(file.content)
+                info.mode = file.mode
+                info.uid = int(file.uid) if file.uid is not None else default_uid
+                info.gid = int(file.gid) if file.gid is not None else default_gid
+                tar.addfile(info, io.BytesIO(file.content))
+        client.api.put_archive(helper["Id"], SECRETS_DIR, archive.getvalue())
+    finally:
+        client.api.remove_container(helper["Id"], force=True)
+
+
+def _ids(client: docker.DockerClient, container: str, user: str) -> tuple[int, int]:
+    """uid and gid of an image's USER (`name`, `uid`, `name:group` or `uid:gid`)."""
+    name, _, group = user.partition(":")
+    passwd = _read(client, container, "/etc/passwd")
+    uid, gid = 0, 0
+    if name.isdigit():
+        uid = int(name)
+    for line in passwd.splitlines():
+        fields = line.split(":")
+        if len(fields) >= 4 and (fields[0] == name or fields[2] == name):
+            uid, gid = int(fields[2]), int(fields[3])
+            break
+    if group.isdigit():
+        gid = int(group)
+    elif group:
+        for line in _read(client, container, "/etc/group").splitlines():
+            fields = line.split(":")
+            if len(fields) >= 3 and fields[0] == group:
+                gid = int(fields[2])
+    return uid, gid
+
+
+def _read(client: docker.DockerClient, container: str, path: str) -> str:
+    from docker.errors import NotFound
+
+    try:
+        stream, _ = client.api.get_archive(container, path)
+    except NotFound:
+        return ""
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.next()
+        extracted = tar.extractfile(member) if member is not None else None
+        return extracted.read().decode(errors="replace") if extracted is not None else ""
