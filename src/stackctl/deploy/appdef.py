@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.compose import Project, ServiceSpec, load_project
+from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
 from stackctl.compose.reader import show
-from stackctl.errors import ComposeError
-from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.yamlfile import load_yaml
+from stackctl.errors import ComposeError
 
 if TYPE_CHECKING:
     from stackctl.settings import StackSettings
@@ -311,8 +311,8 @@ def load_for_deploy(
 ) -> tuple[StackSettings, AppDefinition]:
     """The stack settings and app definition exactly as `invoke up --mode production` reads
     them (same project name, so the same image names and build fingerprints)."""
+    from stackctl.compose.envfiles import read_dotenv
     from stackctl.settings import load_settings
-    from stackctl.workspace import read_dotenv
 
     environ = {**(os.environ if environ is None else environ), "STACK_MODE": "production"}
     stack = load_settings(project_dir, environ, read_dotenv(project_dir))
