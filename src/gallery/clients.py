@@ -27,9 +27,10 @@ class Clients:
 
 
 def make_clients(settings: Settings) -> Clients:
-    timeout = settings.READINESS_TIMEOUT
     redis_client = redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+        settings.REDIS_URL,
+        socket_connect_timeout=settings.REDIS_TIMEOUT,
+        socket_timeout=settings.REDIS_TIMEOUT,
     )
     auth = oss2.Auth(
         settings.OSS_ACCESS_KEY_ID.get_secret_value(),
@@ -39,7 +40,8 @@ def make_clients(settings: Settings) -> Clients:
         auth,
         settings.OSS_ENDPOINT,
         settings.OSS_BUCKET,
-        connect_timeout=timeout,
+        # oss2 hands this to requests as one number: the connect and each read timeout.
+        connect_timeout=settings.OSS_TIMEOUT,
         enable_crc=True,
         is_path_style=settings.OSS_PATH_STYLE,
     )

@@ -32,10 +32,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.REDIS_URL,
         "broker_connection_retry_on_startup": True,
-        "broker_connection_timeout": settings.READINESS_TIMEOUT,
-        # Redis gives a task that was taken but never acknowledged to another worker after
-        # this long: with acks_late, that is how a job a killed worker held comes back.
-        "broker_transport_options": {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT},
+        # A hung Redis (accepting connections, never answering) must cost a publish from a
+        # request REDIS_TIMEOUT, not the 4 s default and a socket that waits forever.
+        "broker_connection_timeout": settings.REDIS_TIMEOUT,
+        "broker_transport_options": {
+            # Redis gives a task that was taken but never acknowledged to another worker after
+            # this long: with acks_late, that is how a job a killed worker held comes back.
+            "visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT,
+            "socket_connect_timeout": settings.REDIS_TIMEOUT,
+            "socket_timeout": settings.REDIS_TIMEOUT,
+            "max_retries": 0,
+        },
+        "task_default_queue": settings.CELERY_QUEUE,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
