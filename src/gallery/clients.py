@@ -12,6 +12,9 @@ import oss2
 import redis
 from flask import Flask, current_app
 
+from gallery.catalog import Catalog
+from gallery.index import RecordIndex
+from gallery.outage import Outage
 from gallery.settings import Settings
 from gallery.storage import ImageStore
 
@@ -24,6 +27,14 @@ class Clients:
     redis: redis.Redis
     bucket: oss2.Bucket
     store: ImageStore
+    catalog: Catalog
+    # Shared by every Redis call of this process: after a failure, skip Redis for a moment.
+    redis_outage: Outage
+
+    @property
+    def namespace(self) -> str:
+        """Prefix of this gallery's Redis keys: one bucket, one gallery."""
+        return f"gallery:{self.settings.OSS_BUCKET}:"
 
 
 def make_clients(settings: Settings) -> Clients:
@@ -50,7 +61,16 @@ def make_clients(settings: Settings) -> Clients:
         multipart_threshold=settings.OSS_MULTIPART_THRESHOLD,
         part_size=settings.OSS_PART_SIZE,
     )
-    return Clients(settings=settings, redis=redis_client, bucket=bucket, store=store)
+    outage = Outage("redis")
+    index = RecordIndex(redis_client, f"gallery:{settings.OSS_BUCKET}:")
+    return Clients(
+        settings=settings,
+        redis=redis_client,
+        bucket=bucket,
+        store=store,
+        catalog=Catalog(store, index, outage),
+        redis_outage=outage,
+    )
 
 
 def init_app(app: Flask, settings: Settings) -> None:

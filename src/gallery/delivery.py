@@ -49,7 +49,7 @@ def image_document(record: ImageRecord) -> dict[str, Any]:
 
 
 def find_record(image_id: str) -> ImageRecord:
-    record = clients().store.get_record(image_id)
+    record = clients().catalog.get(image_id)
     if record is None:
         abort(404, description="There is no image with this id.")
     return record

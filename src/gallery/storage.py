@@ -116,12 +116,15 @@ class ImageStore:
 
     # --- records ------------------------------------------------------------
 
-    def save_record(self, record: ImageRecord) -> None:
-        self.put_bytes(
+    def save_record(self, record: ImageRecord) -> str:
+        """Write the record; return its ETag (the index keeps it to see what changed)."""
+        result = self.bucket.put_object(
             self.record_key(record.id),
             record.model_dump_json().encode(),
-            content_type=JSON_TYPE,
+            headers={"Content-Type": JSON_TYPE},
         )
+        etag: str = result.etag
+        return etag
 
     def get_record(self, image_id: str) -> ImageRecord | None:
         if not is_image_id(image_id):
@@ -143,6 +146,26 @@ class ImageStore:
             last_key: str = listing.object_list[-1].key
             next_cursor = last_key.removeprefix(RECORDS).removesuffix(".json")
         return Page(records, next_cursor)
+
+    def record_etags(self) -> dict[str, str]:
+        """Every record's id and ETag, from listings only (1000 records per request)."""
+        found = {}
+        for info in oss2.ObjectIterator(self.bucket, prefix=RECORDS, max_keys=1000):
+            image_id = info.key.removeprefix(RECORDS).removesuffix(".json")
+            if is_image_id(image_id):
+                found[image_id] = info.etag
+        return found
+
+    def orphans(self, *, older_than: float) -> list[str]:
+        """Keys under images/ whose image has no record and that were last written before
+        `older_than` (a Unix time): what a failed upload left behind."""
+        with_records = set(self.record_etags())
+        found = []
+        for info in oss2.ObjectIterator(self.bucket, prefix=IMAGES, max_keys=1000):
+            image_id = info.key.removeprefix(IMAGES).split("/", 1)[0]
+            if image_id not in with_records and info.last_modified < older_than:
+                found.append(info.key)
+        return found
 
     def delete_image(self, image_id: str) -> bool:
         """Delete every object of the image, its record last. False if there was no record."""

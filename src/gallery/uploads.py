@@ -3,6 +3,10 @@ JSON API and the web page, so both refuse and accept exactly the same files."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
+import oss2
 from flask import Flask
 from werkzeug.datastructures import FileStorage
 
@@ -11,12 +15,16 @@ from gallery.inspection import UploadRefused, clean_filename, inspect_image
 from gallery.records import ImageRecord, new_image_id
 from gallery.tasks import queue_thumbnails
 
+log = logging.getLogger(__name__)
+
 
 def accept_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
     """Store a checked upload and queue its thumbnails. Raises UploadRefused before any write.
 
     The file arrives in werkzeug's spooled temporary file (on disk above 500 KB), and goes to
-    OSS from there part by part, so a large upload is never held in memory whole.
+    OSS from there part by part, so a large upload is never held in memory whole. An upload
+    that fails after its original was written removes it again (or, when OSS itself is what
+    failed, leaves it to `flask gallery gc`): nothing is stored that no record names.
     """
     if upload is None or upload.stream is None:
         raise UploadRefused(400, "Send the image in the multipart form field 'file'.")
@@ -39,4 +47,18 @@ def accept_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
         original_key=key,
         created_at=ImageRecord.now(),
     )
-    return queue_thumbnails(record, app)
+    try:
+        return queue_thumbnails(record, app)
+    except BaseException as exc:
+        discard_original(app, key, exc)
+        raise
+
+
+def discard_original(app: Flask, key: str, cause: BaseException) -> None:
+    # An OSS that does not answer would make the client wait a second timeout: gc gets it.
+    unreachable = isinstance(cause, oss2.exceptions.RequestError)
+    if unreachable:
+        log.warning("original %s left for gc: OSS unreachable", key)
+        return
+    with contextlib.suppress(oss2.exceptions.OssError):
+        clients(app).store.bucket.delete_object(key)

@@ -67,7 +67,7 @@ def render_gallery(status: int = 200) -> tuple[str, int]:
     cursor = request.args.get("cursor") or None
     if cursor is not None and not is_image_id(cursor):
         raise BadRequest("That page link is not valid.")
-    page = clients().store.list_records(limit=PAGE_SIZE, cursor=cursor)
+    page = clients().catalog.page(limit=PAGE_SIZE, cursor=cursor)
     images = [image_document(record) for record in requeue_stalled(page.records)]
     return render_template(
         "gallery.html", images=images, next_cursor=page.next_cursor, first_page=cursor is None
@@ -120,7 +120,7 @@ def upload() -> tuple[str, int] | BaseResponse:
 @bp.post("/images/<image_id>/delete")
 @login_required
 def delete(image_id: str) -> BaseResponse:
-    if clients().store.delete_image(image_id):
+    if clients().catalog.delete(image_id):
         flash("Deleted.", "success")
     else:
         flash("That image was already gone.", "warning")
