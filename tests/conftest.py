@@ -138,11 +138,18 @@ def oss_settings(fake: RunningFakeOss, bucket_name: str = FAKEOSS_BUCKET) -> dic
 
 
 @pytest.fixture
+def worker_settings() -> dict[str, str]:
+    """Extra settings for the test's worker; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
 def celery_worker(
     redis_url: str,
     fakeoss: RunningFakeOss,
     bucket: oss2.Bucket,
     celery_queue: str,
+    worker_settings: dict[str, str],
     tmp_path: Path,
 ) -> Iterator[Path]:
     """A real `celery -A gallery.worker:celery worker` process for one test.
@@ -163,11 +170,13 @@ def celery_worker(
         "REDIS_URL": redis_url,
         "CELERY_QUEUE": celery_queue,
         "PYTHONWARNINGS": "ignore",
+        **worker_settings,
     }
     command = [
         sys.executable, "-m", "celery", "-A", "gallery.worker:celery", "worker",
         "--loglevel=INFO", "--pool=solo", "--without-mingle", "--without-gossip",
         "--without-heartbeat", f"--hostname={celery_queue}@%h",
+        "--beat", f"--schedule={workdir / 'beat-schedule'}",
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -62,6 +62,14 @@ class Catalog:
             self._redis(lambda: self.index.bury(image_id), None)
         return existed
 
+    def abandon(self, image_id: str) -> None:
+        """Remember an upload that failed with OSS unreachable, for gc to delete."""
+        self._redis(lambda: self.index.abandon(image_id), None)
+
+    def abandoned(self, *, forget_before: float) -> list[str]:
+        """Ids of abandoned uploads (none while Redis is unreachable: gc tries next time)."""
+        return self._redis(lambda: self.index.abandoned_ids(forget_before=forget_before), [])
+
     def is_gone(self, image_id: str) -> bool:
         return self._redis(lambda: self.index.is_gone(image_id), False)
 

@@ -58,7 +58,7 @@ def gc_command(min_age: float | None) -> None:
     """Remove originals (and thumbnails) that have no record: what failed uploads left."""
     with this_app().app_context():
         removed = collect_orphans(min_age)
-    click.echo(f"removed {removed} orphaned objects")
+    click.echo(f"removed {removed} orphaned images or objects")
 
 
 def init_app(app: Flask) -> None:

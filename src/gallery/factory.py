@@ -8,7 +8,19 @@ from typing import Any
 
 from flask import Flask
 
-from gallery import api, clients, commands, delivery, errors, health, main, security, tasks, web
+from gallery import (
+    api,
+    clients,
+    commands,
+    delivery,
+    errors,
+    health,
+    main,
+    requestid,
+    security,
+    tasks,
+    web,
+)
 from gallery.settings import choose_config_name, load_settings
 
 # instance/ lives at the project root in a checkout; an installed app sets GALLERY_INSTANCE_PATH.
@@ -45,6 +57,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(web.bp)
     errors.register_error_handlers(app)
     security.init_app(app)
+    requestid.init_app(app)
     commands.init_app(app)
 
     @app.shell_context_processor

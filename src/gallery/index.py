@@ -10,10 +10,12 @@ Keys, under a namespace per bucket:
     index:etags     hash id -> the OSS ETag of the record the doc came from
     index:complete  set by a reconcile; gone when Redis lost its data
     gone:<id>       tombstone of a deleted image: nothing writes its record back
+    abandoned       sorted set id -> time: uploads that failed with OSS unreachable (for gc)
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 import redis
@@ -44,6 +46,7 @@ class RecordIndex:
         self.docs = f"{namespace}index:docs"
         self.etags = f"{namespace}index:etags"
         self.complete = f"{namespace}index:complete"
+        self.abandoned = f"{namespace}abandoned"
         self._put = client.register_script(PUT_UNLESS_GONE)
 
     def tombstone_key(self, image_id: str) -> str:
@@ -95,6 +98,14 @@ class RecordIndex:
         pipe.hdel(self.docs, *ids)
         pipe.hdel(self.etags, *ids)
         pipe.execute()
+
+    def abandon(self, image_id: str) -> None:
+        self.redis.zadd(self.abandoned, {image_id: time.time()})
+
+    def abandoned_ids(self, *, forget_before: float) -> list[str]:
+        self.redis.zremrangebyscore(self.abandoned, "-inf", forget_before)
+        found: list[bytes] = self.redis.zrange(self.abandoned, 0, -1)  # type: ignore[assignment]
+        return [text(raw) for raw in found]
 
     def mark_complete(self) -> None:
         self.redis.set(self.complete, 1)

@@ -98,11 +98,11 @@ class Settings(BaseModel):
     # Connect and read timeout of every OSS call (per socket read, not per transfer).
     OSS_TIMEOUT: float = Field(default=1.5, gt=0, le=120)
     # Pending images older than this are queued again by the worker's sweep (a job Redis lost).
-    REQUEUE_AFTER_SECONDS: int = Field(default=120, ge=10)
+    REQUEUE_AFTER_SECONDS: int = Field(default=120, ge=1)
     # Seconds between the worker's sweeps (re-queue, index repair, orphan collection).
     SWEEP_INTERVAL_SECONDS: int = Field(default=60, ge=1)
     # Originals without a record older than this are removed by `flask gallery gc`.
-    ORPHAN_AGE_SECONDS: int = Field(default=3600, ge=60)
+    ORPHAN_AGE_SECONDS: int = Field(default=3600, ge=0)
     # Image decodes at once per process: each near-limit image needs about 4 bytes per pixel.
     IMAGE_DECODE_CONCURRENCY: int = Field(default=1, ge=1, le=16)
     # Logged-in sessions: absolute lifetime and idle timeout (checked server-side).

@@ -8,6 +8,7 @@ app's context, so they reach OSS through the same clients as a request does.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -242,13 +243,23 @@ def collect_orphans_task(task: Task) -> int:
 
 
 def collect_orphans(min_age_seconds: float | None = None) -> int:
-    """Delete objects under images/ with no record, older than ORPHAN_AGE_SECONDS."""
-    import time
-
+    """Delete what failed uploads left: every image whose upload was abandoned (OSS did not
+    answer; a write it held may have landed since), and objects under images/ with no record
+    older than ORPHAN_AGE_SECONDS. Returns how many images or objects went."""
     found = clients()
     age = found.settings.ORPHAN_AGE_SECONDS if min_age_seconds is None else min_age_seconds
-    keys = found.store.orphans(older_than=time.time() - age)
+    now = time.time()
+    removed = 0
+    # Abandoned ids are kept a day: a held write may land long after the client gave up.
+    abandoned = found.catalog.abandoned(forget_before=now - 24 * 3600)
+    for image_id in abandoned:
+        if found.store.keys_of(image_id) or found.store.get_record(image_id) is not None:
+            found.catalog.delete(image_id)
+            found.store.bucket.delete_object(found.store.record_key(image_id))
+            removed += 1
+    keys = found.store.orphans(older_than=now - age)
     found.store.delete_objects(keys)
-    if keys:
-        log.info("removed %d orphaned objects", len(keys))
-    return len(keys)
+    removed += len(keys)
+    if removed:
+        log.info("removed %d orphaned images or objects", removed)
+    return removed

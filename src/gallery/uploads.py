@@ -50,15 +50,18 @@ def accept_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
     try:
         return queue_thumbnails(record, app)
     except BaseException as exc:
-        discard_original(app, key, exc)
+        discard(app, record, exc)
         raise
 
 
-def discard_original(app: Flask, key: str, cause: BaseException) -> None:
-    # An OSS that does not answer would make the client wait a second timeout: gc gets it.
-    unreachable = isinstance(cause, oss2.exceptions.RequestError)
-    if unreachable:
-        log.warning("original %s left for gc: OSS unreachable", key)
+def discard(app: Flask, record: ImageRecord, cause: BaseException) -> None:
+    """Undo a failed upload: the client got an error, so the image must not exist."""
+    found = clients(app)
+    if isinstance(cause, oss2.exceptions.RequestError):
+        # OSS did not answer: a delete now would make the client wait a second timeout, and
+        # a write it held may still land. gc deletes the whole image later.
+        log.warning("upload %s abandoned, left for gc: OSS unreachable", record.id)
+        found.catalog.abandon(record.id)
         return
     with contextlib.suppress(oss2.exceptions.OssError):
-        clients(app).store.bucket.delete_object(key)
+        found.store.bucket.delete_object(record.original_key)
