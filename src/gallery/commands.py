@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from PIL import Image
 
 from gallery.clients import clients
+from gallery.metadata import ORIENTATION, scrub
+from gallery.storage import ImageStore
 from gallery.tasks import collect_orphans, needs_queueing, requeue
 
 group = AppGroup("gallery", help="Gallery maintenance.")
@@ -59,6 +64,41 @@ def gc_command(min_age: float | None) -> None:
     with this_app().app_context():
         removed = collect_orphans(min_age)
     click.echo(f"removed {removed} orphaned images or objects")
+
+
+@group.command("scrub-metadata")
+def scrub_metadata_command() -> None:
+    """Rewrite stored originals without GPS and other personal metadata (uploads made before
+    the gallery scrubbed them). Pixels, colour profile and orientation are kept."""
+    store = clients(this_app()).store
+    rewritten = kept = 0
+    cursor = None
+    while True:
+        page = store.list_records(limit=100, cursor=cursor)
+        for record in page.records:
+            if scrub_original(store, record.original_key, record.content_type):
+                rewritten += 1
+            else:
+                kept += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    click.echo(f"rewrote {rewritten} originals, {kept} had nothing to remove")
+
+
+def scrub_original(store: ImageStore, key: str, content_type: str) -> bool:
+    data = store.read(key)
+    if data is None:
+        return False
+    with Image.open(io.BytesIO(data)) as image:
+        kind = image.format or ""
+        orientation = image.getexif().get(ORIENTATION, 1)
+    clean = io.BytesIO()
+    scrub(io.BytesIO(data), clean, kind, orientation if isinstance(orientation, int) else 1)
+    if clean.getvalue() == data:
+        return False
+    store.put_bytes(key, clean.getvalue(), content_type=content_type)
+    return True
 
 
 def init_app(app: Flask) -> None:
