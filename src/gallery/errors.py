@@ -9,6 +9,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from gallery.inspection import UploadRefused
 from gallery.requestid import current_request_id
+from gallery.throttle import LoginThrottled
 
 STORAGE_DOWN = "The image store cannot be reached right now. Please try again in a minute."
 
@@ -52,6 +53,12 @@ def render_storage_down(error: oss2.exceptions.OssError) -> tuple[Response | str
     return error_response(503, HTTP_STATUS_CODES[503], STORAGE_DOWN)
 
 
+def render_throttled(error: LoginThrottled) -> tuple[Response | str, int, dict[str, str]]:
+    message = f"Too many login attempts. Try again in {error.retry_after} s."
+    body, code = error_response(429, HTTP_STATUS_CODES[429], message)
+    return body, code, {"Retry-After": str(error.retry_after)}
+
+
 def handle_unexpected(error: Exception) -> tuple[Response | str, int, list[tuple[str, str]]]:
     # Flask does not log an exception a handler took, so this does: the traceback and the
     # request id the client got. A traceback shows code and messages, never local variables,
@@ -71,4 +78,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(UploadRefused, render_refusal)
     app.register_error_handler(oss2.exceptions.OssError, render_storage_down)
+    app.register_error_handler(LoginThrottled, render_throttled)
     app.register_error_handler(Exception, handle_unexpected)

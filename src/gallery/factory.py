@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gallery import (
     api,
+    auth,
     clients,
     commands,
     delivery,
@@ -50,6 +52,13 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
 
     clients.init_app(app, settings)
     tasks.init_app(app, settings)
+    auth.init_app(app, settings)
+    app.config["PERMANENT_SESSION_LIFETIME"] = settings.SESSION_LIFETIME_SECONDS
+    if settings.TRUSTED_PROXIES:
+        # Behind nginx: the client's address (login throttling) is what nginx saw.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.TRUSTED_PROXIES, x_proto=settings.TRUSTED_PROXIES
+        )
     app.register_blueprint(main.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

@@ -113,6 +113,9 @@ class Settings(BaseModel):
     LOGIN_MAX_BACKOFF_SECONDS: int = Field(default=900, ge=1)
     # Password checks at once per process: hashing never takes every request thread.
     PASSWORD_CHECK_CONCURRENCY: int = Field(default=1, ge=1, le=16)
+    # Proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind the stack's
+    # nginx; 0 when clients reach gunicorn directly, where the header could be forged).
+    TRUSTED_PROXIES: int = Field(default=0, ge=0, le=5)
 
     @field_validator(
         "OSS_ACCESS_KEY_ID",

@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from werkzeug.exceptions import BadRequest
@@ -22,11 +21,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from gallery import csrf
 from gallery.api import requeue_stalled
-from gallery.auth import SESSION_USER, logged_in_user, password_is_right, reader_allowed
+from gallery.auth import logged_in_user, password_is_right, reader_allowed
 from gallery.clients import clients
 from gallery.delivery import image_document
 from gallery.inspection import UploadRefused
 from gallery.records import is_image_id
+from gallery.sessions import end_session, start_session
 from gallery.uploads import accept_upload
 
 bp = Blueprint("web", __name__)
@@ -90,15 +90,13 @@ def login() -> tuple[str, int] | BaseResponse:
     if not password_is_right(username, password):
         flash("Wrong user name or password.", "error")
         return render_template("login.html", username=username), 401
-    # A fresh session (and CSRF token) on login, so a planted session id is worth nothing.
-    session.clear()
-    session[SESSION_USER] = username
+    start_session(username)
     return redirect(safe_next(request.args.get("next")), 303)
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    session.clear()
+    end_session()
     return redirect(url_for("web.gallery"), 303)
 
 
