@@ -14,6 +14,7 @@ from gallery import (
     auth,
     clients,
     commands,
+    decoding,
     delivery,
     errors,
     health,
@@ -53,6 +54,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     clients.init_app(app, settings)
     tasks.init_app(app, settings)
     auth.init_app(app, settings)
+    decoding.init_app(app, settings.IMAGE_DECODE_CONCURRENCY)
     app.config["PERMANENT_SESSION_LIFETIME"] = settings.SESSION_LIFETIME_SECONDS
     if settings.TRUSTED_PROXIES:
         # Behind nginx: the client's address (login throttling) is what nginx saw.

@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from PIL import UnidentifiedImageError
 
 from gallery.clients import clients
+from gallery.decoding import decode_slots
 from gallery.records import ImageRecord
 from gallery.settings import Settings
 from gallery.thumbnails import content_type_of, make_thumbnails
@@ -107,7 +108,8 @@ def make_thumbnails_for(image_id: str) -> str:
     kind = settings.THUMBNAIL_FORMAT
     content_type, extension = content_type_of(kind)
     try:
-        encoded = make_thumbnails(data, settings.THUMBNAIL_SIZES, kind)
+        with decode_slots(current_app._get_current_object()).held(wait_seconds=None):  # type: ignore[attr-defined]
+            encoded = make_thumbnails(data, settings.THUMBNAIL_SIZES, kind)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         # The upload was checked; if Pillow still fails, retrying will not help.
         log.exception("thumbnails for %s failed", image_id)

@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.datastructures import FileStorage
 
 from gallery.clients import clients
+from gallery.decoding import decode_slots
 from gallery.inspection import UploadRefused, clean_filename, inspect_image
 from gallery.metadata import MetadataError, scrub
 from gallery.records import ImageRecord, new_image_id
@@ -36,7 +37,8 @@ def accept_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
     filename = clean_filename(upload.filename)
     found = clients(app)
     stream = upload.stream
-    facts = inspect_image(stream, max_pixels=found.settings.MAX_IMAGE_PIXELS)
+    with decode_slots(app).held():
+        facts = inspect_image(stream, max_pixels=found.settings.MAX_IMAGE_PIXELS)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as clean:
         try:
             scrub(stream, clean, facts.format, facts.orientation)
