@@ -13,12 +13,22 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from gallery.auth import check_reader
 from gallery.clients import clients
+from gallery.inspection import FORMATS
 from gallery.records import ImageRecord
 
 bp = Blueprint("delivery", __name__)
 
 # An image id names bytes that never change, so the bytes may be cached for good.
 IMMUTABLE = "max-age=31536000, immutable"
+IMAGE_TYPES = frozenset(content_type for content_type, _ in FORMATS.values())
+
+
+def content_disposition(key: str, content_type: str) -> str:
+    """inline for our image types, attachment for anything else; the name is made from the key
+    (an id and a fixed name), never from what the user called the file."""
+    name = key.replace("/", "-")
+    kind = "inline" if content_type in IMAGE_TYPES else "attachment"
+    return f'{kind}; filename="{name}"'
 
 
 def image_document(record: ImageRecord) -> dict[str, Any]:
@@ -71,12 +81,17 @@ def deliver(key: str) -> BaseResponse:
     stored = store.open(key)
     if stored is None:
         abort(404, description="The image's file is missing.")
+    content_type = stored.content_type
+    if content_type not in IMAGE_TYPES:
+        # Never serve stored bytes as anything a browser would render as a page.
+        content_type = "application/octet-stream"
     if request.if_none_match.contains(stored.etag):
         stored.chunks.close()  # type: ignore[attr-defined]  # a generator: close it early
         response = Response(status=304)
     else:
-        response = Response(stored.chunks, content_type=stored.content_type)
+        response = Response(stored.chunks, content_type=content_type)
         response.content_length = stored.content_length
+    response.headers["Content-Disposition"] = content_disposition(key, content_type)
     response.set_etag(stored.etag)
     response.headers["Cache-Control"] = f"{visibility()}, {IMMUTABLE}"
     return response

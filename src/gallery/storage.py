@@ -65,7 +65,13 @@ class ImageStore:
 
     def put_original(self, key: str, stream: IO[bytes], *, size: int, content_type: str) -> None:
         """Store the upload; above the threshold as a multipart upload, one part in memory."""
-        headers = {"Content-Type": content_type}
+        # OSS serves this header with the object (IMAGE_DELIVERY=redirect): a stored file is
+        # shown as the image it is, never rendered as a page.
+        name = key.replace("/", "-")
+        headers = {
+            "Content-Type": content_type,
+            "Content-Disposition": f'inline; filename="{name}"',
+        }
         stream.seek(0)
         if size <= self.multipart_threshold:
             self.bucket.put_object(key, stream.read(), headers=headers)
@@ -89,7 +95,10 @@ class ImageStore:
             self.bucket.abort_multipart_upload(key, upload_id)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
-        self.bucket.put_object(key, data, headers={"Content-Type": content_type})
+        headers = {"Content-Type": content_type}
+        if content_type.startswith("image/"):
+            headers["Content-Disposition"] = f'inline; filename="{key.replace("/", "-")}"'
+        self.bucket.put_object(key, data, headers=headers)
 
     def open(self, key: str) -> StoredObject | None:
         try:
