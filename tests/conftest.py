@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -178,8 +179,15 @@ def celery_worker(
         "--beat", f"--schedule={workdir / 'beat-schedule'}",
     ]  # fmt: skip
     with log_path.open("wb") as log:
+        # A session of its own: --beat runs the scheduler in a child process, which must go
+        # with the worker.
         process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -189,12 +197,12 @@ def celery_worker(
             pytest.fail(f"celery worker exited at start:\n{log_path.read_text()}")
         time.sleep(0.05)
     else:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         pytest.fail(f"celery worker not ready within 30 s:\n{log_path.read_text()}")
     yield log_path
     # Killed, not stopped: its bucket is deleted next, so a job it was still doing can only
     # fail on a missing bucket, never write into another test's.
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
 

@@ -3,7 +3,9 @@ group, no extras) runs the Celery worker, and that worker makes thumbnails."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -62,7 +64,7 @@ def test_worker_from_a_plain_install_makes_thumbnails(
         worker = subprocess.Popen(
             [str(python), "-m", "celery", "-A", "gallery.worker:celery", "worker",
              "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip"],
-            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+            env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -79,6 +81,6 @@ def test_worker_from_a_plain_install_makes_thumbnails(
 
         wait_for(ready, seconds=30, what="thumbnails from the plain install's worker")
     finally:
-        worker.kill()
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     assert "ModuleNotFoundError" not in log_path.read_text()
