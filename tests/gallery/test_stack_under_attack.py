@@ -173,6 +173,8 @@ def test_frozen_redis_upload_answers_delayed_and_healthz_stays_up(
 ) -> None:
     api = gallery_stack.stack().api
     redis_id = gallery_stack.container("redis")
+    for _ in range(4):  # every gunicorn worker past its first, cold upload
+        post_upload(gallery_stack.base)
     api.pause(redis_id)  # the freezer cgroup: as SIGSTOP, connections accepted, never answered
     try:
         started = time.monotonic()
