@@ -255,9 +255,13 @@ def collect_orphans(min_age_seconds: float | None = None) -> int:
     # Abandoned ids are kept a day: a held write may land long after the client gave up.
     abandoned = found.catalog.abandoned(forget_before=now - 24 * 3600)
     for image_id in abandoned:
-        if found.store.keys_of(image_id) or found.store.get_record(image_id) is not None:
-            found.catalog.delete(image_id)
-            found.store.bucket.delete_object(found.store.record_key(image_id))
+        record_key = found.store.record_key(image_id)
+        keys = found.store.keys_of(image_id)
+        if found.store.bucket.object_exists(record_key):
+            keys.append(record_key)
+        if keys:
+            found.store.delete_objects(keys)
+            found.catalog.delete(image_id)  # buries it: a write still held cannot come back
             removed += 1
     keys = found.store.orphans(older_than=now - age)
     found.store.delete_objects(keys)

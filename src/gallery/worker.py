@@ -21,6 +21,13 @@ except ConfigError as exc:
     raise SystemExit(1) from None
 
 celery = celery_of(app)
+# No request waits on the worker: its own Redis reads may be slow without being cut off (the
+# short REDIS_TIMEOUT is for publishes from requests).
+celery.conf.broker_transport_options = {
+    **celery.conf.broker_transport_options,
+    "socket_timeout": 10.0,
+    "socket_connect_timeout": 5.0,
+}
 
 
 def sweep_at_start(**kwargs: Any) -> None:
