@@ -85,10 +85,9 @@ class Catalog:
         return self.store.get_record(image_id)
 
     def page(self, *, limit: int, cursor: str | None) -> Page:
-        if self._index_ready():
-            result = self._redis(lambda: self.index.page(limit=limit, cursor=cursor), None)
-            if result is not None:
-                return Page(*result)
+        result = self._redis(lambda: self.index.page(limit=limit, cursor=cursor), None)
+        if result is not None:
+            return Page(*result)
         return self.store.list_records(limit=limit, cursor=cursor)
 
     # --- repair -------------------------------------------------------------

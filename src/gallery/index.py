@@ -38,6 +38,22 @@ def text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+# One page in one round trip: nil while the index is not known to be complete, else the ids
+# (one more than asked, to tell whether a next page exists) followed by their docs.
+PAGE = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return false end
+local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, tonumber(ARGV[2]) + 1)
+if #ids == 0 then return {} end
+local docs = redis.call('HMGET', KEYS[2], unpack(ids))
+local result = {}
+for i = 1, #ids do
+    result[2 * i - 1] = ids[i]
+    result[2 * i] = docs[i] or ''
+end
+return result
+"""
+
+
 class RecordIndex:
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.redis = client
@@ -48,6 +64,7 @@ class RecordIndex:
         self.complete = f"{namespace}index:complete"
         self.abandoned = f"{namespace}abandoned"
         self._put = client.register_script(PUT_UNLESS_GONE)
+        self._page = client.register_script(PAGE)
 
     def tombstone_key(self, image_id: str) -> str:
         return f"{self.ns}gone:{image_id}"
@@ -76,14 +93,18 @@ class RecordIndex:
         data = self.redis.hget(self.docs, image_id)
         return None if data is None else ImageRecord.model_validate_json(data)
 
-    def page(self, *, limit: int, cursor: str | None) -> tuple[list[ImageRecord], str | None]:
+    def page(
+        self, *, limit: int, cursor: str | None
+    ) -> tuple[list[ImageRecord], str | None] | None:
+        """A page of records newest first, or None while the index is not known complete."""
         start = f"({cursor}" if cursor else "-"
-        found = self.redis.zrangebylex(self.ids, start, "+", 0, limit + 1)
-        ids = [text(raw) for raw in found]
-        shown, more = ids[:limit], len(ids) > limit
-        docs = self.redis.hmget(self.docs, shown) if shown else []
-        records = [ImageRecord.model_validate_json(doc) for doc in docs if doc is not None]
-        return records, (shown[-1] if more and shown else None)
+        found = self._page(keys=[self.ids, self.docs, self.complete], args=[start, limit])
+        if found is None:
+            return None
+        pairs = [(text(found[n]), found[n + 1]) for n in range(0, len(found), 2)]
+        shown, more = pairs[:limit], len(pairs) > limit
+        records = [ImageRecord.model_validate_json(doc) for _, doc in shown if doc]
+        return records, (shown[-1][0] if more and shown else None)
 
     def known_etags(self) -> dict[str, str]:
         found = self.redis.hgetall(self.etags)

@@ -23,7 +23,7 @@ from gallery import csrf
 from gallery.api import requeue_stalled
 from gallery.auth import logged_in_user, password_is_right, reader_allowed
 from gallery.clients import clients
-from gallery.delivery import image_document
+from gallery.delivery import image_document, image_link
 from gallery.inspection import UploadRefused
 from gallery.records import is_image_id
 from gallery.sessions import end_session, start_session
@@ -39,7 +39,7 @@ R = TypeVar("R")
 
 @bp.app_context_processor
 def template_helpers() -> dict[str, object]:
-    return {"csrf_token": csrf.csrf_token, "user": logged_in_user()}
+    return {"csrf_token": csrf.csrf_token, "user": logged_in_user(), "image_link": image_link}
 
 
 def login_required(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
