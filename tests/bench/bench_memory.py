@@ -35,6 +35,7 @@ from stackctl.stack import Stack  # noqa: E402
 from stackctl.workspace import load_workspace  # noqa: E402
 
 SIDE = 7000
+APP_COMMANDS = frozenset({"gunicorn", "celery"})
 
 
 def near_limit_png() -> bytes:
@@ -72,12 +73,16 @@ def pids(stack: Stack, service: str) -> list[int]:
     for container in stack.containers():
         if container["Labels"].get(labels.SERVICE) == service:
             top = stack.api.top(container["Id"], ps_args="-o pid,comm")
-            found += [int(row[0]) for row in top["Processes"]]
+            found += [int(pid) for pid, command in top["Processes"] if command in APP_COMMANDS]
     return found
 
 
 def status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:  # a process that has ended since
+        return 0
+    for line in text.splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
