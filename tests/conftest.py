@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,7 +97,7 @@ def instance_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def fakeoss() -> Iterator[RunningFakeOss]:
-    """A fake OSS server on a free loopback port, for the whole session, with the app's bucket."""
+    """A fake OSS server on a free loopback port, for the whole session (buckets are per test)."""
     with running_fakeoss(
         access_key_id="gallery-test-id",
         access_key_secret="gallery-test-secret",
@@ -105,43 +107,87 @@ def fakeoss() -> Iterator[RunningFakeOss]:
         yield fake
 
 
-def oss_settings(fake: RunningFakeOss) -> dict[str, str]:
+@pytest.fixture
+def bucket(fakeoss: RunningFakeOss) -> Iterator[oss2.Bucket]:
+    """A new, empty bucket of the test's own on the fake OSS (as flaskr's fresh database).
+
+    Nothing another test (or its worker, finishing late) writes can land in it, so the tests
+    pass in any order. Emptied and removed afterwards.
+    """
+    found = fakeoss.bucket(f"t-{uuid.uuid4().hex[:24]}")
+    found.create_bucket(oss2.BUCKET_ACL_PRIVATE)
+    yield found
+    keys = [info.key for info in oss2.ObjectIterator(found)]
+    for start in range(0, len(keys), 1000):
+        found.batch_delete_objects(keys[start : start + 1000])
+    found.delete_bucket()
+
+
+@pytest.fixture
+def celery_queue() -> str:
+    """The test's own Celery queue: only the test's own worker takes its jobs."""
+    return f"gallery-test-{uuid.uuid4().hex[:12]}"
+
+
+def oss_settings(fake: RunningFakeOss, bucket_name: str = FAKEOSS_BUCKET) -> dict[str, str]:
     return {
         "OSS_ENDPOINT": fake.endpoint,
-        "OSS_BUCKET": FAKEOSS_BUCKET,
+        "OSS_BUCKET": bucket_name,
         "OSS_ACCESS_KEY_ID": fake.access_key_id,
         "OSS_ACCESS_KEY_SECRET": fake.access_key_secret,
     }
 
 
-@pytest.fixture(scope="session")
-def celery_worker(
-    redis_url: str, fakeoss: RunningFakeOss, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    """A real `celery -A gallery.worker:celery worker` process for the session.
+@pytest.fixture
+def worker_settings() -> dict[str, str]:
+    """Extra settings for the test's worker; a test module overrides this fixture."""
+    return {}
 
-    It reads the testing config, the session's Redis and fake OSS from its environment, as the
-    stack's worker service does. Yields the path of its log, which helps when a test fails.
+
+@pytest.fixture
+def celery_worker(
+    redis_url: str,
+    fakeoss: RunningFakeOss,
+    bucket: oss2.Bucket,
+    celery_queue: str,
+    worker_settings: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[Path]:
+    """A real `celery -A gallery.worker:celery worker` process for one test.
+
+    It reads the testing config, the test's bucket, queue and the session's Redis from its
+    environment, as the stack's worker service does, and runs the periodic sweep (--beat).
+    Yields the path of its log, which helps when a test fails.
     """
-    workdir = tmp_path_factory.mktemp("celery")
-    (workdir / "instance").mkdir()
+    workdir = tmp_path / "celery"
+    (workdir / "instance").mkdir(parents=True)
     log_path = workdir / "worker.log"
     env = {
         **os.environ,
-        **oss_settings(fakeoss),
+        **oss_settings(fakeoss, bucket.bucket_name),
         "FLASK_CONFIG": "testing",
         "GALLERY_INSTANCE_PATH": str(workdir / "instance"),
         "REDIS_URL": redis_url,
+        "CELERY_QUEUE": celery_queue,
         "PYTHONWARNINGS": "ignore",
+        **worker_settings,
     }
     command = [
         sys.executable, "-m", "celery", "-A", "gallery.worker:celery", "worker",
         "--loglevel=INFO", "--pool=solo", "--without-mingle", "--without-gossip",
-        "--without-heartbeat", "--hostname=test-worker@%h",
+        "--without-heartbeat", f"--hostname={celery_queue}@%h",
+        "--beat", f"--schedule={workdir / 'beat-schedule'}",
     ]  # fmt: skip
     with log_path.open("wb") as log:
+        # A session of its own: --beat runs the scheduler in a child process, which must go
+        # with the worker.
         process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -149,26 +195,27 @@ def celery_worker(
             break
         if process.poll() is not None:
             pytest.fail(f"celery worker exited at start:\n{log_path.read_text()}")
-        time.sleep(0.1)
+        time.sleep(0.05)
     else:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         pytest.fail(f"celery worker not ready within 30 s:\n{log_path.read_text()}")
     yield log_path
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+    # Killed, not stopped: its bucket is deleted next, so a job it was still doing can only
+    # fail on a missing bucket, never write into another test's.
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 @pytest.fixture
-def app_overrides(redis_url: str, fakeoss: RunningFakeOss) -> dict[str, Any]:
+def app_overrides(
+    redis_url: str, fakeoss: RunningFakeOss, bucket: oss2.Bucket, celery_queue: str
+) -> dict[str, Any]:
     return {
         "CONFIG_NAME": "testing",
         "REDIS_URL": redis_url,
         "READINESS_TIMEOUT": 1.0,
-        **oss_settings(fakeoss),
+        "CELERY_QUEUE": celery_queue,
+        **oss_settings(fakeoss, bucket.bucket_name),
     }
 
 
@@ -194,16 +241,6 @@ GALLERY_TEST_LIMITS = {
     "OSS_PART_SIZE": 100 * 1024,
     "MAX_IMAGE_PIXELS": 4_000_000,
 }
-
-
-@pytest.fixture
-def bucket(fakeoss: RunningFakeOss) -> oss2.Bucket:
-    """The gallery's bucket on the fake OSS, emptied before the test."""
-    found = fakeoss.bucket(FAKEOSS_BUCKET)
-    keys = [info.key for info in oss2.ObjectIterator(found)]
-    if keys:
-        found.batch_delete_objects(keys)
-    return found
 
 
 @pytest.fixture

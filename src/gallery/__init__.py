@@ -1,64 +1,29 @@
-"""gallery: the Flask app. `create_app` is the factory Flask's CLI and gunicorn use."""
+"""gallery: the Flask app. `create_app` is the factory Flask's CLI and gunicorn use.
+
+Importing the package is cheap: Flask, Celery and oss2 load only when the factory is asked for,
+so small entries such as `python -m gallery.devreload` start without them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from gallery import api, clients, commands, delivery, errors, health, main, security, tasks, web
-from gallery.settings import ConfigError, Settings, choose_config_name, load_settings
+if TYPE_CHECKING:
+    from gallery.factory import create_app
+    from gallery.settings import ConfigError, Settings
 
 __all__ = ["ConfigError", "Settings", "create_app"]
 
-# instance/ lives at the project root in a checkout; an installed app sets GALLERY_INSTANCE_PATH.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_LAZY = {
+    "create_app": "gallery.factory",
+    "ConfigError": "gallery.settings",
+    "Settings": "gallery.settings",
+}
 
 
-def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
-    """Make the app. `config` is a config name, or a mapping of overrides (tests).
-
-    A mapping may carry CONFIG_NAME to choose the base config; else FLASK_CONFIG, else develop.
-    Raises ConfigError (one line) when a setting is missing or invalid.
-    """
-    import os
-
-    overrides: dict[str, Any] = {}
-    if isinstance(config, Mapping):
-        overrides = dict(config)
-        name = choose_config_name(overrides.pop("CONFIG_NAME", None), os.environ)
-    else:
-        name = choose_config_name(config, os.environ)
-
-    instance_path = Path(os.environ.get("GALLERY_INSTANCE_PATH", PROJECT_ROOT / "instance"))
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
-    settings = load_settings(name, instance_path=instance_path, overrides=overrides)
-    app.config.from_mapping(settings.flask_config())
-    app.config["SETTINGS"] = settings
-
-    clients.init_app(app, settings)
-    tasks.init_app(app, settings)
-    app.register_blueprint(main.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(delivery.bp)
-    app.register_blueprint(web.bp)
-    errors.register_error_handlers(app)
-    security.init_app(app)
-    commands.init_app(app)
-
-    @app.shell_context_processor
-    def shell_context() -> dict[str, object]:
-        found = clients.clients(app)
-        return {
-            "app": app,
-            "settings": settings,
-            "redis": found.redis,
-            "bucket": found.bucket,
-            "store": found.store,
-            "celery": tasks.celery_of(app),
-        }
-
-    return app
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gallery' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

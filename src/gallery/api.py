@@ -9,7 +9,7 @@ from gallery.auth import check_reader, token_required
 from gallery.clients import clients
 from gallery.delivery import find_record, image_document
 from gallery.records import ImageRecord, is_image_id
-from gallery.tasks import needs_queueing, queue_thumbnails
+from gallery.tasks import requeue
 from gallery.uploads import accept_upload
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -19,16 +19,16 @@ MAX_LIMIT = 100
 
 
 def requeue_stalled(records: list[ImageRecord]) -> list[ImageRecord]:
-    """Queue thumbnails that Redis could not take at upload time; stop at the first refusal."""
-    settings = clients().settings
-    result = []
-    queue_up = True
+    """Queue thumbnails that Redis could not take at upload time; stop at the first refusal.
+
+    Only publishes a job: the records are never written here, so a delete racing a listing
+    cannot write a deleted image back.
+    """
     for record in records:
-        if queue_up and needs_queueing(record, settings):
-            record = queue_thumbnails(record)
-            queue_up = record.queued_at is not None
-        result.append(record)
-    return result
+        stalled = record.thumbnail_status == "pending" and record.queued_at is None
+        if stalled and not requeue(record):
+            break
+    return records
 
 
 def page_arguments() -> tuple[int, str | None]:
@@ -54,7 +54,7 @@ def upload() -> tuple[Response, int, dict[str, str]]:
 def index() -> Response:
     check_reader()
     limit, cursor = page_arguments()
-    page = clients().store.list_records(limit=limit, cursor=cursor)
+    page = clients().catalog.page(limit=limit, cursor=cursor)
     records = requeue_stalled(page.records)
     return jsonify(
         images=[image_document(record) for record in records], next_cursor=page.next_cursor
@@ -71,6 +71,6 @@ def show(image_id: str) -> Response:
 @bp.delete("/images/<image_id>")
 @token_required
 def delete(image_id: str) -> Response:
-    if not clients().store.delete_image(image_id):
+    if not clients().catalog.delete(image_id):
         abort(404, description="There is no image with this id.")
     return Response(status=204)

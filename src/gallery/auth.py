@@ -7,15 +7,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import abort, request, session
+from flask import Flask, abort, current_app, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.security import check_password_hash
 
 from gallery.clients import clients
+from gallery.sessions import logged_in_user
+from gallery.settings import Settings
+from gallery.throttle import LoginThrottle, PasswordChecks
 
+__all__ = ["check_reader", "logged_in_user", "password_is_right", "token_required"]
 P = ParamSpec("P")
 R = TypeVar("R")
-SESSION_USER = "user"
+PASSWORD_CHECKS = "gallery.password_checks"  # noqa: S105 (an extension key)
 
 
 def bearer_token() -> str | None:
@@ -53,19 +57,27 @@ def token_required(view: Callable[P, R]) -> Callable[P, R]:
     return wrapped
 
 
-def logged_in_user() -> str | None:
-    user = session.get(SESSION_USER)
-    return user if isinstance(user, str) else None
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions[PASSWORD_CHECKS] = PasswordChecks(settings.PASSWORD_CHECK_CONCURRENCY)
 
 
 def password_is_right(username: str, password: str) -> bool:
-    settings = clients().settings
-    # Check the hash even for a wrong name, so the answer takes as long either way.
-    good_hash = check_password_hash(
-        settings.GALLERY_ADMIN_PASSWORD_HASH.get_secret_value(), password
-    )
+    """Check a login, throttled: raises LoginThrottled (429) while backing off."""
+    found = clients()
+    settings = found.settings
+    throttle = LoginThrottle(found, request.remote_addr or "unknown", username)
+    throttle.check()
+    with current_app.extensions[PASSWORD_CHECKS]:
+        # Check the hash even for a wrong name, so the answer takes as long either way.
+        good_hash = check_password_hash(
+            settings.GALLERY_ADMIN_PASSWORD_HASH.get_secret_value(), password
+        )
     good_name = hmac.compare_digest(username.encode(), settings.GALLERY_ADMIN_USER.encode())
-    return good_hash and good_name
+    if good_hash and good_name:
+        throttle.succeeded()
+        return True
+    throttle.failed()
+    return False
 
 
 def reader_allowed() -> bool:

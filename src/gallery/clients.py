@@ -12,6 +12,9 @@ import oss2
 import redis
 from flask import Flask, current_app
 
+from gallery.catalog import Catalog
+from gallery.index import RecordIndex
+from gallery.outage import Outage
 from gallery.settings import Settings
 from gallery.storage import ImageStore
 
@@ -24,12 +27,21 @@ class Clients:
     redis: redis.Redis
     bucket: oss2.Bucket
     store: ImageStore
+    catalog: Catalog
+    # Shared by every Redis call of this process: after a failure, skip Redis for a moment.
+    redis_outage: Outage
+
+    @property
+    def namespace(self) -> str:
+        """Prefix of this gallery's Redis keys: one bucket, one gallery."""
+        return f"gallery:{self.settings.OSS_BUCKET}:"
 
 
 def make_clients(settings: Settings) -> Clients:
-    timeout = settings.READINESS_TIMEOUT
     redis_client = redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+        settings.REDIS_URL,
+        socket_connect_timeout=settings.REDIS_TIMEOUT,
+        socket_timeout=settings.REDIS_TIMEOUT,
     )
     auth = oss2.Auth(
         settings.OSS_ACCESS_KEY_ID.get_secret_value(),
@@ -39,7 +51,8 @@ def make_clients(settings: Settings) -> Clients:
         auth,
         settings.OSS_ENDPOINT,
         settings.OSS_BUCKET,
-        connect_timeout=timeout,
+        # oss2 hands this to requests as one number: the connect and each read timeout.
+        connect_timeout=settings.OSS_TIMEOUT,
         enable_crc=True,
         is_path_style=settings.OSS_PATH_STYLE,
     )
@@ -48,7 +61,16 @@ def make_clients(settings: Settings) -> Clients:
         multipart_threshold=settings.OSS_MULTIPART_THRESHOLD,
         part_size=settings.OSS_PART_SIZE,
     )
-    return Clients(settings=settings, redis=redis_client, bucket=bucket, store=store)
+    outage = Outage("redis")
+    index = RecordIndex(redis_client, f"gallery:{settings.OSS_BUCKET}:")
+    return Clients(
+        settings=settings,
+        redis=redis_client,
+        bucket=bucket,
+        store=store,
+        catalog=Catalog(store, index, outage),
+        redis_outage=outage,
+    )
 
 
 def init_app(app: Flask, settings: Settings) -> None:

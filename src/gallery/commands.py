@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import io
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from PIL import Image
 
 from gallery.clients import clients
-from gallery.tasks import needs_queueing, queue_thumbnails
+from gallery.metadata import ORIENTATION, scrub
+from gallery.storage import ImageStore
+from gallery.tasks import collect_orphans, needs_queueing, requeue
 
 group = AppGroup("gallery", help="Gallery maintenance.")
+
+
+def this_app() -> Flask:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
 
 
 @group.command("queue-thumbnails")
 def queue_thumbnails_command() -> None:
     """Queue thumbnails for every image whose job Redis never took (or lost)."""
-    from flask import current_app
-
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = this_app()
     store, settings = clients(app).store, clients(app).settings
     queued = delayed = 0
     cursor = None
@@ -25,16 +33,72 @@ def queue_thumbnails_command() -> None:
         page = store.list_records(limit=100, cursor=cursor)
         for record in page.records:
             if needs_queueing(record, settings):
-                if queue_thumbnails(record, app).queued_at is None:
-                    delayed += 1
-                else:
+                if requeue(record, app):
                     queued += 1
+                else:
+                    delayed += 1
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
     click.echo(f"queued {queued}, still delayed {delayed}")
     if delayed:
         raise SystemExit(1)
+
+
+@group.command("rebuild-index")
+def rebuild_index_command() -> None:
+    """Bring the Redis index of records in line with OSS (the source of truth)."""
+    done = clients(this_app()).catalog.reconcile()
+    click.echo(f"index: {done.added} added, {done.updated} updated, {done.dropped} dropped")
+
+
+@group.command("gc")
+@click.option(
+    "--min-age",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Only objects older than this many seconds (default: ORPHAN_AGE_SECONDS, an hour).",
+)
+def gc_command(min_age: float | None) -> None:
+    """Remove originals (and thumbnails) that have no record: what failed uploads left."""
+    with this_app().app_context():
+        removed = collect_orphans(min_age)
+    click.echo(f"removed {removed} orphaned images or objects")
+
+
+@group.command("scrub-metadata")
+def scrub_metadata_command() -> None:
+    """Rewrite stored originals without GPS and other personal metadata (uploads made before
+    the gallery scrubbed them). Pixels, colour profile and orientation are kept."""
+    store = clients(this_app()).store
+    rewritten = kept = 0
+    cursor = None
+    while True:
+        page = store.list_records(limit=100, cursor=cursor)
+        for record in page.records:
+            if scrub_original(store, record.original_key, record.content_type):
+                rewritten += 1
+            else:
+                kept += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    click.echo(f"rewrote {rewritten} originals, {kept} had nothing to remove")
+
+
+def scrub_original(store: ImageStore, key: str, content_type: str) -> bool:
+    data = store.read(key)
+    if data is None:
+        return False
+    with Image.open(io.BytesIO(data)) as image:
+        kind = image.format or ""
+        orientation = image.getexif().get(ORIENTATION, 1)
+    clean = io.BytesIO()
+    scrub(io.BytesIO(data), clean, kind, orientation if isinstance(orientation, int) else 1)
+    if clean.getvalue() == data:
+        return False
+    store.put_bytes(key, clean.getvalue(), content_type=content_type)
+    return True
 
 
 def init_app(app: Flask) -> None:

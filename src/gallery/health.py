@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import oss2
-import redis
 from flask import Blueprint, Response, jsonify
 
 from gallery.clients import Clients, clients
@@ -35,8 +34,6 @@ def describe_failure(exc: Exception) -> str:
         code = getattr(exc, "code", "") or type(exc).__name__
         status = getattr(exc, "status", "")
         return f"OSS answered {status} {code}".strip() if status != -2 else "OSS unreachable"
-    if isinstance(exc, redis.RedisError):
-        return f"{type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 

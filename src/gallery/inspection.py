@@ -37,6 +37,8 @@ class ImageFacts:
     extension: str
     width: int
     height: int
+    # EXIF orientation (1: upright as stored); kept when the rest of EXIF is dropped.
+    orientation: int = 1
 
 
 def clean_filename(name: str | None) -> str:
@@ -110,7 +112,9 @@ def _read_header(stream: IO[bytes], max_pixels: int) -> ImageFacts:
     if orientation in QUARTER_TURNS:
         width, height = height, width
     content_type, extension = FORMATS[kind]
-    return ImageFacts(kind, content_type, extension, width, height)
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1
+    return ImageFacts(kind, content_type, extension, width, height, orientation)
 
 
 def _unsupported() -> UploadRefused:

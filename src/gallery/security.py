@@ -16,11 +16,24 @@ def oss_origin(app: Flask) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+# Anything that is not a page (JSON, image bytes): nothing may load or run from it, even if a
+# browser were talked into rendering it.
+NOT_A_PAGE_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+def image_sources(app: Flask) -> str:
+    # With IMAGE_DELIVERY=proxy every image comes from this site: the internal OSS host, which
+    # browsers never contact, is not named.
+    if clients(app).settings.IMAGE_DELIVERY == "proxy":
+        return "'self' data:"
+    return f"'self' data: {oss_origin(app)}"
+
+
 def init_app(app: Flask) -> None:
     policy = "; ".join(
         [
             "default-src 'self'",
-            f"img-src 'self' data: {oss_origin(app)}",
+            f"img-src {image_sources(app)}",
             "script-src 'self'",
             "style-src 'self'",
             "form-action 'self'",
@@ -37,4 +50,6 @@ def init_app(app: Flask) -> None:
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", policy)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        else:
+            response.headers.setdefault("Content-Security-Policy", NOT_A_PAGE_POLICY)
         return response

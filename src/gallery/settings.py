@@ -96,6 +96,34 @@ class Settings(BaseModel):
     # Tasks run in the caller instead of a worker (a shell without a worker; never in production).
     CELERY_TASK_ALWAYS_EAGER: bool = False
 
+    # --- resilience and abuse limits (issue 16) ---------------------------------------------
+    # The Celery queue thumbnail jobs go to (tests give each test its own).
+    CELERY_QUEUE: str = Field(default="celery", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # Connect and read timeout of every Redis call from a request, Celery's publish included:
+    # a hung Redis costs a request this long, never the whole budget.
+    REDIS_TIMEOUT: float = Field(default=0.5, gt=0, le=10)
+    # Connect and read timeout of every OSS call (per socket read, not per transfer).
+    OSS_TIMEOUT: float = Field(default=1.5, gt=0, le=120)
+    # Pending images older than this are queued again by the worker's sweep (a job Redis lost).
+    REQUEUE_AFTER_SECONDS: int = Field(default=120, ge=1)
+    # Seconds between the worker's sweeps (re-queue, index repair, orphan collection).
+    SWEEP_INTERVAL_SECONDS: int = Field(default=60, ge=1)
+    # Originals without a record older than this are removed by `flask gallery gc`.
+    ORPHAN_AGE_SECONDS: int = Field(default=3600, ge=0)
+    # Image decodes at once per process: each near-limit image needs about 4 bytes per pixel.
+    IMAGE_DECODE_CONCURRENCY: int = Field(default=1, ge=1, le=16)
+    # Logged-in sessions: absolute lifetime and idle timeout (checked server-side).
+    SESSION_LIFETIME_SECONDS: int = Field(default=12 * 3600, ge=60)
+    SESSION_IDLE_SECONDS: int = Field(default=3600, ge=60)
+    # Login throttling: failures allowed before back-off, and the longest back-off.
+    LOGIN_FREE_FAILURES: int = Field(default=5, ge=1)
+    LOGIN_MAX_BACKOFF_SECONDS: int = Field(default=900, ge=1)
+    # Password checks at once per process: hashing never takes every request thread.
+    PASSWORD_CHECK_CONCURRENCY: int = Field(default=1, ge=1, le=16)
+    # Proxies in front of the app whose X-Forwarded-For/-Proto to trust (1 behind the stack's
+    # nginx; 0 when clients reach gunicorn directly, where the header could be forged).
+    TRUSTED_PROXIES: int = Field(default=0, ge=0, le=5)
+
     @field_validator(
         "OSS_ACCESS_KEY_ID",
         "OSS_ACCESS_KEY_SECRET",

@@ -65,7 +65,13 @@ class ImageStore:
 
     def put_original(self, key: str, stream: IO[bytes], *, size: int, content_type: str) -> None:
         """Store the upload; above the threshold as a multipart upload, one part in memory."""
-        headers = {"Content-Type": content_type}
+        # OSS serves this header with the object (IMAGE_DELIVERY=redirect): a stored file is
+        # shown as the image it is, never rendered as a page.
+        name = key.replace("/", "-")
+        headers = {
+            "Content-Type": content_type,
+            "Content-Disposition": f'inline; filename="{name}"',
+        }
         stream.seek(0)
         if size <= self.multipart_threshold:
             self.bucket.put_object(key, stream.read(), headers=headers)
@@ -89,7 +95,10 @@ class ImageStore:
             self.bucket.abort_multipart_upload(key, upload_id)
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
-        self.bucket.put_object(key, data, headers={"Content-Type": content_type})
+        headers = {"Content-Type": content_type}
+        if content_type.startswith("image/"):
+            headers["Content-Disposition"] = f'inline; filename="{key.replace("/", "-")}"'
+        self.bucket.put_object(key, data, headers=headers)
 
     def open(self, key: str, process: str | None = None) -> StoredObject | None:
         try:
@@ -117,12 +126,15 @@ class ImageStore:
 
     # --- records ------------------------------------------------------------
 
-    def save_record(self, record: ImageRecord) -> None:
-        self.put_bytes(
+    def save_record(self, record: ImageRecord) -> str:
+        """Write the record; return its ETag (the index keeps it to see what changed)."""
+        result = self.bucket.put_object(
             self.record_key(record.id),
             record.model_dump_json().encode(),
-            content_type=JSON_TYPE,
+            headers={"Content-Type": JSON_TYPE},
         )
+        etag: str = result.etag
+        return etag
 
     def get_record(self, image_id: str) -> ImageRecord | None:
         if not is_image_id(image_id):
@@ -144,6 +156,26 @@ class ImageStore:
             last_key: str = listing.object_list[-1].key
             next_cursor = last_key.removeprefix(RECORDS).removesuffix(".json")
         return Page(records, next_cursor)
+
+    def record_etags(self) -> dict[str, str]:
+        """Every record's id and ETag, from listings only (1000 records per request)."""
+        found = {}
+        for info in oss2.ObjectIterator(self.bucket, prefix=RECORDS, max_keys=1000):
+            image_id = info.key.removeprefix(RECORDS).removesuffix(".json")
+            if is_image_id(image_id):
+                found[image_id] = info.etag
+        return found
+
+    def orphans(self, *, older_than: float) -> list[str]:
+        """Keys under images/ whose image has no record and that were last written before
+        `older_than` (a Unix time): what a failed upload left behind."""
+        with_records = set(self.record_etags())
+        found = []
+        for info in oss2.ObjectIterator(self.bucket, prefix=IMAGES, max_keys=1000):
+            image_id = info.key.removeprefix(IMAGES).split("/", 1)[0]
+            if image_id not in with_records and info.last_modified < older_than:
+                found.append(info.key)
+        return found
 
     def delete_image(self, image_id: str) -> bool:
         """Delete every object of the image, its record last. False if there was no record."""

@@ -24,6 +24,9 @@ def make_thumbnails(data: bytes, sizes: tuple[int, ...], kind: str) -> dict[int,
             largest = max(sizes)
             if source.format == "JPEG":
                 source.draft("RGB", (largest, largest))
+            # Shrink first (in place: the full-size pixels are freed), then turn and flatten
+            # the small copy: one full-size decode at the peak, never two or three.
+            source.thumbnail((largest, largest), Image.Resampling.LANCZOS, reducing_gap=3.0)
             upright = ImageOps.exif_transpose(source)
             picture = _flatten(upright, kind)
     thumbnails = {}

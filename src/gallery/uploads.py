@@ -3,32 +3,52 @@ JSON API and the web page, so both refuse and accept exactly the same files."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import tempfile
+
+import oss2
 from flask import Flask
 from werkzeug.datastructures import FileStorage
 
 from gallery.clients import clients
+from gallery.decoding import decode_slots
 from gallery.inspection import UploadRefused, clean_filename, inspect_image
+from gallery.metadata import MetadataError, scrub
 from gallery.records import ImageRecord, new_image_id
 from gallery.tasks import queue_thumbnails
+
+log = logging.getLogger(__name__)
+# The scrubbed copy stays in memory up to this size, like werkzeug's own spooled upload.
+SPOOL_BYTES = 512 * 1024
 
 
 def accept_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
     """Store a checked upload and queue its thumbnails. Raises UploadRefused before any write.
 
-    The file arrives in werkzeug's spooled temporary file (on disk above 500 KB), and goes to
-    OSS from there part by part, so a large upload is never held in memory whole.
+    The file arrives in werkzeug's spooled temporary file (on disk above 500 KB), is copied
+    without personal metadata (GPS and the rest of EXIF: gallery.metadata) to a second one, and
+    goes to OSS from there part by part, so a large upload is never held in memory whole. An upload
+    that fails after its original was written removes it again (or, when OSS itself is what
+    failed, leaves it to `flask gallery gc`): nothing is stored that no record names.
     """
     if upload is None or upload.stream is None:
         raise UploadRefused(400, "Send the image in the multipart form field 'file'.")
     filename = clean_filename(upload.filename)
     found = clients(app)
     stream = upload.stream
-    facts = inspect_image(stream, max_pixels=found.settings.MAX_IMAGE_PIXELS)
-    stream.seek(0, 2)
-    size = stream.tell()
-    image_id = new_image_id()
-    key = found.store.original_key(image_id, facts.extension)
-    found.store.put_original(key, stream, size=size, content_type=facts.content_type)
+    with decode_slots(app).held():
+        facts = inspect_image(stream, max_pixels=found.settings.MAX_IMAGE_PIXELS)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as clean:
+        try:
+            scrub(stream, clean, facts.format, facts.orientation)
+        except MetadataError as exc:
+            raise UploadRefused(422, f"The image is damaged or incomplete ({exc}).") from None
+        clean.seek(0, 2)
+        size = clean.tell()
+        image_id = new_image_id()
+        key = found.store.original_key(image_id, facts.extension)
+        found.store.put_original(key, clean, size=size, content_type=facts.content_type)
     record = ImageRecord(
         id=image_id,
         filename=filename,
@@ -39,4 +59,21 @@ def accept_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
         original_key=key,
         created_at=ImageRecord.now(),
     )
-    return queue_thumbnails(record, app)
+    try:
+        return queue_thumbnails(record, app)
+    except BaseException as exc:
+        discard(app, record, exc)
+        raise
+
+
+def discard(app: Flask, record: ImageRecord, cause: BaseException) -> None:
+    """Undo a failed upload: the client got an error, so the image must not exist."""
+    found = clients(app)
+    if isinstance(cause, oss2.exceptions.RequestError):
+        # OSS did not answer: a delete now would make the client wait a second timeout, and
+        # a write it held may still land. gc deletes the whole image later.
+        log.warning("upload %s abandoned, left for gc: OSS unreachable", record.id)
+        found.catalog.abandon(record.id)
+        return
+    with contextlib.suppress(oss2.exceptions.OssError):
+        found.store.bucket.delete_object(record.original_key)

@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from werkzeug.exceptions import BadRequest
@@ -22,11 +21,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from gallery import csrf
 from gallery.api import requeue_stalled
-from gallery.auth import SESSION_USER, logged_in_user, password_is_right, reader_allowed
+from gallery.auth import logged_in_user, password_is_right, reader_allowed
 from gallery.clients import clients
-from gallery.delivery import image_document
+from gallery.delivery import image_document, image_link
 from gallery.inspection import UploadRefused
 from gallery.records import is_image_id
+from gallery.sessions import end_session, start_session
 from gallery.uploads import accept_upload
 
 bp = Blueprint("web", __name__)
@@ -39,7 +39,7 @@ R = TypeVar("R")
 
 @bp.app_context_processor
 def template_helpers() -> dict[str, object]:
-    return {"csrf_token": csrf.csrf_token, "user": logged_in_user()}
+    return {"csrf_token": csrf.csrf_token, "user": logged_in_user(), "image_link": image_link}
 
 
 def login_required(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
@@ -67,7 +67,7 @@ def render_gallery(status: int = 200) -> tuple[str, int]:
     cursor = request.args.get("cursor") or None
     if cursor is not None and not is_image_id(cursor):
         raise BadRequest("That page link is not valid.")
-    page = clients().store.list_records(limit=PAGE_SIZE, cursor=cursor)
+    page = clients().catalog.page(limit=PAGE_SIZE, cursor=cursor)
     images = [image_document(record) for record in requeue_stalled(page.records)]
     return render_template(
         "gallery.html", images=images, next_cursor=page.next_cursor, first_page=cursor is None
@@ -90,15 +90,13 @@ def login() -> tuple[str, int] | BaseResponse:
     if not password_is_right(username, password):
         flash("Wrong user name or password.", "error")
         return render_template("login.html", username=username), 401
-    # A fresh session (and CSRF token) on login, so a planted session id is worth nothing.
-    session.clear()
-    session[SESSION_USER] = username
+    start_session(username)
     return redirect(safe_next(request.args.get("next")), 303)
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
-    session.clear()
+    end_session()
     return redirect(url_for("web.gallery"), 303)
 
 
@@ -120,7 +118,7 @@ def upload() -> tuple[str, int] | BaseResponse:
 @bp.post("/images/<image_id>/delete")
 @login_required
 def delete(image_id: str) -> BaseResponse:
-    if clients().store.delete_image(image_id):
+    if clients().catalog.delete(image_id):
         flash("Deleted.", "success")
     else:
         flash("That image was already gone.", "warning")

@@ -1,4 +1,4 @@
-"""The Celery worker's entry: `celery -A gallery.worker:celery worker --loglevel=INFO`.
+"""The Celery worker's entry: `celery -A gallery.worker:celery worker --beat --loglevel=INFO`.
 
 Like gallery.wsgi, it makes the Flask app at import (settings from FLASK_CONFIG, the environment
 and instance/config.py), so a configuration error stops the worker with one line and exit 1.
@@ -7,9 +7,12 @@ and instance/config.py), so a configuration error stops the worker with one line
 from __future__ import annotations
 
 import sys
+from typing import Any
+
+from celery.signals import worker_ready
 
 from gallery import ConfigError, create_app
-from gallery.tasks import celery_of
+from gallery.tasks import SWEEP_TASK, celery_of
 
 try:
     app = create_app()
@@ -18,3 +21,19 @@ except ConfigError as exc:
     raise SystemExit(1) from None
 
 celery = celery_of(app)
+# No request waits on the worker: its own Redis reads may be slow without being cut off (the
+# short REDIS_TIMEOUT is for publishes from requests).
+celery.conf.broker_transport_options = {
+    **celery.conf.broker_transport_options,
+    "socket_timeout": 10.0,
+    "socket_connect_timeout": 5.0,
+}
+
+
+def sweep_at_start(**kwargs: Any) -> None:
+    # Beat's first sweep comes one interval after start: a Redis that came back empty (and the
+    # index with it) is repaired now instead.
+    celery.tasks[SWEEP_TASK].apply_async()
+
+
+worker_ready.connect(sweep_at_start, weak=False)

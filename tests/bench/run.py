@@ -246,11 +246,27 @@ def deploy_rows() -> list[str]:
     ]
 
 
+def page_rows() -> list[str]:
+    """The gallery page and listing with 100 images through nginx at 16 connections (wrk);
+    the baseline is /main/, which reads nothing, in the same run; the goal is 200 req/s."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "bench_page.py")], check=True, capture_output=True, text=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    main_rate = result["main"]
+    return [
+        f"| {name} with 100 images, 16 connections through nginx (req/s; goal ≥200; baseline "
+        f"/main/) | {result[key]:.0f} | {main_rate:.0f} | {result[key] / main_rate:.2f}× |"
+        for key, name in (("page", "gallery page /"), ("listing", "listing /api/images?limit=100"))
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per stack measurement")
     parser.add_argument("--skip-stack", action="store_true", help="skip the stack benchmarks")
     parser.add_argument("--skip-deploy", action="store_true", help="skip the deploy benchmark")
+    parser.add_argument("--skip-page", action="store_true", help="skip the gallery page benchmark")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     options = parser.parse_args()
 
@@ -274,6 +290,8 @@ def main() -> int:
     lines.append(
         f"| {name}; baseline raw moto server | {ours:.1f} | {base:.1f} | {ours / base:.2f}× |"
     )
+    if not options.skip_page:
+        lines.extend(page_rows())
     if not options.skip_deploy:
         lines.extend(deploy_rows())
     text = "\n".join(lines) + "\n"

@@ -72,3 +72,14 @@ def test_missing_watch_folder_is_a_one_line_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--watch" in result.stderr.strip().splitlines()[-1]
+
+
+def test_importing_the_package_loads_no_web_or_queue_libraries() -> None:
+    probe = (
+        "import sys, gallery, gallery.devreload; "
+        "print(sorted(m for m in ('flask', 'celery', 'oss2', 'redis', 'PIL') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

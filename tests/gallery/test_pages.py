@@ -106,3 +106,26 @@ def test_flask_cli_finds_the_app(instance_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "main.index" in result.stdout
     assert "/readyz" in result.stdout
+
+
+@pytest.mark.parametrize("path", ["/boom", "/api/boom"])
+def test_500_is_logged_with_its_traceback_and_request_id(
+    failing_app: Flask, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = failing_app.test_client().get(path)
+    request_id = response.headers["X-Request-ID"]
+    (logged,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert request_id in logged.getMessage()
+    assert logged.exc_info is not None
+    assert "secret internals" in caplog.text
+    assert request_id in response.get_data(as_text=True)
+    assert "s" * 40 not in caplog.text
+    assert "t" * 40 not in caplog.text
+
+
+def test_request_id_from_nginx_is_kept_and_a_bad_one_replaced(client: FlaskClient) -> None:
+    given = "0123456789abcdef0123456789abcdef"
+    assert client.get("/main/", headers={"X-Request-ID": given}).headers["X-Request-ID"] == given
+    replaced = client.get("/main/", headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"]
+    assert len(replaced) == 32
+    assert "<" not in replaced

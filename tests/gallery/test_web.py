@@ -201,3 +201,79 @@ def test_oss_unreachable_gives_the_page_a_friendly_503(no_oss: FlaskClient) -> N
 
 def test_oss_unreachable_turns_readyz_red(no_oss: FlaskClient) -> None:
     assert no_oss.get("/readyz").status_code == 503
+
+
+def test_a_cookie_captured_before_logout_is_worthless_after_it(
+    api: FlaskClient, gallery_app: Any
+) -> None:
+    log_in(api)
+    captured = api.get_cookie("session")
+    assert captured is not None
+    token = csrf_of(api.get("/").get_data(as_text=True))
+    api.post("/logout", data={"csrf_token": token})
+    replay = gallery_app.test_client()
+    replay.set_cookie("session", captured.value)
+    assert 'id="upload-form"' not in replay.get("/").get_data(as_text=True)
+
+
+def test_a_session_ends_when_its_server_side_entry_expires(
+    api: FlaskClient, gallery_app: Any
+) -> None:
+    from gallery.clients import clients
+
+    log_in(api)
+    found = clients(gallery_app)
+    for key in found.redis.scan_iter(f"{found.namespace}session:*"):
+        found.redis.delete(key)  # what the idle timeout does
+    assert 'id="upload-form"' not in api.get("/").get_data(as_text=True)
+
+
+def test_session_past_its_lifetime_is_over(app_overrides: dict[str, Any], bucket: Any) -> None:
+    from unittest import mock
+
+    app = create_app({**app_overrides, "SESSION_LIFETIME_SECONDS": 60})
+    client = app.test_client()
+    log_in(client)
+    assert 'id="upload-form"' in client.get("/").get_data(as_text=True)
+    import time as real_time
+
+    later = real_time.time() + 61
+    with mock.patch("gallery.sessions.time.time", return_value=later):
+        assert 'id="upload-form"' not in client.get("/").get_data(as_text=True)
+
+
+def test_repeated_wrong_passwords_back_off_with_429_and_retry_after(api: FlaskClient) -> None:
+    answers = [log_in(api, password=f"guess{n}").status_code for n in range(6)]
+    assert answers == [401] * 5 + [401]
+    throttled = log_in(api)  # even the right password waits out the back-off
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) >= 1
+    assert "Too many login attempts" in throttled.get_data(as_text=True)
+
+
+def test_throttling_counts_per_account_across_addresses(api: FlaskClient) -> None:
+    for n in range(6):
+        address = f"10.0.0.{n}"
+        token = csrf_of(api.get("/login").get_data(as_text=True))
+        api.post(
+            "/login",
+            data={"username": "admin", "password": "x", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": address},
+        )
+    token = csrf_of(api.get("/login").get_data(as_text=True))
+    response = api.post(
+        "/login",
+        data={"username": "admin", "password": "x", "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "10.0.0.99"},
+    )
+    assert response.status_code == 429
+
+
+def test_login_throttling_fails_open_with_a_log_line_when_redis_is_down(
+    app_overrides: dict[str, Any], bucket: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app({**app_overrides, "REDIS_URL": closed_port_url("redis")})
+    client = app.test_client()
+    statuses = [log_in(client, password="x").status_code for _ in range(7)]
+    assert statuses == [401] * 7
+    assert "login throttling off" in caplog.text

@@ -16,8 +16,6 @@ from gallery import create_app
 from gallery.tasks import THUMBNAIL_TASK, celery_of
 from loopback import closed_port_url
 
-pytestmark = pytest.mark.usefixtures("celery_worker")
-
 
 def thumbnail_ready(client: FlaskClient, image_id: str) -> dict[str, Any] | None:
     document = client.get(f"/api/images/{image_id}").json
@@ -25,6 +23,7 @@ def thumbnail_ready(client: FlaskClient, image_id: str) -> dict[str, Any] | None
     return document if document["thumbnail_status"] == "ready" else None
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_worker_makes_both_thumbnails(api: FlaskClient, bucket: oss2.Bucket) -> None:
     image_id = upload(api, pictures.jpeg(2000, 1000, with_gps=True), "wide.jpg").json["id"]  # type: ignore[index]
     wait_for(lambda: thumbnail_ready(api, image_id), what="thumbnails")
@@ -36,6 +35,7 @@ def test_worker_makes_both_thumbnails(api: FlaskClient, bucket: oss2.Bucket) -> 
     ]
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_ready_thumbnail_redirects_to_the_fitting_size(api: FlaskClient) -> None:
     image_id = upload(api, pictures.png(2000, 1000)).json["id"]  # type: ignore[index]
     wait_for(lambda: thumbnail_ready(api, image_id), what="thumbnails")
@@ -47,6 +47,7 @@ def test_ready_thumbnail_redirects_to_the_fitting_size(api: FlaskClient) -> None
     assert small.headers["Cache-Control"] == "public, max-age=150"
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_delete_after_thumbnails_removes_them_too(api: FlaskClient, bucket: oss2.Bucket) -> None:
     image_id = upload(api, pictures.png()).json["id"]  # type: ignore[index]
     wait_for(lambda: thumbnail_ready(api, image_id), what="thumbnails")
@@ -65,6 +66,7 @@ def test_upload_with_redis_down_succeeds_and_says_thumbnails_are_delayed(
     assert "Thumbnails are delayed" in response.json["notice"]
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_delayed_thumbnails_are_made_once_redis_is_back(
     app_overrides: dict[str, Any], api: FlaskClient
 ) -> None:
@@ -103,6 +105,7 @@ def test_worker_entry_exits_with_one_line_on_a_config_error(instance_path: Path)
     assert result.stderr.strip().startswith("gallery: SECRET_KEY is not set")
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_queue_thumbnails_command_queues_what_redis_missed(
     app_overrides: dict[str, Any], gallery_app: Flask, api: FlaskClient
 ) -> None:

@@ -1,0 +1,114 @@
+"""Catalog: the gallery's records as readers and writers see them.
+
+Records live in OSS (the truth) and are mirrored in a Redis index (fast pages). Every Redis call
+here is optional: when Redis fails or hangs, writes go to OSS only, reads go to OSS, and the
+worker's sweep (`reconcile`) brings the index back in line later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import redis
+
+from gallery.index import RecordIndex
+from gallery.outage import Outage
+from gallery.records import ImageRecord, is_image_id
+from gallery.storage import ImageStore, Page
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    added: int
+    updated: int
+    dropped: int
+
+
+class Catalog:
+    def __init__(self, store: ImageStore, index: RecordIndex, outage: Outage) -> None:
+        self.store = store
+        self.index = index
+        self.outage = outage
+
+    def _redis(self, call: Callable[[], T], fallback: T) -> T:
+        if self.outage.active():
+            return fallback
+        try:
+            return call()
+        except redis.RedisError as exc:
+            log.warning("redis unavailable, using the fallback: %s", type(exc).__name__)
+            self.outage.record()
+            return fallback
+
+    def _index_ready(self) -> bool:
+        return self._redis(self.index.is_complete, False)
+
+    # --- writes -------------------------------------------------------------
+
+    def save(self, record: ImageRecord) -> None:
+        etag = self.store.save_record(record)
+        self._redis(lambda: self.index.put(record, etag), False)
+
+    def delete(self, image_id: str) -> bool:
+        """Delete the image (OSS first), then bury it so no late writer brings it back."""
+        existed = self.store.delete_image(image_id)
+        if existed or is_image_id(image_id):
+            self._redis(lambda: self.index.bury(image_id), None)
+        return existed
+
+    def abandon(self, image_id: str) -> None:
+        """Remember an upload that failed with OSS unreachable, for gc to delete."""
+        self._redis(lambda: self.index.abandon(image_id), None)
+
+    def abandoned(self, *, forget_before: float) -> list[str]:
+        """Ids of abandoned uploads (none while Redis is unreachable: gc tries next time)."""
+        return self._redis(lambda: self.index.abandoned_ids(forget_before=forget_before), [])
+
+    def is_gone(self, image_id: str) -> bool:
+        return self._redis(lambda: self.index.is_gone(image_id), False)
+
+    # --- reads --------------------------------------------------------------
+
+    def get(self, image_id: str) -> ImageRecord | None:
+        if not is_image_id(image_id):
+            return None
+        if self._index_ready():
+            found = self._redis(lambda: self.index.get(image_id), None)
+            if found is not None:
+                return found
+        return self.store.get_record(image_id)
+
+    def page(self, *, limit: int, cursor: str | None) -> Page:
+        result = self._redis(lambda: self.index.page(limit=limit, cursor=cursor), None)
+        if result is not None:
+            return Page(*result)
+        return self.store.list_records(limit=limit, cursor=cursor)
+
+    # --- repair -------------------------------------------------------------
+
+    def reconcile(self) -> Reconciled:
+        """Make the index match OSS. Raises redis errors: the sweep retries next time."""
+        # The index is read before OSS is listed: an image indexed after this snapshot is not in
+        # it, so it cannot be dropped as "not in OSS" by a listing that began before it existed.
+        known = self.index.known_etags()
+        in_oss = self.store.record_etags()
+        added = updated = 0
+        for image_id, etag in in_oss.items():
+            if known.get(image_id) == etag:
+                continue
+            record = self.store.get_record(image_id)
+            if record is not None and self.index.put(record, etag):
+                if image_id in known:
+                    updated += 1
+                else:
+                    added += 1
+        dropped = [image_id for image_id in known if image_id not in in_oss]
+        self.index.drop(dropped)
+        self.index.mark_complete()
+        return Reconciled(added=added, updated=updated, dropped=len(dropped))

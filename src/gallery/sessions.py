@@ -1,0 +1,83 @@
+"""Logged-in sessions, checked server-side on every request.
+
+The signed cookie names a session id; Redis holds `session:<id>` with the idle timeout as its
+lifetime, refreshed by each request. Logout deletes it, so a cookie captured before logout is
+worth nothing after. The cookie also carries the login time: past SESSION_LIFETIME_SECONDS the
+session ends however active it is. Without Redis nobody counts as logged in (fail closed).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+import redis
+from flask import g, session
+
+from gallery.clients import clients
+
+log = logging.getLogger(__name__)
+SESSION_USER = "user"
+SESSION_ID = "sid"
+SESSION_STARTED = "login_at"
+
+
+def session_key(session_id: str) -> str:
+    return f"{clients().namespace}session:{session_id}"
+
+
+def start_session(username: str) -> None:
+    """A fresh session (and CSRF token) on login, so a planted session id is worth nothing."""
+    settings = clients().settings
+    session.clear()
+    session_id = secrets.token_urlsafe(24)
+    clients().redis.set(session_key(session_id), username, ex=settings.SESSION_IDLE_SECONDS)
+    session.permanent = True
+    session[SESSION_USER] = username
+    session[SESSION_ID] = session_id
+    session[SESSION_STARTED] = int(time.time())
+
+
+def end_session() -> None:
+    session_id = session.get(SESSION_ID)
+    session.clear()
+    g.pop("user", None)
+    if isinstance(session_id, str):
+        try:
+            clients().redis.delete(session_key(session_id))
+        except redis.RedisError as exc:
+            # The cookie is cleared; the server-side entry expires with the idle timeout.
+            log.warning("logout could not revoke the session in redis: %s", type(exc).__name__)
+
+
+def logged_in_user() -> str | None:
+    if "user" in g:
+        found: str | None = g.user
+        return found
+    g.user = _check_session()
+    return g.user  # type: ignore[no-any-return]
+
+
+def _check_session() -> str | None:
+    user, session_id = session.get(SESSION_USER), session.get(SESSION_ID)
+    started = session.get(SESSION_STARTED)
+    if not isinstance(user, str) or not isinstance(session_id, str) or not isinstance(started, int):
+        return None
+    found = clients()
+    if time.time() - started > found.settings.SESSION_LIFETIME_SECONDS:
+        return None
+    if found.redis_outage.active():
+        return None
+    try:
+        pipe = found.redis.pipeline()
+        pipe.get(session_key(session_id))
+        pipe.expire(session_key(session_id), found.settings.SESSION_IDLE_SECONDS)
+        stored, _ = pipe.execute()
+    except redis.RedisError as exc:
+        found.redis_outage.record()
+        log.warning("session check failed, treating as logged out: %s", type(exc).__name__)
+        return None
+    if stored is None or stored.decode() != user:
+        return None
+    return user

@@ -1,0 +1,131 @@
+"""The gallery page and the listing API with many images, through nginx, at 16 connections.
+
+Starts a copy of the stack (its own project name, a free 127.0.0.1 port), uploads --images
+pictures through the API, waits for the worker's first sweep (the Redis index is complete), then
+runs wrk for --seconds on each URL, interleaved with the baseline `/main/` (a page that reads
+nothing). Prints one JSON line. Every loop is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from PIL import Image
+from rich.console import Console
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
+
+from stack_copy import copy_project  # noqa: E402
+
+from gallery.settings import DEV_API_TOKEN  # noqa: E402
+from stackctl.engine import connect  # noqa: E402
+from stackctl.stack import Stack  # noqa: E402
+from stackctl.workspace import load_workspace  # noqa: E402
+
+
+def upload(base: str, number: int) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (64, 48), (number % 256, 30, 30)).save(image, "PNG")
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="p{number}.png"\r\nContent-Type: image/png\r\n\r\n'.encode()
+        + image.getvalue()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{base}/api/images",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {DEV_API_TOKEN}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+
+
+def wrk(url: str, seconds: int) -> float:
+    done = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "5s", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    if match is None or "Non-2xx" in done.stdout:
+        raise SystemExit(f"bench_page: wrk on {url} failed:\n{done.stdout}")
+    return float(match.group(1))
+
+
+def wait_until(base: str, check: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}{check}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"bench_page: {base}{check} did not answer within {seconds} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per URL and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench_page: wrk is not installed: apt-get install -y wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        environ = {**os.environ, **copy_project(directory)}
+        found = load_workspace(directory, environ=environ, mode="production")
+        stack = Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
+        base = f"http://127.0.0.1:{environ['NGINX_PORT']}"
+        try:
+            stack.up()
+            wait_until(base, "/healthz", 60)
+            for number in range(options.images):
+                upload(base, number)
+            # Thumbnails are made first: the worker must not share the CPU with the measurement.
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                with urllib.request.urlopen(f"{base}/api/images?limit=100", timeout=10) as answer:
+                    listed = json.load(answer)["images"]
+                if all(image["thumbnail_status"] == "ready" for image in listed):
+                    break
+                time.sleep(2)
+            urls = {
+                "page": f"{base}/",
+                "listing": f"{base}/api/images?limit=100",
+                "main": f"{base}/main/",
+            }
+            results: dict[str, list[float]] = {name: [] for name in urls}
+            for _ in range(options.rounds):
+                for name, url in urls.items():
+                    results[name].append(wrk(url, options.seconds))
+        finally:
+            stack.down(volumes=True)
+    print(json.dumps({name: statistics.median(values) for name, values in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

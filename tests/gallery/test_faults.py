@@ -1,0 +1,224 @@
+"""The gallery under bad infrastructure: a hung Redis, a hung OSS, a lost queue, a broken
+publish. Nothing hangs past the request budget, nothing is stored that no record names, and a
+deleted image stays deleted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import oss2
+import pictures
+import pytest
+from faults import HangingProxy, RedisProcess, hanging_proxy
+from flask import Flask
+from flask.testing import FlaskClient
+from support import AUTH, bucket_keys, upload, wait_for
+
+from fakeoss.testing import RunningFakeOss
+from gallery import create_app
+from gallery.clients import clients
+from gallery.records import ImageRecord
+from gallery.tasks import THUMBNAIL_TASK, celery_of, sweep
+from loopback import closed_port_url
+
+# The issue's budget for an answer while a dependency hangs.
+BUDGET_SECONDS = 2.0
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def redis_url(own_redis: RedisProcess) -> str:
+    """Every app and worker of these tests uses the test's own Redis, which it may break."""
+    return own_redis.url
+
+
+@pytest.fixture
+def oss_proxy(fakeoss: RunningFakeOss) -> Iterator[HangingProxy]:
+    port = urlsplit(fakeoss.endpoint).port
+    assert port is not None
+    with hanging_proxy(port) as proxy:
+        yield proxy
+
+
+def timed(call: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_upload_with_a_hung_redis_answers_201_delayed_within_the_budget(
+    app_overrides: dict[str, Any], own_redis: RedisProcess, bucket: oss2.Bucket
+) -> None:
+    app = create_app(app_overrides)
+    own_redis.freeze()
+    response, seconds = timed(lambda: upload(app.test_client(), pictures.png()))
+    assert response.status_code == 201
+    assert "Thumbnails are delayed" in response.json["notice"]
+    assert seconds < BUDGET_SECONDS
+    assert len(bucket_keys(bucket)) == 2  # the original and its record, once
+
+
+def test_page_and_healthz_with_a_hung_redis_answer_within_the_budget(
+    app_overrides: dict[str, Any], own_redis: RedisProcess
+) -> None:
+    app = create_app(app_overrides)
+    client = app.test_client()
+    upload(client, pictures.png())
+    own_redis.freeze()
+    page, page_seconds = timed(lambda: client.get("/"))
+    health, health_seconds = timed(lambda: client.get("/healthz"))
+    assert page.status_code == 200
+    assert 'title="picture.png"' in page.get_data(as_text=True)
+    assert health.status_code == 200
+    assert page_seconds < BUDGET_SECONDS
+    assert health_seconds < 0.5
+
+
+def test_upload_with_a_hung_oss_answers_503_within_the_budget(
+    app_overrides: dict[str, Any], oss_proxy: HangingProxy
+) -> None:
+    app = create_app({**app_overrides, "OSS_ENDPOINT": oss_proxy.endpoint})
+    oss_proxy.hang()
+    response, seconds = timed(lambda: upload(app.test_client(), pictures.png()))
+    assert response.status_code == 503
+    assert seconds < BUDGET_SECONDS
+
+
+def test_oss_hanging_mid_upload_leaves_nothing_once_gc_ran(
+    app_overrides: dict[str, Any], oss_proxy: HangingProxy, bucket: oss2.Bucket
+) -> None:
+    app = create_app({**app_overrides, "OSS_ENDPOINT": oss_proxy.endpoint})
+    store = clients(app).store
+    save_record = store.save_record
+
+    def hang_then_save(record: ImageRecord) -> str:
+        oss_proxy.hang()  # the original is stored; OSS stops answering before the record
+        return save_record(record)
+
+    store.save_record = hang_then_save  # type: ignore[method-assign]
+    response = upload(app.test_client(), pictures.png())
+    assert response.status_code == 503
+    oss_proxy.resume()
+    store.save_record = save_record  # type: ignore[method-assign]
+    # The record's PUT was held, not lost: once OSS answers again, it lands.
+    wait_for(lambda: any(k.startswith("records/") for k in bucket_keys(bucket)), what="record")
+    result = app.test_cli_runner().invoke(args=["gallery", "gc", "--min-age", "0"])
+    assert result.exit_code == 0, result.output
+    assert bucket_keys(bucket) == []
+
+
+def test_record_refused_by_oss_removes_the_original_at_once(
+    gallery_app: Flask, bucket: oss2.Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(record: ImageRecord) -> str:
+        raise oss2.exceptions.ServerError(500, {}, b"", {})
+
+    monkeypatch.setattr(clients(gallery_app).store, "save_record", refuse)
+    response = upload(gallery_app.test_client(), pictures.png())
+    assert response.status_code == 503
+    assert bucket_keys(bucket) == []
+
+
+def test_gc_keeps_young_orphans_and_every_recorded_image(
+    gallery_app: Flask, api: FlaskClient, bucket: oss2.Bucket
+) -> None:
+    image_id = upload(api, pictures.png()).json["id"]  # type: ignore[index]
+    bucket.put_object("images/00000000-0000-8000-8000-000000000000/original.png", b"x")
+    result = gallery_app.test_cli_runner().invoke(args=["gallery", "gc"])
+    assert "removed 0 orphaned images or objects" in result.output
+    assert len(bucket_keys(bucket)) == 3
+    gallery_app.test_cli_runner().invoke(args=["gallery", "gc", "--min-age", "0"])
+    assert bucket_keys(bucket) == [f"images/{image_id}/original.png", f"records/{image_id}.json"]
+
+
+def test_any_failure_to_queue_after_storing_answers_201_delayed(
+    gallery_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = celery_of(gallery_app).tasks[THUMBNAIL_TASK]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ModuleNotFoundError("No module named 'packaging'")
+
+    monkeypatch.setattr(task, "apply_async", broken)
+    response = upload(gallery_app.test_client(), pictures.png())
+    assert response.status_code == 201
+    assert "Thumbnails are delayed" in response.json["notice"]  # type: ignore[index]
+
+
+def test_delete_during_a_listing_that_requeues_is_never_undone(
+    gallery_app: Flask, app_overrides: dict[str, Any], bucket: oss2.Bucket
+) -> None:
+    no_redis = create_app({**app_overrides, "REDIS_URL": closed_port_url("redis")})
+    image_id = upload(no_redis.test_client(), pictures.png()).json["id"]  # type: ignore[index]
+    api = gallery_app.test_client()
+    task = celery_of(gallery_app).tasks[THUMBNAIL_TASK]
+    publish = task.apply_async
+
+    def delete_while_listing(*args: Any, **kwargs: Any) -> Any:
+        assert api.delete(f"/api/images/{image_id}", headers=AUTH).status_code == 204
+        return publish(*args, **kwargs)
+
+    task.apply_async = delete_while_listing
+    try:
+        listing = api.get("/api/images")
+    finally:
+        task.apply_async = publish
+    assert listing.status_code == 200
+    assert api.get("/api/images").json == {"images": [], "next_cursor": None}
+    assert api.get(f"/api/images/{image_id}").status_code == 404
+    assert bucket_keys(bucket) == []
+
+
+@pytest.fixture
+def worker_settings() -> dict[str, str]:
+    return {"REQUEUE_AFTER_SECONDS": "1", "SWEEP_INTERVAL_SECONDS": "1"}
+
+
+def test_job_lost_with_redis_restarted_empty_is_requeued_once(
+    app_overrides: dict[str, Any],
+    own_redis: RedisProcess,
+    bucket: oss2.Bucket,
+    request: pytest.FixtureRequest,
+) -> None:
+    app = create_app(app_overrides)
+    client = app.test_client()
+    image_id = upload(client, pictures.png()).json["id"]  # type: ignore[index]
+    own_redis.restart_empty()  # the queued job is gone with Redis's data
+    request.getfixturevalue("celery_worker")
+
+    def ready() -> bool:
+        document = client.get(f"/api/images/{image_id}").json
+        return document is not None and document["thumbnail_status"] == "ready"
+
+    wait_for(ready, seconds=30, what="thumbnails of a job Redis lost")
+    keys = bucket_keys(bucket)
+    assert [key for key in keys if key.startswith("records/")] == [f"records/{image_id}.json"]
+    assert len(keys) == 4  # original, two thumbnails, one record: nothing made twice
+
+
+def test_sweep_rebuilds_a_lost_index_from_oss(
+    app_overrides: dict[str, Any], own_redis: RedisProcess
+) -> None:
+    app = create_app(app_overrides)
+    client = app.test_client()
+    ids = [upload(client, pictures.png()).json["id"] for _ in range(3)]  # type: ignore[index]
+    own_redis.restart_empty()
+    listed = client.get("/api/images").json
+    assert [image["id"] for image in listed["images"]] == sorted(ids)  # type: ignore[index]
+    with app.app_context():
+        result = sweep()
+    assert result["added"] == 3
+    assert clients(app).catalog.index.is_complete()
+    listed = client.get("/api/images").json
+    assert [image["id"] for image in listed["images"]] == sorted(ids)  # type: ignore[index]
