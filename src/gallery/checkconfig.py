@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from gallery import PROJECT_ROOT
+from gallery.factory import PROJECT_ROOT
 from gallery.settings import DEFAULT_SECRET_KEY, ConfigError, choose_config_name, load_settings
 
 Status = Literal["ok", "warn", "fail"]
