@@ -17,6 +17,10 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 if os.environ.get("CI"):
     # A Python that CI cannot find is a failure, not a skip.
     nox.options.error_on_missing_interpreters = True
+else:
+    # Elsewhere (a fresh Debian has only its own 3.11) the missing ones are skipped, and named in
+    # nox's closing summary; never downloaded behind the user's back.
+    nox.options.download_python = "never"
 
 # Compile at install: Python then never compiles oss2 at import time, where its docstrings'
 # invalid escapes print warnings into the stderr of the processes the tests start.
@@ -48,10 +52,13 @@ def without_oss_secrets() -> dict[str, str | None]:
 
 @nox.session(python=DEFAULT_PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole tree."""
+    """ruff over the tree; actionlint, zizmor and GitLab's schema over the pipeline files."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("actionlint")
+    session.run("zizmor", "--offline", "--min-severity", "medium", ".github/workflows")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml")
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -104,3 +111,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks, each a ratio against a baseline run alongside; writes BENCHMARKS.md."""
     install(session, "test")
     session.run("python", "tests/bench/run.py", *session.posargs, env=without_oss_secrets())
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
+def newcomer(session: nox.Session) -> None:
+    """The README's two commands, read from README.md, on a pristine Debian 12 container."""
+    session.install("docker>=7.1,<8")
+    session.run("python", "tests/newcomer/run.py", *session.posargs, env=without_oss_secrets())
