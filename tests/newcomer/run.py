@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import docker
-
 from readme_commands import readme_commands
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +148,9 @@ def start_container(client: docker.DockerClient, clone: Path) -> Any:
     )
 
 
-def step(client: docker.DockerClient, container: Any, clone: Path, name: str, command: str) -> float:
+def step(
+    client: docker.DockerClient, container: Any, clone: Path, name: str, command: str
+) -> float:
     """Run `command` with bash in the clone; its output streams through, its tail kept."""
     print(f"\n=== newcomer: {name}: {command}", flush=True)
     started = time.monotonic()
@@ -169,7 +170,9 @@ def step(client: docker.DockerClient, container: Any, clone: Path, name: str, co
     seconds = time.monotonic() - started
     if code != 0:
         last = "\n".join(f"  | {line}" for line in tail)
-        raise StepFailed(f"{name} `{command}` exited {code} after {seconds:.0f} s; last lines:\n{last}")
+        raise StepFailed(
+            f"{name} `{command}` exited {code} after {seconds:.0f} s; last lines:\n{last}"
+        )
     print(f"=== newcomer: {name}: ok in {seconds:.0f} s", flush=True)
     return seconds
 
