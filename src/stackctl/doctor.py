@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -119,7 +120,7 @@ def diagnose(
             f"project {project.name}: {len(project.services)} services, {settings.mode} mode",
         )
     checks = run_checks(settings, project, environ={**dotenv, **environ}, connect=connect)
-    return [first, *checks]
+    return [first, *checks, check_tool_environment(project_dir)]
 
 
 def run_checks(
@@ -379,6 +380,33 @@ def check_app_settings(environ: Mapping[str, str], instance_path: Path) -> Check
         )
         return Check(name, "fail", detail, blocks_up=True)
     return Check(name, "ok", f"{', '.join(sorted(app.SECRET_SETTINGS))} set")
+
+
+def check_tool_environment(
+    project_dir: Path,
+    prefix: str = sys.prefix,
+    base_prefix: str = sys.base_prefix,
+    stdlib: str | None = None,
+) -> Check:
+    """The tools belong in the project's .venv (README command 1 makes it): a system Python
+    marked externally managed (PEP 668: Debian 12+, Ubuntu 23.04+) refuses `pip install`."""
+    name = "tools' Python"
+    venv = project_dir / ".venv"
+    if Path(prefix).resolve() == venv.resolve():
+        return Check(name, "ok", f"running from the project's {venv}")
+    if prefix != base_prefix:
+        return Check(name, "ok", f"running from the virtual environment {prefix}")
+    fix = "run `bash .ci/setup-host` (it makes .venv), then `.venv/bin/invoke ...`"
+    if not (venv / "bin" / "invoke").exists():
+        fix = f"no {venv} yet: {fix}"
+    stdlib = stdlib or sysconfig.get_path("stdlib")
+    if (Path(stdlib) / "EXTERNALLY-MANAGED").is_file():
+        detail = (
+            f"invoke runs on the system Python {prefix}, externally managed (PEP 668): "
+            f"`pip install` there fails with externally-managed-environment; {fix}"
+        )
+        return Check(name, "warn", detail)
+    return Check(name, "warn", f"invoke runs outside the project's .venv ({prefix}): {fix}")
 
 
 def _as_list(check: Callable[..., Check], *args: Any) -> list[Check]:
