@@ -7,6 +7,9 @@ command 1 starts inside runs on the host's engine, its bind mounts resolve becau
 the same, and nginx answers on the host's 127.0.0.1:8080. Steps: command 1, GET /main/ through
 nginx, command 2, then the README's down command; the stack comes down on failure too.
 Everything goes through the Docker SDK: no docker CLI.
+
+The host's pip and uv download caches are shared with the container (what it installs is still
+installed afresh, only fewer downloads); `--cold` runs without them, as a first-ever machine.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class StepFailed(Exception):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the clone (for a post-mortem)")
+    parser.add_argument("--cold", action="store_true", help="no shared pip/uv download caches")
     args = parser.parse_args()
 
     commands = readme_commands(ROOT / "README.md")
@@ -67,7 +71,7 @@ def main() -> int:
     timings: dict[str, float] = {}
     try:
         clone_head(ROOT, clone)
-        container = start_container(client, clone)
+        container = start_container(client, clone, caches=not args.cold)
         timings["command 1"] = step(client, container, clone, "command 1", commands.setup)
         timings["GET /main/"] = check_welcome()
         timings["command 2"] = step(client, container, clone, "command 2", commands.test)
@@ -120,11 +124,15 @@ def git(where: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def start_container(client: docker.DockerClient, clone: Path) -> Any:
+def start_container(client: docker.DockerClient, clone: Path, *, caches: bool) -> Any:
     volumes = {
         str(clone): {"bind": str(clone), "mode": "rw"},
         "/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
     }
+    for cache in ("pip", "uv") if caches else ():
+        found = Path.home() / ".cache" / cache
+        if found.is_dir():
+            volumes[str(found)] = {"bind": f"/root/.cache/{cache}", "mode": "rw"}
     environment = {"PYTHONUNBUFFERED": "1"}
     if HOST_CA.is_file():
         volumes[str(HOST_CA)] = {"bind": CONTAINER_CA, "mode": "ro"}
