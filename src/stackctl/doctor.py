@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -132,7 +133,7 @@ def diagnose(
     checks = run_checks(
         settings, project, environ={**dotenv, **environ}, connect=connect, check_app=check_app
     )
-    return [first, *checks]
+    return [first, *checks, check_tool_environment(project_dir)]
 
 
 def run_checks(
@@ -391,6 +392,33 @@ def app_settings_check(command: Sequence[str]) -> AppSettingsCheck:
         return Check(f"app settings ({config})", status, str(detail), blocks_up=status == "fail")
 
     return check
+
+
+def check_tool_environment(
+    project_dir: Path,
+    prefix: str = sys.prefix,
+    base_prefix: str = sys.base_prefix,
+    stdlib: str | None = None,
+) -> Check:
+    """The tools belong in the project's .venv (README command 1 makes it): a system Python
+    marked externally managed (PEP 668: Debian 12+, Ubuntu 23.04+) refuses `pip install`."""
+    name = "tools' Python"
+    venv = project_dir / ".venv"
+    if Path(prefix).resolve() == venv.resolve():
+        return Check(name, "ok", f"running from the project's {venv}")
+    if prefix != base_prefix:
+        return Check(name, "ok", f"running from the virtual environment {prefix}")
+    fix = "run `bash .ci/setup-host` (it makes .venv), then `.venv/bin/invoke ...`"
+    if not (venv / "bin" / "invoke").exists():
+        fix = f"no {venv} yet: {fix}"
+    stdlib = stdlib or sysconfig.get_path("stdlib")
+    if (Path(stdlib) / "EXTERNALLY-MANAGED").is_file():
+        detail = (
+            f"invoke runs on the system Python {prefix}, externally managed (PEP 668): "
+            f"`pip install` there fails with externally-managed-environment; {fix}"
+        )
+        return Check(name, "warn", detail)
+    return Check(name, "warn", f"invoke runs outside the project's .venv ({prefix}): {fix}")
 
 
 def _as_list(check: Callable[..., Check], *args: Any) -> list[Check]:

@@ -533,3 +533,34 @@ def test_invoke_doctor_names_a_taken_port_and_the_fix() -> None:
     assert line.lstrip().startswith("✗")
     assert "taken by another process" in line
     assert "set NGINX_PORT to a free port" in line
+
+
+def test_tools_in_the_projects_venv_are_fine(tmp_path: Path) -> None:
+    venv = tmp_path / ".venv"
+    venv.mkdir()
+    check = doctor.check_tool_environment(tmp_path, prefix=str(venv), base_prefix="/usr")
+    assert check.status == "ok"
+
+
+def test_tools_on_an_externally_managed_python_name_pep_668_and_the_fix(tmp_path: Path) -> None:
+    stdlib = tmp_path / "lib" / "python3.11"
+    stdlib.mkdir(parents=True)
+    (stdlib / "EXTERNALLY-MANAGED").write_text("[externally-managed]\n")
+    check = doctor.check_tool_environment(
+        tmp_path, prefix="/usr", base_prefix="/usr", stdlib=str(stdlib)
+    )
+    assert (check.status, check.blocks_up) == ("warn", False)
+    assert "PEP 668" in check.detail
+    assert "no " + str(tmp_path / ".venv") in check.detail
+    assert "bash .ci/setup-host" in check.detail
+
+
+def test_tools_outside_the_venv_on_an_unmanaged_python_point_at_the_venv(tmp_path: Path) -> None:
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "invoke").touch()
+    check = doctor.check_tool_environment(
+        tmp_path, prefix="/opt/py", base_prefix="/opt/py", stdlib=str(tmp_path)
+    )
+    assert check.status == "warn"
+    assert "PEP 668" not in check.detail
+    assert "`.venv/bin/invoke ...`" in check.detail
