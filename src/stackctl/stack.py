@@ -18,7 +18,7 @@ from docker.types import Healthcheck, Mount
 from rich.console import Console
 
 from stackctl import labels
-from stackctl.builds import build_services
+from stackctl.builds import build_services, remove_superseded_images
 from stackctl.compose import Project, ServiceSpec
 from stackctl.containers import Container, project_containers
 from stackctl.converge import (
@@ -118,6 +118,9 @@ class Stack:
             plan = plan_service(self.project, spec, image_id, running.get(name, []))
             self._apply(plan)
             plans.append(plan)
+        if any(plan.action == "recreate" for plan in plans):
+            # A recreated container let go of its old image: leave no dangling copy behind.
+            remove_superseded_images(self.client, self.project.name)
         if wait:
             for plan in plans:
                 self.wait_healthy(plan.service)

@@ -188,6 +188,19 @@ def test_source_change_recreates_web_and_its_worker_alone(under_test: StackUnder
     assert wait_for_text(under_test.port, "/main/", "changed by a test") == "changed by a test"
 
 
+def test_source_change_leaves_no_dangling_image_behind(under_test: StackUnderTest) -> None:
+    stack = under_test.stack()
+    web = stack.client.api.inspect_image(f"{stack.project.name}/web:latest")
+    dangling = stack.client.api.images(
+        filters={"dangling": True, "label": f"com.docker.compose.project={stack.project.name}"}
+    )
+
+    assert dangling == []
+    # The app's code is the image's top layer: a source change ships kilobytes, not a venv.
+    top_layers = stack.client.api.history(web["Id"])[:8]
+    assert sum(layer["Size"] for layer in top_layers) <= 1_000_000
+
+
 def test_develop_mode_serves_an_edit_without_a_build(under_test: StackUnderTest) -> None:
     plans = under_test.stack(mode="develop").up()
     assert {p.service for p in plans if p.action == "recreate"} == {"web", "worker"}
