@@ -111,13 +111,14 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def engine(session: nox.Session) -> None:
     """Tests against the real Docker engine: images, the stack, invoke up/down."""
-    tests_impl(session, "-m", "engine", "-p", "no:cacheprovider")
+    # Engine tests walk one stack (or host) through a story, step by step: in file order.
+    tests_impl(session, "-m", "engine", "-p", "no:cacheprovider", "-p", "no:randomly")
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def browser(session: nox.Session) -> None:
     """The gallery page in headless Debian chromium; screenshots land in artifacts/."""
-    tests_impl(session, "-m", "browser", "-p", "no:cacheprovider")
+    tests_impl(session, "-m", "browser", "-p", "no:cacheprovider", "-p", "no:randomly")
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)
