@@ -203,7 +203,8 @@ def test_source_change_leaves_no_dangling_image_behind(under_test: StackUnderTes
     assert dangling == []
     # The app's code is the image's top layer: a source change ships kilobytes, not a venv.
     before = under_test.web_layers_before_change
-    new_layers = [layer for layer in stack.client.api.history(web["Id"]) if layer["Id"] not in before]
+    history = stack.client.api.history(web["Id"])
+    new_layers = [layer for layer in history if layer["Id"] not in before]
     assert new_layers
     assert sum(layer["Size"] for layer in new_layers) <= 1_000_000
 
