@@ -40,6 +40,7 @@ Status = Literal["ok", "warn", "fail"]
 DEFAULT_PIP_INDEX = "https://pypi.org/simple"
 DOCKER_DATA_DIR = Path("/var/lib/docker")
 GB = 1_000_000_000
+RECLAIMABLE_WARN_BYTES = 2 * GB
 DISK_WARN_BYTES = 5 * GB
 DISK_FAIL_BYTES = 1 * GB
 URL_TIMEOUT = 2.0
@@ -186,7 +187,7 @@ def engine_checks(
     try:
         holders = port_holders(client) if client is not None else {}
         ports = check_ports(project, holders, probe_port) if project is not None else []
-        return [engine, check_base_images(client, settings), *ports]
+        return [engine, check_base_images(client, settings), *ports, check_reclaimable(client)]
     finally:
         if client is not None:
             client.close()
@@ -222,6 +223,26 @@ def check_base_images(client: docker.DockerClient | None, settings: StackSetting
         return Check("base images", "fail", detail, blocks_up=True)
     present = ", ".join(dict.fromkeys(settings.base_images.values()))
     return Check("base images", "ok", present)
+
+
+def check_reclaimable(client: docker.DockerClient | None) -> Check:
+    """Space held by images no container uses, as `docker system df` counts it (what a layer
+    shares with a used image is not reclaimable). `invoke up` removes what its own rebuilds
+    leave behind; this shows the rest."""
+    if client is None:
+        return Check("reclaimable space", "warn", "not checked: no engine answers")
+    images = client.api.df().get("Images") or []
+    unused = [image for image in images if not image.get("Containers")]
+    reclaimable = sum(
+        max(0, image["Size"] - max(0, image.get("SharedSize", 0))) for image in unused
+    )
+    dangling = sum(1 for image in unused if not image.get("RepoTags"))
+    found = f"{reclaimable / GB:.1f} GB in {len(unused)} unused images ({dangling} untagged)"
+    if reclaimable >= RECLAIMABLE_WARN_BYTES:
+        return Check(
+            "reclaimable space", "warn", f"{found}: `docker image prune` frees the untagged"
+        )
+    return Check("reclaimable space", "ok", found)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from stackctl.settings import (
 
 ROOT = Path(__file__).resolve().parents[2]
 GB = 1_000_000_000
+MB = 1_000_000
 
 
 def settings(tmp_path: Path, **values: Any) -> StackSettings:
@@ -56,6 +57,7 @@ class FakeApi:
     def __init__(self, images: set[str], containers: list[dict[str, Any]]) -> None:
         self.images = images
         self.running = containers
+        self.disk_images: list[dict[str, Any]] = []
 
     def inspect_image(self, name: str) -> dict[str, Any]:
         if name not in self.images:
@@ -64,6 +66,9 @@ class FakeApi:
 
     def containers(self) -> list[dict[str, Any]]:
         return self.running
+
+    def df(self) -> dict[str, Any]:
+        return {"Images": self.disk_images}
 
 
 class FakeClient:
@@ -564,3 +569,27 @@ def test_tools_outside_the_venv_on_an_unmanaged_python_point_at_the_venv(tmp_pat
     assert check.status == "warn"
     assert "PEP 668" not in check.detail
     assert "`.venv/bin/invoke ...`" in check.detail
+
+
+def test_reclaimable_space_counts_unused_images_less_what_they_share() -> None:
+    client = FakeClient()
+    client.api.disk_images = [
+        {"Size": 3 * GB, "SharedSize": 0, "Containers": 0, "RepoTags": []},
+        {"Size": 200 * MB, "SharedSize": 150 * MB, "Containers": 0, "RepoTags": ["a/web:v1"]},
+        {"Size": 9 * GB, "SharedSize": 0, "Containers": 2, "RepoTags": ["a/web:latest"]},
+    ]
+
+    check = doctor.check_reclaimable(client)  # type: ignore[arg-type]
+
+    assert check.status == "warn"
+    assert check.detail.startswith("3.0 GB in 2 unused images (1 untagged)")
+    assert "docker image prune" in check.detail
+
+
+def test_little_reclaimable_space_is_fine() -> None:
+    client = FakeClient()
+    client.api.disk_images = [{"Size": 5 * MB, "SharedSize": -1, "Containers": 0, "RepoTags": []}]
+
+    check = doctor.check_reclaimable(client)  # type: ignore[arg-type]
+
+    assert (check.status, check.detail) == ("ok", "0.0 GB in 1 unused images (1 untagged)")
