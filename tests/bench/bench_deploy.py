@@ -24,6 +24,7 @@ import paramiko
 import requests
 from rich.console import Console
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stackctl"))
 

@@ -24,6 +24,7 @@ from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
 from stack_copy import copy_project  # noqa: E402

@@ -23,6 +23,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
 from stack_copy import copy_project, free_port  # noqa: E402

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import socket
 import tarfile
 import time
 import uuid
@@ -16,6 +15,7 @@ from typing import Any
 import docker
 import requests
 
+from loopback import free_port
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
@@ -58,13 +58,6 @@ DIND_OPTIONS: dict[str, Any] = {
     "cap_drop": ["SYS_RESOURCE"],
     "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import uuid
 from pathlib import Path
+
+from loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COPIED = ["compose.yaml", "tasks.py", "pyproject.toml", "README.md", ".dockerignore"]
 COPIED_DIRS = ["containers", "src", "tests"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def copy_project(target: Path) -> dict[str, str]:
