@@ -338,8 +338,8 @@ def test_a_secret_file_is_readable_by_the_app_and_in_no_env_image_label_or_outpu
     )
     client.close()
 
-    for role in ("web", "worker"):
-        container = cutover.role_container(APP, role, "r3")
+    for role, version in running_roles(settings).items():
+        container = cutover.role_container(APP, role, version)
         # As the app's own user (the image's USER): readable, 0400, owned by uid 10001.
         assert host_exec(settings, container, ["cat", "/run/secrets/SECRET_KEY"]) == secret_value()
         mode = host_exec(settings, container, ["stat", "-c", "%a %u", "/run/secrets/SECRET_KEY"])
