@@ -328,7 +328,8 @@ def test_a_secret_file_is_readable_by_the_app_and_in_no_env_image_label_or_outpu
     settings: DeploySettings, images: dict[str, ReleaseImages]
 ) -> None:
     client = remote(settings)
-    web = images["v2"].roles["web"]
+    running_web = cutover.role_container(APP, "web", running_roles(settings)["web"])
+    web = client.api.inspect_container(running_web)["Config"]["Image"]
     history = json.dumps(client.api.history(web))
     image_config = json.dumps(client.api.inspect_image(web))
     containers = client.api.containers(all=True, filters={"label": f"org.aliecs.deploy.app={APP}"})
