@@ -32,10 +32,10 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHONS = nox.project.python_versions(PYPROJECT)
 DEFAULT_PYTHON = "3.11"
 EXTRAS = ".[fakeoss,stackctl]"
-# Lines and branches covered by tests, engine and browser together (nox -s coverage). Measured
-# 83 % over tests-3.11 and the stackctl engine tests alone (2026-12-02); CI runs more than that,
-# so it can only read higher. Raise it as coverage grows, never lower it to let a change through.
-COVERAGE_GATE = 82
+# Lines and branches covered by tests (four Pythons), engine and browser together (nox -s
+# coverage): 88 % in CI on 2026-12-02. Raise it as coverage grows, never lower it to let a
+# change through.
+COVERAGE_GATE = 85
 # Real cloud credentials: only the integration session may see them.
 OSS_SECRETS = (
     "OSS_ACCESS_KEY_ID",

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 from stack_copy import copy_project  # noqa: E402
 
 from gallery.settings import DEV_API_TOKEN  # noqa: E402
-from stackctl import labels  # noqa: E402
 from stackctl.engine import connect  # noqa: E402
 from stackctl.stack import Stack  # noqa: E402
 from stackctl.workspace import load_workspace  # noqa: E402
@@ -72,8 +71,8 @@ def post(base: str, data: bytes, answers: list[Any]) -> None:
 def pids(stack: Stack, service: str) -> list[int]:
     found = []
     for container in stack.containers():
-        if container["Labels"].get(labels.SERVICE) == service:
-            top = stack.api.top(container["Id"], ps_args="-o pid,comm")
+        if container.service == service:
+            top = stack.client.api.top(container.id, ps_args="-o pid,comm")
             found += [int(pid) for pid, command in top["Processes"] if command in APP_COMMANDS]
     return found
 

@@ -52,14 +52,9 @@ class GalleryStack:
         found = load_workspace(self.directory, environ=self.environ, mode="production")
         return Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
 
-    def container(self, service: str) -> Any:
-        stack = self.stack()
-        (found,) = [
-            c
-            for c in stack.containers()
-            if c["Labels"].get("com.docker.compose.service") == service
-        ]
-        return found["Id"]
+    def container(self, service: str) -> str:
+        (found,) = [c for c in self.stack().containers() if c.service == service]
+        return found.id
 
 
 @pytest.fixture(scope="module")
