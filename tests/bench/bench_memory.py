@@ -15,7 +15,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
 from stack_copy import copy_project  # noqa: E402
 
-from gallery.settings import DEV_API_TOKEN  # noqa: E402
+from http_upload import post_png  # noqa: E402
 from stackctl.engine import connect  # noqa: E402
 from stackctl.stack import Stack  # noqa: E402
 from stackctl.workspace import load_workspace  # noqa: E402
@@ -45,25 +44,8 @@ def near_limit_png() -> bytes:
 
 
 def post(base: str, data: bytes, answers: list[Any]) -> None:
-    boundary = uuid.uuid4().hex
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n'
-        "Content-Type: image/png\r\n\r\n".encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{base}/api/images",
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {DEV_API_TOKEN}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            answers.append(json.load(response)["id"])
+        answers.append(post_png(base, data, "big.png", timeout=120)[1]["id"])
     except Exception as exc:  # reported in the output, the batch goes on
         answers.append(f"error: {exc}")
 

@@ -9,7 +9,6 @@ nothing). Prints one JSON line. Every loop is bounded in time.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -20,10 +19,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
-from PIL import Image
 from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
@@ -33,33 +30,15 @@ sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
 from stack_copy import copy_project  # noqa: E402
 
-from gallery.settings import DEV_API_TOKEN  # noqa: E402
+from http_upload import png, post_png  # noqa: E402
 from stackctl.engine import connect  # noqa: E402
 from stackctl.stack import Stack  # noqa: E402
 from stackctl.workspace import load_workspace  # noqa: E402
 
 
 def upload(base: str, number: int) -> None:
-    image = io.BytesIO()
-    Image.new("RGB", (64, 48), (number % 256, 30, 30)).save(image, "PNG")
-    boundary = uuid.uuid4().hex
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="p{number}.png"\r\nContent-Type: image/png\r\n\r\n'.encode()
-        + image.getvalue()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{base}/api/images",
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {DEV_API_TOKEN}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
+    status, _ = post_png(base, png(colour=(number % 256, 30, 30)), f"p{number}.png")
+    assert status == 201
 
 
 def wrk(url: str, seconds: int) -> float:

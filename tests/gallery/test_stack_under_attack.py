@@ -6,23 +6,20 @@ project name and a free port on 127.0.0.1."""
 from __future__ import annotations
 
 import importlib.util
-import io
-import json
 import os
 import socket
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 from rich.console import Console
 
 from gallery.settings import DEV_API_TOKEN
+from http_upload import png, post_png
 from stackctl.engine import connect
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
@@ -75,30 +72,8 @@ def gallery_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GalleryS
     stack.down(volumes=True)
 
 
-def png_body(boundary: str) -> bytes:
-    image = io.BytesIO()
-    Image.new("RGB", (64, 48), (200, 30, 30)).save(image, "PNG")
-    return (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="red.png"\r\n'
-        "Content-Type: image/png\r\n\r\n".encode()
-        + image.getvalue()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-
-
 def post_upload(base: str, timeout: float = 10) -> tuple[int, dict[str, Any]]:
-    boundary = uuid.uuid4().hex
-    request = urllib.request.Request(
-        f"{base}/api/images",
-        data=png_body(boundary),
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {DEV_API_TOKEN}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status, json.load(response)
+    return post_png(base, png(), timeout=timeout)
 
 
 def probe(url: str, timeout: float = 2.0) -> int:

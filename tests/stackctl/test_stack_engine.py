@@ -10,7 +10,6 @@ import json
 import os
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from PIL import Image
 from rich.console import Console
 from stack_copy import copy_project
 
-from gallery.settings import DEV_API_TOKEN
+from http_upload import png, post_png
 from stackctl import labels
 from stackctl.converge import image_name
 from stackctl.engine import connect
@@ -102,28 +101,9 @@ def test_second_up_recreates_nothing(under_test: StackUnderTest) -> None:
 
 
 def upload_png(port: int) -> dict[str, object]:
-    image = io.BytesIO()
-    Image.new("RGB", (640, 480), (200, 30, 30)).save(image, "PNG")
-    boundary = uuid.uuid4().hex
-    body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="red.png"\r\n'
-        "Content-Type: image/png\r\n\r\n".encode()
-        + image.getvalue()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/images",
-        data=body,
-        method="POST",
-        headers={
-            "Authorization": f"Bearer {DEV_API_TOKEN}",
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 201
-        created: dict[str, object] = json.load(response)
-        return created
+    status, created = post_png(f"http://127.0.0.1:{port}", png((640, 480)))
+    assert status == 201
+    return created
 
 
 def test_upload_through_nginx_gets_its_thumbnail(under_test: StackUnderTest) -> None:
