@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -19,19 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
-from stack_copy import copy_project  # noqa: E402
+from bench_stack import running_copy  # noqa: E402
 
 from http_upload import post_png  # noqa: E402
-from stackctl.engine import connect  # noqa: E402
 from stackctl.stack import Stack  # noqa: E402
-from stackctl.workspace import load_workspace  # noqa: E402
 
 SIDE = 7000
 APP_COMMANDS = frozenset({"gunicorn", "celery"})
@@ -75,51 +70,35 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=8)
     options = parser.parse_args()
     data = near_limit_png()
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        environ = {**os.environ, **copy_project(directory)}
-        found = load_workspace(directory, environ=environ, mode="production")
-        stack = Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
-        base = f"http://127.0.0.1:{environ['NGINX_PORT']}"
-        try:
-            stack.up()
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    urllib.request.urlopen(f"{base}/healthz", timeout=2).close()
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            processes = {"web": pids(stack, "web"), "worker": pids(stack, "worker")}
-            before = {s: {p: status_kib(p, "VmRSS") for p in ps} for s, ps in processes.items()}
-            for pid in processes["web"] + processes["worker"]:
-                Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM
-            answers: list[Any] = []
-            started = time.monotonic()
-            threads = [
-                threading.Thread(target=post, args=(base, data, answers))
-                for _ in range(options.parallel)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=180)
-            upload_seconds = time.monotonic() - started
-            ids = [a for a in answers if not str(a).startswith("error")]
-            deadline = time.monotonic() + 120
+    with running_copy() as (stack, base):
+        processes = {"web": pids(stack, "web"), "worker": pids(stack, "worker")}
+        before = {s: {p: status_kib(p, "VmRSS") for p in ps} for s, ps in processes.items()}
+        for pid in processes["web"] + processes["worker"]:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM
+        answers: list[Any] = []
+        started = time.monotonic()
+        threads = [
+            threading.Thread(target=post, args=(base, data, answers))
+            for _ in range(options.parallel)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=180)
+        upload_seconds = time.monotonic() - started
+        ids = [a for a in answers if not str(a).startswith("error")]
+        deadline = time.monotonic() + 120
+        ready = 0
+        while time.monotonic() < deadline:
             ready = 0
-            while time.monotonic() < deadline:
-                ready = 0
-                for image_id in ids:
-                    with urllib.request.urlopen(f"{base}/api/images/{image_id}") as response:
-                        ready += json.load(response)["thumbnail_status"] == "ready"
-                if ready == len(ids):
-                    break
-                time.sleep(1)
-            thumbnails_seconds = time.monotonic() - started
-            peak = {s: {p: status_kib(p, "VmHWM") for p in ps} for s, ps in processes.items()}
-        finally:
-            stack.down(volumes=True)
+            for image_id in ids:
+                with urllib.request.urlopen(f"{base}/api/images/{image_id}") as response:
+                    ready += json.load(response)["thumbnail_status"] == "ready"
+            if ready == len(ids):
+                break
+            time.sleep(1)
+        thumbnails_seconds = time.monotonic() - started
+        peak = {s: {p: status_kib(p, "VmHWM") for p in ps} for s, ps in processes.items()}
     mib = 1024
     print(
         json.dumps(

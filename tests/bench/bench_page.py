@@ -10,30 +10,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
-
-from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
-from stack_copy import copy_project  # noqa: E402
+from bench_stack import running_copy  # noqa: E402
 
 from http_upload import png, post_png  # noqa: E402
-from stackctl.engine import connect  # noqa: E402
-from stackctl.stack import Stack  # noqa: E402
-from stackctl.workspace import load_workspace  # noqa: E402
 
 
 def upload(base: str, number: int) -> None:
@@ -54,17 +47,6 @@ def wrk(url: str, seconds: int) -> float:
     return float(match.group(1))
 
 
-def wait_until(base: str, check: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}{check}", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"bench_page: {base}{check} did not answer within {seconds} s")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=100)
@@ -73,36 +55,26 @@ def main() -> int:
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench_page: wrk is not installed: apt-get install -y wrk")
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        environ = {**os.environ, **copy_project(directory)}
-        found = load_workspace(directory, environ=environ, mode="production")
-        stack = Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
-        base = f"http://127.0.0.1:{environ['NGINX_PORT']}"
-        try:
-            stack.up()
-            wait_until(base, "/healthz", 60)
-            for number in range(options.images):
-                upload(base, number)
-            # Thumbnails are made first: the worker must not share the CPU with the measurement.
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                with urllib.request.urlopen(f"{base}/api/images?limit=100", timeout=10) as answer:
-                    listed = json.load(answer)["images"]
-                if all(image["thumbnail_status"] == "ready" for image in listed):
-                    break
-                time.sleep(2)
-            urls = {
-                "page": f"{base}/",
-                "listing": f"{base}/api/images?limit=100",
-                "main": f"{base}/main/",
-            }
-            results: dict[str, list[float]] = {name: [] for name in urls}
-            for _ in range(options.rounds):
-                for name, url in urls.items():
-                    results[name].append(wrk(url, options.seconds))
-        finally:
-            stack.down(volumes=True)
+    with running_copy() as (_, base):
+        for number in range(options.images):
+            upload(base, number)
+        # Thumbnails are made first: the worker must not share the CPU with the measurement.
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{base}/api/images?limit=100", timeout=10) as answer:
+                listed = json.load(answer)["images"]
+            if all(image["thumbnail_status"] == "ready" for image in listed):
+                break
+            time.sleep(2)
+        urls = {
+            "page": f"{base}/",
+            "listing": f"{base}/api/images?limit=100",
+            "main": f"{base}/main/",
+        }
+        results: dict[str, list[float]] = {name: [] for name in urls}
+        for _ in range(options.rounds):
+            for name, url in urls.items():
+                results[name].append(wrk(url, options.seconds))
     print(json.dumps({name: statistics.median(values) for name, values in results.items()}))
     return 0
 

@@ -1,0 +1,53 @@
+"""A copy of the stack in production shape for a benchmark: its own project name and loopback
+port, up and answering /healthz, taken down (volumes too) afterwards."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
+
+from stack_copy import copy_project  # noqa: E402
+
+from stackctl.engine import connect  # noqa: E402
+from stackctl.stack import Stack  # noqa: E402
+from stackctl.workspace import load_workspace  # noqa: E402
+
+
+def wait_until(base: str, check: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}{check}", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"bench: {base}{check} did not answer within {seconds} s")
+
+
+@contextmanager
+def running_copy() -> Iterator[tuple[Stack, str]]:
+    """(the copy's Stack, its base URL through nginx)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        environ = {**os.environ, **copy_project(directory)}
+        found = load_workspace(directory, environ=environ, mode="production")
+        stack = Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
+        base = f"http://127.0.0.1:{environ['NGINX_PORT']}"
+        try:
+            stack.up()
+            wait_until(base, "/healthz", 60)
+            yield stack, base
+        finally:
+            stack.down(volumes=True)
