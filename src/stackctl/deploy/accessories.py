@@ -14,10 +14,10 @@ from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.cutover import (
     create_service_container,
+    create_with_secrets,
     ensure_network,
     log_tail,
     wait_ready,
-    with_secrets,
 )
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings
@@ -65,21 +65,28 @@ def ensure_accessory(
             client.api.stop(name, timeout=settings.stop_timeout)
             client.api.remove_container(name, force=True)
         _ensure_volumes(client, settings, app, service)
-        create_service_container(
+        create_with_secrets(
             client,
             settings,
-            app.spec(service),
+            app,
+            service,
             name=name,
-            image=image,
-            environment={},
-            container_labels={
-                labels.APP: settings.app,
-                labels.KIND: "accessory",
-                labels.ROLE: service,
-            },
-            aliases=[service],
-            secrets_in=with_secrets(client, settings, app, service, name, image),
-            restart="unless-stopped",
+            create=lambda secrets_in: create_service_container(
+                client,
+                settings,
+                app.spec(service),
+                name=name,
+                image=image,
+                environment={},
+                container_labels={
+                    labels.APP: settings.app,
+                    labels.KIND: "accessory",
+                    labels.ROLE: service,
+                },
+                aliases=[service],
+                secrets_in=secrets_in,
+                restart="unless-stopped",
+            ),
         )
         client.api.start(name)
         what = "rebooted" if found is not None else "created"

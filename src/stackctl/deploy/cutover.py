@@ -16,14 +16,20 @@ import contextlib
 import shlex
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from stackctl.compose import ServiceSpec
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, Role
 from stackctl.deploy.errors import DeployFailed, ReleaseCommandFailed, ReleaseUnhealthy
-from stackctl.deploy.secretfiles import fill_secrets_volume, secret_files
+from stackctl.deploy.secretfiles import (
+    ensure_helper_image,
+    fill_secrets_volume,
+    prepare_volume,
+    secret_files,
+)
 from stackctl.deploy.settings import DeploySettings
 from stackctl.secretmounts import SECRETS_DIR, without_secrets
 
@@ -236,21 +242,25 @@ def create_service_container(
     return str(created["Id"])
 
 
-def with_secrets(
+def create_with_secrets(
     client: docker.DockerClient,
     settings: DeploySettings,
     app: AppDefinition,
     service: str,
-    container: str,
-    image: str,
-) -> str | None:
-    """The service's secrets volume, filled now; None when it has no secrets."""
+    *,
+    name: str,
+    create: Callable[[str | None], str],
+) -> str:
+    """Create the service's container through `create` (given its secrets volume, or None when
+    it has no secrets), then fill that volume for the container's user; the container's id."""
     files = secret_files(app.project, app.spec(service))
     if not files:
-        return None
-    volume = secrets_volume(container)
-    fill_secrets_volume(client, volume=volume, image=image, app=settings.app, files=files)
-    return volume
+        return create(None)
+    volume = secrets_volume(name)
+    prepare_volume(client, volume=volume, app=settings.app)
+    created = create(volume)
+    fill_secrets_volume(client, volume=volume, container=created, app=settings.app, files=files)
+    return created
 
 
 def boot_role(
@@ -271,27 +281,31 @@ def boot_role(
     name = role_container(settings.app, role.service, version)
     with contextlib.suppress(NotFound):
         client.api.remove_container(name, force=True)
-    created = create_service_container(
-        client,
-        settings,
-        app.spec(role.service),
-        name=name,
-        image=image,
-        environment=environment,
-        container_labels={
-            labels.APP: settings.app,
-            labels.KIND: "role",
-            labels.ROLE: role.service,
-            labels.VERSION: commit,
-            labels.RELEASE: version,
-            labels.DIRTY: "true" if dirty else "false",
-            labels.DEPLOYED_AT: f"{time.time():.3f}",
-        },
-        aliases=[],
-        secrets_in=with_secrets(client, settings, app, role.service, name, image),
-        # "unless-stopped" only once ready: a broken release must not restart in a loop.
-        restart="no",
-    )
+
+    def create(secrets_in: str | None) -> str:
+        return create_service_container(
+            client,
+            settings,
+            app.spec(role.service),
+            name=name,
+            image=image,
+            environment=environment,
+            container_labels={
+                labels.APP: settings.app,
+                labels.KIND: "role",
+                labels.ROLE: role.service,
+                labels.VERSION: commit,
+                labels.RELEASE: version,
+                labels.DIRTY: "true" if dirty else "false",
+                labels.DEPLOYED_AT: f"{time.time():.3f}",
+            },
+            aliases=[],
+            secrets_in=secrets_in,
+            # "unless-stopped" only once ready: a broken release must not restart in a loop.
+            restart="no",
+        )
+
+    created = create_with_secrets(client, settings, app, role.service, name=name, create=create)
     client.api.start(created)
     return name
 
@@ -492,9 +506,12 @@ def cutover(
     if before == version and all(_running(client, n) for n in names.values()):
         say(f"{host}: {version} already running")
         return before
-    started: list[str] = []
+    started: list[str] = list(names.values())
     try:
-        for role in roles:
+        if not restart_kept and any(secret_files(app.project, app.spec(r.service)) for r in roles):
+            ensure_helper_image(client)
+
+        def bring_up(role: Role) -> tuple[float, str | None]:
             if restart_kept:
                 client.api.start(names[role.service])
             else:
@@ -509,14 +526,23 @@ def cutover(
                     dirty=dirty,
                     environment=environment,
                 )
-            started.append(names[role.service])
-        for role in roles:
-            took, failure = wait_ready(
+            return wait_ready(
                 client,
                 names[role.service],
                 timeout=settings.health_timeout,
                 settle=settings.settle_seconds,
             )
+
+        # Every role's container created, started and waited for at once: a role's settle
+        # time overlaps the others' start instead of adding to it.
+        with ThreadPoolExecutor(max_workers=len(roles) or 1) as pool:
+            outcomes = list(zip(roles, pool.map(_outcome_of(bring_up), roles), strict=True))
+        for _role, outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        for role, outcome in outcomes:
+            assert not isinstance(outcome, BaseException)
+            took, failure = outcome
             if failure is not None:
                 raise ReleaseUnhealthy(
                     f"host {host}: release {version}: {role.service} {failure}; rolled back"
@@ -548,12 +574,34 @@ def cutover(
     ]
     if old:
         time.sleep(settings.drain_seconds)
-        for name in old:
+
+        def stop(name: str) -> None:
             stop_container(client, name, settings.stop_timeout)
             say(f"{host}: stopped {name}")
+
+        # Each with its own signal and grace period, all at once.
+        with ThreadPoolExecutor(max_workers=len(old)) as pool:
+            list(pool.map(stop, old))
     for version_gone in prune(client, settings):
         say(f"{host}: removed old release {version_gone}")
     return before
+
+
+_T = TypeVar("_T")
+_A = TypeVar("_A")
+
+
+def _outcome_of(work: Callable[[_A], _T]) -> Callable[[_A], _T | BaseException]:
+    """`work` returning its exception instead of raising, so one role's failure does not hide
+    whether the others came up (they are all cleaned up together)."""
+
+    def caught(argument: _A) -> _T | BaseException:
+        try:
+            return work(argument)
+        except BaseException as error:
+            return error
+
+    return caught
 
 
 def _running(client: docker.DockerClient, container: str) -> bool:

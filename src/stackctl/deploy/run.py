@@ -170,7 +170,13 @@ def _ship(
 ) -> None:
     for ref in references:
         how = transfer.ship_image(
-            local, client, ref, host=address.name, registry=settings.registry, progress=progress
+            local,
+            client,
+            ref,
+            host=address.name,
+            registry=settings.registry,
+            progress=progress,
+            say=say,
         )
         say(f"{address.name}: {ref} {'already there' if how == 'present' else how}")
 

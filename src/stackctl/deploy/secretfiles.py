@@ -3,9 +3,13 @@
 
 A host has no copy of the project, so a bind mount (what `invoke up` does) cannot work. The
 volume is filled through a created, never-started helper container (the engine's archive API
-writes into a volume mounted in it), each file owned by the container's user and mode 0400
-unless the compose entry says otherwise (uid, gid, mode). Secrets never travel as environment,
-image layers or labels.
+writes into a volume mounted in it), each file owned by the user of the container that mounts it
+and mode 0400 unless the compose entry says otherwise (uid, gid, mode). Secrets never travel as
+environment, image layers or labels.
+
+The helper runs from a tiny image of one empty folder, imported on the host once: an engine that
+copies an image's files for each new container (vfs) would otherwise copy the whole app image
+for a helper that only holds a mount.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     import docker
 
 DEFAULT_MODE = 0o400
+HELPER_IMAGE = "stackctl/secrets-helper:1"
+_HELPER_LABEL = "io.stackctl.kind=secrets-helper"
 
 
 @dataclass(frozen=True)
@@ -50,30 +56,56 @@ def secret_files(project: Project, spec: ServiceSpec) -> list[SecretFile]:
     ]
 
 
-def fill_secrets_volume(
-    client: docker.DockerClient,
-    *,
-    volume: str,
-    image: str,
-    app: str,
-    files: list[SecretFile],
-) -> None:
-    """(Re)create `volume` holding `files`, owned by `image`'s user unless told otherwise."""
+def prepare_volume(client: docker.DockerClient, *, volume: str, app: str) -> None:
+    """(Re)create `volume` empty, for a container to be created mounting it."""
     from docker.errors import NotFound
 
     with contextlib.suppress(NotFound):
         client.api.remove_volume(volume, force=True)
     client.api.create_volume(volume, labels={labels.APP: app, labels.KIND: "secrets"})
+
+
+def ensure_helper_image(client: docker.DockerClient) -> str:
+    """The helper's image on the host, imported from a one-folder archive when missing."""
+    from docker.errors import ImageNotFound
+
+    try:
+        client.api.inspect_image(HELPER_IMAGE)
+    except ImageNotFound:
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            for folder in ("run", SECRETS_DIR.strip("/")):
+                info = tarfile.TarInfo(folder)
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                tar.addfile(info)
+        repository, _, tag = HELPER_IMAGE.rpartition(":")
+        client.api.import_image_from_data(
+            archive.getvalue(), repository=repository, tag=tag, changes=[f"LABEL {_HELPER_LABEL}"]
+        )
+    return HELPER_IMAGE
+
+
+def fill_secrets_volume(
+    client: docker.DockerClient,
+    *,
+    volume: str,
+    container: str,
+    app: str,
+    files: list[SecretFile],
+) -> None:
+    """Write `files` into `volume`, owned by the user of `container` (created, maybe never
+    started, mounting the volume) unless told otherwise."""
+    user = client.api.inspect_container(container)["Config"].get("User") or "0"
+    default_uid, default_gid = _ids(client, container, user)
     helper = client.api.create_container(
-        image,
+        ensure_helper_image(client),
         command=["true"],
         entrypoint=[],
         labels={labels.APP: app, labels.KIND: "secrets-helper"},
         host_config=client.api.create_host_config(binds={volume: {"bind": SECRETS_DIR}}),
     )
     try:
-        user = client.api.inspect_image(image)["Config"].get("User") or "0"
-        default_uid, default_gid = _ids(client, helper["Id"], user)
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w") as tar:
             for file in files:
