@@ -43,7 +43,7 @@ def test_malformed_duration_is_a_value_error(text: str) -> None:
         pytest.param("on", "on", id="on-is-a-string"),
         pytest.param("8080:80", "8080:80", id="colon-numbers-are-a-string"),
         pytest.param("2024-01-01", "2024-01-01", id="dates-are-strings"),
-        pytest.param("010", 10, id="leading-zero-is-decimal"),
+        pytest.param("010", 8, id="leading-zero-is-octal-as-in-compose-v2"),
         pytest.param("0o17", 15, id="octal"),
         pytest.param("0x1f", 31, id="hex"),
         pytest.param("true", True, id="true"),

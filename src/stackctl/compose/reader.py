@@ -20,7 +20,8 @@ from stackctl.compose.durations import parse_duration
 from stackctl.compose.envfiles import read_dotenv, read_env_file
 from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
-from stackctl.compose.yamlfile import load_yaml
+from stackctl.compose.scalars import go_text
+from stackctl.compose.yamlfile import read_yaml_file, without_extensions
 from stackctl.errors import ComposeError
 
 logger = logging.getLogger("stackctl.compose")
@@ -137,13 +138,7 @@ class ComposeReader:
 
     def read(self) -> dict[str, object]:
         """The top-level mapping, keys checked, `.env` read and every string interpolated."""
-        try:
-            text = self.compose_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            self.fail("", f"file not found ({self.compose_file})")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.fail("", f"cannot read: {exc}")
-        document = load_yaml(text, self.shown_as)
+        document = without_extensions(read_yaml_file(self.compose_file, self.shown_as))
         if document is None:
             self.fail("", 'file is empty: expected a mapping with a "services" key')
         if not isinstance(document, dict):
@@ -171,11 +166,7 @@ class ComposeReader:
     def _override(self, path: Path) -> dict[str, object]:
         """An override file, read and checked under its own name; paths stay project-relative."""
         shown_as = self._shown_path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ComposeError(f"{shown_as}: cannot read: {exc.strerror or exc}") from None
-        document = load_yaml(text, shown_as)
+        document = without_extensions(read_yaml_file(path, shown_as))
         if not isinstance(document, dict):
             raise ComposeError(f"{shown_as}: expected a mapping at the top level")
         base_name, self.shown_as = self.shown_as, shown_as
@@ -240,11 +231,9 @@ class ComposeReader:
         return value
 
     def _text(self, value: object, path: str, what: str) -> str:
-        """A scalar as the string a container sees: numbers as written, booleans lower-case."""
-        if isinstance(value, bool):
-            return "true" if value else "false"
+        """A scalar as the string a container sees: as compose v2 formats it (`1e3` is "1000")."""
         if isinstance(value, (str, int, float)):
-            return str(value)
+            return go_text(value)
         self.fail(path, f"invalid {what} {show(value)}: expected a string, number or boolean")
 
     def _boolean(self, value: object, path: str) -> bool:
@@ -673,10 +662,12 @@ class ComposeReader:
         return found
 
     def _secret_mode(self, value: object, path: str) -> int:
-        # Octal digits as written: the YAML 1.2 reader takes an unquoted 0400 as the number 400.
-        text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-        if re.fullmatch(r"0?[0-7]{3}", text):
-            return int(text, 8)
+        # As compose v2: a number is the mode (an unquoted 0400 is already octal), a string is
+        # read as octal digits.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777:
+            return value
+        if isinstance(value, str) and re.fullmatch(r"0?[0-7]{3}", value):
+            return int(value, 8)
         self.fail(path, f"invalid mode {show(value)}: expected octal digits like 0400")
 
     def _depends_on(self, name: str, value: object, path: str) -> dict[str, dict[str, str]]:
