@@ -112,7 +112,7 @@ def diagnose(
 
     environ = dict(os.environ if environ is None else environ)
     try:
-        dotenv = read_dotenv(project_dir)
+        dotenv = read_dotenv(project_dir, environ)
     except StackError:
         dotenv = {}  # load_workspace meets the same error: it is the first line
     project: Project | None = None

@@ -30,7 +30,7 @@ def load_workspace(
     environ = dict(os.environ if environ is None else environ)
     if mode is not None:
         environ["STACK_MODE"] = mode
-    settings = load_settings(project_dir, environ, read_dotenv(project_dir), compose_file)
+    settings = load_settings(project_dir, environ, read_dotenv(project_dir, environ), compose_file)
     if not settings.compose_file.is_file():
         raise ComposeError(f"{compose_file}: no such file in {project_dir}: create it or cd there")
     project = load_project(

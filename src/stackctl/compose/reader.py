@@ -176,7 +176,7 @@ class ComposeReader:
             self.shown_as = base_name
 
     def _dotenv(self) -> dict[str, str]:
-        return read_dotenv(self.project_dir)
+        return read_dotenv(self.project_dir, self.environ)
 
     def _interpolated(self, node: object, path: str) -> object:
         if isinstance(node, str):
@@ -476,7 +476,8 @@ class ComposeReader:
                 file = self._project_path(self._string(entry, entry_path))
                 if not file.is_file():
                     self.fail(entry_path, f"env file not found {show(entry)} ({file})")
-                environment.update(self._resolved(read_env_file(file, self._shown_path(file))))
+                values = read_env_file(file, self._shown_path(file), variables=self.variables)
+                environment.update(self._resolved(values))
         if definition.get("environment") is not None:
             pairs = self._key_values(definition["environment"], child(path, "environment"))
             environment.update(self._resolved(pairs))
