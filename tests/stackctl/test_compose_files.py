@@ -169,3 +169,28 @@ def test_settings_and_compose_read_one_interpolated_dotenv(tmp_path: Path) -> No
     assert found.settings.project_name == "shop-dev"
     assert found.project.name == "shop-dev"
     assert found.project.services["redis"].labels == {"stack": "shop-dev"}
+
+
+@pytest.mark.parametrize(
+    ("name_line", "environ", "expected"),
+    [
+        pytest.param("name: ${P:-named}\n", {}, "named", id="from-name"),
+        pytest.param("name: ${P:-named}\n", {"P": "other"}, "other", id="from-interpolated-name"),
+        pytest.param("", {}, "shop", id="from-folder"),
+        pytest.param("name: named\n", {"COMPOSE_PROJECT_NAME": "env"}, "env", id="from-env"),
+    ],
+)
+def test_the_file_sees_the_project_name_as_compose_v2(
+    tmp_path: Path, name_line: str, environ: dict[str, str], expected: str
+) -> None:
+    project_dir = tmp_path / "Shop"
+    project_dir.mkdir()
+    (project_dir / "compose.yaml").write_text(
+        name_line
+        + "services:\n  web:\n    image: app\n    labels: {stack: $COMPOSE_PROJECT_NAME}\n"
+    )
+
+    found = load_workspace(project_dir, environ=environ)
+
+    assert found.project.name == expected
+    assert found.project.services["web"].labels == {"stack": expected}

@@ -63,6 +63,12 @@ _DIGITS = re.compile(r"^[0-9]+$")
 _SHOWN_MAX = 80
 
 
+def directory_project_name(project_dir: Path) -> str:
+    """Compose's default project name: the folder's name, lowercase, without other characters."""
+    name = re.sub(r"[^a-z0-9_-]", "", project_dir.name.lower()).lstrip("-_")
+    return name or "stack"
+
+
 @dataclass(frozen=True)
 class ServiceFields:
     """One service's values, ready for `ServiceSpec`, and where the service is in the file."""
@@ -111,9 +117,15 @@ class ComposeReader:
     """Reads one compose file. Every `fail` is a one-line ComposeError naming this file."""
 
     def __init__(
-        self, compose_file: Path, environ: Mapping[str, str], overrides: Sequence[Path] = ()
+        self,
+        compose_file: Path,
+        environ: Mapping[str, str],
+        overrides: Sequence[Path] = (),
+        *,
+        project_name: str | None = None,
     ) -> None:
         self.compose_file = compose_file
+        self.project_name = project_name
         self.overrides = list(overrides)
         self.project_dir = compose_file.parent
         self.shown_as = compose_file.name
@@ -154,6 +166,8 @@ class ComposeReader:
         if "services" not in document:
             self.fail("services", "missing: define at least one service")
         self.variables = {**self._dotenv(), **self.environ}
+        # As in compose v2, the file may use the project's name: ${COMPOSE_PROJECT_NAME}.
+        self.variables["COMPOSE_PROJECT_NAME"] = self._name_for_variables(document)
         interpolated = self._interpolated(document, "")
         for name in sorted(self._unset):
             logger.warning('The "%s" variable is not set. Defaulting to a blank string.', name)
@@ -174,6 +188,21 @@ class ComposeReader:
             return self._known_keys(document, "", TOP_LEVEL_KEYS)
         finally:
             self.shown_as = base_name
+
+    def _name_for_variables(self, document: dict[str, object]) -> str:
+        """The project name as the file's `${COMPOSE_PROJECT_NAME}` sees it: given, else from
+        the environment or .env, else the file's `name` (interpolated), else the folder's."""
+        if self.project_name is not None:
+            return self.project_name
+        if self.variables.get("COMPOSE_PROJECT_NAME"):
+            return self.variables["COMPOSE_PROJECT_NAME"]
+        declared = document.get("name")
+        if isinstance(declared, str):
+            try:
+                return interpolate(declared, self.variables)
+            except (InvalidTemplate, MissingRequiredVariable):
+                return declared  # the document's interpolation reports it, naming the key
+        return directory_project_name(self.project_dir)
 
     def _dotenv(self) -> dict[str, str]:
         return read_dotenv(self.project_dir, self.environ)
