@@ -134,17 +134,21 @@ class Project(_Spec):
     def start_order(self) -> list[str]:
         """Every service after the services it depends on; ties broken by name."""
         waiting_on = {name: set(spec.depends_on) for name, spec in self.services.items()}
+        needed_by: dict[str, list[str]] = {}
+        for name, deps in waiting_on.items():
+            for dependency in deps:
+                needed_by.setdefault(dependency, []).append(name)
         ready = [name for name, deps in waiting_on.items() if not deps]
         heapq.heapify(ready)
         order: list[str] = []
         while ready:
             name = heapq.heappop(ready)
             order.append(name)
-            for other, deps in waiting_on.items():
-                if name in deps:
-                    deps.remove(name)
-                    if not deps:
-                        heapq.heappush(ready, other)
+            for other in needed_by.get(name, ()):
+                deps = waiting_on[other]
+                deps.discard(name)
+                if not deps:
+                    heapq.heappush(ready, other)
         return order
 
 

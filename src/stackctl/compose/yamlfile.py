@@ -21,7 +21,6 @@ Every refusal is one ComposeError line naming the file and the line.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from pathlib import Path
@@ -44,6 +43,7 @@ from yaml.events import (
 
 from stackctl.compose.scalars import go_text
 from stackctl.errors import ComposeError
+from stackctl.gcpause import paused_gc
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """No compose file comes near this (the largest seen: 5.8 MB); it reads and parses in ~2 s."""
@@ -150,12 +150,9 @@ def load_yaml(source: str | bytes, shown_as: str) -> object:
         )
     _check_text(data, shown_as)
     parser = CParser(data)
-    # Building allocates hundreds of thousands of containers: the cyclic GC would rescan them
-    # again and again (it doubles the time) although nothing here makes a cycle.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        return _Builder(parser, shown_as).document()
+        with paused_gc():  # the collector would double the time, and nothing here is a cycle
+            return _Builder(parser, shown_as).document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -165,8 +162,6 @@ def load_yaml(source: str | bytes, shown_as: str) -> object:
         raise ComposeError(f"{shown_as}: invalid YAML: {' '.join(str(exc).split())}") from None
     finally:
         parser.dispose()
-        if collecting:
-            gc.enable()
 
 
 def _check_text(data: bytes, shown_as: str) -> None:
