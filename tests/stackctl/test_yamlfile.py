@@ -175,6 +175,19 @@ HOSTILE: dict[str, tuple[Callable[[], str | bytes], str]] = {
         lambda: "services:\n  " + "- " * 1000 + "x\n",
         rf"^compose\.yaml: line 2, column \d+: nested more than {MAX_DEPTH} levels",
     ),
+    "nesting-through-aliases": (
+        lambda: (
+            "x-a: &a "
+            + "[" * 150
+            + "]" * 150
+            + "\nx-b: &b "
+            + "[" * 100
+            + "*a"
+            + "]" * 100
+            + "\nservices: {}\n"
+        ),
+        rf"^compose\.yaml: line 2, column \d+: alias \*a nests the document more than {MAX_DEPTH}",
+    ),
     "50-mb-file": (
         lambda: "services: {}\nx-big: " + "x" * 50_000_000 + "\n",
         r"^compose\.yaml: too large: over 10 MB",

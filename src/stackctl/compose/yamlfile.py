@@ -211,20 +211,20 @@ class _Frame:
     __slots__ = (
         "anchor",
         "explicit",
+        "height",
         "is_map",
         "key",
         "key_mark",
-        "mark",
         "merges",
         "size",
         "value",
     )
 
-    def __init__(self, is_map: bool, anchor: str | None, mark: Any) -> None:
+    def __init__(self, is_map: bool, anchor: str | None) -> None:
         self.is_map = is_map
         self.value: list[Any] = []
         self.anchor = anchor
-        self.mark = mark
+        self.height = 1
         self.size = 1
         self.key: Any = _MISSING
         self.key_mark: Any = None
@@ -236,7 +236,8 @@ class _Builder:
     def __init__(self, parser: Any, shown_as: str) -> None:
         self.parser = parser
         self.shown_as = shown_as
-        self.anchors: dict[str, tuple[object, int]] = {}
+        # anchor -> (value, values in it once expanded, levels of nesting in it)
+        self.anchors: dict[str, tuple[object, int, int]] = {}
         self.aliased = 0
 
     def fail(self, mark: Any, problem: str) -> ComposeError:
@@ -271,9 +272,9 @@ class _Builder:
             cls = type(event)
             if cls is ScalarEvent:
                 value = self.scalar(event)
-                size = 1
+                size, height = 1, 0
                 if event.anchor is not None:
-                    anchors[event.anchor] = (value, 1)
+                    anchors[event.anchor] = (value, 1, 0)
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 is_map = cls is MappingStartEvent
                 if stack and stack[-1].is_map and stack[-1].key is _MISSING:
@@ -288,14 +289,15 @@ class _Builder:
                 tag = event.tag
                 if tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
                     raise self.fail(event.start_mark, f"invalid YAML: unsupported tag {tag}")
-                stack.append(_Frame(is_map, event.anchor, event.start_mark))
+                stack.append(_Frame(is_map, event.anchor))
                 continue
             elif cls is MappingEndEvent or cls is SequenceEndEvent:
                 frame = stack.pop()
                 value = self.finished(frame) if frame.is_map else frame.value
                 size = frame.size
+                height = frame.height
                 if frame.anchor is not None:
-                    anchors[frame.anchor] = (value, size)
+                    anchors[frame.anchor] = (value, size, height)
             elif cls is AliasEvent:
                 found = anchors.get(event.anchor)
                 if found is None:
@@ -304,7 +306,13 @@ class _Builder:
                         f"invalid YAML: unknown alias *{event.anchor} (an alias follows its"
                         f" complete &{event.anchor})",
                     )
-                value, size = found
+                value, size, height = found
+                if len(stack) + height > MAX_DEPTH:
+                    raise self.fail(
+                        event.start_mark,
+                        f"alias *{event.anchor} nests the document more than {MAX_DEPTH} levels"
+                        " deep: no compose file needs that",
+                    )
                 self.aliased += size
                 if self.aliased > MAX_ALIAS_VALUES:
                     raise self.fail(
@@ -318,6 +326,8 @@ class _Builder:
                 return "<<" if value is MERGE else value
             parent = stack[-1]
             parent.size += size
+            if height >= parent.height:
+                parent.height = height + 1
             if not parent.is_map:
                 parent.value.append("<<" if value is MERGE else value)
             elif parent.key is _MISSING:
