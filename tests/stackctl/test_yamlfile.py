@@ -244,3 +244,19 @@ def test_aliases_below_the_limit_are_fine() -> None:
 def test_the_size_limit_is_checked_on_text_too() -> None:
     with pytest.raises(ComposeError, match="too large"):
         load_yaml("a: " + "x" * MAX_FILE_BYTES, "compose.yaml")
+
+
+def test_extension_keys_are_never_interpolated(tmp_path: Path) -> None:
+    """Nothing walks an `x-` key: a required variable there is not required."""
+    compose = _write(
+        tmp_path / "compose.yaml",
+        "x-top: ${MISSING:?top}\n"
+        "services:\n"
+        "  web:\n"
+        "    image: app\n"
+        "    x-note: ${MISSING:?service}\n",
+    )
+
+    project = load_project(compose, {})
+
+    assert list(project.services) == ["web"]
