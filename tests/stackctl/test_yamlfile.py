@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.compose import load_project
+from stackctl.compose import load_project, yamlfile
 from stackctl.compose.yamlfile import (
     MAX_ALIAS_VALUES,
     MAX_DEPTH,
@@ -260,3 +260,24 @@ def test_extension_keys_are_never_interpolated(tmp_path: Path) -> None:
     project = load_project(compose, {})
 
     assert list(project.services) == ["web"]
+
+
+@pytest.mark.parametrize(
+    "name", ["alias-bomb-10^10", "duplicate-keys", "sequence-nesting-1000-deep"]
+)
+def test_without_libyaml_the_same_refusals(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    monkeypatch.setattr(yamlfile, "EventParser", yamlfile.PurePythonParser)
+    make, message = HOSTILE[name]
+
+    with pytest.raises(ComposeError, match=message):
+        load_project(_write(tmp_path / "compose.yaml", make()), {})
+
+
+def test_without_libyaml_the_same_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "x-a: &a {A: 1e3}\nservices:\n  web: {image: app, environment: *a, ports: [8080:80]}\n"
+    expected = load_yaml(text, "compose.yaml")
+    monkeypatch.setattr(yamlfile, "EventParser", yamlfile.PurePythonParser)
+
+    assert load_yaml(text, "compose.yaml") == expected
