@@ -3,6 +3,11 @@ one line each (the files are made here, at test time: nothing large is committed
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +24,8 @@ from stackctl.compose.yamlfile import (
     without_extensions,
 )
 from stackctl.errors import ComposeError
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -281,3 +288,27 @@ def test_without_libyaml_the_same_document(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(yamlfile, "EventParser", yamlfile.PurePythonParser)
 
     assert load_yaml(text, "compose.yaml") == expected
+
+
+@pytest.mark.parametrize("name", ["alias-bomb-10^10", "block-nesting-1000-deep"])
+def test_invoke_config_answers_a_hostile_file_in_one_line(tmp_path: Path, name: str) -> None:
+    """What the user sees: one line and exit 1, where a traceback came (MemoryError after
+    minutes for the bomb, RecursionError for the nesting)."""
+    shutil.copy2(ROOT / "tasks.py", tmp_path / "tasks.py")
+    make, message = HOSTILE[name]
+    _write(tmp_path / "compose.yaml", make())
+
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "config"],
+        cwd=tmp_path,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.match(message.replace("^", "^error: "), lines[0]), lines[0]
