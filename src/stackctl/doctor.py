@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from stackctl.compose import Project
-from stackctl.containers import Container
 from stackctl.engine import DEFAULT_HOST
 from stackctl.errors import EngineUnreachable, SettingsError, StackError
+from stackctl.portholders import PortHolder, port_holders
 from stackctl.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
 from stackctl.settings import StackSettings, load_settings
 
@@ -112,7 +112,7 @@ def diagnose(
 
     environ = dict(os.environ if environ is None else environ)
     try:
-        dotenv = read_dotenv(project_dir)
+        dotenv = read_dotenv(project_dir, environ)
     except StackError:
         dotenv = {}  # load_workspace meets the same error: it is the first line
     project: Project | None = None
@@ -243,23 +243,6 @@ def check_reclaimable(client: docker.DockerClient | None) -> Check:
             "reclaimable space", "warn", f"{found}: `docker image prune` frees the untagged"
         )
     return Check("reclaimable space", "ok", found)
-
-
-@dataclass(frozen=True)
-class PortHolder:
-    container: str
-    project: str
-    service: str
-
-
-def port_holders(client: docker.DockerClient) -> dict[tuple[int, str], PortHolder]:
-    """(host port, protocol) -> the running container that publishes it."""
-    holders: dict[tuple[int, str], PortHolder] = {}
-    for container in map(Container, client.api.containers()):
-        holder = PortHolder(container.name, container.project, container.service)
-        for _, published, _, protocol in container.published_ports:
-            holders[(published, protocol)] = holder
-    return holders
 
 
 def check_ports(

@@ -7,6 +7,7 @@ API and so onto compose's own behaviour; the high-level models add requests we d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from stackctl.converge import (
 from stackctl.errors import StackError
 from stackctl.health import LOG_TAIL, HealthWaiter
 from stackctl.logs import log_lines
+from stackctl.portcheck import engine_is_local, refuse_taken_ports
+from stackctl.portholders import port_holders
 from stackctl.settings import StackSettings
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -104,7 +107,11 @@ class Stack:
         self, services: Collection[str] = (), *, build: bool = True, wait: bool = True
     ) -> list[ServicePlan]:
         selected = self._with_dependencies(services)
+        self.check_ports(selected)  # before a build that may take minutes
+        started = time.monotonic()
         images = self.build(selected) if build else {}
+        if time.monotonic() - started > 1.0:
+            self.check_ports(selected)  # again: something may have taken a port meanwhile
         self._ensure_network()
         self._ensure_volumes()
         running = self.running()
@@ -125,6 +132,15 @@ class Stack:
             for plan in plans:
                 self.wait_healthy(plan.service)
         return plans
+
+    def check_ports(self, services: Collection[str]) -> None:
+        """Refuse (PortTaken) before any change if a port the services publish is taken."""
+        refuse_taken_ports(
+            self.project,
+            services,
+            lambda: port_holders(self.client),
+            local=engine_is_local(self.settings.docker_host),
+        )
 
     def _with_dependencies(self, services: Collection[str]) -> set[str]:
         selected = set(self._selected(services))

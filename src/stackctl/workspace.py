@@ -10,6 +10,7 @@ from pathlib import Path
 from stackctl.compose import Project, load_project
 from stackctl.compose.envfiles import read_dotenv
 from stackctl.errors import ComposeError
+from stackctl.gcpause import paused_gc
 from stackctl.settings import StackSettings, load_settings
 
 
@@ -30,14 +31,15 @@ def load_workspace(
     environ = dict(os.environ if environ is None else environ)
     if mode is not None:
         environ["STACK_MODE"] = mode
-    settings = load_settings(project_dir, environ, read_dotenv(project_dir), compose_file)
+    settings = load_settings(project_dir, environ, read_dotenv(project_dir, environ), compose_file)
     if not settings.compose_file.is_file():
         raise ComposeError(f"{compose_file}: no such file in {project_dir}: create it or cd there")
-    project = load_project(
-        settings.compose_file,
-        environ,
-        project_name=settings.project_name,
-        profiles=profiles,
-        overrides=settings.override_files,
-    )
+    with paused_gc():  # a large file's reading allocates much, and nothing of it is a cycle
+        project = load_project(
+            settings.compose_file,
+            environ,
+            project_name=settings.project_name,
+            profiles=profiles,
+            overrides=settings.override_files,
+        )
     return Workspace(settings=settings, project=project)

@@ -201,12 +201,16 @@ def test_later_env_files_override_earlier_ones(root: Path) -> None:
     assert spec.environment == {"A": "1", "B": "2"}
 
 
-def test_env_file_values_are_taken_literally(root: Path) -> None:
+def test_env_file_values_are_interpolated_as_compose_v2(root: Path) -> None:
+    # `docker compose config` 2.26 gives these values for this file and .env.
+    (root / ".env").write_text("HOST=db\n")
     spec = service(
-        root, "image: app\nenv_file: app.env", files={"app.env": "PRICE=$5 ${NOT_EXPANDED}\n"}
+        root,
+        "image: app\nenv_file: app.env",
+        files={"app.env": "PRICE=$5 ${NOT_EXPANDED}\nB=${HOST}x\nC=${B}y\nD='${HOST}'\n"},
     )
 
-    assert spec.environment == {"PRICE": "$5 ${NOT_EXPANDED}"}
+    assert spec.environment == {"PRICE": "$5 ", "B": "dbx", "C": "dbxy", "D": "${HOST}"}
 
 
 @pytest.mark.parametrize(

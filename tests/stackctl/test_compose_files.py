@@ -43,7 +43,7 @@ def test_malformed_duration_is_a_value_error(text: str) -> None:
         pytest.param("on", "on", id="on-is-a-string"),
         pytest.param("8080:80", "8080:80", id="colon-numbers-are-a-string"),
         pytest.param("2024-01-01", "2024-01-01", id="dates-are-strings"),
-        pytest.param("010", 10, id="leading-zero-is-decimal"),
+        pytest.param("010", 8, id="leading-zero-is-octal-as-in-compose-v2"),
         pytest.param("0o17", 15, id="octal"),
         pytest.param("0x1f", 31, id="hex"),
         pytest.param("true", True, id="true"),
@@ -117,3 +117,80 @@ def test_dotenv_bare_names_set_nothing_and_no_file_is_empty(tmp_path: Path) -> N
     assert read_dotenv(tmp_path) == {}
     (tmp_path / ".env").write_text("A=1\nB\n")
     assert read_dotenv(tmp_path) == {"A": "1"}
+
+
+def test_dotenv_interpolates_as_compose_v2(tmp_path: Path) -> None:
+    # `docker compose config` 2.26 gives these values for this .env.
+    (tmp_path / ".env").write_text(
+        "HOST=db\n"
+        "URL=postgres://${HOST}:5432/app\n"
+        'Q="${HOST:-z}-$HOST"\n'
+        "S='${HOST}'\n"
+        "T=${U:-def}\n"
+        "U=${HOST}\n"
+        'IMAGE_NAME="${IMAGE_NAME:-backend}"\n'
+    )
+
+    assert read_dotenv(tmp_path, {}) == {
+        "HOST": "db",
+        "URL": "postgres://db:5432/app",
+        "Q": "db-db",
+        "S": "${HOST}",
+        "T": "def",
+        "U": "db",
+        "IMAGE_NAME": "backend",
+    }
+
+
+def test_dotenv_takes_the_environment_before_its_own_earlier_lines(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("HOST=db\nURL=${HOST}:5432\n")
+
+    assert read_dotenv(tmp_path, {"HOST": "envhost"})["URL"] == "envhost:5432"
+
+
+def test_dotenv_required_variable_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("A=1\n\nB=${MISSING:?set it}\n")
+
+    with pytest.raises(
+        ComposeError, match=r"^\.env: line 3: B: required variable MISSING is missing a value"
+    ):
+        read_dotenv(tmp_path, {})
+
+
+def test_settings_and_compose_read_one_interpolated_dotenv(tmp_path: Path) -> None:
+    """The project name `invoke config` prints is the one the containers are labelled with."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  redis:\n    image: redis:7\n    labels: {stack: '${COMPOSE_PROJECT_NAME}'}\n"
+    )
+    (tmp_path / ".env").write_text("PREFIX=shop\nCOMPOSE_PROJECT_NAME=${PREFIX}-dev\n")
+
+    found = load_workspace(tmp_path, environ={})
+
+    assert found.settings.project_name == "shop-dev"
+    assert found.project.name == "shop-dev"
+    assert found.project.services["redis"].labels == {"stack": "shop-dev"}
+
+
+@pytest.mark.parametrize(
+    ("name_line", "environ", "expected"),
+    [
+        pytest.param("name: ${P:-named}\n", {}, "named", id="from-name"),
+        pytest.param("name: ${P:-named}\n", {"P": "other"}, "other", id="from-interpolated-name"),
+        pytest.param("", {}, "shop", id="from-folder"),
+        pytest.param("name: named\n", {"COMPOSE_PROJECT_NAME": "env"}, "env", id="from-env"),
+    ],
+)
+def test_the_file_sees_the_project_name_as_compose_v2(
+    tmp_path: Path, name_line: str, environ: dict[str, str], expected: str
+) -> None:
+    project_dir = tmp_path / "Shop"
+    project_dir.mkdir()
+    (project_dir / "compose.yaml").write_text(
+        name_line
+        + "services:\n  web:\n    image: app\n    labels: {stack: $COMPOSE_PROJECT_NAME}\n"
+    )
+
+    found = load_workspace(project_dir, environ=environ)
+
+    assert found.project.name == expected
+    assert found.project.services["web"].labels == {"stack": expected}

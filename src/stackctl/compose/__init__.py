@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from stackctl.compose.reader import ComposeReader, ServiceFields, show
+from stackctl.compose.reader import ComposeReader, ServiceFields, directory_project_name, show
 
 DependencyCondition = Literal[
     "service_started", "service_healthy", "service_completed_successfully"
@@ -134,17 +134,21 @@ class Project(_Spec):
     def start_order(self) -> list[str]:
         """Every service after the services it depends on; ties broken by name."""
         waiting_on = {name: set(spec.depends_on) for name, spec in self.services.items()}
+        needed_by: dict[str, list[str]] = {}
+        for name, deps in waiting_on.items():
+            for dependency in deps:
+                needed_by.setdefault(dependency, []).append(name)
         ready = [name for name, deps in waiting_on.items() if not deps]
         heapq.heapify(ready)
         order: list[str] = []
         while ready:
             name = heapq.heappop(ready)
             order.append(name)
-            for other, deps in waiting_on.items():
-                if name in deps:
-                    deps.remove(name)
-                    if not deps:
-                        heapq.heappush(ready, other)
+            for other in needed_by.get(name, ()):
+                deps = waiting_on[other]
+                deps.discard(name)
+                if not deps:
+                    heapq.heappush(ready, other)
         return order
 
 
@@ -164,7 +168,12 @@ def load_project(
     as `docker compose -f compose.yaml -f override.yaml` merges them.
     """
     compose_file = Path(os.path.abspath(compose_file))
-    reader = ComposeReader(compose_file, environ, [Path(os.path.abspath(p)) for p in overrides])
+    reader = ComposeReader(
+        compose_file,
+        environ,
+        [Path(os.path.abspath(p)) for p in overrides],
+        project_name=project_name,
+    )
     document = reader.read()
     services = {
         name: _service_spec(reader, fields) for name, fields in reader.services(document).items()
@@ -313,8 +322,7 @@ def _project_name(
         if not isinstance(declared, str) or not _PROJECT_NAME.match(declared):
             reader.fail("name", f"invalid project name {show(declared)}: {_NAME_RULE}")
         return declared
-    name = re.sub(r"[^a-z0-9_-]", "", project_dir.name.lower()).lstrip("-_")
-    return name or "stack"
+    return directory_project_name(project_dir)
 
 
 _NAME_RULE = 'use lowercase letters, digits, "-" and "_", starting with a letter or digit'

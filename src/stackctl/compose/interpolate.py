@@ -41,6 +41,8 @@ def interpolate(
 
     An unset `${VAR}` becomes "" (as in compose) and is reported to `on_missing`.
     """
+    if "$" not in text:
+        return text  # most strings: no need to set up a walk
     return _Interpolation(text, variables, on_missing).run()
 
 

@@ -20,7 +20,8 @@ from stackctl.compose.durations import parse_duration
 from stackctl.compose.envfiles import read_dotenv, read_env_file
 from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
-from stackctl.compose.yamlfile import load_yaml
+from stackctl.compose.scalars import go_text
+from stackctl.compose.yamlfile import read_yaml_file, without_extensions
 from stackctl.errors import ComposeError
 
 logger = logging.getLogger("stackctl.compose")
@@ -60,6 +61,12 @@ _RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
 _ENV_KEY = re.compile(r"^[^\s=]+$")
 _DIGITS = re.compile(r"^[0-9]+$")
 _SHOWN_MAX = 80
+
+
+def directory_project_name(project_dir: Path) -> str:
+    """Compose's default project name: the folder's name, lowercase, without other characters."""
+    name = re.sub(r"[^a-z0-9_-]", "", project_dir.name.lower()).lstrip("-_")
+    return name or "stack"
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,15 @@ class ComposeReader:
     """Reads one compose file. Every `fail` is a one-line ComposeError naming this file."""
 
     def __init__(
-        self, compose_file: Path, environ: Mapping[str, str], overrides: Sequence[Path] = ()
+        self,
+        compose_file: Path,
+        environ: Mapping[str, str],
+        overrides: Sequence[Path] = (),
+        *,
+        project_name: str | None = None,
     ) -> None:
         self.compose_file = compose_file
+        self.project_name = project_name
         self.overrides = list(overrides)
         self.project_dir = compose_file.parent
         self.shown_as = compose_file.name
@@ -137,13 +150,7 @@ class ComposeReader:
 
     def read(self) -> dict[str, object]:
         """The top-level mapping, keys checked, `.env` read and every string interpolated."""
-        try:
-            text = self.compose_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            self.fail("", f"file not found ({self.compose_file})")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.fail("", f"cannot read: {exc}")
-        document = load_yaml(text, self.shown_as)
+        document = without_extensions(read_yaml_file(self.compose_file, self.shown_as))
         if document is None:
             self.fail("", 'file is empty: expected a mapping with a "services" key')
         if not isinstance(document, dict):
@@ -159,6 +166,8 @@ class ComposeReader:
         if "services" not in document:
             self.fail("services", "missing: define at least one service")
         self.variables = {**self._dotenv(), **self.environ}
+        # As in compose v2, the file may use the project's name: ${COMPOSE_PROJECT_NAME}.
+        self.variables["COMPOSE_PROJECT_NAME"] = self._name_for_variables(document)
         interpolated = self._interpolated(document, "")
         for name in sorted(self._unset):
             logger.warning('The "%s" variable is not set. Defaulting to a blank string.', name)
@@ -171,11 +180,7 @@ class ComposeReader:
     def _override(self, path: Path) -> dict[str, object]:
         """An override file, read and checked under its own name; paths stay project-relative."""
         shown_as = self._shown_path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ComposeError(f"{shown_as}: cannot read: {exc.strerror or exc}") from None
-        document = load_yaml(text, shown_as)
+        document = without_extensions(read_yaml_file(path, shown_as))
         if not isinstance(document, dict):
             raise ComposeError(f"{shown_as}: expected a mapping at the top level")
         base_name, self.shown_as = self.shown_as, shown_as
@@ -184,8 +189,23 @@ class ComposeReader:
         finally:
             self.shown_as = base_name
 
+    def _name_for_variables(self, document: dict[str, object]) -> str:
+        """The project name as the file's `${COMPOSE_PROJECT_NAME}` sees it: given, else from
+        the environment or .env, else the file's `name` (interpolated), else the folder's."""
+        if self.project_name is not None:
+            return self.project_name
+        if self.variables.get("COMPOSE_PROJECT_NAME"):
+            return self.variables["COMPOSE_PROJECT_NAME"]
+        declared = document.get("name")
+        if isinstance(declared, str):
+            try:
+                return interpolate(declared, self.variables)
+            except (InvalidTemplate, MissingRequiredVariable):
+                return declared  # the document's interpolation reports it, naming the key
+        return directory_project_name(self.project_dir)
+
     def _dotenv(self) -> dict[str, str]:
-        return read_dotenv(self.project_dir)
+        return read_dotenv(self.project_dir, self.environ)
 
     def _interpolated(self, node: object, path: str) -> object:
         if isinstance(node, str):
@@ -240,11 +260,9 @@ class ComposeReader:
         return value
 
     def _text(self, value: object, path: str, what: str) -> str:
-        """A scalar as the string a container sees: numbers as written, booleans lower-case."""
-        if isinstance(value, bool):
-            return "true" if value else "false"
+        """A scalar as the string a container sees: as compose v2 formats it (`1e3` is "1000")."""
         if isinstance(value, (str, int, float)):
-            return str(value)
+            return go_text(value)
         self.fail(path, f"invalid {what} {show(value)}: expected a string, number or boolean")
 
     def _boolean(self, value: object, path: str) -> bool:
@@ -487,7 +505,8 @@ class ComposeReader:
                 file = self._project_path(self._string(entry, entry_path))
                 if not file.is_file():
                     self.fail(entry_path, f"env file not found {show(entry)} ({file})")
-                environment.update(self._resolved(read_env_file(file, self._shown_path(file))))
+                values = read_env_file(file, self._shown_path(file), variables=self.variables)
+                environment.update(self._resolved(values))
         if definition.get("environment") is not None:
             pairs = self._key_values(definition["environment"], child(path, "environment"))
             environment.update(self._resolved(pairs))
@@ -673,10 +692,12 @@ class ComposeReader:
         return found
 
     def _secret_mode(self, value: object, path: str) -> int:
-        # Octal digits as written: the YAML 1.2 reader takes an unquoted 0400 as the number 400.
-        text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-        if re.fullmatch(r"0?[0-7]{3}", text):
-            return int(text, 8)
+        # As compose v2: a number is the mode (an unquoted 0400 is already octal), a string is
+        # read as octal digits.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777:
+            return value
+        if isinstance(value, str) and re.fullmatch(r"0?[0-7]{3}", value):
+            return int(value, 8)
         self.fail(path, f"invalid mode {show(value)}: expected octal digits like 0400")
 
     def _depends_on(self, name: str, value: object, path: str) -> dict[str, dict[str, str]]:

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.compose import Project, ServiceSpec, load_project
+from stackctl.compose.envfiles import read_dotenv
 from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
 from stackctl.compose.reader import show
-from stackctl.compose.yamlfile import load_yaml
+from stackctl.compose.yamlfile import read_yaml_file
 from stackctl.errors import ComposeError
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def load_app(
         found = _raw_block(file, _shown(file, compose_file.parent))
         if found is not None:
             block = found if block is None else merge(block, found)
-    variables = {**_dotenv(compose_file.parent), **environ}
+    variables = {**read_dotenv(compose_file.parent, environ), **environ}
     return _Checker(project, shown_as, variables, tuple(hosts)).app(block)
 
 
@@ -123,21 +124,8 @@ def _shown(path: Path, project_dir: Path) -> str:
 
 
 def _raw_block(path: Path, shown_as: str) -> object:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ComposeError(f"{shown_as}: cannot read: {exc.strerror or exc}") from None
-    document = load_yaml(text, shown_as)
+    document = read_yaml_file(path, shown_as)
     return document.get(BLOCK) if isinstance(document, dict) else None
-
-
-def _dotenv(project_dir: Path) -> dict[str, str]:
-    from stackctl.compose.envfiles import read_env_file
-
-    path = project_dir / ".env"
-    if not path.is_file():
-        return {}
-    return {k: v for k, v in read_env_file(path, ".env").items() if v is not None}
 
 
 class _Checker:
@@ -311,11 +299,10 @@ def load_for_deploy(
 ) -> tuple[StackSettings, AppDefinition]:
     """The stack settings and app definition exactly as `invoke up --mode production` reads
     them (same project name, so the same image names and build fingerprints)."""
-    from stackctl.compose.envfiles import read_dotenv
     from stackctl.settings import load_settings
 
     environ = {**(os.environ if environ is None else environ), "STACK_MODE": "production"}
-    stack = load_settings(project_dir, environ, read_dotenv(project_dir))
+    stack = load_settings(project_dir, environ, read_dotenv(project_dir, environ))
     app = load_app(
         stack.compose_file,
         environ,
