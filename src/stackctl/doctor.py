@@ -231,7 +231,15 @@ def check_reclaimable(client: docker.DockerClient | None) -> Check:
     leave behind; this shows the rest."""
     if client is None:
         return Check("reclaimable space", "warn", "not checked: no engine answers")
-    images = client.api.df().get("Images") or []
+    from docker.errors import APIError
+
+    try:
+        images = client.api.df().get("Images") or []
+    except APIError as exc:
+        # The engine runs one disk-usage count at a time ("a disk usage operation is already
+        # running" while another `docker system df` or doctor counts): a fact, not a fault.
+        reason = " ".join(str(exc.explanation or exc).split())
+        return Check("reclaimable space", "warn", f"not counted now: the engine says {reason}")
     unused = [image for image in images if not image.get("Containers")]
     reclaimable = sum(
         max(0, image["Size"] - max(0, image.get("SharedSize", 0))) for image in unused

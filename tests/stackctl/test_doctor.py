@@ -593,3 +593,23 @@ def test_little_reclaimable_space_is_fine() -> None:
     check = doctor.check_reclaimable(client)  # type: ignore[arg-type]
 
     assert (check.status, check.detail) == ("ok", "0.0 GB in 1 unused images (1 untagged)")
+
+
+def test_a_disk_usage_count_already_running_is_a_warning_not_a_crash() -> None:
+    import docker.errors
+
+    client = FakeClient()
+
+    def refuse() -> dict[str, object]:
+        raise docker.errors.APIError(
+            "500 Server Error", explanation="a disk usage operation is already running"
+        )
+
+    client.api.df = refuse  # type: ignore[method-assign]
+
+    check = doctor.check_reclaimable(client)  # type: ignore[arg-type]
+
+    assert check.status == "warn"
+    assert check.detail == (
+        "not counted now: the engine says a disk usage operation is already running"
+    )
