@@ -26,6 +26,20 @@ from stackctl.errors import ComposeError
 logger = logging.getLogger("stackctl.compose")
 
 TOP_LEVEL_KEYS = ("name", "services", "volumes", "networks", "secrets")
+# Keys of the Compose specification stackctl does not support: refused by name, with no
+# "did you mean" guess (they are not typos).
+COMPOSE_TOP_LEVEL_KEYS = ("version", "configs", "include", "models")
+COMPOSE_SERVICE_KEYS = (
+    "annotations", "attach", "blkio_config", "configs", "cpu_count", "cpu_percent", "cpu_period",
+    "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset",
+    "credential_spec", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt",
+    "dns_search", "domainname", "external_links", "extra_hosts", "gpus", "group_add", "ipc",
+    "isolation", "label_file", "links", "mac_address", "mem_limit", "mem_reservation",
+    "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid",
+    "pids_limit", "post_start", "pre_stop", "privileged", "provider", "pull_policy", "read_only",
+    "scale", "security_opt", "shm_size", "storage_opt", "tmpfs", "use_api_socket", "userns_mode",
+    "uts", "volumes_from",
+)  # fmt: skip
 SERVICE_KEYS = (
     "build",
     "image",
@@ -46,9 +60,27 @@ SERVICE_KEYS = (
     "user",
     "stop_signal",
     "secrets",
+    "expose",
+    "networks",
+    "network_mode",
+    "container_name",
+    "hostname",
+    "cap_add",
+    "cap_drop",
+    "sysctls",
+    "stdin_open",
+    "tty",
+    "platform",
+    "runtime",
+    "ulimits",
+    "logging",
+    "deploy",
+    "extends",
 )
 # Passed through as they are: the model's field types validate them.
-_PLAIN_SERVICE_KEYS = ("image", "init", "working_dir", "stop_signal")
+_PLAIN_SERVICE_KEYS = ("image", "working_dir", "stop_signal")
+_STRING_SERVICE_KEYS = ("hostname", "platform", "runtime")
+_BOOLEAN_SERVICE_KEYS = ("init", "stdin_open", "tty")
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -56,10 +88,23 @@ _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _SECRET_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _PROFILE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_EXPOSE = re.compile(r"^([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp|sctp))?$")
+_BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
+_BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_GIT_CONTEXT = re.compile(r"^(?:git@|git://|github\.com/|https?://.*\.git(?:[#?].*)?$)")
 _RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
 _ENV_KEY = re.compile(r"^[^\s=]+$")
 _DIGITS = re.compile(r"^[0-9]+$")
 _SHOWN_MAX = 80
+# ro/rw are applied; the others are Docker Desktop's file-sharing hints, no-ops on Linux (as in v2).
+_MOUNT_OPTIONS = ("ro", "rw", "cached", "delegated", "consistent")
+
+
+def mount_target_key(target: str) -> str:
+    """A container path as the engine compares it: `/data/` and `/data` are one target."""
+    return target.rstrip("/") or "/"
 
 
 @dataclass(frozen=True)
@@ -120,6 +165,7 @@ class ComposeReader:
         self.variables: dict[str, str] = {}
         self.declared_volumes: set[str] = set()
         self.declared_secrets: set[str] = set()
+        self.declared_networks: set[str] = set()
         self.dependency_paths: dict[tuple[str, str], str] = {}
         self._unset: set[str] = set()
 
@@ -148,9 +194,9 @@ class ComposeReader:
             self.fail("", 'file is empty: expected a mapping with a "services" key')
         if not isinstance(document, dict):
             self._expect("", document, 'a mapping with a "services" key at the top level')
-        if "version" in document:
-            self.fail("version", "unsupported key: it is obsolete in the Compose spec, remove it")
-        document = self._known_keys(document, "", TOP_LEVEL_KEYS)
+        document = self._without_version(document)
+        self._check_not_version_1(document)
+        document = self._known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
         for override in self.overrides:
             document = merge(document, self._override(override))
         if self.overrides:
@@ -163,7 +209,7 @@ class ComposeReader:
         for name in sorted(self._unset):
             logger.warning('The "%s" variable is not set. Defaulting to a blank string.', name)
         assert isinstance(interpolated, dict)
-        self._check_networks(interpolated.get("networks"))
+        self.declared_networks = set(self.networks(interpolated))
         self.declared_volumes = set(self.volumes(interpolated))
         self.declared_secrets = set(self.secrets(interpolated))
         return interpolated
@@ -180,9 +226,37 @@ class ComposeReader:
             raise ComposeError(f"{shown_as}: expected a mapping at the top level")
         base_name, self.shown_as = self.shown_as, shown_as
         try:
-            return self._known_keys(document, "", TOP_LEVEL_KEYS)
+            document = self._without_version(document)
+            return self._known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
         finally:
             self.shown_as = base_name
+
+    def _without_version(self, document: dict[object, object]) -> dict[object, object]:
+        if "version" not in document:
+            return document
+        # compose v2's own words: the key is obsolete and ignored.
+        logger.warning(
+            "%s: the attribute `version` is obsolete, it will be ignored,"
+            " please remove it to avoid potential confusion",
+            self.shown_as,
+        )
+        return {key: value for key, value in document.items() if key != "version"}
+
+    def _check_not_version_1(self, document: dict[object, object]) -> None:
+        """A compose file format 1 has its services at the top level: say so, not "unknown key"."""
+        if "services" in document:
+            return
+        looks_like_services = [
+            key
+            for key, value in document.items()
+            if isinstance(value, dict) and ("image" in value or "build" in value)
+        ]
+        if looks_like_services:
+            self.fail(
+                str(looks_like_services[0]),
+                "services at the top level (compose file format version 1, not supported):"
+                " move them under a top-level `services:` key",
+            )
 
     def _dotenv(self) -> dict[str, str]:
         return read_dotenv(self.project_dir)
@@ -206,15 +280,27 @@ class ComposeReader:
         return node
 
     def _known_keys(
-        self, mapping: dict[object, object], path: str, supported: tuple[str, ...]
+        self,
+        mapping: dict[object, object],
+        path: str,
+        supported: tuple[str, ...],
+        compose_keys: tuple[str, ...] = (),
     ) -> dict[str, object]:
-        """`mapping` without its `x-` extension keys; any other unsupported key is an error."""
+        """`mapping` without its `x-` extension keys; any other unsupported key is an error.
+        A key of the Compose specification that stackctl does not support (`compose_keys`) is
+        refused by name; any other gets a "did you mean" guess among `supported`."""
         known: dict[str, object] = {}
         for key, value in mapping.items():
             if not isinstance(key, str):
                 self.fail(path, f"invalid key {show(key)}: keys must be strings")
             if key.startswith("x-"):
                 continue
+            if key in compose_keys:
+                self.fail(
+                    child(path, key),
+                    "unsupported compose key: stackctl does not implement it"
+                    f" (supported: {', '.join(supported)})",
+                )
             if key not in supported:
                 close = difflib.get_close_matches(key, supported, n=1)
                 hint = f', did you mean "{close[0]}"?' if close else ""
@@ -279,22 +365,62 @@ class ComposeReader:
 
     # -- top level -------------------------------------------------------------------------
 
-    def _check_networks(self, networks: object) -> None:
-        if networks is None:
-            return
-        networks = self._mapping(networks, "networks", "a mapping")
-        for name, settings in networks.items():
-            if name != "default":
-                self.fail(
-                    child("networks", str(name)),
-                    "unsupported network: services share the project's default network;"
-                    " only `default` may be listed",
-                )
-            if settings not in (None, {}):
-                self.fail(
-                    "networks.default",
-                    f"unsupported settings {show(settings)}: the default network takes none",
-                )
+    def networks(self, document: dict[str, object]) -> dict[str, dict[str, object]]:
+        """Top-level networks: name -> NetworkSpec fields."""
+        raw = document.get("networks")
+        if raw is None:
+            return {}
+        raw = self._mapping(raw, "networks", "a mapping of network names to null or settings")
+        networks: dict[str, dict[str, object]] = {}
+        supported = (
+            "name",
+            "external",
+            "driver",
+            "driver_opts",
+            "labels",
+            "internal",
+            "attachable",
+        )
+        for name, settings in raw.items():
+            path = child("networks", str(name))
+            if not isinstance(name, str) or not _NETWORK_NAME.match(name):
+                self.fail(path, f"invalid network name {show(name)}: use letters, digits, _ . -")
+            settings = self._known_keys(
+                {} if settings is None else self._mapping(settings, path, "null or a mapping"),
+                path,
+                supported,
+                ("ipam", "enable_ipv4", "enable_ipv6"),
+            )
+            fields: dict[str, object] = {}
+            if settings.get("name") is not None:
+                fields["engine_name"] = self._string(settings["name"], child(path, "name"))
+            external = settings.get("external")
+            if isinstance(external, dict):
+                # compose v1's `external: {name: X}`: v2 still reads it.
+                external_settings = self._known_keys(external, child(path, "external"), ("name",))
+                if "name" in external_settings:
+                    fields["engine_name"] = self._string(
+                        external_settings["name"], child(path, "external.name")
+                    )
+                external = True
+            if external is not None and self._boolean(external, child(path, "external")):
+                others = sorted(set(settings) - {"name", "external"})
+                if others:
+                    self.fail(
+                        child(path, others[0]),
+                        "an external network is created outside the project: it takes no settings",
+                    )
+                fields["external"] = True
+            if settings.get("driver") is not None:
+                fields["driver"] = self._string(settings["driver"], child(path, "driver"))
+            for key in ("driver_opts", "labels"):
+                if settings.get(key) is not None:
+                    fields[key] = self._labels(settings[key], child(path, key))
+            for key in ("internal", "attachable"):
+                if settings.get(key) is not None:
+                    fields[key] = self._boolean(settings[key], child(path, key))
+            networks[name] = fields
+        return networks
 
     def volumes(self, document: dict[str, object]) -> dict[str, dict[str, object]]:
         """Top-level named volumes: name -> VolumeSpec fields."""
@@ -336,10 +462,28 @@ class ComposeReader:
             if not isinstance(name, str) or not _SECRET_NAME.match(name):
                 self.fail(path, f"invalid secret name {show(name)}: use letters, digits, _ . -")
             settings = self._known_keys(
-                self._mapping(settings, path, "a mapping with file"), path, ("file",)
+                self._mapping(settings, path, "a mapping with file or environment"),
+                path,
+                ("file", "environment"),
+                ("external", "name", "content", "driver", "driver_opts", "template_driver"),
             )
-            if "file" not in settings:
-                self.fail(path, 'missing key "file": a secret is read from a file')
+            if len(settings) != 1:
+                self.fail(
+                    path,
+                    'expected one of "file" (read from a file) or "environment"'
+                    " (read from a variable)",
+                )
+            if "environment" in settings:
+                variable = self._string(settings["environment"], child(path, "environment"))
+                value = self.variables.get(variable)
+                if value is None:
+                    self.fail(
+                        child(path, "environment"),
+                        f"secret {name} is missing: variable {variable} is not set: set it"
+                        " in the environment or .env",
+                    )
+                secrets[name] = {"name": name, "environment": variable, "content": value}
+                continue
             text = self._string(settings["file"], child(path, "file"))
             file = self._project_path(text)
             if not file.is_file():
@@ -354,19 +498,128 @@ class ComposeReader:
         raw = document["services"]
         if not isinstance(raw, dict):
             self._expect("services", raw, "a mapping of service names to definitions")
+        if not raw:
+            self.fail("services", "no services: define at least one")
         services: dict[str, ServiceFields] = {}
         for name, definition in raw.items():
             path = child("services", str(name))
             if not isinstance(name, str) or not _SERVICE_NAME.match(name):
                 self.fail(path, f"invalid service name {show(name)}: use letters, digits, _ . -")
+            definition = self._extended(
+                raw, name, definition, path, self.project_dir, ((self.compose_file, name),)
+            )
             services[name] = ServiceFields(path, self._service(name, definition, path))
         return services
+
+    # -- extends ---------------------------------------------------------------------------
+
+    def _extended(
+        self,
+        services: dict[object, object],
+        name: str,
+        definition: object,
+        path: str,
+        base_dir: Path,
+        seen: tuple[tuple[Path, str], ...],
+    ) -> object:
+        """The service with what it `extends` merged under it, as compose v2 merges it.
+        Relative paths of a service from another file are made relative to that file."""
+        if not isinstance(definition, dict) or definition.get("extends") is None:
+            return definition
+        extends_path = child(path, "extends")
+        extends = definition["extends"]
+        if isinstance(extends, str):
+            extends = {"service": extends}
+        settings = self._known_keys(
+            self._mapping(extends, extends_path, "a service name or a mapping with service, file"),
+            extends_path,
+            ("service", "file"),
+        )
+        if "service" not in settings:
+            self.fail(extends_path, 'missing key "service"')
+        base_name = self._string(settings["service"], child(extends_path, "service"))
+        own = {key: value for key, value in definition.items() if key != "extends"}
+        if "file" in settings:
+            file_text = self._string(settings["file"], child(extends_path, "file"))
+            file = Path(os.path.normpath(base_dir / file_text))
+            other_services = self._extended_file_services(file, child(extends_path, "file"))
+            other_dir = file.parent
+        else:
+            file, other_services, other_dir = self.compose_file, services, base_dir
+        key = (file, base_name)
+        if key in seen:
+            chain = " -> ".join(service for _, service in (*seen, key))
+            self.fail(extends_path, f"extends cycle: {chain}")
+        if base_name not in other_services:
+            known = ", ".join(str(service) for service in other_services)
+            self.fail(
+                child(extends_path, "service"),
+                f"no service {show(base_name)} to extend (services: {known})",
+            )
+        base_path = child("services", base_name) if "file" not in settings else extends_path
+        base = self._extended(
+            other_services, base_name, other_services[base_name], base_path, other_dir,
+            (*seen, key),
+        )  # fmt: skip
+        base = self._mapping(base, extends_path, "a service mapping")
+        if other_dir != self.project_dir:
+            base = self._rebased(base, other_dir)
+        merged: dict[object, object] = merge(base, own)
+        return merged
+
+    def _extended_file_services(self, file: Path, path: str) -> dict[object, object]:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            self.fail(path, f"cannot read {show(str(file))}: {exc.strerror or exc}")
+        document = load_yaml(text, self._shown_path(file))
+        if not isinstance(document, dict) or not isinstance(document.get("services"), dict):
+            self.fail(path, f"{show(str(file))} has no services mapping to extend from")
+        services = self._interpolated(document["services"], path)
+        assert isinstance(services, dict)
+        return services
+
+    def _rebased(self, service: dict[object, object], directory: Path) -> dict[object, object]:
+        """Relative host paths of a service read from another folder, made absolute."""
+
+        def rebase(text: object) -> object:
+            if isinstance(text, str) and not text.startswith(("/", "~")) and text:
+                return str(Path(os.path.normpath(directory / text)))
+            return text
+
+        rebased = dict(service)
+        build = rebased.get("build")
+        if isinstance(build, str):
+            rebased["build"] = rebase(build)
+        elif isinstance(build, dict):
+            rebased["build"] = {**build, "context": rebase(build.get("context", "."))}
+        env_file = rebased.get("env_file")
+        if isinstance(env_file, str):
+            rebased["env_file"] = rebase(env_file)
+        elif isinstance(env_file, list):
+            rebased["env_file"] = [rebase(entry) for entry in env_file]
+        volumes = rebased.get("volumes")
+        if isinstance(volumes, list):
+            rebased["volumes"] = [self._rebased_volume(entry, rebase) for entry in volumes]
+        return rebased
+
+    @staticmethod
+    def _rebased_volume(entry: object, rebase: Callable[[object], object]) -> object:
+        if isinstance(entry, str) and entry.startswith("."):
+            source, colon, rest = entry.partition(":")
+            return f"{rebase(source)}{colon}{rest}"
+        if isinstance(entry, dict) and entry.get("type") == "bind":
+            return {**entry, "source": rebase(entry.get("source"))}
+        return entry
 
     # -- a service -------------------------------------------------------------------------
 
     def _service(self, name: str, definition: object, path: str) -> dict[str, object]:
         definition = self._known_keys(
-            self._mapping(definition, path, "a mapping with image or build"), path, SERVICE_KEYS
+            self._mapping(definition, path, "a mapping with image or build"),
+            path,
+            SERVICE_KEYS,
+            COMPOSE_SERVICE_KEYS,
         )
         if "image" not in definition and "build" not in definition:
             self.fail(path, "neither image nor build: a service needs one of them")
@@ -383,6 +636,14 @@ class ComposeReader:
             "profiles": self._profiles,
             "user": self._user,
             "secrets": self._service_secrets,
+            "expose": self._expose,
+            "container_name": self._container_name,
+            "cap_add": self._strings,
+            "cap_drop": self._strings,
+            "sysctls": self._sysctls,
+            "ulimits": self._ulimits,
+            "logging": self._logging,
+            "deploy": self._deploy,
         }
         values: dict[str, object] = {"name": name}
         for key, value in definition.items():
@@ -390,10 +651,207 @@ class ComposeReader:
                 values[key] = None if value is None else readers[key](value, child(path, key))
             elif key in _PLAIN_SERVICE_KEYS:
                 values[key] = value
+            elif key in _STRING_SERVICE_KEYS and value is not None:
+                values[key] = self._string(value, child(path, key))
+            elif key in _BOOLEAN_SERVICE_KEYS and value is not None:
+                values[key] = self._boolean(value, child(path, key))
         values["environment"] = self._service_environment(definition, path)
+        depends_on: dict[str, dict[str, str]] = {}
         if definition.get("depends_on") is not None:
-            values["depends_on"] = self._depends_on(name, definition["depends_on"], path)
+            depends_on = self._depends_on(name, definition["depends_on"], path)
+        mode = definition.get("network_mode")
+        if mode is not None:
+            values["network_mode"] = self._network_mode(name, mode, child(path, "network_mode"))
+            values["networks"] = {}
+            if definition.get("networks") is not None:
+                self.fail(
+                    child(path, "networks"),
+                    "networks and network_mode cannot be combined: keep one",
+                )
+            other = str(values["network_mode"]).partition("service:")[2]
+            if other and other not in depends_on:
+                # compose v2 starts the service whose network stack this one joins first.
+                self.dependency_paths[(name, other)] = child(path, "network_mode")
+                depends_on[other] = {"condition": "service_started"}
+        else:
+            values["networks"] = self._service_networks(
+                definition.get("networks"), child(path, "networks")
+            )
+        if depends_on:
+            values["depends_on"] = depends_on
         return {key: value for key, value in values.items() if value is not None}
+
+    def _strings(self, value: object, path: str) -> list[str]:
+        items = self._list(value, path, "a list of strings")
+        return [self._string(item, child(path, i)) for i, item in enumerate(items)]
+
+    def _expose(self, value: object, path: str) -> list[str]:
+        items = self._list(value, path, 'a list of ports like "3000" or "8000-8010/udp"')
+        exposed: list[str] = []
+        for i, item in enumerate(items):
+            text = self._text(item, child(path, i), "port") if not isinstance(item, bool) else ""
+            match = _EXPOSE.match(text)
+            if not match or not all(
+                1 <= int(port) <= 65535 for port in match.groups()[:2] if port is not None
+            ):
+                self.fail(
+                    child(path, i),
+                    f"invalid port {show(item)}: expected PORT[/PROTOCOL] or START-END[/PROTOCOL]",
+                )
+            exposed.append(text)
+        return exposed
+
+    def _container_name(self, value: object, path: str) -> str:
+        name = self._string(value, path)
+        if not _CONTAINER_NAME.match(name):
+            self.fail(path, f"invalid container name {show(name)}: use letters, digits, _ . -")
+        return name
+
+    def _network_mode(self, service: str, value: object, path: str) -> str:
+        mode = self._string(value, path)
+        if mode in ("host", "none") or (mode.startswith("service:") and mode != "service:"):
+            if mode == f"service:{service}":
+                self.fail(path, f"{service} cannot join its own network stack")
+            return mode
+        self.fail(
+            path,
+            f"unsupported network_mode {show(mode)}: expected host, none or service:NAME"
+            " (use networks: for the project's networks)",
+        )
+
+    def _service_networks(self, value: object, path: str) -> dict[str, dict[str, object]]:
+        if value is None:
+            return {"default": {}}
+        if isinstance(value, list):
+            value = {self._string(item, child(path, i)): None for i, item in enumerate(value)}
+        settings = self._mapping(value, path, "a list of network names or a mapping")
+        networks: dict[str, dict[str, object]] = {}
+        for name, options in settings.items():
+            item_path = child(path, str(name))
+            if not isinstance(name, str):
+                self._expect(item_path, name, "a network name")
+            if name != "default" and name not in self.declared_networks:
+                self.fail(
+                    item_path,
+                    f"undeclared network {show(name)}: declare it under the top-level networks key",
+                )
+            options = self._known_keys(
+                {} if options is None else self._mapping(options, item_path, "null or a mapping"),
+                item_path,
+                ("aliases", "ipv4_address", "ipv6_address"),
+                ("driver_opts", "gw_priority", "interface_name", "link_local_ips", "mac_address",
+                 "priority"),
+            )  # fmt: skip
+            fields: dict[str, object] = {}
+            if options.get("aliases") is not None:
+                fields["aliases"] = self._strings(options["aliases"], child(item_path, "aliases"))
+            for key in ("ipv4_address", "ipv6_address"):
+                if options.get(key) is not None:
+                    fields[key] = self._host_ip(options[key], child(item_path, key))
+            networks[name] = fields
+        return networks
+
+    def _sysctls(self, value: object, path: str) -> dict[str, str]:
+        pairs = self._key_values(value, path)
+        missing = next((key for key, item in pairs.items() if item is None), None)
+        if missing is not None:
+            self.fail(child(path, missing), "a sysctl needs a value")
+        return {key: item for key, item in pairs.items() if item is not None}
+
+    def _ulimits(self, value: object, path: str) -> dict[str, dict[str, int]]:
+        settings = self._mapping(value, path, "a mapping of limit names to a number or soft/hard")
+        ulimits: dict[str, dict[str, int]] = {}
+        for name, limit in settings.items():
+            item_path = child(path, str(name))
+            if isinstance(limit, dict):
+                limits = self._known_keys(limit, item_path, ("soft", "hard"))
+                if set(limits) != {"soft", "hard"}:
+                    self.fail(item_path, "expected both soft and hard")
+                soft = self._integer(limits["soft"], child(item_path, "soft"))
+                hard = self._integer(limits["hard"], child(item_path, "hard"))
+            else:
+                soft = hard = self._integer(limit, item_path)
+            ulimits[str(name)] = {"soft": soft, "hard": hard}
+        return ulimits
+
+    def _logging(self, value: object, path: str) -> dict[str, object]:
+        settings = self._known_keys(
+            self._mapping(value, path, "a mapping with driver, options"),
+            path,
+            ("driver", "options"),
+        )
+        found: dict[str, object] = {}
+        if settings.get("driver") is not None:
+            found["driver"] = self._string(settings["driver"], child(path, "driver"))
+        if settings.get("options") is not None:
+            found["options"] = self._labels(settings["options"], child(path, "options"))
+        return found
+
+    def _deploy(self, value: object, path: str) -> dict[str, object]:
+        settings = self._known_keys(
+            self._mapping(value, path, "a mapping with replicas, resources"),
+            path,
+            ("replicas", "resources", "mode"),
+            ("endpoint_mode", "labels", "placement", "restart_policy", "rollback_config",
+             "update_config"),
+        )  # fmt: skip
+        found: dict[str, object] = {}
+        if settings.get("mode") not in (None, "replicated"):
+            self.fail(
+                child(path, "mode"),
+                f"unsupported mode {show(settings['mode'])}: only replicated (without swarm)",
+            )
+        if settings.get("replicas") is not None:
+            found["replicas"] = self._integer(settings["replicas"], child(path, "replicas"))
+        if settings.get("resources") is not None:
+            resources_path = child(path, "resources")
+            resources = self._known_keys(
+                self._mapping(settings["resources"], resources_path, "a mapping with limits"),
+                resources_path,
+                ("limits", "reservations"),
+            )
+            found["resources"] = {
+                key: self._resource(resources[key], child(resources_path, key))
+                for key in ("limits", "reservations")
+                if resources.get(key) is not None
+            }
+        return found
+
+    def _resource(self, value: object, path: str) -> dict[str, object]:
+        settings = self._known_keys(
+            self._mapping(value, path, "a mapping with cpus, memory, pids"),
+            path,
+            ("cpus", "memory", "pids"),
+            ("devices", "generic_resources"),
+        )
+        found: dict[str, object] = {}
+        if settings.get("cpus") is not None:
+            cpus = settings["cpus"]
+            try:
+                found["cpus"] = float(self._text(cpus, child(path, "cpus"), "cpus"))
+            except ValueError:
+                self.fail(child(path, "cpus"), f"invalid cpus {show(cpus)}: expected a number")
+        if settings.get("memory") is not None:
+            found["memory"] = self._bytes(settings["memory"], child(path, "memory"))
+        if settings.get("pids") is not None:
+            found["pids"] = self._integer(settings["pids"], child(path, "pids"))
+        return found
+
+    def _bytes(self, value: object, path: str) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        match = _BYTES.match(value.strip()) if isinstance(value, str) else None
+        if not match:
+            self.fail(path, f"invalid size {show(value)}: expected bytes or a size like 512m, 1g")
+        return int(float(match.group(1)) * _BYTE_UNITS[match.group(2).lower()])
+
+    def _integer(self, value: object, path: str) -> int:
+        """An integer, or a string of digits (as interpolation leaves it): never a boolean."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+            return int(value)
+        self._expect(path, value, "an integer")
 
     def _build(self, value: object, path: str) -> dict[str, object]:
         settings: dict[str, object]
@@ -405,6 +863,12 @@ class ComposeReader:
         else:
             self._expect(path, value, "a context path or a mapping with context, dockerfile, ...")
         context_text = self._string(settings.get("context", "."), context_path)
+        if _GIT_CONTEXT.match(context_text):
+            self.fail(
+                context_path,
+                f"build context from a git repository {show(context_text)} is not supported:"
+                " clone it and give the local folder",
+            )
         context = self._project_path(context_text)
         if not context.is_dir():
             self.fail(
@@ -575,7 +1039,21 @@ class ComposeReader:
 
     def _mounts(self, value: object, path: str) -> list[dict[str, object]]:
         items = self._list(value, path, "a list of volumes")
-        return [self._mount(item, child(path, i)) for i, item in enumerate(items)]
+        mounts: list[dict[str, object]] = []
+        targets: dict[str, str] = {}
+        for i, item in enumerate(items):
+            mount = self._mount(item, child(path, i))
+            target = mount_target_key(str(mount["target"]))
+            if target in targets:
+                self.fail(
+                    child(path, i),
+                    f"mount target {show(mount['target'])} is already mounted by"
+                    f" {targets[target]}: one mount per container path",
+                )
+            targets[target] = child(path, i)
+            mount["target"] = target
+            mounts.append(mount)
+        return mounts
 
     def _mount(self, value: object, path: str) -> dict[str, object]:
         if isinstance(value, dict):
@@ -584,18 +1062,18 @@ class ComposeReader:
             self._expect(path, value, 'a volume like "data:/data" or a mapping with type, ...')
         parts = value.split(":")
         if len(parts) == 1:
-            self.fail(
-                path,
-                f"anonymous volume {show(value)} is not supported:"
-                ' name it ("data:/data") and declare it under top-level volumes',
-            )
+            return self._checked_mount("volume", "", value, False, path)
         if len(parts) > 3 or not parts[0]:
             self.fail(path, f"invalid volume {show(value)}: expected SOURCE:TARGET[:ro|rw]")
         read_only = False
         if len(parts) == 3:
             for option in parts[2].split(","):
-                if option not in ("ro", "rw"):
-                    self.fail(path, f"unsupported volume option {show(option)}: expected ro or rw")
+                if option not in _MOUNT_OPTIONS:
+                    self.fail(
+                        path,
+                        f"unsupported volume option {show(option)}:"
+                        f" expected {', '.join(_MOUNT_OPTIONS)}",
+                    )
             read_only = "ro" in parts[2].split(",")
         source, target = parts[0], parts[1]
         is_bind = source.startswith((".", "/", "~"))
@@ -613,7 +1091,9 @@ class ComposeReader:
                 f"unsupported mount type {show(mount_type)}: use volume or bind",
             )
         if settings.get("source") in (None, ""):
-            self.fail(path, 'missing key "source": anonymous volumes are not supported')
+            if mount_type == "bind":
+                self.fail(path, 'missing key "source": the host path to mount')
+            settings["source"] = ""
         source = self._string(settings["source"], child(path, "source"))
         target = self._string(settings["target"], child(path, "target"))
         read_only = settings.get("read_only", False)
@@ -629,6 +1109,8 @@ class ComposeReader:
             )
         if mount_type == "bind":
             source = str(self._project_path(source))
+        elif source == "":
+            pass  # anonymous: the engine names it
         elif not _VOLUME_NAME.match(source):
             self.fail(
                 path,
@@ -724,7 +1206,7 @@ class ComposeReader:
             if settings.get(key) is not None:
                 healthcheck[key] = self._duration(settings[key], child(path, key))
         if settings.get("retries") is not None:
-            healthcheck["retries"] = settings["retries"]
+            healthcheck["retries"] = self._integer(settings["retries"], child(path, "retries"))
         if settings.get("disable") is not None and self._boolean(
             settings["disable"], child(path, "disable")
         ):
