@@ -7,6 +7,8 @@ API and so onto compose's own behaviour; the high-level models add requests we d
 
 from __future__ import annotations
 
+import io
+import tarfile
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,17 +25,19 @@ from stackctl.compose import Project, ServiceSpec
 from stackctl.containers import Container, project_containers
 from stackctl.converge import (
     ContainerConfig,
+    Endpoint,
     ServicePlan,
     container_labels,
     container_name,
     image_name,
     network_name,
-    plan_service,
+    plan_replicas,
     volume_name,
 )
 from stackctl.errors import StackError
 from stackctl.health import LOG_TAIL, HealthWaiter
 from stackctl.logs import log_lines
+from stackctl.secretmounts import secret_contents
 from stackctl.settings import StackSettings
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -105,7 +109,7 @@ class Stack:
     ) -> list[ServicePlan]:
         selected = self._with_dependencies(services)
         images = self.build(selected) if build else {}
-        self._ensure_network()
+        self._ensure_networks(selected)
         self._ensure_volumes()
         running = self.running()
         plans: list[ServicePlan] = []
@@ -115,15 +119,15 @@ class Stack:
             spec = self.project.services[name]
             self._wait_for_dependencies(spec)
             image_id = images.get(name) or self._image_id(spec)
-            plan = plan_service(self.project, spec, image_id, running.get(name, []))
-            self._apply(plan)
-            plans.append(plan)
+            for plan in plan_replicas(self.project, spec, image_id, running.get(name, [])):
+                self._apply(plan)
+                plans.append(plan)
         if any(plan.action == "recreate" for plan in plans):
             # A recreated container let go of its old image: leave no dangling copy behind.
             remove_superseded_images(self.client, self.project.name)
         if wait:
-            for plan in plans:
-                self.wait_healthy(plan.service)
+            for service in dict.fromkeys(plan.service for plan in plans if plan.number):
+                self.wait_healthy(service)
         return plans
 
     def _with_dependencies(self, services: Collection[str]) -> set[str]:
@@ -146,9 +150,12 @@ class Stack:
         return list(services) or list(self.project.services)
 
     def _apply(self, plan: ServicePlan) -> None:
-        name = container_name(self.project, plan.service)
+        name = container_name(self.project, plan.service, plan.number)
         for extra in plan.extra:
             self._remove(extra.id, plan.service)
+            self.console.print(f" [green]✔[/] {extra.name}  removed (scaled down)")
+        if plan.number == 0:
+            return
         if plan.action == "keep":
             self.console.print(f" [dim]✔ {name}  running[/]")
             return
@@ -166,6 +173,7 @@ class Stack:
 
     def _create(self, plan: ServicePlan, name: str) -> str:
         config: ContainerConfig = plan.config
+        endpoints = config.endpoints
         host_config = self.api.create_host_config(
             port_bindings={
                 port: [(ip, str(published) if published else "") for ip, published in binds]
@@ -177,10 +185,15 @@ class Stack:
             ],
             restart_policy=dict(config.restart_policy) or None,
             init=config.init,
-            network_mode=config.network,
+            network_mode=self._network_mode(config.network),
+            **config.host_options,
         )
-        networking = self.api.create_networking_config(
-            {config.network: self.api.create_endpoint_config(aliases=list(config.aliases))}
+        # The Engine API before 1.44 takes one network at create: the others are connected
+        # before the container starts, as compose v2 does.
+        networking = (
+            self.api.create_networking_config({endpoints[0].network: self._endpoint(endpoints[0])})
+            if endpoints
+            else None
         )
         check = config.healthcheck
         created = self.api.create_container(
@@ -203,31 +216,88 @@ class Stack:
             )
             if check
             else None,
-            labels=container_labels(self.project, plan.service, config.config_hash),
+            labels=container_labels(self.project, plan.service, config.config_hash, plan.number),
             host_config=host_config,
             networking_config=networking,
+            **config.create_options,
         )
         container_id: str = created["Id"]
+        for endpoint in endpoints[1:]:
+            self.api.connect_container_to_network(
+                container_id,
+                endpoint.network,
+                aliases=list(endpoint.aliases),
+                ipv4_address=endpoint.ipv4_address,
+                ipv6_address=endpoint.ipv6_address,
+            )
+        self._copy_secrets(container_id, self.project.services[plan.service])
         return container_id
 
-    def _remove(self, container_id: str, service: str) -> None:
+    def _endpoint(self, endpoint: Endpoint) -> Any:
+        return self.api.create_endpoint_config(
+            aliases=list(endpoint.aliases),
+            ipv4_address=endpoint.ipv4_address,
+            ipv6_address=endpoint.ipv6_address,
+        )
+
+    def _network_mode(self, mode: str) -> str:
+        """`service:NAME` as the engine takes it: the container of that service."""
+        if not mode.startswith("service:"):
+            return mode
+        service = mode.partition(":")[2]
+        found = self.containers(service)
+        if not found:
+            raise StackError(
+                f"network_mode {mode}: service {service} has no container: bring it up first"
+            )
+        return f"container:{found[0].id}"
+
+    def _copy_secrets(self, container_id: str, spec: ServiceSpec) -> None:
+        """`environment:` secrets as read-only files in the created, not yet started container."""
+        contents = secret_contents(self.project, spec)
+        if not contents:
+            return
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            for target, content in contents:
+                info = tarfile.TarInfo(target.lstrip("/"))
+                info.size, info.mode = len(content), 0o444
+                tar.addfile(info, io.BytesIO(content))
+        self.api.put_archive(container_id, "/", archive.getvalue())
+
+    def _remove(self, container_id: str, service: str, *, volumes: bool = False) -> None:
+        """Stop and remove; `volumes` also removes its anonymous volumes (as `down -v`)."""
         spec = self.project.services.get(service)
         timeout = int(spec.stop_grace_period) if spec and spec.stop_grace_period else None
         try:
             self.api.stop(container_id, timeout=timeout or DEFAULT_STOP_TIMEOUT)
-            self.api.remove_container(container_id, force=True)
+            self.api.remove_container(container_id, force=True, v=volumes)
         except NotFound:
             pass
 
-    def _ensure_network(self) -> None:
-        name = network_name(self.project)
-        if self.api.networks(names=[name]):
-            return
-        self.api.create_network(
-            name,
-            driver="bridge",
-            labels={labels.PROJECT: self.project.name, labels.NETWORK: "default"},
+    def _ensure_networks(self, services: Collection[str]) -> None:
+        """The networks the services join: the project's are created, external ones must exist."""
+        used = dict.fromkeys(
+            network for name in services for network in self.project.services[name].networks
         )
+        for key in used:
+            spec = self.project.networks[key]
+            name = network_name(self.project, key)
+            if any(found["Name"] == name for found in self.api.networks(names=[name])):
+                continue
+            if spec.external:
+                raise StackError(
+                    f"external network {name} (networks.{key}) does not exist:"
+                    f" create it (`docker network create {name}`) or drop `external`"
+                )
+            self.api.create_network(
+                name,
+                driver=spec.driver or "bridge",
+                options=dict(spec.driver_opts) or None,
+                internal=spec.internal,
+                attachable=spec.attachable,
+                labels={**spec.labels, labels.PROJECT: self.project.name, labels.NETWORK: key},
+            )
 
     def _ensure_volumes(self) -> None:
         for key, volume in self.project.volumes.items():
@@ -268,7 +338,7 @@ class Stack:
         removed: list[str] = []
 
         def stop_and_remove(container: Container) -> None:
-            self._remove(container.id, container.service)
+            self._remove(container.id, container.service, volumes=volumes)
             removed.append(container.name)
 
         # Stopping is mostly waiting for processes to exit: do it for all services at once.

@@ -95,6 +95,12 @@ class SecretSpec(_Spec):
     """The variable holding the secret (`environment:`); its value is `content`."""
     content: SecretStr | None = None
 
+    def read_bytes(self) -> bytes:
+        if self.content is not None:
+            return self.content.get_secret_value().encode()
+        assert self.file is not None, "a secret has a file or a content"
+        return self.file.read_bytes()
+
 
 class NetworkSpec(_Spec):
     """A top-level network. `external` ones must exist; the others are the project's."""
