@@ -244,23 +244,27 @@ def load_project(
     project_name: str | None = None,
     profiles: Collection[str] = (),
     overrides: Sequence[Path] = (),
+    services: Collection[str] = (),
 ) -> Project:
     """Reads `compose_file` and the `.env` beside it, interpolates and validates.
 
     Variables come from `environ` layered over `.env` (`environ` wins). Services with profiles
-    none of which is in `profiles` are left out. The project name is `project_name`, else the
-    file's `name`, else the directory's name. `overrides` are merged over the file in order,
-    as `docker compose -f compose.yaml -f override.yaml` merges them.
+    none of which is in `profiles` are left out, unless named in `services` (a service named on
+    the command line is started whatever its profiles, as in compose v2). The project name is
+    `project_name`, else the file's `name`, else the directory's name. `overrides` are merged
+    over the file in order, as `docker compose -f compose.yaml -f override.yaml` merges them.
     """
     compose_file = Path(os.path.abspath(compose_file))
     reader = ComposeReader(compose_file, environ, [Path(os.path.abspath(p)) for p in overrides])
     document = reader.read()
-    services = {
+    specs = {
         name: _service_spec(reader, fields) for name, fields in reader.services(document).items()
     }
-    _check_dependencies(reader, services)
-    active = {name: spec for name, spec in services.items() if _is_active(spec, profiles)}
-    _check_active_dependencies(reader, active, services)
+    _check_dependencies(reader, specs)
+    active = {
+        name: spec for name, spec in specs.items() if _is_active(spec, profiles) or name in services
+    }
+    _check_active_dependencies(reader, active, specs)
     _check_published_ports(reader, active)
     _check_container_names(reader, active)
     networks = {
