@@ -1175,13 +1175,15 @@ class ComposeReader:
                 if not isinstance(dependency, str):
                     self._expect(dep_path, dependency, "a service name")
                 self.dependency_paths[(name, dependency)] = dep_path
-                if settings is None:
-                    settings = {}
                 settings = self._known_keys(
                     self._mapping(settings, dep_path, "a mapping with condition"),
                     dep_path,
-                    ("condition",),
+                    ("condition", "required", "restart"),
                 )
+                for flag in ("required", "restart"):
+                    # Read for compose v2's sake; `up` starts every dependency and restarts none.
+                    if settings.get(flag) is not None:
+                        self._boolean(settings[flag], child(dep_path, flag))
                 condition = settings.get("condition", "service_started")
                 if condition not in CONDITIONS:
                     self.fail(
