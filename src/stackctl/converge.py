@@ -263,6 +263,7 @@ def host_options(spec: ServiceSpec) -> dict[str, Any]:
         "mem_limit": limits.memory,
         "pids_limit": limits.pids,
         "mem_reservation": reservations.memory,
+        "extra_hosts": [entry.replace("=", ":", 1) for entry in spec.extra_hosts] or None,
     }
     return {key: value for key, value in options.items() if value is not None}
 

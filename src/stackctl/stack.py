@@ -16,7 +16,7 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
-from docker.types import Healthcheck, Mount
+from docker.types import Healthcheck, IPAMConfig, IPAMPool, Mount
 from rich.console import Console
 
 from stackctl import labels
@@ -296,6 +296,15 @@ class Stack:
                 options=dict(spec.driver_opts) or None,
                 internal=spec.internal,
                 attachable=spec.attachable,
+                ipam=IPAMConfig(
+                    driver=spec.ipam.driver or "default",
+                    pool_configs=[
+                        IPAMPool(subnet=pool.subnet, gateway=pool.gateway, iprange=pool.ip_range)
+                        for pool in spec.ipam.config
+                    ],
+                )
+                if spec.ipam
+                else None,
                 labels={**spec.labels, labels.PROJECT: self.project.name, labels.NETWORK: key},
             )
 

@@ -116,7 +116,8 @@ CASES = [
     ),
     case(
         "services: {web: {image: app, secrets: [token]}}\nsecrets: {token: {environment: TOKEN}}\n",
-        "compose.yaml: secrets.token.environment: secret token is missing: variable TOKEN is not set",
+        "compose.yaml: secrets.token.environment: secret token is missing:"
+        " variable TOKEN is not set",
         id="environment-secret-unset",
     ),
     case("name: x\n", "compose.yaml: services: missing", id="no-services"),

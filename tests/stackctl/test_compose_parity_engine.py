@@ -189,6 +189,11 @@ def from_compose(
         "init": bool(service.get("init", False)),
         "cap_add": sorted(service.get("cap_add") or []),
         "sysctls": {k: str(v) for k, v in (service.get("sysctls") or {}).items()},
+        "extra_hosts": list(service.get("extra_hosts") or []),
+        "ipv4_addresses": {
+            net: (settings or {}).get("ipv4_address")
+            for net, settings in (service.get("networks") or {}).items()
+        },
     }
 
 
@@ -227,6 +232,8 @@ def from_stackctl(project: Project, spec: ServiceSpec) -> dict[str, Any]:
         "init": spec.init,
         "cap_add": sorted(spec.cap_add),
         "sysctls": dict(spec.sysctls),
+        "extra_hosts": spec.extra_hosts,
+        "ipv4_addresses": {name: net.ipv4_address for name, net in spec.networks.items()},
     }
 
 
@@ -235,6 +242,17 @@ def differences(name: str, folder: Path, extra: Mapping[str, str], command: list
     theirs = compose_model(command, folder, environ)
     ours = load_workspace(folder, environ=environ).project
     found: list[str] = []
+    for key, network in ours.networks.items():
+        if key not in theirs.get("networks", {}):
+            continue  # compose v2 lists only the networks a service joins
+        ipam = (theirs["networks"][key].get("ipam") or {}).get("config") or []
+        got = (
+            [pool.model_dump(exclude_none=True) for pool in network.ipam.config]
+            if network.ipam
+            else []
+        )
+        if ipam != got:
+            found.append(f"{name}: networks.{key}.ipam: compose v2 {ipam!r}, stackctl {got!r}")
     if sorted(theirs["services"]) != sorted(ours.services):
         found.append(f"{name}: services {sorted(theirs['services'])} != {sorted(ours.services)}")
     for service in sorted(set(theirs["services"]) & set(ours.services)):

@@ -121,9 +121,9 @@ def test_up_creates_what_the_keys_say_and_a_second_up_keeps_it(stack: Stack) -> 
         ("web", 2, "create"),
     ]
     names = sorted(c.name for c in stack.containers())
+    replicas = [f"{project}-web-1", f"{project}-web-2"]
     assert names == sorted(
-        [f"{project}-database", f"{project}-sidecar-1", f"{project}-tools-1"]
-        + [f"{project}-web-1", f"{project}-web-2"]
+        [f"{project}-database", f"{project}-sidecar-1", f"{project}-tools-1", *replicas]
     )
     db = inspect(stack, f"{project}-database")
     assert list(db["NetworkSettings"]["Networks"]) == [f"{project}_back"]
@@ -147,7 +147,8 @@ def test_up_creates_what_the_keys_say_and_a_second_up_keeps_it(stack: Stack) -> 
     assert run(stack, "web", "cat", "/run/secrets/api.key") == (0, "key-from-environment")
     assert "key-from-environment" not in str(web["Config"]["Env"])
     code, resolved = run(stack, "web", "getent", "hosts", "database")
-    assert code == 0 and resolved.strip()
+    assert code == 0
+    assert resolved.strip()
     assert stack.containers("never") == []
 
     again = stack.up()

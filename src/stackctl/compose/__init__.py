@@ -102,6 +102,17 @@ class SecretSpec(_Spec):
         return self.file.read_bytes()
 
 
+class IpamPool(_Spec):
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+
+
+class IpamSpec(_Spec):
+    driver: str | None = None
+    config: list[IpamPool] = Field(default_factory=list)
+
+
 class NetworkSpec(_Spec):
     """A top-level network. `external` ones must exist; the others are the project's."""
 
@@ -115,6 +126,7 @@ class NetworkSpec(_Spec):
     labels: dict[str, str] = Field(default_factory=dict)
     internal: StrictBool = False
     attachable: StrictBool = False
+    ipam: IpamSpec | None = None
 
 
 class ServiceNetwork(_Spec):
@@ -190,6 +202,8 @@ class ServiceSpec(_Spec):
     runtime: str | None = None
     ulimits: dict[str, Ulimit] = Field(default_factory=dict)
     logging: LoggingSpec | None = None
+    extra_hosts: list[str] = Field(default_factory=list)
+    """"HOST=ADDRESS" entries for /etc/hosts, as compose v2 writes them."""
     deploy: DeploySpec = Field(default_factory=DeploySpec)
 
     @property

@@ -33,12 +33,15 @@ COMPOSE_SERVICE_KEYS = (
     "annotations", "attach", "blkio_config", "configs", "cpu_count", "cpu_percent", "cpu_period",
     "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset",
     "credential_spec", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt",
-    "dns_search", "domainname", "external_links", "extra_hosts", "gpus", "group_add", "ipc",
+    "dns_search", "domainname", "external_links", "gpus", "group_add", "ipc",
     "isolation", "label_file", "links", "mac_address", "mem_limit", "mem_reservation",
     "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid",
     "pids_limit", "post_start", "pre_stop", "privileged", "provider", "pull_policy", "read_only",
     "scale", "security_opt", "shm_size", "storage_opt", "tmpfs", "use_api_socket", "userns_mode",
     "uts", "volumes_from",
+)  # fmt: skip
+NETWORK_KEYS = (
+    "name", "external", "driver", "driver_opts", "labels", "internal", "attachable", "ipam"
 )  # fmt: skip
 SERVICE_KEYS = (
     "build",
@@ -76,6 +79,7 @@ SERVICE_KEYS = (
     "logging",
     "deploy",
     "extends",
+    "extra_hosts",
 )
 # Passed through as they are: the model's field types validate them.
 _PLAIN_SERVICE_KEYS = ("image", "working_dir", "stop_signal")
@@ -372,15 +376,7 @@ class ComposeReader:
             return {}
         raw = self._mapping(raw, "networks", "a mapping of network names to null or settings")
         networks: dict[str, dict[str, object]] = {}
-        supported = (
-            "name",
-            "external",
-            "driver",
-            "driver_opts",
-            "labels",
-            "internal",
-            "attachable",
-        )
+        supported = NETWORK_KEYS
         for name, settings in raw.items():
             path = child("networks", str(name))
             if not isinstance(name, str) or not _NETWORK_NAME.match(name):
@@ -389,7 +385,7 @@ class ComposeReader:
                 {} if settings is None else self._mapping(settings, path, "null or a mapping"),
                 path,
                 supported,
-                ("ipam", "enable_ipv4", "enable_ipv6"),
+                ("enable_ipv4", "enable_ipv6"),
             )
             fields: dict[str, object] = {}
             if settings.get("name") is not None:
@@ -419,8 +415,50 @@ class ComposeReader:
             for key in ("internal", "attachable"):
                 if settings.get(key) is not None:
                     fields[key] = self._boolean(settings[key], child(path, key))
+            if settings.get("ipam") is not None:
+                fields["ipam"] = self._ipam(settings["ipam"], child(path, "ipam"))
             networks[name] = fields
         return networks
+
+    def _ipam(self, value: object, path: str) -> dict[str, object]:
+        settings = self._known_keys(
+            self._mapping(value, path, "a mapping with driver, config"),
+            path,
+            ("driver", "config"),
+            ("options",),
+        )
+        ipam: dict[str, object] = {}
+        if settings.get("driver") is not None:
+            ipam["driver"] = self._string(settings["driver"], child(path, "driver"))
+        pools = self._list(settings.get("config") or [], child(path, "config"), "a list of pools")
+        configs: list[dict[str, str]] = []
+        ipam["config"] = configs
+        for i, pool in enumerate(pools):
+            pool_path = child(child(path, "config"), i)
+            pool_settings = self._known_keys(
+                self._mapping(pool, pool_path, "a mapping with subnet, gateway, ip_range"),
+                pool_path,
+                ("subnet", "gateway", "ip_range"),
+                ("aux_addresses",),
+            )
+            found: dict[str, str] = {}
+            for key in ("subnet", "ip_range"):
+                if pool_settings.get(key) is not None:
+                    found[key] = self._network(pool_settings[key], child(pool_path, key))
+            if pool_settings.get("gateway") is not None:
+                found["gateway"] = self._host_ip(
+                    pool_settings["gateway"], child(pool_path, "gateway")
+                )
+            configs.append(found)
+        return ipam
+
+    def _network(self, value: object, path: str) -> str:
+        try:
+            return str(ipaddress.ip_network(self._string(value, path)))
+        except ValueError:
+            self.fail(
+                path, f"invalid subnet {show(value)}: expected an address/prefix like 172.20.0.0/24"
+            )
 
     def volumes(self, document: dict[str, object]) -> dict[str, dict[str, object]]:
         """Top-level named volumes: name -> VolumeSpec fields."""
@@ -644,6 +682,7 @@ class ComposeReader:
             "ulimits": self._ulimits,
             "logging": self._logging,
             "deploy": self._deploy,
+            "extra_hosts": self._extra_hosts,
         }
         values: dict[str, object] = {"name": name}
         for key, value in definition.items():
@@ -680,6 +719,30 @@ class ComposeReader:
         if depends_on:
             values["depends_on"] = depends_on
         return {key: value for key, value in values.items() if value is not None}
+
+    def _extra_hosts(self, value: object, path: str) -> list[str]:
+        """HOST:ADDRESS or HOST=ADDRESS entries (or a mapping), written HOST=ADDRESS as compose v2
+        does; "host-gateway" is the engine's address of the host."""
+        if isinstance(value, dict):
+            entries = [
+                (str(host), address, child(path, str(host))) for host, address in value.items()
+            ]
+        else:
+            items = self._list(value, path, 'a list of "HOST:ADDRESS" or a mapping')
+            entries = []
+            for i, item in enumerate(items):
+                text = self._string(item, child(path, i))
+                separator = "=" if "=" in text else ":"
+                host, _, address = text.partition(separator)
+                entries.append((host, address, child(path, i)))
+        hosts = []
+        for host, address, item_path in entries:
+            if not host or not address:
+                self.fail(item_path, f"invalid host entry {show(host)}: expected HOST:ADDRESS")
+            if address != "host-gateway":
+                address = self._host_ip(address, item_path)
+            hosts.append(f"{host}={address}")
+        return hosts
 
     def _strings(self, value: object, path: str) -> list[str]:
         items = self._list(value, path, "a list of strings")
