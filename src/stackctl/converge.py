@@ -48,14 +48,16 @@ def container_name(project: Project, service: str, number: int = 1) -> str:
 
 
 def exposed_ports(spec: ServiceSpec) -> tuple[tuple[int, str], ...]:
-    """(container port, protocol) of `ports` then `expose` (ranges spelled out), each once."""
+    """(container port, protocol) of `ports`, then those of `expose` (ranges spelled out) that
+    `ports` does not already list."""
     found = [(port.target, port.protocol) for port in spec.ports]
     for entry in spec.expose:
         ports, _, protocol = entry.partition("/")
         first, _, last = ports.partition("-")
         for number in range(int(first), int(last or first) + 1):
-            found.append((number, protocol or "tcp"))
-    return tuple(dict.fromkeys(found))
+            if (number, protocol or "tcp") not in found:
+                found.append((number, protocol or "tcp"))
+    return tuple(found)
 
 
 def image_name(project: Project, spec: ServiceSpec) -> str:
