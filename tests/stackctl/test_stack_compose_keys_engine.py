@@ -5,6 +5,9 @@ from the offline Debian base exercises them all."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +23,7 @@ from stackctl.workspace import load_workspace
 
 pytestmark = pytest.mark.engine
 
+REPO = Path(__file__).resolve().parents[2]
 BASE = "stackctl/debian:bookworm"  # made by `invoke base`, which .ci/run runs first
 
 COMPOSE = f"""
@@ -168,3 +172,43 @@ def test_fewer_replicas_remove_the_highest_numbers(stack: Stack, tmp_path: Path)
 
     assert [(p.number, p.action) for p in plans if p.service == "web"] == [(1, "keep")]
     assert [c.name for c in stack.containers("web")] == [f"{project}-web-1"]
+
+
+def test_invoke_up_ps_config_and_down_on_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    (tmp_path / "db_password.txt").write_text("s3cret-from-file\n")
+    name = f"h18b-cli-{uuid.uuid4().hex[:8]}"
+    environ = {
+        **os.environ,
+        "INVOKE_STACK_COMPOSE_FILE": str(tmp_path / "compose.yaml"),
+        "COMPOSE_PROJECT_NAME": name,
+        "STACK_MODE": "production",
+        "API_KEY": "key-from-environment",
+        "COMPOSE_PROFILES": "",
+    }
+
+    def invoke(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=REPO,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    try:
+        config = invoke("config", "--profile", "debug")
+        invoke("up", "--profile", "debug")
+        listed = invoke("ps")
+    finally:
+        invoke("down", "-v")
+
+    assert config.strip() == f"project {name}: db, sidecar, tools, web"
+    for container in ("database", "sidecar-1", "tools-1", "web-1", "web-2"):
+        assert f"{name}-{container}" in listed
+    assert "never" not in listed
+    assert invoke("ps").count(name) == 0
