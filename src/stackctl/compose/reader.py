@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import json
 import logging
 import os
 import re
@@ -18,8 +17,14 @@ from typing import NoReturn
 from stackctl.compose.durations import EXPECTED as DURATION_EXPECTED
 from stackctl.compose.durations import parse_duration
 from stackctl.compose.envfiles import read_dotenv, read_env_file
+from stackctl.compose.extends import Extends
 from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
+
+# Re-exported: callers quote values the way compose errors do.
+from stackctl.compose.messages import child as child
+from stackctl.compose.messages import kind as kind
+from stackctl.compose.messages import show as show
 from stackctl.compose.yamlfile import load_yaml
 from stackctl.errors import ComposeError
 
@@ -101,7 +106,6 @@ _GIT_CONTEXT = re.compile(r"^(?:git@|git://|github\.com/|https?://.*\.git(?:[#?]
 _RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
 _ENV_KEY = re.compile(r"^[^\s=]+$")
 _DIGITS = re.compile(r"^[0-9]+$")
-_SHOWN_MAX = 80
 # ro/rw are applied; the others are Docker Desktop's file-sharing hints, no-ops on Linux (as in v2).
 _MOUNT_OPTIONS = ("ro", "rw", "cached", "delegated", "consistent")
 
@@ -117,42 +121,6 @@ class ServiceFields:
 
     path: str
     values: dict[str, object]
-
-
-def child(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def show(value: object) -> str:
-    """A value as an error message quotes it: on one line, short, strings in double quotes."""
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif value is None:
-        text = "null"
-    else:
-        text = str(value)
-    if len(text) > _SHOWN_MAX:
-        text = text[: _SHOWN_MAX - 3] + "..."
-    return json.dumps(text, ensure_ascii=False)
-
-
-def kind(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if value is None:
-        return "null"
-    return "a string"
 
 
 class ComposeReader:
@@ -543,112 +511,9 @@ class ComposeReader:
             path = child("services", str(name))
             if not isinstance(name, str) or not _SERVICE_NAME.match(name):
                 self.fail(path, f"invalid service name {show(name)}: use letters, digits, _ . -")
-            definition = self._extended(
-                raw, name, definition, path, self.project_dir, ((self.compose_file, name),)
-            )
+            definition = Extends(self).resolved(raw, name, definition, path)
             services[name] = ServiceFields(path, self._service(name, definition, path))
         return services
-
-    # -- extends ---------------------------------------------------------------------------
-
-    def _extended(
-        self,
-        services: dict[object, object],
-        name: str,
-        definition: object,
-        path: str,
-        base_dir: Path,
-        seen: tuple[tuple[Path, str], ...],
-    ) -> object:
-        """The service with what it `extends` merged under it, as compose v2 merges it.
-        Relative paths of a service from another file are made relative to that file."""
-        if not isinstance(definition, dict) or definition.get("extends") is None:
-            return definition
-        extends_path = child(path, "extends")
-        extends = definition["extends"]
-        if isinstance(extends, str):
-            extends = {"service": extends}
-        settings = self._known_keys(
-            self._mapping(extends, extends_path, "a service name or a mapping with service, file"),
-            extends_path,
-            ("service", "file"),
-        )
-        if "service" not in settings:
-            self.fail(extends_path, 'missing key "service"')
-        base_name = self._string(settings["service"], child(extends_path, "service"))
-        own = {key: value for key, value in definition.items() if key != "extends"}
-        if "file" in settings:
-            file_text = self._string(settings["file"], child(extends_path, "file"))
-            file = Path(os.path.normpath(base_dir / file_text))
-            other_services = self._extended_file_services(file, child(extends_path, "file"))
-            other_dir = file.parent
-        else:
-            file, other_services, other_dir = self.compose_file, services, base_dir
-        key = (file, base_name)
-        if key in seen:
-            chain = " -> ".join(service for _, service in (*seen, key))
-            self.fail(extends_path, f"extends cycle: {chain}")
-        if base_name not in other_services:
-            known = ", ".join(str(service) for service in other_services)
-            self.fail(
-                child(extends_path, "service"),
-                f"no service {show(base_name)} to extend (services: {known})",
-            )
-        base_path = child("services", base_name) if "file" not in settings else extends_path
-        base = self._extended(
-            other_services, base_name, other_services[base_name], base_path, other_dir,
-            (*seen, key),
-        )  # fmt: skip
-        base = self._mapping(base, extends_path, "a service mapping")
-        if other_dir != self.project_dir:
-            base = self._rebased(base, other_dir)
-        merged: dict[object, object] = merge(base, own)
-        return merged
-
-    def _extended_file_services(self, file: Path, path: str) -> dict[object, object]:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            self.fail(path, f"cannot read {show(str(file))}: {exc.strerror or exc}")
-        document = load_yaml(text, self._shown_path(file))
-        if not isinstance(document, dict) or not isinstance(document.get("services"), dict):
-            self.fail(path, f"{show(str(file))} has no services mapping to extend from")
-        services = self._interpolated(document["services"], path)
-        assert isinstance(services, dict)
-        return services
-
-    def _rebased(self, service: dict[object, object], directory: Path) -> dict[object, object]:
-        """Relative host paths of a service read from another folder, made absolute."""
-
-        def rebase(text: object) -> object:
-            if isinstance(text, str) and not text.startswith(("/", "~")) and text:
-                return str(Path(os.path.normpath(directory / text)))
-            return text
-
-        rebased = dict(service)
-        build = rebased.get("build")
-        if isinstance(build, str):
-            rebased["build"] = rebase(build)
-        elif isinstance(build, dict):
-            rebased["build"] = {**build, "context": rebase(build.get("context", "."))}
-        env_file = rebased.get("env_file")
-        if isinstance(env_file, str):
-            rebased["env_file"] = rebase(env_file)
-        elif isinstance(env_file, list):
-            rebased["env_file"] = [rebase(entry) for entry in env_file]
-        volumes = rebased.get("volumes")
-        if isinstance(volumes, list):
-            rebased["volumes"] = [self._rebased_volume(entry, rebase) for entry in volumes]
-        return rebased
-
-    @staticmethod
-    def _rebased_volume(entry: object, rebase: Callable[[object], object]) -> object:
-        if isinstance(entry, str) and entry.startswith("."):
-            source, colon, rest = entry.partition(":")
-            return f"{rebase(source)}{colon}{rest}"
-        if isinstance(entry, dict) and entry.get("type") == "bind":
-            return {**entry, "source": rebase(entry.get("source"))}
-        return entry
 
     # -- a service -------------------------------------------------------------------------
 
