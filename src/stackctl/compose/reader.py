@@ -18,6 +18,7 @@ from stackctl.compose.durations import EXPECTED as DURATION_EXPECTED
 from stackctl.compose.durations import parse_duration
 from stackctl.compose.envfiles import read_dotenv, read_env_file
 from stackctl.compose.extends import Extends
+from stackctl.compose.hostoptions import HostOptions
 from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
 
@@ -100,8 +101,6 @@ _PROFILE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _EXPOSE = re.compile(r"^([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp|sctp))?$")
-_BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
-_BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _GIT_CONTEXT = re.compile(r"^(?:git@|git://|github\.com/|https?://.*\.git(?:[#?].*)?$)")
 _RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
 _ENV_KEY = re.compile(r"^[^\s=]+$")
@@ -526,6 +525,7 @@ class ComposeReader:
         )
         if "image" not in definition and "build" not in definition:
             self.fail(path, "neither image nor build: a service needs one of them")
+        options = HostOptions(self)
         readers: dict[str, Callable[[object, str], object]] = {
             "build": self._build,
             "command": self._command,
@@ -543,11 +543,11 @@ class ComposeReader:
             "container_name": self._container_name,
             "cap_add": self._strings,
             "cap_drop": self._strings,
-            "sysctls": self._sysctls,
-            "ulimits": self._ulimits,
-            "logging": self._logging,
-            "deploy": self._deploy,
-            "extra_hosts": self._extra_hosts,
+            "sysctls": options.sysctls,
+            "ulimits": options.ulimits,
+            "logging": options.logging,
+            "deploy": options.deploy,
+            "extra_hosts": options.extra_hosts,
         }
         values: dict[str, object] = {"name": name}
         for key, value in definition.items():
@@ -584,30 +584,6 @@ class ComposeReader:
         if depends_on:
             values["depends_on"] = depends_on
         return {key: value for key, value in values.items() if value is not None}
-
-    def _extra_hosts(self, value: object, path: str) -> list[str]:
-        """HOST:ADDRESS or HOST=ADDRESS entries (or a mapping), written HOST=ADDRESS as compose v2
-        does; "host-gateway" is the engine's address of the host."""
-        if isinstance(value, dict):
-            entries = [
-                (str(host), address, child(path, str(host))) for host, address in value.items()
-            ]
-        else:
-            items = self._list(value, path, 'a list of "HOST:ADDRESS" or a mapping')
-            entries = []
-            for i, item in enumerate(items):
-                text = self._string(item, child(path, i))
-                separator = "=" if "=" in text else ":"
-                host, _, address = text.partition(separator)
-                entries.append((host, address, child(path, i)))
-        hosts = []
-        for host, address, item_path in entries:
-            if not host or not address:
-                self.fail(item_path, f"invalid host entry {show(host)}: expected HOST:ADDRESS")
-            if address != "host-gateway":
-                address = self._host_ip(address, item_path)
-            hosts.append(f"{host}={address}")
-        return hosts
 
     def _strings(self, value: object, path: str) -> list[str]:
         items = self._list(value, path, "a list of strings")
@@ -678,100 +654,6 @@ class ComposeReader:
                     fields[key] = self._host_ip(options[key], child(item_path, key))
             networks[name] = fields
         return networks
-
-    def _sysctls(self, value: object, path: str) -> dict[str, str]:
-        pairs = self._key_values(value, path)
-        missing = next((key for key, item in pairs.items() if item is None), None)
-        if missing is not None:
-            self.fail(child(path, missing), "a sysctl needs a value")
-        return {key: item for key, item in pairs.items() if item is not None}
-
-    def _ulimits(self, value: object, path: str) -> dict[str, dict[str, int]]:
-        settings = self._mapping(value, path, "a mapping of limit names to a number or soft/hard")
-        ulimits: dict[str, dict[str, int]] = {}
-        for name, limit in settings.items():
-            item_path = child(path, str(name))
-            if isinstance(limit, dict):
-                limits = self._known_keys(limit, item_path, ("soft", "hard"))
-                if set(limits) != {"soft", "hard"}:
-                    self.fail(item_path, "expected both soft and hard")
-                soft = self._integer(limits["soft"], child(item_path, "soft"))
-                hard = self._integer(limits["hard"], child(item_path, "hard"))
-            else:
-                soft = hard = self._integer(limit, item_path)
-            ulimits[str(name)] = {"soft": soft, "hard": hard}
-        return ulimits
-
-    def _logging(self, value: object, path: str) -> dict[str, object]:
-        settings = self._known_keys(
-            self._mapping(value, path, "a mapping with driver, options"),
-            path,
-            ("driver", "options"),
-        )
-        found: dict[str, object] = {}
-        if settings.get("driver") is not None:
-            found["driver"] = self._string(settings["driver"], child(path, "driver"))
-        if settings.get("options") is not None:
-            found["options"] = self._labels(settings["options"], child(path, "options"))
-        return found
-
-    def _deploy(self, value: object, path: str) -> dict[str, object]:
-        settings = self._known_keys(
-            self._mapping(value, path, "a mapping with replicas, resources"),
-            path,
-            ("replicas", "resources", "mode"),
-            ("endpoint_mode", "labels", "placement", "restart_policy", "rollback_config",
-             "update_config"),
-        )  # fmt: skip
-        found: dict[str, object] = {}
-        if settings.get("mode") not in (None, "replicated"):
-            self.fail(
-                child(path, "mode"),
-                f"unsupported mode {show(settings['mode'])}: only replicated (without swarm)",
-            )
-        if settings.get("replicas") is not None:
-            found["replicas"] = self._integer(settings["replicas"], child(path, "replicas"))
-        if settings.get("resources") is not None:
-            resources_path = child(path, "resources")
-            resources = self._known_keys(
-                self._mapping(settings["resources"], resources_path, "a mapping with limits"),
-                resources_path,
-                ("limits", "reservations"),
-            )
-            found["resources"] = {
-                key: self._resource(resources[key], child(resources_path, key))
-                for key in ("limits", "reservations")
-                if resources.get(key) is not None
-            }
-        return found
-
-    def _resource(self, value: object, path: str) -> dict[str, object]:
-        settings = self._known_keys(
-            self._mapping(value, path, "a mapping with cpus, memory, pids"),
-            path,
-            ("cpus", "memory", "pids"),
-            ("devices", "generic_resources"),
-        )
-        found: dict[str, object] = {}
-        if settings.get("cpus") is not None:
-            cpus = settings["cpus"]
-            try:
-                found["cpus"] = float(self._text(cpus, child(path, "cpus"), "cpus"))
-            except ValueError:
-                self.fail(child(path, "cpus"), f"invalid cpus {show(cpus)}: expected a number")
-        if settings.get("memory") is not None:
-            found["memory"] = self._bytes(settings["memory"], child(path, "memory"))
-        if settings.get("pids") is not None:
-            found["pids"] = self._integer(settings["pids"], child(path, "pids"))
-        return found
-
-    def _bytes(self, value: object, path: str) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        match = _BYTES.match(value.strip()) if isinstance(value, str) else None
-        if not match:
-            self.fail(path, f"invalid size {show(value)}: expected bytes or a size like 512m, 1g")
-        return int(float(match.group(1)) * _BYTE_UNITS[match.group(2).lower()])
 
     def _integer(self, value: object, path: str) -> int:
         """An integer, or a string of digits (as interpolation leaves it): never a boolean."""
