@@ -86,8 +86,13 @@ CASES = [
     case(
         "services: {web: {build: 'https://github.com/docker/awesome-compose.git#main:flask'}}\n",
         "compose.yaml: services.web.build: build context from a git repository",
-        "clone it",
+        "fetch it and give the local folder",
         id="git-build-context",
+    ),
+    case(
+        "services: {web: {build: {context: 'https://example.com/app.tar.gz'}}}\n",
+        'compose.yaml: services.web.build.context: build context from a URL "https://',
+        id="url-build-context",
     ),
     case(
         "services: {web: {image: app, deploy: {replicas: 2}, container_name: web}}\n",

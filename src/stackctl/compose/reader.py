@@ -101,6 +101,7 @@ _PROFILE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _EXPOSE = re.compile(r"^([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp|sctp))?$")
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _GIT_CONTEXT = re.compile(r"^(?:git@|git://|github\.com/|https?://.*\.git(?:[#?].*)?$)")
 _RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
 _ENV_KEY = re.compile(r"^[^\s=]+$")
@@ -673,11 +674,12 @@ class ComposeReader:
         else:
             self._expect(path, value, "a context path or a mapping with context, dockerfile, ...")
         context_text = self._string(settings.get("context", "."), context_path)
-        if _GIT_CONTEXT.match(context_text):
+        if _GIT_CONTEXT.match(context_text) or _URL.match(context_text):
+            remote = "a git repository" if _GIT_CONTEXT.match(context_text) else "a URL"
             self.fail(
                 context_path,
-                f"build context from a git repository {show(context_text)} is not supported:"
-                " clone it and give the local folder",
+                f"build context from {remote} {show(context_text)} is not supported:"
+                " fetch it and give the local folder",
             )
         context = self._project_path(context_text)
         if not context.is_dir():
