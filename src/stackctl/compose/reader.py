@@ -446,6 +446,7 @@ class ComposeReader:
                 self._mapping(settings, path, "null or a mapping with driver, labels"),
                 path,
                 ("driver", "labels"),
+                ("driver_opts", "external", "name"),
             )
             fields: dict[str, object] = {}
             if "driver" in settings:
