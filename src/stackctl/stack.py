@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -164,14 +164,28 @@ class Stack:
             self.api.start(plan.existing.id)
             self.console.print(f" [green]✔[/] {name}  started")
             return
+        anonymous: dict[str, str] = {}
         if plan.existing is not None:
+            anonymous = self._volumes_by_target(plan.existing.id)
             self._remove(plan.existing.id, plan.service)
-        container_id = self._create(plan, name)
+        container_id = self._create(plan, name, anonymous)
         self.api.start(container_id)
         verb = "recreated" if plan.action == "recreate" else "created"
         self.console.print(f" [green]✔[/] {name}  {verb}")
 
-    def _create(self, plan: ServicePlan, name: str) -> str:
+    def _volumes_by_target(self, container_id: str) -> dict[str, str]:
+        """The container's volumes by container path: a recreated container gets its anonymous
+        volumes back, data and all, as compose v2 does."""
+        try:
+            mounts = self.api.inspect_container(container_id).get("Mounts") or []
+        except NotFound:
+            return {}
+        return {m["Destination"]: m["Name"] for m in mounts if m.get("Type") == "volume"}
+
+    def _create(
+        self, plan: ServicePlan, name: str, anonymous: Mapping[str, str] | None = None
+    ) -> str:
+        anonymous = anonymous or {}
         config: ContainerConfig = plan.config
         endpoints = config.endpoints
         host_config = self.api.create_host_config(
@@ -180,7 +194,12 @@ class Stack:
                 for port, binds in config.port_bindings.items()
             },
             mounts=[
-                Mount(target=m.target, source=m.source, type=m.type, read_only=m.read_only)
+                Mount(
+                    target=m.target,
+                    source=m.source or anonymous.get(m.target, ""),
+                    type=m.type,
+                    read_only=m.read_only,
+                )
                 for m in config.mounts
             ],
             restart_policy=dict(config.restart_policy) or None,

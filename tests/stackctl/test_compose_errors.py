@@ -374,7 +374,7 @@ CASES = [
     ),
     case(
         "services: {web: {image: app}}\nvolumes: {data: {external: true}}\n",
-        "compose.yaml: volumes.data.external: unsupported compose key: stackctl does not implement it",
+        "compose.yaml: volumes.data.external: unsupported compose key",
         id="unsupported-volume-setting",
     ),
     case(

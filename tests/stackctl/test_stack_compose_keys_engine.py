@@ -160,6 +160,20 @@ def test_up_creates_what_the_keys_say_and_a_second_up_keeps_it(stack: Stack) -> 
     assert {p.action for p in again} == {"keep"}
 
 
+def test_a_recreated_container_keeps_its_anonymous_volume(stack: Stack, tmp_path: Path) -> None:
+    stack.up(["web"])
+    assert run(stack, "web", "sh", "-c", "echo kept > /scratch/file")[0] == 0
+    (tmp_path / "compose.yaml").write_text(COMPOSE.replace("hostname: webhost", "hostname: other"))
+    environ = {"COMPOSE_PROJECT_NAME": stack.project.name, "API_KEY": "key-from-environment"}
+    found = load_workspace(tmp_path, environ=environ, mode="production")
+    changed = Stack(stack.client, found.project, found.settings, Console(quiet=True))
+
+    plans = changed.up(["web"])
+
+    assert {p.action for p in plans} == {"recreate"}
+    assert run(changed, "web", "cat", "/scratch/file") == (0, "kept\n")
+
+
 def test_fewer_replicas_remove_the_highest_numbers(stack: Stack, tmp_path: Path) -> None:
     project = stack.project.name
     stack.up(["web"])
