@@ -266,6 +266,16 @@ def host_options(spec: ServiceSpec) -> dict[str, Any]:
         "pids_limit": limits.pids,
         "mem_reservation": reservations.memory,
         "extra_hosts": [entry.replace("=", ":", 1) for entry in spec.extra_hosts] or None,
+        "privileged": spec.privileged or None,
+        "read_only": spec.read_only or None,
+        "security_opt": spec.security_opt or None,
+        "shm_size": spec.shm_size,
+        "tmpfs": dict(entry.partition(":")[::2] for entry in spec.tmpfs) or None,
+        "dns": spec.dns or None,
+        "dns_search": spec.dns_search or None,
+        "pid_mode": spec.pid,
+        "ipc_mode": spec.ipc,
+        "group_add": spec.group_add or None,
     }
     return {key: value for key, value in options.items() if value is not None}
 

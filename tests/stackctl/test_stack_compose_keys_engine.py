@@ -38,6 +38,10 @@ services:
         aliases: [database]
     expose: ["5432"]
     secrets: [db_password]
+    read_only: true
+    tmpfs: ["/tmp:size=8m"]
+    security_opt: ["no-new-privileges:true"]
+    shm_size: 32m
   web:
     image: {BASE}
     command: ["sleep", "300"]
@@ -133,6 +137,10 @@ def test_up_creates_what_the_keys_say_and_a_second_up_keeps_it(stack: Stack) -> 
     assert list(db["NetworkSettings"]["Networks"]) == [f"{project}_back"]
     assert "database" in db["NetworkSettings"]["Networks"][f"{project}_back"]["Aliases"]
     assert "5432/tcp" in db["Config"]["ExposedPorts"]
+    assert db["HostConfig"]["ReadonlyRootfs"] is True
+    assert db["HostConfig"]["Tmpfs"] == {"/tmp": "size=8m"}
+    assert db["HostConfig"]["SecurityOpt"] == ["no-new-privileges:true"]
+    assert db["HostConfig"]["ShmSize"] == 32 * 1024 * 1024
 
     web = inspect(stack, f"{project}-web-2")
     assert sorted(web["NetworkSettings"]["Networks"]) == [f"{project}_back", f"{project}_front"]

@@ -204,6 +204,18 @@ class ServiceSpec(_Spec):
     logging: LoggingSpec | None = None
     extra_hosts: list[str] = Field(default_factory=list)
     """"HOST=ADDRESS" entries for /etc/hosts, as compose v2 writes them."""
+    privileged: StrictBool = False
+    read_only: StrictBool = False
+    security_opt: list[str] = Field(default_factory=list)
+    shm_size: int | None = None
+    """Bytes."""
+    tmpfs: list[str] = Field(default_factory=list)
+    """"PATH[:OPTIONS]" entries."""
+    dns: list[str] = Field(default_factory=list)
+    dns_search: list[str] = Field(default_factory=list)
+    pid: str | None = None
+    ipc: str | None = None
+    group_add: list[str] = Field(default_factory=list)
     deploy: DeploySpec = Field(default_factory=DeploySpec)
 
     @property

@@ -148,3 +148,47 @@ class HostOptions:
                 path, f"invalid size {show(value)}: expected bytes or a size like 512m, 1g"
             )
         return int(float(match.group(1)) * _BYTE_UNITS[match.group(2).lower()])
+
+    def byte_size(self, value: object, path: str) -> int:
+        return self._bytes(value, path)
+
+    def string_or_strings(self, value: object, path: str) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        items = self.reader._list(value, path, "a string or a list of strings")
+        return [self.reader._string(item, child(path, i)) for i, item in enumerate(items)]
+
+    def groups(self, value: object, path: str) -> list[str]:
+        items = self.reader._list(value, path, "a list of group names or ids")
+        return [self.reader._text(item, child(path, i), "group") for i, item in enumerate(items)]
+
+    def merge_short_limits(
+        self, definition: dict[str, object], values: dict[str, object], path: str
+    ) -> None:
+        """`mem_limit`, `cpus` and `pids_limit` are the short spellings of
+        deploy.resources.limits: read into it; set both ways, they must agree (as in v2)."""
+        short = {"mem_limit": "memory", "cpus": "cpus", "pids_limit": "pids"}
+        given = {key: definition[key] for key in short if definition.get(key) is not None}
+        if not given:
+            return
+        limits = {
+            short[key]: self._resource({short[key]: value}, child(path, key))[short[key]]
+            for key, value in given.items()
+        }
+        found = values.get("deploy")
+        deploy: dict[str, object] = dict(found) if isinstance(found, dict) else {}
+        found = deploy.get("resources")
+        resources: dict[str, object] = dict(found) if isinstance(found, dict) else {}
+        found = resources.get("limits")
+        merged: dict[str, object] = dict(found) if isinstance(found, dict) else {}
+        for field, value in limits.items():
+            if merged.get(field) not in (None, value):
+                key = next(k for k, f in short.items() if f == field)
+                self.reader.fail(
+                    child(path, key),
+                    f"{key} and deploy.resources.limits.{field} differ: keep one",
+                )
+            merged[field] = value
+        resources["limits"] = merged
+        deploy["resources"] = resources
+        values["deploy"] = deploy

@@ -37,14 +37,12 @@ TOP_LEVEL_KEYS = ("name", "services", "volumes", "networks", "secrets")
 COMPOSE_TOP_LEVEL_KEYS = ("version", "configs", "include", "models")
 COMPOSE_SERVICE_KEYS = (
     "annotations", "attach", "blkio_config", "configs", "cpu_count", "cpu_percent", "cpu_period",
-    "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset",
-    "credential_spec", "develop", "device_cgroup_rules", "devices", "dns", "dns_opt",
-    "dns_search", "domainname", "external_links", "gpus", "group_add", "ipc",
-    "isolation", "label_file", "links", "mac_address", "mem_limit", "mem_reservation",
-    "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid",
-    "pids_limit", "post_start", "pre_stop", "privileged", "provider", "pull_policy", "read_only",
-    "scale", "security_opt", "shm_size", "storage_opt", "tmpfs", "use_api_socket", "userns_mode",
-    "uts", "volumes_from",
+    "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpuset", "credential_spec",
+    "develop", "device_cgroup_rules", "devices", "dns_opt", "domainname", "external_links",
+    "gpus", "isolation", "label_file", "links", "mac_address", "mem_reservation",
+    "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj",
+    "post_start", "pre_stop", "provider", "pull_policy", "scale", "storage_opt",
+    "use_api_socket", "userns_mode", "uts", "volumes_from",
 )  # fmt: skip
 NETWORK_KEYS = (
     "name", "external", "driver", "driver_opts", "labels", "internal", "attachable", "ipam"
@@ -86,11 +84,24 @@ SERVICE_KEYS = (
     "deploy",
     "extends",
     "extra_hosts",
+    "privileged",
+    "read_only",
+    "security_opt",
+    "shm_size",
+    "tmpfs",
+    "dns",
+    "dns_search",
+    "pid",
+    "ipc",
+    "group_add",
+    "mem_limit",
+    "cpus",
+    "pids_limit",
 )
 # Passed through as they are: the model's field types validate them.
 _PLAIN_SERVICE_KEYS = ("image", "working_dir", "stop_signal")
-_STRING_SERVICE_KEYS = ("hostname", "platform", "runtime")
-_BOOLEAN_SERVICE_KEYS = ("init", "stdin_open", "tty")
+_STRING_SERVICE_KEYS = ("hostname", "platform", "runtime", "pid", "ipc")
+_BOOLEAN_SERVICE_KEYS = ("init", "stdin_open", "tty", "privileged", "read_only")
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -550,6 +561,12 @@ class ComposeReader:
             "logging": options.logging,
             "deploy": options.deploy,
             "extra_hosts": options.extra_hosts,
+            "security_opt": self._strings,
+            "shm_size": options.byte_size,
+            "tmpfs": options.string_or_strings,
+            "dns": options.string_or_strings,
+            "dns_search": options.string_or_strings,
+            "group_add": options.groups,
         }
         values: dict[str, object] = {"name": name}
         for key, value in definition.items():
@@ -562,6 +579,7 @@ class ComposeReader:
             elif key in _BOOLEAN_SERVICE_KEYS and value is not None:
                 values[key] = self._boolean(value, child(path, key))
         values["environment"] = self._service_environment(definition, path)
+        options.merge_short_limits(definition, values, path)
         depends_on: dict[str, dict[str, str]] = {}
         if definition.get("depends_on") is not None:
             depends_on = self._depends_on(name, definition["depends_on"], path)
