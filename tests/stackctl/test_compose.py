@@ -15,6 +15,7 @@ from stackctl.compose import (
     MountSpec,
     PortSpec,
     Project,
+    ResourceSpec,
     ServiceNetwork,
     ServiceSpec,
     VolumeSpec,
@@ -688,3 +689,9 @@ def test_compose_profiles_activates_a_profile_and_a_named_service_is_active(
     assert list(from_dotenv.project.services) == ["app", "debug"]
     assert list(named.project.services) == ["app", "admin"]
     assert list(flag.project.services) == ["app", "admin"]
+
+
+def test_short_limits_are_deploy_limits(root: Path) -> None:
+    spec = service(root, "image: app\nmem_limit: 64m\ncpus: 1.5\npids_limit: 10")
+
+    assert spec.deploy.resources.limits == ResourceSpec(cpus=1.5, memory=64 * 1024**2, pids=10)

@@ -100,6 +100,11 @@ CASES = [
         id="container-name-with-replicas",
     ),
     case(
+        "services: {web: {image: app, mem_limit: 1g, deploy: {resources: {limits: {memory: 2g}}}}}",
+        "compose.yaml: services.web.mem_limit: mem_limit and deploy.resources.limits.memory differ",
+        id="mem-limit-disagrees",
+    ),
+    case(
         "services: {web: {image: app, network_mode: bridge}}\n",
         'compose.yaml: services.web.network_mode: unsupported network_mode "bridge"',
         id="network-mode-bridge",
