@@ -307,7 +307,9 @@ def service_mounts(project: Project, spec: ServiceSpec) -> tuple[MountConfig, ..
 
 
 def mount_config(project: Project, mount: MountSpec) -> MountConfig:
-    source = volume_name(project, mount.source) if mount.type == "volume" else mount.source
+    # An anonymous volume ("") stays nameless: the engine names one per container.
+    named = mount.type == "volume" and mount.source
+    source = volume_name(project, mount.source) if named else mount.source
     return MountConfig(mount.type, source, mount.target, mount.read_only)
 
 

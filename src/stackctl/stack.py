@@ -7,6 +7,7 @@ API and so onto compose's own behaviour; the high-level models add requests we d
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -181,6 +182,16 @@ class Stack:
         except NotFound:
             return {}
         return {m["Destination"]: m["Name"] for m in mounts if m.get("Type") == "volume"}
+
+    def _anonymous_volumes(self, container: Container) -> list[str]:
+        """The engine names of the container's anonymous volumes (by the service's targets)."""
+        spec = self.project.services.get(container.service)
+        mounts = spec.volumes if spec else []
+        targets = {m.target for m in mounts if m.type == "volume" and not m.source}
+        if not targets:
+            return []
+        found = self._volumes_by_target(container.id)
+        return [name for target, name in found.items() if target in targets]
 
     def _create(
         self, plan: ServicePlan, name: str, anonymous: Mapping[str, str] | None = None
@@ -366,7 +377,12 @@ class Stack:
         removed: list[str] = []
 
         def stop_and_remove(container: Container) -> None:
+            anonymous = self._anonymous_volumes(container) if volumes else []
             self._remove(container.id, container.service, volumes=volumes)
+            for name in anonymous:
+                # `rm -v` spares a volume mounted by name, as one kept across a recreate is.
+                with contextlib.suppress(NotFound, APIError):
+                    self.api.remove_volume(name)
             removed.append(container.name)
 
         # Stopping is mostly waiting for processes to exit: do it for all services at once.

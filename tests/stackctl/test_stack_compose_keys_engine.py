@@ -6,6 +6,7 @@ from the offline Debian base exercises them all."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -151,6 +152,9 @@ def test_up_creates_what_the_keys_say_and_a_second_up_keeps_it(stack: Stack) -> 
     assert web["HostConfig"]["CapDrop"] == ["NET_RAW"]
     assert web["HostConfig"]["Ulimits"] == [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]
     assert [(m["Type"], m["Destination"]) for m in web["Mounts"]] == [("volume", "/scratch")]
+    other = inspect(stack, f"{project}-web-1")
+    assert re.fullmatch("[0-9a-f]{64}", web["Mounts"][0]["Name"])
+    assert other["Mounts"][0]["Name"] != web["Mounts"][0]["Name"]
 
     sidecar = inspect(stack, f"{project}-sidecar-1")
     assert sidecar["HostConfig"]["NetworkMode"] == f"container:{db['Id']}"
@@ -180,6 +184,10 @@ def test_a_recreated_container_keeps_its_anonymous_volume(stack: Stack, tmp_path
 
     assert {p.action for p in plans} == {"recreate"}
     assert run(changed, "web", "cat", "/scratch/file") == (0, "kept\n")
+    kept = [inspect(changed, c.id)["Mounts"][0]["Name"] for c in changed.containers("web")]
+    changed.down(volumes=True)
+    names = {v["Name"] for v in stack.api.volumes().get("Volumes") or []}
+    assert names.isdisjoint(kept)
 
 
 def test_fewer_replicas_remove_the_highest_numbers(stack: Stack, tmp_path: Path) -> None:
