@@ -49,17 +49,33 @@ def console() -> Any:
     return Console(highlight=False)
 
 
-def workspace(c: Context, mode: str | None = None) -> Any:
+def workspace(
+    c: Context,
+    mode: str | None = None,
+    profiles: list[str] | None = None,
+    services: list[str] | None = None,
+) -> Any:
     from stackctl.workspace import load_workspace
 
-    return load_workspace(PROJECT_DIR, compose_file=c.config.stack.compose_file, mode=mode)
+    return load_workspace(
+        PROJECT_DIR,
+        compose_file=c.config.stack.compose_file,
+        mode=mode,
+        profiles=services_of(profiles),
+        services=services or (),
+    )
 
 
-def open_stack(c: Context, mode: str | None = None) -> Any:
+def open_stack(
+    c: Context,
+    mode: str | None = None,
+    profiles: list[str] | None = None,
+    services: list[str] | None = None,
+) -> Any:
     from stackctl.engine import connect
     from stackctl.stack import Stack
 
-    found = workspace(c, mode)
+    found = workspace(c, mode, profiles, services)
     return Stack(connect(found.settings), found.project, found.settings, console())
 
 
@@ -67,10 +83,14 @@ def services_of(service: list[str] | None) -> list[str]:
     return [name for item in service or [] for name in item.split(",") if name]
 
 
+PROFILE_HELP = "activate a compose profile (repeat, or comma-separated; default: COMPOSE_PROFILES)"
+
+
 @task(
-    iterable=["service"],
+    iterable=["service", "profile"],
     help={
         "service": "a service to bring up with what it depends on (repeat; default: all)",
+        "profile": PROFILE_HELP,
         "build": "build images whose inputs changed (default on; --no-build to skip)",
         "wait": "wait until every service is healthy (default on; --no-wait to return at once)",
         "mode": "develop (code mounted, reloads; the default) or production (code in the image);"
@@ -84,13 +104,16 @@ def up(
     build: bool = True,
     wait: bool = True,
     mode: str | None = None,
+    profile: list[str] | None = None,
 ) -> None:
     """Bring the stack up from compose.yaml; change only what changed."""
-    stack = open_stack(c, mode)
-    plans = stack.up(services_of(service), build=build, wait=wait)
-    changed = [p.service for p in plans if p.action != "keep"]
+    services = services_of(service)
+    stack = open_stack(c, mode, profile, services)
+    plans = stack.up(services, build=build, wait=wait)
+    changed = list(dict.fromkeys(p.service for p in plans if p.action != "keep"))
+    count = len({p.service for p in plans})
     stack.console.print(
-        f"[bold green]up[/]: {len(plans)} services, changed: {', '.join(changed) or 'none'}"
+        f"[bold green]up[/]: {count} services, changed: {', '.join(changed) or 'none'}"
     )
 
 
@@ -172,11 +195,11 @@ def base(c: Context, only: list[str] | None = None, force: bool = False) -> None
         out.print(f"[bold green]built[/]: {', '.join(built)}")
 
 
-@task
+@task(iterable=["profile"], help={"profile": PROFILE_HELP})
 @reporting_errors
-def config(c: Context) -> None:
+def config(c: Context, profile: list[str] | None = None) -> None:
     """Validate compose.yaml and .env, and print the services in start order."""
-    found = workspace(c)
+    found = workspace(c, profiles=profile)
     out = console()
     out.print(f"project {found.project.name}: {', '.join(found.project.start_order())}")
 

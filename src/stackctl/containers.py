@@ -44,6 +44,12 @@ class Container:
         return self.labels.get(labels.SERVICE, "")
 
     @property
+    def number(self) -> int:
+        """compose's container number (1 when the label is missing or not a number)."""
+        text = self.labels.get(labels.CONTAINER_NUMBER, "1")
+        return int(text) if text.isdigit() else 1
+
+    @property
     def config_hash(self) -> str:
         return self.labels.get(labels.CONFIG_HASH, "")
 

@@ -16,13 +16,23 @@ from typing import Any, Literal
 from stackctl import labels
 from stackctl.compose import MountSpec, Project, ServiceSpec
 from stackctl.containers import Container
-from stackctl.secretmounts import secret_mounts, without_secrets
+from stackctl.secretmounts import secret_contents, secret_mounts, without_secrets
 
 Action = Literal["create", "recreate", "start", "keep"]
 
 
-def network_name(project: Project) -> str:
-    return f"{project.name}_default"
+def network_name(project: Project, network: str = "default") -> str:
+    """A network's engine name: its `name:` if given, else compose's <project>_<key>."""
+    spec = project.networks.get(network)
+    if spec is not None and spec.engine_name:
+        return spec.engine_name
+    return f"{project.name}_{network}"
+
+
+def first_network(project: Project, service: str) -> str:
+    """The network a one-off container beside `service` joins: the service's first."""
+    spec = project.services.get(service)
+    return next(iter(spec.networks), "default") if spec else "default"
 
 
 def volume_name(project: Project, volume: str) -> str:
@@ -30,7 +40,24 @@ def volume_name(project: Project, volume: str) -> str:
 
 
 def container_name(project: Project, service: str, number: int = 1) -> str:
+    """compose v2's <project>-<service>-<number>, or the service's own `container_name`."""
+    spec = project.services.get(service)
+    if spec is not None and spec.container_name:
+        return spec.container_name
     return f"{project.name}-{service}-{number}"
+
+
+def exposed_ports(spec: ServiceSpec) -> tuple[tuple[int, str], ...]:
+    """(container port, protocol) of `ports`, then those of `expose` (ranges spelled out) that
+    `ports` does not already list."""
+    found = [(port.target, port.protocol) for port in spec.ports]
+    for entry in spec.expose:
+        ports, _, protocol = entry.partition("/")
+        first, _, last = ports.partition("-")
+        for number in range(int(first), int(last or first) + 1):
+            if (number, protocol or "tcp") not in found:
+                found.append((number, protocol or "tcp"))
+    return tuple(found)
 
 
 def image_name(project: Project, spec: ServiceSpec) -> str:
@@ -73,6 +100,17 @@ class HealthConfig:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """One network the container joins, as the Engine API's endpoint config takes it."""
+
+    network: str
+    """The engine's name of the network."""
+    aliases: tuple[str, ...]
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+
+
+@dataclass(frozen=True)
 class ContainerConfig:
     """What a service's container should be. Its config hash and its create call both come from
     this one value, so what `up` compares is exactly what it creates."""
@@ -98,7 +136,19 @@ class ContainerConfig:
     restart_policy: Mapping[str, Any]
     init: bool | None
     network: str
+    """The network mode: the first network's engine name, host, none or service:NAME."""
     aliases: tuple[str, ...]
+    endpoints: tuple[Endpoint, ...] = ()
+    """Every network joined (the first at create, the others before start); none with a
+    network mode of host, none or service:NAME."""
+    host_options: Mapping[str, Any] = field(default_factory=dict)
+    """Options of the Engine API's HostConfig set only when compose.yaml sets them (cap_add,
+    sysctls, ulimits, resources, ...), under docker-py's create_host_config names."""
+    create_options: Mapping[str, Any] = field(default_factory=dict)
+    """Options of the create call set only when compose.yaml sets them (hostname, tty, ...)."""
+    secret_files: tuple[tuple[str, str], ...] = ()
+    """(target path, sha256 of the content) of secrets copied in: the content is read at create
+    and never kept here."""
 
     def hash_input(self) -> dict[str, Any]:
         """The document the config hash is taken of. Its keys and shape are what running stacks
@@ -124,7 +174,18 @@ class ContainerConfig:
             },
             "network": self.network,
             "aliases": self.aliases,
+            # Added only when used, so that stacks without them keep their hash.
+            **({"endpoints": [asdict(e) for e in self.endpoints]} if self._more_networks else {}),
+            **({"host_options": self.host_options} if self.host_options else {}),
+            **({"create_options": self.create_options} if self.create_options else {}),
+            **({"secret_files": self.secret_files} if self.secret_files else {}),
         }
+
+    @property
+    def _more_networks(self) -> bool:
+        """Anything beyond the one default endpoint with the service's name as its alias."""
+        plain = (Endpoint(self.network, self.aliases),)
+        return bool(self.endpoints) and self.endpoints != plain
 
     @property
     def config_hash(self) -> str:
@@ -134,6 +195,7 @@ class ContainerConfig:
 
 def container_config(project: Project, spec: ServiceSpec, image_id: str) -> ContainerConfig:
     check = spec.healthcheck
+    endpoints = service_endpoints(project, spec)
     return ContainerConfig(
         image=image_name(project, spec),
         image_id=image_id,
@@ -144,7 +206,7 @@ def container_config(project: Project, spec: ServiceSpec, image_id: str) -> Cont
         user=spec.user,
         stop_signal=spec.stop_signal,
         stop_timeout=int(spec.stop_grace_period) if spec.stop_grace_period else None,
-        ports=tuple((port.target, port.protocol) for port in spec.ports),
+        ports=exposed_ports(spec),
         healthcheck=None
         if check is None
         else HealthConfig(
@@ -159,9 +221,73 @@ def container_config(project: Project, spec: ServiceSpec, image_id: str) -> Cont
         mounts=service_mounts(project, spec),
         restart_policy=restart_policy(spec.restart),
         init=spec.init or None,
-        network=network_name(project),
-        aliases=(spec.name,),
+        network=endpoints[0].network if endpoints else str(spec.network_mode),
+        aliases=endpoints[0].aliases if endpoints else (),
+        endpoints=endpoints,
+        host_options=host_options(spec),
+        create_options=create_options(spec),
+        secret_files=tuple(
+            (target, hashlib.sha256(content).hexdigest())
+            for target, content in secret_contents(project, spec)
+        ),
     )
+
+
+def service_endpoints(project: Project, spec: ServiceSpec) -> tuple[Endpoint, ...]:
+    """The service's networks, each with the service's name and its own aliases."""
+    return tuple(
+        Endpoint(
+            network_name(project, network),
+            (spec.name, *(alias for alias in settings.aliases if alias != spec.name)),
+            settings.ipv4_address,
+            settings.ipv6_address,
+        )
+        for network, settings in spec.networks.items()
+    )
+
+
+def host_options(spec: ServiceSpec) -> dict[str, Any]:
+    limits, reservations = spec.deploy.resources.limits, spec.deploy.resources.reservations
+    options: dict[str, Any] = {
+        "cap_add": spec.cap_add or None,
+        "cap_drop": spec.cap_drop or None,
+        "sysctls": dict(spec.sysctls) or None,
+        "runtime": spec.runtime,
+        "ulimits": [
+            {"Name": name, "Soft": limit.soft, "Hard": limit.hard}
+            for name, limit in spec.ulimits.items()
+        ]
+        or None,
+        "log_config": {"Type": spec.logging.driver or "", "Config": dict(spec.logging.options)}
+        if spec.logging
+        else None,
+        "nano_cpus": int(limits.cpus * 1_000_000_000) if limits.cpus else None,
+        "mem_limit": limits.memory,
+        "pids_limit": limits.pids,
+        "mem_reservation": reservations.memory,
+        "extra_hosts": [entry.replace("=", ":", 1) for entry in spec.extra_hosts] or None,
+        "privileged": spec.privileged or None,
+        "read_only": spec.read_only or None,
+        "security_opt": spec.security_opt or None,
+        "shm_size": spec.shm_size,
+        "tmpfs": dict(entry.partition(":")[::2] for entry in spec.tmpfs) or None,
+        "dns": spec.dns or None,
+        "dns_search": spec.dns_search or None,
+        "pid_mode": spec.pid,
+        "ipc_mode": spec.ipc,
+        "group_add": spec.group_add or None,
+    }
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def create_options(spec: ServiceSpec) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "hostname": spec.hostname,
+        "stdin_open": spec.stdin_open or None,
+        "tty": spec.tty or None,
+        "platform": spec.platform,
+    }
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def port_bindings(spec: ServiceSpec) -> dict[str, tuple[tuple[str, int | None], ...]]:
@@ -181,7 +307,9 @@ def service_mounts(project: Project, spec: ServiceSpec) -> tuple[MountConfig, ..
 
 
 def mount_config(project: Project, mount: MountSpec) -> MountConfig:
-    source = volume_name(project, mount.source) if mount.type == "volume" else mount.source
+    # An anonymous volume ("") stays nameless: the engine names one per container.
+    named = mount.type == "volume" and mount.source
+    source = volume_name(project, mount.source) if named else mount.source
     return MountConfig(mount.type, source, mount.target, mount.read_only)
 
 
@@ -192,6 +320,8 @@ class ServicePlan:
     config: ContainerConfig
     existing: Container | None = None
     extra: list[Container] = field(default_factory=list)
+    number: int = 1
+    """compose's container number: replica N of the service is <project>-<service>-N."""
 
     @property
     def config_hash(self) -> str:
@@ -218,13 +348,41 @@ def plan_service(
     return ServicePlan(spec.name, action, config, existing, list(running[1:]))
 
 
-def container_labels(project: Project, service: str, wanted_hash: str) -> dict[str, str]:
+def plan_replicas(
+    project: Project,
+    spec: ServiceSpec,
+    image_id: str,
+    running: Sequence[Container],
+) -> list[ServicePlan]:
+    """One plan per replica (`deploy.replicas`, numbered from 1 as compose numbers them); the
+    containers numbered past the replicas go with the last plan (or a lone plan at 0 replicas
+    that only removes)."""
+    by_number: dict[int, list[Container]] = {}
+    for container in running:
+        by_number.setdefault(container.number, []).append(container)
+    plans = []
+    for number in range(1, spec.replicas + 1):
+        plan = plan_service(project, spec, image_id, by_number.pop(number, []))
+        plan.number = number
+        plans.append(plan)
+    leftover = [c for found in by_number.values() for c in found]
+    if plans:
+        plans[-1].extra.extend(leftover)
+    elif leftover:
+        config = container_config(project, spec, image_id)
+        plans.append(ServicePlan(spec.name, "keep", config, None, leftover, 0))
+    return plans
+
+
+def container_labels(
+    project: Project, service: str, wanted_hash: str, number: int = 1
+) -> dict[str, str]:
     spec = project.services[service]
     return {
         **spec.labels,
         labels.PROJECT: project.name,
         labels.SERVICE: service,
-        labels.CONTAINER_NUMBER: "1",
+        labels.CONTAINER_NUMBER: str(number),
         labels.ONEOFF: "False",
         labels.CONFIG_HASH: wanted_hash,
         labels.VERSION: "2.20.0",

@@ -30,12 +30,15 @@ class HealthWaiter:
         self.timeout = timeout
 
     def state(self, service: str) -> dict[str, Any]:
-        """The `State` of the service's container, as `inspect` gives it."""
+        """The `State` of the service's (first) container, as `inspect` gives it."""
+        return self.states(service)[0]
+
+    def states(self, service: str) -> list[dict[str, Any]]:
+        """The `State` of each of the service's containers (one per replica)."""
         found = project_containers(self.api, self.project, service)
         if not found:
             raise ServiceUnhealthy(f"service {service} has no container: run `invoke up`")
-        state: dict[str, Any] = self.api.inspect_container(found[0].id)["State"]
-        return state
+        return [self.api.inspect_container(container.id)["State"] for container in found]
 
     def wait_healthy(self, service: str, timeout: float | None = None) -> None:
         limit = timeout or self.timeout
@@ -52,7 +55,8 @@ class HealthWaiter:
         self, service: str, limit: float, late: str, done: Callable[[dict[str, Any]], bool]
     ) -> None:
         deadline = time.monotonic() + limit
-        while not done(self.state(service)):
+        # Every replica is looked at each round, so a failed one is reported at once.
+        while not all([done(state) for state in self.states(service)]):
             if time.monotonic() > deadline:
                 self.fail(service, late)
             time.sleep(POLL_SECONDS)

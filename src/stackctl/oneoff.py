@@ -14,7 +14,7 @@ from docker.errors import NotFound
 
 from stackctl import labels
 from stackctl.buildargs import buildargs_for
-from stackctl.converge import network_name
+from stackctl.converge import first_network, network_name
 from stackctl.errors import StackError
 from stackctl.images import build_image
 from stackctl.stack import Stack
@@ -68,7 +68,10 @@ def run_tests(
             labels.SERVICE: f"{service}-test",
             labels.ONEOFF: "True",
         },
-        host_config=api.create_host_config(network_mode=network_name(stack.project), init=True),
+        host_config=api.create_host_config(
+            network_mode=network_name(stack.project, first_network(stack.project, service)),
+            init=True,
+        ),
     )
     try:
         api.start(container["Id"])

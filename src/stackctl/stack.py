@@ -7,15 +7,18 @@ API and so onto compose's own behaviour; the high-level models add requests we d
 
 from __future__ import annotations
 
+import contextlib
+import io
+import tarfile
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
-from docker.types import Healthcheck, Mount
+from docker.types import Healthcheck, IPAMConfig, IPAMPool, Mount
 from rich.console import Console
 
 from stackctl import labels
@@ -24,12 +27,13 @@ from stackctl.compose import Project, ServiceSpec
 from stackctl.containers import Container, project_containers
 from stackctl.converge import (
     ContainerConfig,
+    Endpoint,
     ServicePlan,
     container_labels,
     container_name,
     image_name,
     network_name,
-    plan_service,
+    plan_replicas,
     volume_name,
 )
 from stackctl.errors import StackError
@@ -37,6 +41,7 @@ from stackctl.health import LOG_TAIL, HealthWaiter
 from stackctl.logs import log_lines
 from stackctl.portcheck import engine_is_local, refuse_taken_ports
 from stackctl.portholders import port_holders
+from stackctl.secretmounts import secret_contents
 from stackctl.settings import StackSettings
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -112,7 +117,7 @@ class Stack:
         images = self.build(selected) if build else {}
         if time.monotonic() - started > 1.0:
             self.check_ports(selected)  # again: something may have taken a port meanwhile
-        self._ensure_network()
+        self._ensure_networks(selected)
         self._ensure_volumes()
         running = self.running()
         plans: list[ServicePlan] = []
@@ -122,15 +127,15 @@ class Stack:
             spec = self.project.services[name]
             self._wait_for_dependencies(spec)
             image_id = images.get(name) or self._image_id(spec)
-            plan = plan_service(self.project, spec, image_id, running.get(name, []))
-            self._apply(plan)
-            plans.append(plan)
+            for plan in plan_replicas(self.project, spec, image_id, running.get(name, [])):
+                self._apply(plan)
+                plans.append(plan)
         if any(plan.action == "recreate" for plan in plans):
             # A recreated container let go of its old image: leave no dangling copy behind.
             remove_superseded_images(self.client, self.project.name)
         if wait:
-            for plan in plans:
-                self.wait_healthy(plan.service)
+            for service in dict.fromkeys(plan.service for plan in plans if plan.number):
+                self.wait_healthy(service)
         return plans
 
     def check_ports(self, services: Collection[str]) -> None:
@@ -162,9 +167,12 @@ class Stack:
         return list(services) or list(self.project.services)
 
     def _apply(self, plan: ServicePlan) -> None:
-        name = container_name(self.project, plan.service)
+        name = container_name(self.project, plan.service, plan.number)
         for extra in plan.extra:
             self._remove(extra.id, plan.service)
+            self.console.print(f" [green]✔[/] {extra.name}  removed (scaled down)")
+        if plan.number == 0:
+            return
         if plan.action == "keep":
             self.console.print(f" [dim]✔ {name}  running[/]")
             return
@@ -173,30 +181,65 @@ class Stack:
             self.api.start(plan.existing.id)
             self.console.print(f" [green]✔[/] {name}  started")
             return
+        anonymous: dict[str, str] = {}
         if plan.existing is not None:
+            anonymous = self._volumes_by_target(plan.existing.id)
             self._remove(plan.existing.id, plan.service)
-        container_id = self._create(plan, name)
+        container_id = self._create(plan, name, anonymous)
         self.api.start(container_id)
         verb = "recreated" if plan.action == "recreate" else "created"
         self.console.print(f" [green]✔[/] {name}  {verb}")
 
-    def _create(self, plan: ServicePlan, name: str) -> str:
+    def _volumes_by_target(self, container_id: str) -> dict[str, str]:
+        """The container's volumes by container path: a recreated container gets its anonymous
+        volumes back, data and all, as compose v2 does."""
+        try:
+            mounts = self.api.inspect_container(container_id).get("Mounts") or []
+        except NotFound:
+            return {}
+        return {m["Destination"]: m["Name"] for m in mounts if m.get("Type") == "volume"}
+
+    def _anonymous_volumes(self, container: Container) -> list[str]:
+        """The engine names of the container's anonymous volumes (by the service's targets)."""
+        spec = self.project.services.get(container.service)
+        mounts = spec.volumes if spec else []
+        targets = {m.target for m in mounts if m.type == "volume" and not m.source}
+        if not targets:
+            return []
+        found = self._volumes_by_target(container.id)
+        return [name for target, name in found.items() if target in targets]
+
+    def _create(
+        self, plan: ServicePlan, name: str, anonymous: Mapping[str, str] | None = None
+    ) -> str:
+        anonymous = anonymous or {}
         config: ContainerConfig = plan.config
+        endpoints = config.endpoints
         host_config = self.api.create_host_config(
             port_bindings={
                 port: [(ip, str(published) if published else "") for ip, published in binds]
                 for port, binds in config.port_bindings.items()
             },
             mounts=[
-                Mount(target=m.target, source=m.source, type=m.type, read_only=m.read_only)
+                Mount(
+                    target=m.target,
+                    source=m.source or anonymous.get(m.target, ""),
+                    type=m.type,
+                    read_only=m.read_only,
+                )
                 for m in config.mounts
             ],
             restart_policy=dict(config.restart_policy) or None,
             init=config.init,
-            network_mode=config.network,
+            network_mode=self._network_mode(config.network),
+            **config.host_options,
         )
-        networking = self.api.create_networking_config(
-            {config.network: self.api.create_endpoint_config(aliases=list(config.aliases))}
+        # The Engine API before 1.44 takes one network at create: the others are connected
+        # before the container starts, as compose v2 does.
+        networking = (
+            self.api.create_networking_config({endpoints[0].network: self._endpoint(endpoints[0])})
+            if endpoints
+            else None
         )
         check = config.healthcheck
         created = self.api.create_container(
@@ -219,31 +262,97 @@ class Stack:
             )
             if check
             else None,
-            labels=container_labels(self.project, plan.service, config.config_hash),
+            labels=container_labels(self.project, plan.service, config.config_hash, plan.number),
             host_config=host_config,
             networking_config=networking,
+            **config.create_options,
         )
         container_id: str = created["Id"]
+        for endpoint in endpoints[1:]:
+            self.api.connect_container_to_network(
+                container_id,
+                endpoint.network,
+                aliases=list(endpoint.aliases),
+                ipv4_address=endpoint.ipv4_address,
+                ipv6_address=endpoint.ipv6_address,
+            )
+        self._copy_secrets(container_id, self.project.services[plan.service])
         return container_id
 
-    def _remove(self, container_id: str, service: str) -> None:
+    def _endpoint(self, endpoint: Endpoint) -> Any:
+        return self.api.create_endpoint_config(
+            aliases=list(endpoint.aliases),
+            ipv4_address=endpoint.ipv4_address,
+            ipv6_address=endpoint.ipv6_address,
+        )
+
+    def _network_mode(self, mode: str) -> str:
+        """`service:NAME` as the engine takes it: the container of that service."""
+        if not mode.startswith("service:"):
+            return mode
+        service = mode.partition(":")[2]
+        found = self.containers(service)
+        if not found:
+            raise StackError(
+                f"network_mode {mode}: service {service} has no container: bring it up first"
+            )
+        return f"container:{found[0].id}"
+
+    def _copy_secrets(self, container_id: str, spec: ServiceSpec) -> None:
+        """`environment:` secrets as read-only files in the created, not yet started container."""
+        contents = secret_contents(self.project, spec)
+        if not contents:
+            return
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            for target, content in contents:
+                info = tarfile.TarInfo(target.lstrip("/"))
+                info.size, info.mode = len(content), 0o444
+                tar.addfile(info, io.BytesIO(content))
+        self.api.put_archive(container_id, "/", archive.getvalue())
+
+    def _remove(self, container_id: str, service: str, *, volumes: bool = False) -> None:
+        """Stop and remove; `volumes` also removes its anonymous volumes (as `down -v`)."""
         spec = self.project.services.get(service)
         timeout = int(spec.stop_grace_period) if spec and spec.stop_grace_period else None
         try:
             self.api.stop(container_id, timeout=timeout or DEFAULT_STOP_TIMEOUT)
-            self.api.remove_container(container_id, force=True)
+            self.api.remove_container(container_id, force=True, v=volumes)
         except NotFound:
             pass
 
-    def _ensure_network(self) -> None:
-        name = network_name(self.project)
-        if self.api.networks(names=[name]):
-            return
-        self.api.create_network(
-            name,
-            driver="bridge",
-            labels={labels.PROJECT: self.project.name, labels.NETWORK: "default"},
+    def _ensure_networks(self, services: Collection[str]) -> None:
+        """The networks the services join: the project's are created, external ones must exist."""
+        used = dict.fromkeys(
+            network for name in services for network in self.project.services[name].networks
         )
+        for key in used:
+            spec = self.project.networks[key]
+            name = network_name(self.project, key)
+            if any(found["Name"] == name for found in self.api.networks(names=[name])):
+                continue
+            if spec.external:
+                raise StackError(
+                    f"external network {name} (networks.{key}) does not exist:"
+                    f" create it (`docker network create {name}`) or drop `external`"
+                )
+            self.api.create_network(
+                name,
+                driver=spec.driver or "bridge",
+                options=dict(spec.driver_opts) or None,
+                internal=spec.internal,
+                attachable=spec.attachable,
+                ipam=IPAMConfig(
+                    driver=spec.ipam.driver or "default",
+                    pool_configs=[
+                        IPAMPool(subnet=pool.subnet, gateway=pool.gateway, iprange=pool.ip_range)
+                        for pool in spec.ipam.config
+                    ],
+                )
+                if spec.ipam
+                else None,
+                labels={**spec.labels, labels.PROJECT: self.project.name, labels.NETWORK: key},
+            )
 
     def _ensure_volumes(self) -> None:
         for key, volume in self.project.volumes.items():
@@ -284,7 +393,12 @@ class Stack:
         removed: list[str] = []
 
         def stop_and_remove(container: Container) -> None:
-            self._remove(container.id, container.service)
+            anonymous = self._anonymous_volumes(container) if volumes else []
+            self._remove(container.id, container.service, volumes=volumes)
+            for name in anonymous:
+                # `rm -v` spares a volume mounted by name, as one kept across a recreate is.
+                with contextlib.suppress(NotFound, APIError):
+                    self.api.remove_volume(name)
             removed.append(container.name)
 
         # Stopping is mostly waiting for processes to exit: do it for all services at once.

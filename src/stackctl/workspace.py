@@ -27,11 +27,19 @@ def load_workspace(
     compose_file: str = "compose.yaml",
     profiles: Collection[str] = (),
     mode: str | None = None,
+    services: Collection[str] = (),
 ) -> Workspace:
+    """`profiles` (`--profile`), else COMPOSE_PROFILES from the environment or `.env`, say which
+    services with profiles are active; `services` named on the command line are active whatever
+    their profiles, as compose v2 has it."""
     environ = dict(os.environ if environ is None else environ)
     if mode is not None:
         environ["STACK_MODE"] = mode
-    settings = load_settings(project_dir, environ, read_dotenv(project_dir, environ), compose_file)
+    dotenv = read_dotenv(project_dir, environ)
+    settings = load_settings(project_dir, environ, dotenv, compose_file)
+    if not profiles:
+        listed = environ.get("COMPOSE_PROFILES", dotenv.get("COMPOSE_PROFILES", ""))
+        profiles = [name.strip() for name in listed.split(",") if name.strip()]
     if not settings.compose_file.is_file():
         raise ComposeError(f"{compose_file}: no such file in {project_dir}: create it or cd there")
     with paused_gc():  # a large file's reading allocates much, and nothing of it is a cycle
@@ -41,5 +49,6 @@ def load_workspace(
             project_name=settings.project_name,
             profiles=profiles,
             overrides=settings.override_files,
+            services=services,
         )
     return Workspace(settings=settings, project=project)

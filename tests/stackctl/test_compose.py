@@ -15,10 +15,13 @@ from stackctl.compose import (
     MountSpec,
     PortSpec,
     Project,
+    ResourceSpec,
+    ServiceNetwork,
     ServiceSpec,
     VolumeSpec,
     load_project,
 )
+from stackctl.workspace import load_workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -545,3 +548,154 @@ def test_the_repository_compose_file_loads() -> None:
 
     assert project.services
     assert set(project.start_order()) == set(project.services)
+
+
+def test_version_key_is_ignored_with_compose_v2s_warning(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="stackctl.compose"):
+        project = load(root, "version: '3.8'\nservices: {web: {image: app}}\n")
+
+    assert list(project.services) == ["web"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "compose.yaml: the attribute `version` is obsolete, it will be ignored,"
+        " please remove it to avoid potential confusion"
+    ]
+
+
+def test_service_joins_the_default_network_unless_it_names_others(root: Path) -> None:
+    project = load(
+        root,
+        """
+        services:
+          web: {image: app, networks: {front: {aliases: [api]}, back: }}
+          db: {image: db}
+        networks: {front: , back: {internal: true, name: shared-back}}
+        """,
+    )
+
+    assert project.services["db"].networks == {"default": ServiceNetwork()}
+    assert project.services["web"].networks == {
+        "front": ServiceNetwork(aliases=["api"]),
+        "back": ServiceNetwork(),
+    }
+    assert project.networks["back"].engine_name == "shared-back"
+    assert project.networks["back"].internal
+    assert "default" in project.networks
+
+
+def test_network_mode_service_is_started_after_that_service(root: Path) -> None:
+    project = load(
+        root,
+        "services: {vpn: {image: vpn}, app: {image: app, network_mode: 'service:vpn'}}",
+    )
+
+    assert project.services["app"].networks == {}
+    assert project.services["app"].depends_on == {"vpn": DependsOn()}
+    assert project.start_order() == ["vpn", "app"]
+
+
+def test_anonymous_volumes_and_expose_are_read(root: Path) -> None:
+    spec = service(root, "image: app\nvolumes: [/cache, {type: volume, target: /tmp/x/}]\n"
+                   "expose: [3000, '8000-8001/udp']")  # fmt: skip
+
+    assert spec.volumes == [
+        MountSpec(type="volume", source="", target="/cache"),
+        MountSpec(type="volume", source="", target="/tmp/x"),
+    ]
+    assert spec.expose == ["3000", "8000-8001/udp"]
+
+
+def test_override_with_a_trailing_slash_replaces_the_same_mount(root: Path) -> None:
+    override = root / "override.yaml"
+    override.write_text("services: {web: {volumes: ['./b:/data/']}}\n")
+
+    project = load(
+        root,
+        "services: {web: {image: app, volumes: ['./a:/data']}}\n",
+        overrides=[override],
+    )
+
+    assert [(m.source, m.target) for m in project.services["web"].volumes] == [
+        (str(root / "b"), "/data")
+    ]
+
+
+def test_extends_merges_a_service_of_this_file_and_of_another(root: Path) -> None:
+    project = load(
+        root,
+        """
+        services:
+          base: {image: app, environment: {A: "1", B: "1"}}
+          worker: {extends: base, environment: {B: "2"}}
+          web: {extends: {file: common/web.yaml, service: web}, ports: ["18000:80"]}
+        """,
+        files={
+            "common/web.yaml": "services: {web: {build: ./app, env_file: web.env}}\n",
+            "common/app/Dockerfile": "FROM scratch\n",
+            "common/web.env": "FROM_FILE=yes\n",
+        },
+    )
+
+    assert project.services["worker"].environment == {"A": "1", "B": "2"}
+    web = project.services["web"]
+    assert web.build == BuildSpec(context=root / "common" / "app")
+    assert web.environment == {"FROM_FILE": "yes"}
+    assert [p.published for p in web.ports] == [18000]
+
+
+def test_environment_secret_takes_the_variables_value(root: Path) -> None:
+    project = load(
+        root,
+        "services: {web: {image: app, secrets: [token]}}\nsecrets: {token: {environment: TOKEN}}",
+        environ={"TOKEN": "t0k3n"},
+    )
+
+    assert project.secrets["token"].read_bytes() == b"t0k3n"
+    assert "t0k3n" not in repr(project.secrets["token"])
+
+
+def test_deploy_and_host_options_are_read(root: Path) -> None:
+    spec = service(
+        root,
+        """
+        image: app
+        init: "true"
+        deploy: {replicas: 3, resources: {limits: {cpus: "0.5", memory: 1.5G}}}
+        ulimits: {nofile: 1024, nproc: {soft: 10, hard: 20}}
+        sysctls: [net.core.somaxconn=1024]
+        extra_hosts: ["db:10.0.0.5"]
+        """,
+    )
+
+    assert spec.init
+    assert spec.replicas == 3
+    assert spec.deploy.resources.limits.cpus == 0.5
+    assert spec.deploy.resources.limits.memory == int(1.5 * 1024**3)
+    assert spec.ulimits["nofile"].hard == 1024
+    assert spec.sysctls == {"net.core.somaxconn": "1024"}
+    assert spec.extra_hosts == ["db=10.0.0.5"]
+
+
+def test_compose_profiles_activates_a_profile_and_a_named_service_is_active(
+    root: Path,
+) -> None:
+    (root / "compose.yaml").write_text(
+        "services: {app: {image: app}, debug: {image: d, profiles: [debug]},"
+        " admin: {image: a, profiles: [admin]}}\n"
+    )
+    (root / ".env").write_text("COMPOSE_PROFILES=debug\n")
+
+    from_dotenv = load_workspace(root, environ={})
+    named = load_workspace(root, environ={"COMPOSE_PROFILES": ""}, services=["admin"])
+    flag = load_workspace(root, environ={"COMPOSE_PROFILES": "debug"}, profiles=["admin"])
+
+    assert list(from_dotenv.project.services) == ["app", "debug"]
+    assert list(named.project.services) == ["app", "admin"]
+    assert list(flag.project.services) == ["app", "admin"]
+
+
+def test_short_limits_are_deploy_limits(root: Path) -> None:
+    spec = service(root, "image: app\nmem_limit: 64m\ncpus: 1.5\npids_limit: 10")
+
+    assert spec.deploy.resources.limits == ResourceSpec(cpus=1.5, memory=64 * 1024**2, pids=10)

@@ -13,15 +13,27 @@ from stackctl import labels
 from stackctl.compose import (
     BuildSpec,
     DependsOn,
+    DeploySpec,
     HealthcheckSpec,
+    LoggingSpec,
     MountSpec,
     PortSpec,
     Project,
+    ResourceSpec,
+    ResourcesSpec,
+    ServiceNetwork,
     ServiceSpec,
+    Ulimit,
     VolumeSpec,
 )
 from stackctl.containers import Container
-from stackctl.converge import MountConfig, container_config, plan_service
+from stackctl.converge import (
+    MountConfig,
+    container_config,
+    container_name,
+    plan_replicas,
+    plan_service,
+)
 from stackctl.settings import StackSettings
 from stackctl.stack import Stack
 
@@ -72,7 +84,11 @@ def running(spec: ServiceSpec, state: str = "running", number: int = 1) -> Conta
             "Id": f"id-{number}",
             "Names": [f"/demo-{spec.name}-{number}"],
             "State": state,
-            "Labels": {labels.SERVICE: spec.name, labels.CONFIG_HASH: config_hash},
+            "Labels": {
+                labels.SERVICE: spec.name,
+                labels.CONFIG_HASH: config_hash,
+                labels.CONTAINER_NUMBER: str(number),
+            },
         }
     )
 
@@ -130,6 +146,19 @@ def test_a_rebuilt_image_recreates() -> None:
         {"working_dir": "/srv"},
         {"user": "root"},
         {"stop_signal": "SIGTERM"},
+        {"expose": ["9000"]},
+        {"networks": {"back": ServiceNetwork()}},
+        {"networks": {"default": ServiceNetwork(aliases=["api"])}},
+        {"network_mode": "host", "networks": {}},
+        {"hostname": "web-host"},
+        {"cap_drop": ["NET_RAW"]},
+        {"sysctls": {"net.core.somaxconn": "1024"}},
+        {"ulimits": {"nofile": Ulimit(soft=1, hard=2)}},
+        {"logging": LoggingSpec(driver="local")},
+        {"tty": True},
+        {"platform": "linux/amd64"},
+        {"extra_hosts": ["db=10.0.0.5"]},
+        {"deploy": DeploySpec(resources=ResourcesSpec(limits=ResourceSpec(memory=1024**3)))},
     ],
     ids=lambda change: next(iter(change)),
 )
@@ -209,3 +238,28 @@ def test_the_create_call_carries_the_config_and_its_hash(tmp_path: Path) -> None
     ]
     assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
     assert created["networking_config"]["EndpointsConfig"]["demo_default"]["Aliases"] == ["web"]
+
+
+def test_replicas_are_planned_by_number_and_the_highest_numbers_go() -> None:
+    spec = web(deploy=DeploySpec(replicas=2))
+    found = [running(spec, number=n) for n in (3, 1)]
+
+    plans = plan_replicas(project_of(spec), spec, IMAGE_ID, found)
+
+    assert [(p.number, p.action) for p in plans] == [(1, "keep"), (2, "create")]
+    assert [c.id for c in plans[-1].extra] == ["id-3"]
+
+
+def test_zero_replicas_only_remove() -> None:
+    spec = web(deploy=DeploySpec(replicas=0))
+
+    plans = plan_replicas(project_of(spec), spec, IMAGE_ID, [running(spec)])
+
+    assert [(p.number, [c.id for c in p.extra]) for p in plans] == [(0, ["id-1"])]
+
+
+def test_container_name_replaces_compose_numbering() -> None:
+    project = project_of(web(container_name="gallery-web"), ServiceSpec(name="redis", image="r"))
+
+    assert container_name(project, "web") == "gallery-web"
+    assert container_name(project, "redis", 2) == "demo-redis-2"

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, ValidationError
 
 from stackctl.compose.reader import ComposeReader, ServiceFields, directory_project_name, show
 
@@ -49,8 +49,8 @@ class PortSpec(_Spec):
 class MountSpec(_Spec):
     type: Literal["volume", "bind"]
     source: str
-    """A volume's name as declared in compose.yaml (not prefixed with the project name), or a
-    bind mount's absolute host path."""
+    """A volume's name as declared in compose.yaml (not prefixed with the project name), a
+    bind mount's absolute host path, or "" for an anonymous volume (`- /data`)."""
     target: str
     read_only: bool = False
 
@@ -65,7 +65,7 @@ class HealthcheckSpec(_Spec):
     interval: float = 30.0
     timeout: float = 30.0
     start_period: float = 0.0
-    retries: int = Field(default=3, ge=0)
+    retries: int = Field(default=3, ge=0, strict=True)
 
     @property
     def disabled(self) -> bool:
@@ -89,8 +89,77 @@ class ServiceSecret(_Spec):
 
 class SecretSpec(_Spec):
     name: str
-    file: Path
-    """Absolute path of the file holding the secret."""
+    file: Path | None = None
+    """Absolute path of the file holding the secret (`file:`)."""
+    environment: str | None = None
+    """The variable holding the secret (`environment:`); its value is `content`."""
+    content: SecretStr | None = None
+
+    def read_bytes(self) -> bytes:
+        if self.content is not None:
+            return self.content.get_secret_value().encode()
+        assert self.file is not None, "a secret has a file or a content"
+        return self.file.read_bytes()
+
+
+class IpamPool(_Spec):
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+
+
+class IpamSpec(_Spec):
+    driver: str | None = None
+    config: list[IpamPool] = Field(default_factory=list)
+
+
+class NetworkSpec(_Spec):
+    """A top-level network. `external` ones must exist; the others are the project's."""
+
+    name: str
+    """The key in compose.yaml."""
+    engine_name: str | None = None
+    """`name:` as given; else the engine name is <project>_<key>."""
+    external: bool = False
+    driver: str | None = None
+    driver_opts: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    internal: StrictBool = False
+    attachable: StrictBool = False
+    ipam: IpamSpec | None = None
+
+
+class ServiceNetwork(_Spec):
+    aliases: list[str] = Field(default_factory=list)
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+
+
+class Ulimit(_Spec):
+    soft: int
+    hard: int
+
+
+class LoggingSpec(_Spec):
+    driver: str | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class ResourceSpec(_Spec):
+    cpus: float | None = Field(default=None, gt=0)
+    memory: int | None = Field(default=None, gt=0)
+    """Bytes."""
+    pids: int | None = None
+
+
+class ResourcesSpec(_Spec):
+    limits: ResourceSpec = Field(default_factory=ResourceSpec)
+    reservations: ResourceSpec = Field(default_factory=ResourceSpec)
+
+
+class DeploySpec(_Spec):
+    replicas: int = Field(default=1, ge=0, strict=True)
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
 
 
 class ServiceSpec(_Spec):
@@ -107,13 +176,57 @@ class ServiceSpec(_Spec):
     healthcheck: HealthcheckSpec | None = None
     restart: str = "no"
     labels: dict[str, str] = Field(default_factory=dict)
-    init: bool = False
+    init: StrictBool = False
     stop_grace_period: float | None = None
     profiles: list[str] = Field(default_factory=list)
     working_dir: str | None = None
     user: str | None = None
     stop_signal: str | None = None
     secrets: list[ServiceSecret] = Field(default_factory=list)
+    expose: list[str] = Field(default_factory=list)
+    """"PORT[/PROTOCOL]" or "START-END[/PROTOCOL]", as written."""
+    networks: dict[str, ServiceNetwork] = Field(
+        default_factory=lambda: {"default": ServiceNetwork()}
+    )
+    """The networks the service joins, the first one at create; empty with a `network_mode`."""
+    network_mode: str | None = None
+    """host, none or service:NAME (the other service's first container's network stack)."""
+    container_name: str | None = None
+    hostname: str | None = None
+    cap_add: list[str] = Field(default_factory=list)
+    cap_drop: list[str] = Field(default_factory=list)
+    sysctls: dict[str, str] = Field(default_factory=dict)
+    stdin_open: StrictBool = False
+    tty: StrictBool = False
+    platform: str | None = None
+    runtime: str | None = None
+    ulimits: dict[str, Ulimit] = Field(default_factory=dict)
+    logging: LoggingSpec | None = None
+    extra_hosts: list[str] = Field(default_factory=list)
+    """"HOST=ADDRESS" entries for /etc/hosts, as compose v2 writes them."""
+    privileged: StrictBool = False
+    read_only: StrictBool = False
+    security_opt: list[str] = Field(default_factory=list)
+    shm_size: int | None = None
+    """Bytes."""
+    tmpfs: list[str] = Field(default_factory=list)
+    """"PATH[:OPTIONS]" entries."""
+    dns: list[str] = Field(default_factory=list)
+    dns_search: list[str] = Field(default_factory=list)
+    pid: str | None = None
+    ipc: str | None = None
+    group_add: list[str] = Field(default_factory=list)
+    deploy: DeploySpec = Field(default_factory=DeploySpec)
+
+    @property
+    def replicas(self) -> int:
+        return self.deploy.replicas
+
+    @property
+    def network_service(self) -> str | None:
+        """The service whose network stack this one joins (`network_mode: service:NAME`)."""
+        mode = self.network_mode or ""
+        return mode.partition(":")[2] if mode.startswith("service:") else None
 
 
 class VolumeSpec(_Spec):
@@ -130,6 +243,8 @@ class Project(_Spec):
     compose_file: Path
     project_dir: Path
     secrets: dict[str, SecretSpec] = Field(default_factory=dict)
+    networks: dict[str, NetworkSpec] = Field(default_factory=dict)
+    """Declared networks, and `default` (implicit unless declared) when a service uses it."""
 
     def start_order(self) -> list[str]:
         """Every service after the services it depends on; ties broken by name."""
@@ -159,13 +274,15 @@ def load_project(
     project_name: str | None = None,
     profiles: Collection[str] = (),
     overrides: Sequence[Path] = (),
+    services: Collection[str] = (),
 ) -> Project:
     """Reads `compose_file` and the `.env` beside it, interpolates and validates.
 
     Variables come from `environ` layered over `.env` (`environ` wins). Services with profiles
-    none of which is in `profiles` are left out. The project name is `project_name`, else the
-    file's `name`, else the directory's name. `overrides` are merged over the file in order,
-    as `docker compose -f compose.yaml -f override.yaml` merges them.
+    none of which is in `profiles` are left out, unless named in `services` (a service named on
+    the command line is started whatever its profiles, as in compose v2). The project name is
+    `project_name`, else the file's `name`, else the directory's name. `overrides` are merged
+    over the file in order, as `docker compose -f compose.yaml -f override.yaml` merges them.
     """
     compose_file = Path(os.path.abspath(compose_file))
     reader = ComposeReader(
@@ -175,13 +292,22 @@ def load_project(
         project_name=project_name,
     )
     document = reader.read()
-    services = {
+    specs = {
         name: _service_spec(reader, fields) for name, fields in reader.services(document).items()
     }
-    _check_dependencies(reader, services)
-    active = {name: spec for name, spec in services.items() if _is_active(spec, profiles)}
-    _check_active_dependencies(reader, active, services)
+    _check_dependencies(reader, specs)
+    active = {
+        name: spec for name, spec in specs.items() if _is_active(spec, profiles) or name in services
+    }
+    _check_active_dependencies(reader, active, specs)
     _check_published_ports(reader, active)
+    _check_container_names(reader, active)
+    networks = {
+        name: NetworkSpec.model_validate({"name": name, **fields})
+        for name, fields in reader.networks(document).items()
+    }
+    if any("default" in spec.networks for spec in active.values()):
+        networks.setdefault("default", NetworkSpec(name="default"))
     return Project(
         name=_project_name(reader, project_name, document.get("name"), compose_file.parent),
         services=active,
@@ -195,6 +321,7 @@ def load_project(
             name: SecretSpec.model_validate(fields)
             for name, fields in reader.secrets(document).items()
         },
+        networks=networks,
     )
 
 
@@ -305,6 +432,29 @@ def _check_published_ports(reader: ComposeReader, active: Mapping[str, ServiceSp
                     " choose another host port",
                 )
             bound.append((port.host_ip, path))
+
+
+def _check_container_names(reader: ComposeReader, active: Mapping[str, ServiceSpec]) -> None:
+    """A container name is the engine's key: two containers cannot share it."""
+    owners: dict[str, str] = {}
+    for name, spec in active.items():
+        if spec.container_name is None:
+            continue
+        path = f"services.{name}.container_name"
+        if spec.replicas > 1:
+            reader.fail(
+                path,
+                f"container_name {show(spec.container_name)} with deploy.replicas"
+                f" {spec.replicas}: {spec.replicas} containers cannot share one name;"
+                " remove container_name or set replicas to 1",
+            )
+        if spec.container_name in owners:
+            reader.fail(
+                path,
+                f"container_name {show(spec.container_name)} is already used by"
+                f" services.{owners[spec.container_name]}: choose another",
+            )
+        owners[spec.container_name] = name
 
 
 def _is_active(spec: ServiceSpec, profiles: Collection[str]) -> bool:

@@ -9,16 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 # Lists that add up instead of being replaced.
-APPENDED = {"ports", "env_file", "profiles"}
+APPENDED = {"ports", "env_file", "profiles", "expose", "cap_add", "cap_drop"}
 
 
 def mount_target(entry: object) -> object:
+    """The container path a volume entry mounts on; `/data/` and `/data` are one path."""
     if isinstance(entry, dict):
-        return entry.get("target")
-    if isinstance(entry, str):
+        target = entry.get("target")
+    elif isinstance(entry, str):
         parts = entry.split(":")
-        return parts[1] if len(parts) > 1 else parts[0]
-    return entry
+        target = parts[1] if len(parts) > 1 else parts[0]
+    else:
+        return entry
+    return target.rstrip("/") or "/" if isinstance(target, str) else target
 
 
 def merge_volumes(base: list[Any], override: list[Any]) -> list[Any]:

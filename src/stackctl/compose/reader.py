@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import json
 import logging
 import os
 import re
@@ -18,8 +17,15 @@ from typing import NoReturn
 from stackctl.compose.durations import EXPECTED as DURATION_EXPECTED
 from stackctl.compose.durations import parse_duration
 from stackctl.compose.envfiles import read_dotenv, read_env_file
+from stackctl.compose.extends import Extends
+from stackctl.compose.hostoptions import HostOptions
 from stackctl.compose.interpolate import InvalidTemplate, MissingRequiredVariable, interpolate
 from stackctl.compose.merge import merge
+
+# Re-exported: callers quote values the way compose errors do.
+from stackctl.compose.messages import child as child
+from stackctl.compose.messages import kind as kind
+from stackctl.compose.messages import show as show
 from stackctl.compose.scalars import go_text
 from stackctl.compose.yamlfile import read_yaml_file, without_extensions
 from stackctl.errors import ComposeError
@@ -27,6 +33,21 @@ from stackctl.errors import ComposeError
 logger = logging.getLogger("stackctl.compose")
 
 TOP_LEVEL_KEYS = ("name", "services", "volumes", "networks", "secrets")
+# Keys of the Compose specification stackctl does not support: refused by name, with no
+# "did you mean" guess (they are not typos).
+COMPOSE_TOP_LEVEL_KEYS = ("version", "configs", "include", "models")
+COMPOSE_SERVICE_KEYS = (
+    "annotations", "attach", "blkio_config", "configs", "cpu_count", "cpu_percent", "cpu_period",
+    "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpuset", "credential_spec",
+    "develop", "device_cgroup_rules", "devices", "dns_opt", "domainname", "external_links",
+    "gpus", "isolation", "label_file", "links", "mac_address", "mem_reservation",
+    "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "oom_score_adj",
+    "post_start", "pre_stop", "provider", "pull_policy", "scale", "storage_opt",
+    "use_api_socket", "userns_mode", "uts", "volumes_from",
+)  # fmt: skip
+NETWORK_KEYS = (
+    "name", "external", "driver", "driver_opts", "labels", "internal", "attachable", "ipam"
+)  # fmt: skip
 SERVICE_KEYS = (
     "build",
     "image",
@@ -47,9 +68,41 @@ SERVICE_KEYS = (
     "user",
     "stop_signal",
     "secrets",
+    "expose",
+    "networks",
+    "network_mode",
+    "container_name",
+    "hostname",
+    "cap_add",
+    "cap_drop",
+    "sysctls",
+    "stdin_open",
+    "tty",
+    "platform",
+    "runtime",
+    "ulimits",
+    "logging",
+    "deploy",
+    "extends",
+    "extra_hosts",
+    "privileged",
+    "read_only",
+    "security_opt",
+    "shm_size",
+    "tmpfs",
+    "dns",
+    "dns_search",
+    "pid",
+    "ipc",
+    "group_add",
+    "mem_limit",
+    "cpus",
+    "pids_limit",
 )
 # Passed through as they are: the model's field types validate them.
-_PLAIN_SERVICE_KEYS = ("image", "init", "working_dir", "stop_signal")
+_PLAIN_SERVICE_KEYS = ("image", "working_dir", "stop_signal")
+_STRING_SERVICE_KEYS = ("hostname", "platform", "runtime", "pid", "ipc")
+_BOOLEAN_SERVICE_KEYS = ("init", "stdin_open", "tty", "privileged", "read_only")
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -57,10 +110,21 @@ _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _SECRET_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _PROFILE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_EXPOSE = re.compile(r"^([0-9]+)(?:-([0-9]+))?(?:/(tcp|udp|sctp))?$")
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_GIT_CONTEXT = re.compile(r"^(?:git@|git://|github\.com/|https?://.*\.git(?:[#?].*)?$)")
 _RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
 _ENV_KEY = re.compile(r"^[^\s=]+$")
 _DIGITS = re.compile(r"^[0-9]+$")
-_SHOWN_MAX = 80
+# ro/rw are applied; the others are Docker Desktop's file-sharing hints, no-ops on Linux (as in v2).
+_MOUNT_OPTIONS = ("ro", "rw", "cached", "delegated", "consistent")
+
+
+def mount_target_key(target: str) -> str:
+    """A container path as the engine compares it: `/data/` and `/data` are one target."""
+    return target.rstrip("/") or "/"
 
 
 def directory_project_name(project_dir: Path) -> str:
@@ -75,42 +139,6 @@ class ServiceFields:
 
     path: str
     values: dict[str, object]
-
-
-def child(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def show(value: object) -> str:
-    """A value as an error message quotes it: on one line, short, strings in double quotes."""
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif value is None:
-        text = "null"
-    else:
-        text = str(value)
-    if len(text) > _SHOWN_MAX:
-        text = text[: _SHOWN_MAX - 3] + "..."
-    return json.dumps(text, ensure_ascii=False)
-
-
-def kind(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if value is None:
-        return "null"
-    return "a string"
 
 
 class ComposeReader:
@@ -133,6 +161,7 @@ class ComposeReader:
         self.variables: dict[str, str] = {}
         self.declared_volumes: set[str] = set()
         self.declared_secrets: set[str] = set()
+        self.declared_networks: set[str] = set()
         self.dependency_paths: dict[tuple[str, str], str] = {}
         self._unset: set[str] = set()
 
@@ -155,9 +184,9 @@ class ComposeReader:
             self.fail("", 'file is empty: expected a mapping with a "services" key')
         if not isinstance(document, dict):
             self._expect("", document, 'a mapping with a "services" key at the top level')
-        if "version" in document:
-            self.fail("version", "unsupported key: it is obsolete in the Compose spec, remove it")
-        document = self._known_keys(document, "", TOP_LEVEL_KEYS)
+        document = self._without_version(document)
+        self._check_not_version_1(document)
+        document = self._known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
         for override in self.overrides:
             document = merge(document, self._override(override))
         if self.overrides:
@@ -172,7 +201,7 @@ class ComposeReader:
         for name in sorted(self._unset):
             logger.warning('The "%s" variable is not set. Defaulting to a blank string.', name)
         assert isinstance(interpolated, dict)
-        self._check_networks(interpolated.get("networks"))
+        self.declared_networks = set(self.networks(interpolated))
         self.declared_volumes = set(self.volumes(interpolated))
         self.declared_secrets = set(self.secrets(interpolated))
         return interpolated
@@ -185,7 +214,8 @@ class ComposeReader:
             raise ComposeError(f"{shown_as}: expected a mapping at the top level")
         base_name, self.shown_as = self.shown_as, shown_as
         try:
-            return self._known_keys(document, "", TOP_LEVEL_KEYS)
+            document = self._without_version(document)
+            return self._known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
         finally:
             self.shown_as = base_name
 
@@ -203,6 +233,33 @@ class ComposeReader:
             except (InvalidTemplate, MissingRequiredVariable):
                 return declared  # the document's interpolation reports it, naming the key
         return directory_project_name(self.project_dir)
+
+    def _without_version(self, document: dict[object, object]) -> dict[object, object]:
+        if "version" not in document:
+            return document
+        # compose v2's own words: the key is obsolete and ignored.
+        logger.warning(
+            "%s: the attribute `version` is obsolete, it will be ignored,"
+            " please remove it to avoid potential confusion",
+            self.shown_as,
+        )
+        return {key: value for key, value in document.items() if key != "version"}
+
+    def _check_not_version_1(self, document: dict[object, object]) -> None:
+        """A compose file format 1 has its services at the top level: say so, not "unknown key"."""
+        if "services" in document:
+            return
+        looks_like_services = [
+            key
+            for key, value in document.items()
+            if isinstance(value, dict) and ("image" in value or "build" in value)
+        ]
+        if looks_like_services:
+            self.fail(
+                str(looks_like_services[0]),
+                "services at the top level (compose file format version 1, not supported):"
+                " move them under a top-level `services:` key",
+            )
 
     def _dotenv(self) -> dict[str, str]:
         return read_dotenv(self.project_dir, self.environ)
@@ -226,15 +283,27 @@ class ComposeReader:
         return node
 
     def _known_keys(
-        self, mapping: dict[object, object], path: str, supported: tuple[str, ...]
+        self,
+        mapping: dict[object, object],
+        path: str,
+        supported: tuple[str, ...],
+        compose_keys: tuple[str, ...] = (),
     ) -> dict[str, object]:
-        """`mapping` without its `x-` extension keys; any other unsupported key is an error."""
+        """`mapping` without its `x-` extension keys; any other unsupported key is an error.
+        A key of the Compose specification that stackctl does not support (`compose_keys`) is
+        refused by name; any other gets a "did you mean" guess among `supported`."""
         known: dict[str, object] = {}
         for key, value in mapping.items():
             if not isinstance(key, str):
                 self.fail(path, f"invalid key {show(key)}: keys must be strings")
             if key.startswith("x-"):
                 continue
+            if key in compose_keys:
+                self.fail(
+                    child(path, key),
+                    "unsupported compose key: stackctl does not implement it"
+                    f" (supported: {', '.join(supported)})",
+                )
             if key not in supported:
                 close = difflib.get_close_matches(key, supported, n=1)
                 hint = f', did you mean "{close[0]}"?' if close else ""
@@ -297,22 +366,96 @@ class ComposeReader:
 
     # -- top level -------------------------------------------------------------------------
 
-    def _check_networks(self, networks: object) -> None:
-        if networks is None:
-            return
-        networks = self._mapping(networks, "networks", "a mapping")
-        for name, settings in networks.items():
-            if name != "default":
-                self.fail(
-                    child("networks", str(name)),
-                    "unsupported network: services share the project's default network;"
-                    " only `default` may be listed",
+    def networks(self, document: dict[str, object]) -> dict[str, dict[str, object]]:
+        """Top-level networks: name -> NetworkSpec fields."""
+        raw = document.get("networks")
+        if raw is None:
+            return {}
+        raw = self._mapping(raw, "networks", "a mapping of network names to null or settings")
+        networks: dict[str, dict[str, object]] = {}
+        supported = NETWORK_KEYS
+        for name, settings in raw.items():
+            path = child("networks", str(name))
+            if not isinstance(name, str) or not _NETWORK_NAME.match(name):
+                self.fail(path, f"invalid network name {show(name)}: use letters, digits, _ . -")
+            settings = self._known_keys(
+                {} if settings is None else self._mapping(settings, path, "null or a mapping"),
+                path,
+                supported,
+                ("enable_ipv4", "enable_ipv6"),
+            )
+            fields: dict[str, object] = {}
+            if settings.get("name") is not None:
+                fields["engine_name"] = self._string(settings["name"], child(path, "name"))
+            external = settings.get("external")
+            if isinstance(external, dict):
+                # compose v1's `external: {name: X}`: v2 still reads it.
+                external_settings = self._known_keys(external, child(path, "external"), ("name",))
+                if "name" in external_settings:
+                    fields["engine_name"] = self._string(
+                        external_settings["name"], child(path, "external.name")
+                    )
+                external = True
+            if external is not None and self._boolean(external, child(path, "external")):
+                others = sorted(set(settings) - {"name", "external"})
+                if others:
+                    self.fail(
+                        child(path, others[0]),
+                        "an external network is created outside the project: it takes no settings",
+                    )
+                fields["external"] = True
+            if settings.get("driver") is not None:
+                fields["driver"] = self._string(settings["driver"], child(path, "driver"))
+            for key in ("driver_opts", "labels"):
+                if settings.get(key) is not None:
+                    fields[key] = self._labels(settings[key], child(path, key))
+            for key in ("internal", "attachable"):
+                if settings.get(key) is not None:
+                    fields[key] = self._boolean(settings[key], child(path, key))
+            if settings.get("ipam") is not None:
+                fields["ipam"] = self._ipam(settings["ipam"], child(path, "ipam"))
+            networks[name] = fields
+        return networks
+
+    def _ipam(self, value: object, path: str) -> dict[str, object]:
+        settings = self._known_keys(
+            self._mapping(value, path, "a mapping with driver, config"),
+            path,
+            ("driver", "config"),
+            ("options",),
+        )
+        ipam: dict[str, object] = {}
+        if settings.get("driver") is not None:
+            ipam["driver"] = self._string(settings["driver"], child(path, "driver"))
+        pools = self._list(settings.get("config") or [], child(path, "config"), "a list of pools")
+        configs: list[dict[str, str]] = []
+        ipam["config"] = configs
+        for i, pool in enumerate(pools):
+            pool_path = child(child(path, "config"), i)
+            pool_settings = self._known_keys(
+                self._mapping(pool, pool_path, "a mapping with subnet, gateway, ip_range"),
+                pool_path,
+                ("subnet", "gateway", "ip_range"),
+                ("aux_addresses",),
+            )
+            found: dict[str, str] = {}
+            for key in ("subnet", "ip_range"):
+                if pool_settings.get(key) is not None:
+                    found[key] = self._network(pool_settings[key], child(pool_path, key))
+            if pool_settings.get("gateway") is not None:
+                found["gateway"] = self._host_ip(
+                    pool_settings["gateway"], child(pool_path, "gateway")
                 )
-            if settings not in (None, {}):
-                self.fail(
-                    "networks.default",
-                    f"unsupported settings {show(settings)}: the default network takes none",
-                )
+            configs.append(found)
+        return ipam
+
+    def _network(self, value: object, path: str) -> str:
+        try:
+            return str(ipaddress.ip_network(self._string(value, path)))
+        except ValueError:
+            self.fail(
+                path, f"invalid subnet {show(value)}: expected an address/prefix like 172.20.0.0/24"
+            )
 
     def volumes(self, document: dict[str, object]) -> dict[str, dict[str, object]]:
         """Top-level named volumes: name -> VolumeSpec fields."""
@@ -332,6 +475,7 @@ class ComposeReader:
                 self._mapping(settings, path, "null or a mapping with driver, labels"),
                 path,
                 ("driver", "labels"),
+                ("driver_opts", "external", "name"),
             )
             fields: dict[str, object] = {}
             if "driver" in settings:
@@ -354,10 +498,28 @@ class ComposeReader:
             if not isinstance(name, str) or not _SECRET_NAME.match(name):
                 self.fail(path, f"invalid secret name {show(name)}: use letters, digits, _ . -")
             settings = self._known_keys(
-                self._mapping(settings, path, "a mapping with file"), path, ("file",)
+                self._mapping(settings, path, "a mapping with file or environment"),
+                path,
+                ("file", "environment"),
+                ("external", "name", "content", "driver", "driver_opts", "template_driver"),
             )
-            if "file" not in settings:
-                self.fail(path, 'missing key "file": a secret is read from a file')
+            if len(settings) != 1:
+                self.fail(
+                    path,
+                    'expected one of "file" (read from a file) or "environment"'
+                    " (read from a variable)",
+                )
+            if "environment" in settings:
+                variable = self._string(settings["environment"], child(path, "environment"))
+                value = self.variables.get(variable)
+                if value is None:
+                    self.fail(
+                        child(path, "environment"),
+                        f"secret {name} is missing: variable {variable} is not set: set it"
+                        " in the environment or .env",
+                    )
+                secrets[name] = {"name": name, "environment": variable, "content": value}
+                continue
             text = self._string(settings["file"], child(path, "file"))
             file = self._project_path(text)
             if not file.is_file():
@@ -372,11 +534,14 @@ class ComposeReader:
         raw = document["services"]
         if not isinstance(raw, dict):
             self._expect("services", raw, "a mapping of service names to definitions")
+        if not raw:
+            self.fail("services", "no services: define at least one")
         services: dict[str, ServiceFields] = {}
         for name, definition in raw.items():
             path = child("services", str(name))
             if not isinstance(name, str) or not _SERVICE_NAME.match(name):
                 self.fail(path, f"invalid service name {show(name)}: use letters, digits, _ . -")
+            definition = Extends(self).resolved(raw, name, definition, path)
             services[name] = ServiceFields(path, self._service(name, definition, path))
         return services
 
@@ -384,10 +549,14 @@ class ComposeReader:
 
     def _service(self, name: str, definition: object, path: str) -> dict[str, object]:
         definition = self._known_keys(
-            self._mapping(definition, path, "a mapping with image or build"), path, SERVICE_KEYS
+            self._mapping(definition, path, "a mapping with image or build"),
+            path,
+            SERVICE_KEYS,
+            COMPOSE_SERVICE_KEYS,
         )
         if "image" not in definition and "build" not in definition:
             self.fail(path, "neither image nor build: a service needs one of them")
+        options = HostOptions(self)
         readers: dict[str, Callable[[object, str], object]] = {
             "build": self._build,
             "command": self._command,
@@ -401,6 +570,21 @@ class ComposeReader:
             "profiles": self._profiles,
             "user": self._user,
             "secrets": self._service_secrets,
+            "expose": self._expose,
+            "container_name": self._container_name,
+            "cap_add": self._strings,
+            "cap_drop": self._strings,
+            "sysctls": options.sysctls,
+            "ulimits": options.ulimits,
+            "logging": options.logging,
+            "deploy": options.deploy,
+            "extra_hosts": options.extra_hosts,
+            "security_opt": self._strings,
+            "shm_size": options.byte_size,
+            "tmpfs": options.string_or_strings,
+            "dns": options.string_or_strings,
+            "dns_search": options.string_or_strings,
+            "group_add": options.groups,
         }
         values: dict[str, object] = {"name": name}
         for key, value in definition.items():
@@ -408,10 +592,114 @@ class ComposeReader:
                 values[key] = None if value is None else readers[key](value, child(path, key))
             elif key in _PLAIN_SERVICE_KEYS:
                 values[key] = value
+            elif key in _STRING_SERVICE_KEYS and value is not None:
+                values[key] = self._string(value, child(path, key))
+            elif key in _BOOLEAN_SERVICE_KEYS and value is not None:
+                values[key] = self._boolean(value, child(path, key))
         values["environment"] = self._service_environment(definition, path)
+        options.merge_short_limits(definition, values, path)
+        depends_on: dict[str, dict[str, str]] = {}
         if definition.get("depends_on") is not None:
-            values["depends_on"] = self._depends_on(name, definition["depends_on"], path)
+            depends_on = self._depends_on(name, definition["depends_on"], path)
+        mode = definition.get("network_mode")
+        if mode is not None:
+            values["network_mode"] = self._network_mode(name, mode, child(path, "network_mode"))
+            values["networks"] = {}
+            if definition.get("networks") is not None:
+                self.fail(
+                    child(path, "networks"),
+                    "networks and network_mode cannot be combined: keep one",
+                )
+            other = str(values["network_mode"]).partition("service:")[2]
+            if other and other not in depends_on:
+                # compose v2 starts the service whose network stack this one joins first.
+                self.dependency_paths[(name, other)] = child(path, "network_mode")
+                depends_on[other] = {"condition": "service_started"}
+        else:
+            values["networks"] = self._service_networks(
+                definition.get("networks"), child(path, "networks")
+            )
+        if depends_on:
+            values["depends_on"] = depends_on
         return {key: value for key, value in values.items() if value is not None}
+
+    def _strings(self, value: object, path: str) -> list[str]:
+        items = self._list(value, path, "a list of strings")
+        return [self._string(item, child(path, i)) for i, item in enumerate(items)]
+
+    def _expose(self, value: object, path: str) -> list[str]:
+        items = self._list(value, path, 'a list of ports like "3000" or "8000-8010/udp"')
+        exposed: list[str] = []
+        for i, item in enumerate(items):
+            text = self._text(item, child(path, i), "port") if not isinstance(item, bool) else ""
+            match = _EXPOSE.match(text)
+            if not match or not all(
+                1 <= int(port) <= 65535 for port in match.groups()[:2] if port is not None
+            ):
+                self.fail(
+                    child(path, i),
+                    f"invalid port {show(item)}: expected PORT[/PROTOCOL] or START-END[/PROTOCOL]",
+                )
+            exposed.append(text)
+        return exposed
+
+    def _container_name(self, value: object, path: str) -> str:
+        name = self._string(value, path)
+        if not _CONTAINER_NAME.match(name):
+            self.fail(path, f"invalid container name {show(name)}: use letters, digits, _ . -")
+        return name
+
+    def _network_mode(self, service: str, value: object, path: str) -> str:
+        mode = self._string(value, path)
+        if mode in ("host", "none") or (mode.startswith("service:") and mode != "service:"):
+            if mode == f"service:{service}":
+                self.fail(path, f"{service} cannot join its own network stack")
+            return mode
+        self.fail(
+            path,
+            f"unsupported network_mode {show(mode)}: expected host, none or service:NAME"
+            " (use networks: for the project's networks)",
+        )
+
+    def _service_networks(self, value: object, path: str) -> dict[str, dict[str, object]]:
+        if value is None:
+            return {"default": {}}
+        if isinstance(value, list):
+            value = {self._string(item, child(path, i)): None for i, item in enumerate(value)}
+        settings = self._mapping(value, path, "a list of network names or a mapping")
+        networks: dict[str, dict[str, object]] = {}
+        for name, options in settings.items():
+            item_path = child(path, str(name))
+            if not isinstance(name, str):
+                self._expect(item_path, name, "a network name")
+            if name != "default" and name not in self.declared_networks:
+                self.fail(
+                    item_path,
+                    f"undeclared network {show(name)}: declare it under the top-level networks key",
+                )
+            options = self._known_keys(
+                {} if options is None else self._mapping(options, item_path, "null or a mapping"),
+                item_path,
+                ("aliases", "ipv4_address", "ipv6_address"),
+                ("driver_opts", "gw_priority", "interface_name", "link_local_ips", "mac_address",
+                 "priority"),
+            )  # fmt: skip
+            fields: dict[str, object] = {}
+            if options.get("aliases") is not None:
+                fields["aliases"] = self._strings(options["aliases"], child(item_path, "aliases"))
+            for key in ("ipv4_address", "ipv6_address"):
+                if options.get(key) is not None:
+                    fields[key] = self._host_ip(options[key], child(item_path, key))
+            networks[name] = fields
+        return networks
+
+    def _integer(self, value: object, path: str) -> int:
+        """An integer, or a string of digits (as interpolation leaves it): never a boolean."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+            return int(value)
+        self._expect(path, value, "an integer")
 
     def _build(self, value: object, path: str) -> dict[str, object]:
         settings: dict[str, object]
@@ -423,6 +711,13 @@ class ComposeReader:
         else:
             self._expect(path, value, "a context path or a mapping with context, dockerfile, ...")
         context_text = self._string(settings.get("context", "."), context_path)
+        if _GIT_CONTEXT.match(context_text) or _URL.match(context_text):
+            remote = "a git repository" if _GIT_CONTEXT.match(context_text) else "a URL"
+            self.fail(
+                context_path,
+                f"build context from {remote} {show(context_text)} is not supported:"
+                " fetch it and give the local folder",
+            )
         context = self._project_path(context_text)
         if not context.is_dir():
             self.fail(
@@ -594,7 +889,21 @@ class ComposeReader:
 
     def _mounts(self, value: object, path: str) -> list[dict[str, object]]:
         items = self._list(value, path, "a list of volumes")
-        return [self._mount(item, child(path, i)) for i, item in enumerate(items)]
+        mounts: list[dict[str, object]] = []
+        targets: dict[str, str] = {}
+        for i, item in enumerate(items):
+            mount = self._mount(item, child(path, i))
+            target = mount_target_key(str(mount["target"]))
+            if target in targets:
+                self.fail(
+                    child(path, i),
+                    f"mount target {show(mount['target'])} is already mounted by"
+                    f" {targets[target]}: one mount per container path",
+                )
+            targets[target] = child(path, i)
+            mount["target"] = target
+            mounts.append(mount)
+        return mounts
 
     def _mount(self, value: object, path: str) -> dict[str, object]:
         if isinstance(value, dict):
@@ -603,18 +912,18 @@ class ComposeReader:
             self._expect(path, value, 'a volume like "data:/data" or a mapping with type, ...')
         parts = value.split(":")
         if len(parts) == 1:
-            self.fail(
-                path,
-                f"anonymous volume {show(value)} is not supported:"
-                ' name it ("data:/data") and declare it under top-level volumes',
-            )
+            return self._checked_mount("volume", "", value, False, path)
         if len(parts) > 3 or not parts[0]:
             self.fail(path, f"invalid volume {show(value)}: expected SOURCE:TARGET[:ro|rw]")
         read_only = False
         if len(parts) == 3:
             for option in parts[2].split(","):
-                if option not in ("ro", "rw"):
-                    self.fail(path, f"unsupported volume option {show(option)}: expected ro or rw")
+                if option not in _MOUNT_OPTIONS:
+                    self.fail(
+                        path,
+                        f"unsupported volume option {show(option)}:"
+                        f" expected {', '.join(_MOUNT_OPTIONS)}",
+                    )
             read_only = "ro" in parts[2].split(",")
         source, target = parts[0], parts[1]
         is_bind = source.startswith((".", "/", "~"))
@@ -632,7 +941,9 @@ class ComposeReader:
                 f"unsupported mount type {show(mount_type)}: use volume or bind",
             )
         if settings.get("source") in (None, ""):
-            self.fail(path, 'missing key "source": anonymous volumes are not supported')
+            if mount_type == "bind":
+                self.fail(path, 'missing key "source": the host path to mount')
+            settings["source"] = ""
         source = self._string(settings["source"], child(path, "source"))
         target = self._string(settings["target"], child(path, "target"))
         read_only = settings.get("read_only", False)
@@ -648,6 +959,8 @@ class ComposeReader:
             )
         if mount_type == "bind":
             source = str(self._project_path(source))
+        elif source == "":
+            pass  # anonymous: the engine names it
         elif not _VOLUME_NAME.match(source):
             self.fail(
                 path,
@@ -714,13 +1027,15 @@ class ComposeReader:
                 if not isinstance(dependency, str):
                     self._expect(dep_path, dependency, "a service name")
                 self.dependency_paths[(name, dependency)] = dep_path
-                if settings is None:
-                    settings = {}
                 settings = self._known_keys(
                     self._mapping(settings, dep_path, "a mapping with condition"),
                     dep_path,
-                    ("condition",),
+                    ("condition", "required", "restart"),
                 )
+                for flag in ("required", "restart"):
+                    # Read for compose v2's sake; `up` starts every dependency and restarts none.
+                    if settings.get(flag) is not None:
+                        self._boolean(settings[flag], child(dep_path, flag))
                 condition = settings.get("condition", "service_started")
                 if condition not in CONDITIONS:
                     self.fail(
@@ -745,7 +1060,7 @@ class ComposeReader:
             if settings.get(key) is not None:
                 healthcheck[key] = self._duration(settings[key], child(path, key))
         if settings.get("retries") is not None:
-            healthcheck["retries"] = settings["retries"]
+            healthcheck["retries"] = self._integer(settings["retries"], child(path, "retries"))
         if settings.get("disable") is not None and self._boolean(
             settings["disable"], child(path, "disable")
         ):

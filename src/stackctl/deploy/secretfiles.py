@@ -47,7 +47,7 @@ def secret_files(project: Project, spec: ServiceSpec) -> list[SecretFile]:
     return [
         SecretFile(
             name=secret.file_name,
-            content=project.secrets[secret.source].file.read_bytes(),
+            content=project.secrets[secret.source].read_bytes(),
             uid=secret.uid,
             gid=secret.gid,
             mode=secret.mode if secret.mode is not None else DEFAULT_MODE,
