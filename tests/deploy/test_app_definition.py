@@ -206,3 +206,50 @@ def test_a_secret_given_as_a_compose_file_counts(tmp_path: Path) -> None:
     app = load_app(tmp_path / "compose.yaml", {})
 
     check_secrets(settings, app, {})
+
+
+@pytest.mark.parametrize(
+    ("key", "service_yaml", "shown"),
+    [
+        ("networks", "networks: [back]", '"back"'),
+        ("network_mode", "network_mode: host", '"host"'),
+        ("container_name", "container_name: the-worker", '"the-worker"'),
+    ],
+)
+def test_a_compose_key_a_deployed_container_cannot_honour_is_refused_naming_it(
+    tmp_path: Path, key: str, service_yaml: str, shown: str
+) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  worker:\n    image: app\n    "
+        + service_yaml
+        + "\nnetworks: {back: {}}\nx-deploy: {roles: {worker: {}}}\n"
+    )
+
+    with pytest.raises(ComposeError) as refused:
+        load_app(tmp_path / "compose.yaml", {})
+
+    message = str(refused.value)
+    assert message.startswith(
+        f"compose.yaml: x-deploy.roles.worker: services.worker.{key}: {shown}"
+    )
+    assert "remove the key for deploy" in message
+    assert "\n" not in message
+
+
+def test_replicas_on_a_host_deploy_are_refused_pointing_at_hosts_or_swarm(tmp_path: Path) -> None:
+    from stackctl.deploy.release import check_one_container_per_host
+
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  worker:\n    image: app\n    deploy: {replicas: 3}\n"
+        "x-deploy: {roles: {worker: {}}}\n"
+    )
+    app = load_app(tmp_path / "compose.yaml", {})
+
+    with pytest.raises(DeployFailed) as refused:
+        check_one_container_per_host(app)
+
+    assert str(refused.value) == (
+        "compose.yaml: services.worker.deploy.replicas: 3: invoke deploy runs one worker"
+        " container per host: add hosts to DEPLOY_HOSTS (or the role's hosts), or deploy to a"
+        " Swarm (--target swarm)"
+    )

@@ -258,6 +258,13 @@ class _Checker:
                     f"services.{service} bind-mounts {show(mount.source)}, which a host does not"
                     " have: use a named volume",
                 )
+        for key, value in _unhonoured(spec):
+            raise self.fail(
+                path,
+                f"services.{service}.{key}: {show(value)}: invoke deploy runs each service on the"
+                " app's own network with its compose name: remove the key for deploy (a"
+                " compose.override.yaml can keep it for `invoke up`)",
+            )
         for secret in spec.secrets:
             if "/" in secret.file_name:
                 raise self.fail(
@@ -289,6 +296,19 @@ class _Checker:
                 )
             hosts.append(text)
         return tuple(hosts)
+
+
+def _unhonoured(spec: ServiceSpec) -> list[tuple[str, str]]:
+    """Compose keys `invoke up` honours that a deployed container cannot: its network is the
+    app's and its name carries the release."""
+    found: list[tuple[str, str]] = []
+    if set(spec.networks) - {"default"}:
+        found.append(("networks", ", ".join(sorted(spec.networks))))
+    if spec.network_mode is not None:
+        found.append(("network_mode", spec.network_mode))
+    if spec.container_name is not None:
+        found.append(("container_name", spec.container_name))
+    return found
 
 
 def load_for_deploy(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from stackctl.compose import ServiceSpec
+from stackctl.converge import create_options, host_options
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, Role
 from stackctl.deploy.errors import DeployFailed, ReleaseCommandFailed, ReleaseUnhealthy
@@ -227,12 +228,17 @@ def create_service_container(
         stop_signal=spec.stop_signal,
         stop_timeout=int(spec.stop_grace_period or settings.stop_timeout),
         host_config=client.api.create_host_config(
-            network_mode=network_name(settings.app),
-            mounts=mounts,
-            init=spec.init or None,
-            restart_policy={"Name": restart},
-            log_config=_LOG_CONFIG,
+            **{
+                "log_config": _LOG_CONFIG,
+                # compose.yaml's caps, limits, ulimits, logging...: as `invoke up` gives them.
+                **host_options(spec),
+                "network_mode": network_name(settings.app),
+                "mounts": mounts,
+                "init": spec.init or None,
+                "restart_policy": {"Name": restart},
+            }
         ),
+        **create_options(spec),
         networking_config=client.api.create_networking_config(
             {network_name(settings.app): client.api.create_endpoint_config(aliases=aliases)}
         )

@@ -118,6 +118,18 @@ def check_secrets(
         )
 
 
+def check_one_container_per_host(app: AppDefinition) -> None:
+    """A host runs one container per role or accessory: refuse replicas it would drop."""
+    for service in app.services:
+        replicas = app.spec(service).replicas
+        if replicas != 1:
+            raise DeployFailed(
+                f"{app.project.compose_file.name}: services.{service}.deploy.replicas: {replicas}:"
+                f" invoke deploy runs one {service} container per host: add hosts to"
+                " DEPLOY_HOSTS (or the role's hosts), or deploy to a Swarm (--target swarm)"
+            )
+
+
 def build_release(
     local: docker.DockerClient,
     stack: StackSettings,

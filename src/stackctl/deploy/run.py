@@ -14,7 +14,7 @@ from stackctl.deploy.accessories import accessory_logs, ensure_accessory, remove
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.plan import batches
-from stackctl.deploy.release import ReleaseImages, check_secrets
+from stackctl.deploy.release import ReleaseImages, check_one_container_per_host, check_secrets
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.errors import StackError
 
@@ -96,6 +96,7 @@ def deploy(
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     check_secrets(settings, app, environment)
+    check_one_container_per_host(app)
     holder = holder or lock.default_holder()
     message = message or f"deploy {images.version}"
     progress = Progress(
