@@ -254,9 +254,11 @@ def _task_matches(task: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     """The task runs the wanted container spec (image, command, environment, health, secrets)."""
     have = task.get("Spec", {}).get("ContainerSpec", {})
     want = spec["TaskTemplate"]["ContainerSpec"]
-    for key in ("Image", "Args", "Env", "HealthCheck"):
-        if have.get(key) != want.get(key):
-            return False
+    keys = ("Image", "Args", "Env", "Healthcheck")
+    if swarm_specs.normal({k: have.get(k) for k in keys}) != swarm_specs.normal(
+        {k: want.get(k) for k in keys}
+    ):
+        return False
     names = {s.get("SecretName") for s in have.get("Secrets") or []}
     return names == {s["SecretName"] for s in want.get("Secrets") or []}
 
@@ -323,7 +325,8 @@ def _failure(
     timed_out: bool = False,
 ) -> ReleaseUnhealthy:
     """The failed deploy as one line: what Swarm did, the failing task's error, its logs."""
-    mine = [t for t in service.tasks() if _task_matches(t, item.spec)]
+    every = service.tasks()
+    mine = [t for t in every if _task_matches(t, item.spec)] or every
     failed = [t for t in mine if t["Status"].get("Err")] or mine
     failed.sort(key=lambda t: t.get("UpdatedAt", ""), reverse=True)
     last = failed[0]["Status"] if failed else {}

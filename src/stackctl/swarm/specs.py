@@ -92,7 +92,7 @@ def _container(
         container["Init"] = True
     check = _healthcheck(spec)
     if check is not None:
-        container["HealthCheck"] = check
+        container["Healthcheck"] = check
     return container
 
 
@@ -240,11 +240,22 @@ def service_specs(
     return specs
 
 
+def normal(value: Any) -> Any:
+    """A spec as the engine answers it: Go's `omitempty` drops zero values (0, "", false,
+    empty lists and maps), so they are dropped here too before comparing."""
+    if isinstance(value, Mapping):
+        kept = {k: normal(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, 0, "", False, [], {})}
+    if isinstance(value, list):
+        return [normal(v) for v in value]
+    return value
+
+
 def changes(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> list[str]:
     """What an update would change, one `path: old -> new` line each (secrets by name only)."""
     if current is None:
         return ["(new service)"]
-    old, new = _flatten(current), _flatten(wanted)
+    old, new = _flatten(normal(current)), _flatten(normal(wanted))
     lines = []
     for key in sorted(set(new) | set(old)):
         if key.endswith(SPEC_HASH) or "SecretID" in key:
