@@ -30,13 +30,28 @@ def ship_to_nodes(
 
     def one_node(address: HostAddress, client: docker.DockerClient) -> None:
         for ref in references:
-            if settings.registry:
+            if _retag(local, client, ref):
+                how = "tagged (same image already there)"
+            elif settings.registry:
                 how = _pull(local, client, ref, settings.registry, address.name)
             else:
                 how = transfer.ship_image(local, client, ref, host=address.name)
             say(f"{address.name}: {ref} {'already there' if how == 'present' else how}")
 
     map_parallel(swarm, one_node)
+
+
+def _retag(local: docker.DockerClient, client: docker.DockerClient, ref: str) -> bool:
+    """The node has the very image under another tag (a rollback, a config-only release):
+    tag it instead of moving it again."""
+    wanted = transfer.image_id(local, ref)
+    if wanted is None or transfer.image_id(client, ref) == wanted:
+        return False
+    if transfer.image_id(client, wanted) != wanted:
+        return False
+    repository, _, tag = ref.rpartition(":")
+    client.api.tag(wanted, repository, tag)
+    return transfer.image_id(client, ref) == wanted
 
 
 def _remote_name(ref: str, registry: str) -> tuple[str, str]:

@@ -139,6 +139,13 @@ def plan(
         environment=plain,
         secrets=references,
         nodes=len(swarm.node_ids),
+        network=next(
+            (
+                n.id
+                for n in swarm.manager.networks.list(names=[swarm_specs.network_name(settings.app)])
+            ),
+            "",
+        ),
     )
     planned = []
     existing = {
@@ -209,11 +216,46 @@ def deploy(
             for item in moving:
                 _apply(swarm.manager, item)
                 say(f"{item.name}: {'created' if item.current is None else 'updating'}")
+            failures: list[tuple[Planned, ReleaseUnhealthy]] = []
             for item in moving:
-                _wait(swarm, item, settings, swarm_settings, say)
+                try:
+                    _wait(swarm, item, settings, swarm_settings, say)
+                except ReleaseUnhealthy as failed:
+                    failures.append((item, failed))
+            if failures:
+                raise _roll_back_the_rest(swarm, settings, moving, failures, say)
         removed = swarm_secrets.prune_secrets(swarm.manager, settings.app)
         if removed:
             say(f"removed {len(removed)} unused secret version(s)")
+
+
+def _roll_back_the_rest(
+    swarm: swarm_nodes.Swarm,
+    settings: DeploySettings,
+    moving: list[Planned],
+    failures: list[tuple[Planned, ReleaseUnhealthy]],
+    say: Say,
+) -> ReleaseUnhealthy:
+    """Roles move together: those whose update went through go back too (as the SSH deploy's
+    roles do). The first failure, saying what else was rolled back."""
+    failed_names = {item.name for item, _ in failures}
+    back = []
+    for item in moving:
+        if item.name in failed_names or item.current is None:
+            continue
+        service = swarm.manager.services.get(item.name)
+        _request_rollback(swarm.manager, service)
+        say(f"{item.name}: rolling back with {', '.join(sorted(failed_names))}")
+        back.append(service)
+    for service in back:
+        _wait_rolled_back(service, settings.health_timeout * 4 + 60)
+    first = failures[0][1]
+    message = str(first)
+    if back:
+        message += f"; also rolled back: {', '.join(s.name for s in back)}"
+    if len(failures) > 1:
+        message += f"; also failed: {', '.join(i.name for i, _ in failures[1:])}"
+    return ReleaseUnhealthy(message, log_tail=first.log_tail)
 
 
 def _ensure_network(manager: docker.DockerClient, app: str) -> None:
@@ -327,10 +369,10 @@ def _failure(
     """The failed deploy as one line: what Swarm did, the failing task's error, its logs."""
     every = service.tasks()
     mine = [t for t in every if _task_matches(t, item.spec)] or every
-    failed = [t for t in mine if t["Status"].get("Err")] or mine
-    failed.sort(key=lambda t: t.get("UpdatedAt", ""), reverse=True)
-    last = failed[0]["Status"] if failed else {}
-    reason = last.get("Err") or last.get("Message") or ""
+    mine = [t for t in mine if _container_of(t)] or mine
+    mine.sort(key=lambda t: (bool(t["Status"].get("Err")), t.get("UpdatedAt", "")), reverse=True)
+    task = mine[0] if mine else None
+    reason = _task_reason(swarm, task) if task is not None else ""
     state = status.get("State") or "timeout"
     if timed_out:
         what = (
@@ -345,16 +387,44 @@ def _failure(
         )
     message = f"service {item.name}: {what}"
     if reason:
-        message += f" (task: {reason})"
+        message += f" ({reason})"
     if status.get("Message") and not timed_out:
         message += f"; swarm: {status['Message']}"
-    return ReleaseUnhealthy(message, log_tail=_task_logs(swarm, failed[0]) if failed else [])
+    return ReleaseUnhealthy(message, log_tail=_task_logs(swarm, task) if task is not None else [])
+
+
+def _container_of(task: Mapping[str, Any]) -> str:
+    return str(((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID") or "")
+
+
+def _task_reason(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> str:
+    """Swarm's error for the task, else its container's last health check output."""
+    address = swarm.address_of(str(task.get("NodeID")))
+    where = f" on {address.name}" if address else ""
+    if task["Status"].get("Err"):
+        return f"task{where}: {task['Status']['Err']}"
+    container = _container_of(task)
+    if address is None or not container:
+        return f"task{where}: {task['Status'].get('State')}"
+    try:
+        state = swarm.clients[address].api.inspect_container(container)["State"]
+    except Exception:
+        return f"task{where}: {task['Status'].get('State')}"
+    health = state.get("Health") or {}
+    log = health.get("Log") or []
+    if log:
+        output = " ".join(str(log[-1].get("Output") or "").split())[:200]
+        return (
+            f"task{where}: health check {health.get('Status', '?')},"
+            f" exit {log[-1].get('ExitCode')}: {output or '(no output)'}"
+        )
+    return f"task{where}: {task['Status'].get('State')}, exit {state.get('ExitCode')}"
 
 
 def _task_logs(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> list[str]:
     """The task container's last log lines, read on the node it ran on."""
     address = swarm.address_of(str(task.get("NodeID")))
-    container = ((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID")
+    container = _container_of(task)
     if address is None or not container:
         return []
     try:
@@ -380,33 +450,45 @@ def rollback(
             service = _service(swarm.manager, name)
             if not service.attrs.get("PreviousSpec"):
                 raise DeployFailed(f"service {name} has no previous spec to roll back to")
-            api: Any = swarm.manager.api
-            url = api._url("/services/{0}/update", service.id)
-            result = api._post_json(
-                url,
-                data=service.attrs["Spec"],
-                params={"version": service.attrs["Version"]["Index"], "rollback": "previous"},
-            )
-            api._raise_for_status(result)
+            _request_rollback(swarm.manager, service)
             say(f"{name}: rolling back")
             moved.append(service)
         for service in moved:
-            deadline = time.monotonic() + settings.health_timeout * 4 + 60
-            while time.monotonic() < deadline:
-                service.reload()
-                state = (service.attrs.get("UpdateStatus") or {}).get("State")
-                if state == "rollback_completed":
-                    break
-                if state in ("rollback_paused", "paused"):
-                    raise DeployFailed(
-                        f"service {service.name}: the rollback paused"
-                        f" ({(service.attrs.get('UpdateStatus') or {}).get('Message', '')})"
-                    )
-                time.sleep(_POLL)
-            else:
-                raise DeployFailed(f"service {service.name}: the rollback did not complete in time")
+            _wait_rolled_back(service, settings.health_timeout * 4 + 60)
             release = (service.attrs["Spec"].get("Labels") or {}).get(labels.RELEASE, "?")
             say(f"{service.name}: rolled back to {release}")
+
+
+def _request_rollback(manager: docker.DockerClient, service: Any) -> None:
+    """The engine's own rollback (`POST /services/{id}/update?rollback=previous`), which
+    docker-py's update_service does not offer: the previous spec, with the rollback config."""
+    service.reload()
+    api: Any = manager.api
+    result = api._post_json(
+        api._url("/services/{0}/update", service.id),
+        data=service.attrs["Spec"],
+        params={"version": service.attrs["Version"]["Index"], "rollback": "previous"},
+    )
+    api._raise_for_status(result)
+
+
+def _wait_rolled_back(service: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        service.reload()
+        status = service.attrs.get("UpdateStatus") or {}
+        if status.get("State") == "rollback_completed":
+            return
+        if status.get("State") in ("rollback_paused", "paused"):
+            raise DeployFailed(
+                f"service {service.name}: the rollback paused ({status.get('Message', '')}):"
+                " see `invoke ps --target swarm`"
+            )
+        time.sleep(_POLL)
+    raise DeployFailed(
+        f"service {service.name}: the rollback did not complete in {timeout:.0f} s:"
+        " see `invoke ps --target swarm`"
+    )
 
 
 def _service(manager: docker.DockerClient, name: str) -> Any:

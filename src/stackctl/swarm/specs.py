@@ -51,6 +51,8 @@ class Inputs:
     secrets: Mapping[str, list[dict[str, Any]]]
     """compose service -> its ContainerSpec.Secrets entries"""
     nodes: int
+    network: str = ""
+    """the overlay network's id once it exists (the engine answers ids), else its name"""
 
 
 def _healthcheck(spec: ServiceSpec) -> dict[str, Any] | None:
@@ -148,7 +150,9 @@ def _service(
             "ContainerSpec": container,
             "RestartPolicy": {"Condition": "any", "Delay": 2 * _NS, "MaxAttempts": 0},
             "Placement": placement or {},
-            "Networks": [{"Target": network_name(inputs.app), "Aliases": [spec.name]}],
+            "Networks": [
+                {"Target": inputs.network or network_name(inputs.app), "Aliases": [spec.name]}
+            ],
             "ForceUpdate": 0,
         },
         "Mode": mode,
