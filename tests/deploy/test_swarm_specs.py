@@ -159,3 +159,65 @@ def test_labels_per_host_and_the_target() -> None:
     assert deploy_target(None, {"DEPLOY_TARGET": "swarm"}, {}) == "swarm"
     with pytest.raises(SettingsError, match="deploy target 'k8s' is unknown"):
         deploy_target("k8s", {}, {})
+
+
+def test_a_missing_secret_stops_the_deploy_before_any_host_is_contacted(
+    app: AppDefinition,
+) -> None:
+    from rich.console import Console
+
+    from stackctl.deploy.errors import DeployFailed
+    from stackctl.deploy.release import ReleaseImages, SourceVersion
+    from stackctl.deploy.settings import load_deploy_settings
+    from stackctl.swarm.run import deploy
+
+    # Port 9 on loopback: nothing answers there, and nothing may be tried before the check.
+    settings = load_deploy_settings(
+        ROOT,
+        environ={"DEPLOY_HOSTS": "root@127.0.0.1:9", "DEPLOY_SECRET_NAMES": "SECRET_KEY NOPE"},
+    )
+    images = ReleaseImages(SourceVersion("v1", dirty=False), "v1", {}, {}, None, {})
+    swarm = load_swarm_settings(HOSTS, environ={})
+    with pytest.raises(DeployFailed) as failed:
+        deploy(None, settings, swarm, app, images, {}, Console(quiet=True))  # type: ignore[arg-type]
+    assert str(failed.value).startswith("secret NOPE is missing")
+    assert "nothing was started" in str(failed.value)
+
+
+class _Node:
+    def __init__(self, node_id: str, hostname: str, state: str = "ready") -> None:
+        self.id = node_id
+        self.attrs = {
+            "Description": {"Hostname": hostname},
+            "Status": {"State": state},
+            "Spec": {"Availability": "active", "Role": "worker"},
+        }
+
+
+class _Nodes:
+    def __init__(self, nodes: list[_Node]) -> None:
+        self._nodes = nodes
+
+    def list(self) -> list[_Node]:
+        return self._nodes
+
+
+class _Manager:
+    def __init__(self, nodes: list[_Node]) -> None:
+        self.nodes = _Nodes(nodes)
+
+
+def test_a_ready_node_outside_deploy_hosts_stops_the_deploy_with_its_name() -> None:
+    from stackctl.deploy.errors import DeployFailed
+    from stackctl.deploy.settings import HostAddress
+    from stackctl.swarm.nodes import Swarm
+    from stackctl.swarm.run import _check_nodes
+
+    ours = HostAddress("10.0.0.1", 22, "root")
+    nodes = [_Node("a" * 25, "ecs-1"), _Node("b" * 25, "ecs-9"), _Node("c" * 25, "gone", "down")]
+    swarm = Swarm(clients={}, node_ids={ours: "a" * 25}, manager=_Manager(nodes))  # type: ignore[arg-type]
+    with pytest.raises(DeployFailed) as failed:
+        _check_nodes(swarm)
+    assert "swarm node ecs-9" in str(failed.value)
+    assert "not in DEPLOY_HOSTS" in str(failed.value)
+    assert "gone" not in str(failed.value)
