@@ -179,7 +179,7 @@ def test_a_missing_secret_stops_the_deploy_before_any_host_is_contacted(
     images = ReleaseImages(SourceVersion("v1", dirty=False), "v1", {}, {}, None, {})
     swarm = load_swarm_settings(HOSTS, environ={})
     with pytest.raises(DeployFailed) as failed:
-        deploy(None, settings, swarm, app, images, {}, Console(quiet=True))  # type: ignore[arg-type]
+        deploy(None, settings, swarm, app, images, {}, Console(quiet=True))
     assert str(failed.value).startswith("secret NOPE is missing")
     assert "nothing was started" in str(failed.value)
 
@@ -215,7 +215,7 @@ def test_a_ready_node_outside_deploy_hosts_stops_the_deploy_with_its_name() -> N
 
     ours = HostAddress("10.0.0.1", 22, "root")
     nodes = [_Node("a" * 25, "ecs-1"), _Node("b" * 25, "ecs-9"), _Node("c" * 25, "gone", "down")]
-    swarm = Swarm(clients={}, node_ids={ours: "a" * 25}, manager=_Manager(nodes))  # type: ignore[arg-type]
+    swarm = Swarm(clients={}, node_ids={ours: "a" * 25}, manager=_Manager(nodes))
     with pytest.raises(DeployFailed) as failed:
         _check_nodes(swarm)
     assert "swarm node ecs-9" in str(failed.value)
