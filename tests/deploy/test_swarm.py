@@ -127,10 +127,54 @@ def hosts(
 
 
 @pytest.fixture(scope="module")
-def settings(hosts: list[SimulatedHost], key_dir: Path) -> DeploySettings:
-    found = deploy_settings(hosts, key_dir, app=APP)
+def settings(
+    hosts: list[SimulatedHost], key_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> DeploySettings:
+    """The deploy tests' settings, with a secrets file of this module's own: the rolling update
+    rotates one of its values (ROTATED, which the app ignores)."""
+    own = tmp_path_factory.mktemp("swarm-secrets") / "secrets.env"
+    own.write_text((key_dir / "secrets.env").read_text() + "ROTATED=first-value\n")
+    found = deploy_settings(hosts, key_dir, app=APP, secrets_file=own)
     wait_reachable(found)
     return found
+
+
+def rotated(settings: DeploySettings, value: str) -> DeploySettings:
+    """The same settings with ROTATED changed, in a file beside the first."""
+    assert settings.secrets_file is not None
+    path = settings.secrets_file.with_name(f"secrets-{value}.env")
+    path.write_text(settings.secrets_file.read_text().replace("first-value", value))
+    return settings.model_copy(update={"secrets_file": path})
+
+
+def secret_name(client: docker.DockerClient, service: str, file_name: str) -> str:
+    spec = client.services.get(service_name(APP, service)).attrs["Spec"]
+    refs = spec["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
+    return next(str(r["SecretName"]) for r in refs if r["File"]["Name"] == file_name)
+
+
+def read_in_task(settings: DeploySettings, service: str, path: str) -> str:
+    """A file as the app's user sees it, in one running task of the service."""
+    return run_in_task(settings, service, ["cat", path])[0]
+
+
+def run_in_task(settings: DeploySettings, service: str, command: list[str]) -> tuple[str, str]:
+    """A command's output as the image's user, in one running task; the task container's
+    inspect as JSON."""
+    client = manager(settings)
+    try:
+        task = running_tasks(client, service)[0]
+    finally:
+        client.close()
+    with swarm_nodes.connected(settings) as clients:
+        address = swarm_nodes.find_swarm(settings, clients).address_of(task["NodeID"])
+        assert address is not None
+        container = clients[address].containers.get(
+            task["Status"]["ContainerStatus"]["ContainerID"]
+        )
+        code, output = container.exec_run(command)
+        assert code == 0, output
+        return str(output.decode().strip()), json.dumps(container.attrs)
 
 
 @pytest.fixture(scope="module")
@@ -250,15 +294,28 @@ def test_rolling_update_under_load_fails_no_request(
     releases: dict[str, ReleaseImages],
     hosts: list[SimulatedHost],
 ) -> None:
+    """A source change, and a rotated secret value, rolled out while one node's proxy is loaded."""
+    client = manager(settings)
+    try:
+        first_version = secret_name(client, "web", "ROTATED")
+    finally:
+        client.close()
     with Load(hosts[0].url, at_least=3000, at_most=40000, seconds=300) as load:
         started = time.monotonic()
-        ship(local, settings, app, releases["v2"])
+        ship(local, rotated(settings, "second-value"), app, releases["v2"])
         took = time.monotonic() - started
     print(f"rolling update: {took:.1f} s, {load.sent} requests, {load.failed} failed")
     assert load.sent >= 3000
     assert load.failed == 0, load.errors[:10]
     for host in hosts:
         assert NEW_WELCOME in body(host.url)
+    client = manager(settings)
+    try:
+        assert secret_name(client, "web", "ROTATED") != first_version
+        assert secret_name(client, "worker", "ROTATED") != first_version
+    finally:
+        client.close()
+    assert read_in_task(settings, "web", "/run/secrets/ROTATED") == "second-value"
 
 
 def test_rollback_returns_every_role_to_its_previous_spec(
@@ -321,25 +378,17 @@ def test_the_secret_is_a_file_for_the_app_and_in_no_service_or_task_inspect(
         assert "GALLERY_API_TOKEN" in names
         env = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
         assert not any(e.startswith(("SECRET_KEY=", "GALLERY_API_TOKEN=")) for e in env), env
-        task = running_tasks(client, "web")[0]
     finally:
         client.close()
     assert secret_value() not in inspected
     assert secret_value() not in OUTPUT.getvalue()
-    with swarm_nodes.connected(settings) as clients:
-        swarm = swarm_nodes.find_swarm(settings, clients)
-        address = swarm.address_of(task["NodeID"])
-        assert address is not None
-        container = clients[address].containers.get(
-            task["Status"]["ContainerStatus"]["ContainerID"]
-        )
-        # As the image's user (app, uid 10001): readable by the app, 0400.
-        code, output = container.exec_run(["cat", "/run/secrets/SECRET_KEY"])
-        assert code == 0
-        assert output.decode().strip() == secret_value()
-        code, output = container.exec_run(["stat", "-c", "%a %u", "/run/secrets/SECRET_KEY"])
-        assert output.decode().strip() == "400 10001"
-        assert secret_value() not in json.dumps(container.attrs)
+    # As the image's user (app, uid 10001): readable by the app, 0400.
+    assert read_in_task(settings, "web", "/run/secrets/SECRET_KEY") == secret_value()
+    mode, container = run_in_task(
+        settings, "web", ["stat", "-c", "%a %u", "/run/secrets/SECRET_KEY"]
+    )
+    assert mode == "400 10001"
+    assert secret_value() not in container
 
 
 def test_ps_shows_every_task_with_its_node_and_health(
