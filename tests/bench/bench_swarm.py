@@ -11,6 +11,7 @@ Run as a script (needs a Docker engine and `invoke base`): prints one JSON line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -191,6 +192,9 @@ def main() -> None:
             )
         print(json.dumps(result))
     finally:
+        for tag in ("bench1", "bench2"):  # the release tags this run made (web and worker)
+            with contextlib.suppress(docker.errors.APIError):
+                local.api.remove_image(f"{APP}/web:{tag}")
         shutil.rmtree(work, ignore_errors=True)
 
 
