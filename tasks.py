@@ -124,12 +124,20 @@ def down(c: Context, volumes: bool = False) -> None:
     open_stack(c).down(volumes=volumes)
 
 
-@task
+@task(help={"target": "swarm: the swarm services' tasks per node (default: this stack)"})
 @reporting_errors
-def ps(c: Context) -> None:
+def ps(c: Context, target: str | None = None) -> None:
     """List the stack's containers: service, state, health, published ports."""
     from rich.table import Table
 
+    if target is not None and swarm_target(target):
+        from stackctl.swarm.run import ps as swarm_ps
+
+        settings = deploy_settings(c)
+        _, app = deploy_app(settings)
+        for line in swarm_ps(settings, app):
+            console().print(line, markup=False, highlight=False)
+        return
     stack = open_stack(c)
     table = Table("SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", box=None)
     for row in stack.ps():
@@ -232,6 +240,23 @@ def deploy_settings(c: Context, **overrides: object) -> Any:
     return load_deploy_settings(PROJECT_DIR, dotenv=read_dotenv(PROJECT_DIR), overrides=overrides)
 
 
+def swarm_target(given: str | None) -> bool:
+    """--target (or DEPLOY_TARGET) is `swarm`."""
+    import os
+
+    from stackctl.compose.envfiles import read_dotenv
+    from stackctl.swarm.settings import deploy_target
+
+    return deploy_target(given, os.environ, read_dotenv(PROJECT_DIR)) == "swarm"
+
+
+def swarm_settings(settings: Any) -> Any:
+    from stackctl.compose.envfiles import read_dotenv
+    from stackctl.swarm.settings import load_swarm_settings
+
+    return load_swarm_settings(settings.hosts, dotenv=read_dotenv(PROJECT_DIR))
+
+
 def deploy_app(settings: Any) -> Any:
     """(stack settings, app definition): compose.yaml as `invoke up --mode production` reads it."""
     from stackctl.deploy.appdef import load_for_deploy
@@ -248,6 +273,8 @@ def deploy_app(settings: Any) -> Any:
         "dry_run": "print the plan: nothing is built, no host is contacted",
         "batch_size": "hosts deployed at once (default DEPLOY_BATCH_SIZE, 1)",
         "message": "why: shown to anyone refused by the lock",
+        "target": "hosts (default: SSH deploy) or swarm (services on the hosts' swarm);"
+        " default DEPLOY_TARGET",
     },
 )
 @reporting_errors
@@ -257,6 +284,7 @@ def deploy_(
     dry_run: bool = False,
     batch_size: int | None = None,
     message: str = "",
+    target: str | None = None,
 ) -> None:
     """Ship the app (roles, accessories, proxy of compose.yaml's x-deploy) to the ECS hosts."""
     from stackctl.deploy.plan import describe_plan
@@ -274,6 +302,21 @@ def deploy_(
     stack, app = deploy_app(settings)
     environment = release_environment(settings)
     out = console()
+    if swarm_target(target):
+        from stackctl.swarm import run as swarm_run
+
+        check_secrets(settings, app, environment)
+        local = connect(stack)
+        images = build_release(local, stack, app, out)
+        options = swarm_settings(settings)
+        if dry_run:
+            lines = swarm_run.dry_run(local, settings, options, app, images, environment)
+            for line in lines:
+                out.print(line, markup=False, highlight=False)
+            return
+        swarm_run.deploy(local, settings, options, app, images, environment, out)
+        out.print(f"[bold green]deployed[/] {images.version} to the swarm")
+        return
     if dry_run:
         missing = missing_secrets(settings, app, environment)
         version = source_version(PROJECT_DIR).release()
@@ -386,16 +429,41 @@ def deploy_accessory(
     help={
         "version": "the release to go back to (default: the one before the running one)",
         "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
+        "target": "swarm: each role's previous service spec (default DEPLOY_TARGET)",
     },
 )
 @reporting_errors
-def rollback_(c: Context, version: str | None = None, host: list[str] | None = None) -> None:
+def rollback_(
+    c: Context, version: str | None = None, host: list[str] | None = None, target: str | None = None
+) -> None:
     """Move every role back to a kept release together, health-checked like a deploy."""
     from stackctl.deploy.run import rollback
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     _, app = deploy_app(settings)
+    if swarm_target(target):
+        from stackctl.swarm.run import rollback as swarm_rollback
+
+        if version is not None:
+            raise Exit(
+                "error: rollback --target swarm goes back to each service's previous spec"
+                " (Swarm keeps one): drop --version, or deploy that version",
+                code=2,
+            )
+        swarm_rollback(settings, swarm_settings(settings), app, console())
+        return
     rollback(settings, app, console(), version=version)
+
+
+@task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})
+@reporting_errors
+def swarm_init(c: Context, host: list[str] | None = None) -> None:
+    """Make the ECS hosts one Docker Swarm over SSH (init, join, node labels); idempotent."""
+    from stackctl.swarm.run import init
+
+    settings = deploy_settings(c, hosts=tuple(host or ()))
+    _, app = deploy_app(settings)
+    init(settings, swarm_settings(settings), app, console())
 
 
 deploy_ns = Collection("deploy", deploy_, deploy_lock, deploy_versions, deploy_accessory)
@@ -469,4 +537,5 @@ def write_bytes(data: bytes) -> None:
 ns = Collection(up, down, ps, logs, build, base, config, doctor, run_image_tests, exec_, shell)
 ns.add_collection(deploy_ns)
 ns.add_task(rollback_)
+ns.add_collection(Collection("swarm", swarm_init))
 ns.configure({"stack": {"compose_file": "compose.yaml"}})

@@ -247,6 +247,26 @@ def deploy_rows() -> list[str]:
     ]
 
 
+def swarm_rows() -> list[str]:
+    """A source change to 3 hosts: Swarm's rolling update of 3 replicas beside the SSH deploy in
+    batches of one (the baseline), both until every host serves it (bench_swarm.py)."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / "bench_swarm.py")], check=True, capture_output=True, text=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    rolling, batches = result["swarm_rolling"], result["ssh_batches"]
+    return [
+        f"| source change to 3 hosts until all serve it: Swarm rolling update of 3 replicas"
+        f" (s; baseline SSH deploy in 3 batches) | {rolling['seconds']:.1f} |"
+        f" {batches['seconds']:.1f} | {rolling['seconds'] / batches['seconds']:.2f}× |",
+        f"| failed requests through one host meanwhile (Swarm of {rolling['requests']};"
+        f" SSH of {batches['requests']}) | {rolling['failed']} | {batches['failed']} | – |",
+        f"| first deploy of the whole app to 3 fresh hosts (s; Swarm; baseline SSH in 3 batches)"
+        f" | {result['swarm_first_deploy_seconds']:.1f} | {result['ssh_first_deploy_seconds']:.1f}"
+        f" | {result['swarm_first_deploy_seconds'] / result['ssh_first_deploy_seconds']:.2f}× |",
+    ]
+
+
 def page_rows() -> list[str]:
     """The gallery page and listing with 100 images through nginx at 16 connections (wrk);
     the baseline is /main/, which reads nothing, in the same run; the goal is 200 req/s."""
@@ -267,6 +287,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per stack measurement")
     parser.add_argument("--skip-stack", action="store_true", help="skip the stack benchmarks")
     parser.add_argument("--skip-deploy", action="store_true", help="skip the deploy benchmark")
+    parser.add_argument("--skip-swarm", action="store_true", help="skip the Swarm benchmark")
     parser.add_argument("--skip-page", action="store_true", help="skip the gallery page benchmark")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     options = parser.parse_args()
@@ -295,6 +316,8 @@ def main() -> int:
         lines.extend(page_rows())
     if not options.skip_deploy:
         lines.extend(deploy_rows())
+    if not options.skip_swarm:
+        lines.extend(swarm_rows())
     text = "\n".join(lines) + "\n"
     options.output.write_text(text)
     print(text)

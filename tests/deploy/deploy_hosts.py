@@ -107,10 +107,19 @@ def build_host_image(client: docker.DockerClient) -> None:
             raise RuntimeError(f"build of the ECS host image failed: {chunk['error']}")
 
 
-def start_host(client: docker.DockerClient, public_key: str) -> SimulatedHost:
-    volume = f"deploytest-host-{uuid.uuid4().hex[:8]}"
+def start_host(
+    client: docker.DockerClient,
+    public_key: str,
+    *,
+    network: str | None = None,
+    ports: tuple[int, int] | None = None,
+    prefix: str = "deploytest-host",
+) -> SimulatedHost:
+    """A host on the default bridge, or on `network` (a swarm's hosts must reach each other);
+    its sshd and port 80 published on 127.0.0.1 at `ports` (default: free ones)."""
+    volume = f"{prefix}-{uuid.uuid4().hex[:8]}"
     client.volumes.create(volume, labels={TEST_LABEL: TEST_LABEL_VALUE})
-    ssh_port, http_port = free_port(), free_port()
+    ssh_port, http_port = ports or (free_port(), free_port())
     container = client.containers.run(
         HOST_IMAGE,
         detach=True,
@@ -122,6 +131,7 @@ def start_host(client: docker.DockerClient, public_key: str) -> SimulatedHost:
         },
         ports={"22/tcp": ("127.0.0.1", ssh_port), "80/tcp": ("127.0.0.1", http_port)},
         labels={TEST_LABEL: TEST_LABEL_VALUE},
+        network=network,
         **DIND_OPTIONS,
     )
     return SimulatedHost(container, volume, ssh_port, http_port)

@@ -97,7 +97,7 @@ def fill_secrets_volume(
     """Write `files` into `volume`, owned by the user of `container` (created, maybe never
     started, mounting the volume) unless told otherwise."""
     user = client.api.inspect_container(container)["Config"].get("User") or "0"
-    default_uid, default_gid = _ids(client, container, user)
+    default_uid, default_gid = user_ids(client, container, user)
     helper = client.api.create_container(
         ensure_helper_image(client),
         command=["true"],
@@ -120,7 +120,7 @@ def fill_secrets_volume(
         client.api.remove_container(helper["Id"], force=True)
 
 
-def _ids(client: docker.DockerClient, container: str, user: str) -> tuple[int, int]:
+def user_ids(client: docker.DockerClient, container: str, user: str) -> tuple[int, int]:
     """uid and gid of an image's USER (`name`, `uid`, `name:group` or `uid:gid`)."""
     name, _, group = user.partition(":")
     passwd = _read(client, container, "/etc/passwd")

@@ -1,0 +1,540 @@
+"""`invoke deploy|rollback|ps --target swarm`: the app's services on the swarm of the ECS hosts.
+
+A deploy checks the nodes, ships the images to each, creates the secrets' new versions, then
+creates or updates each service whose spec changed (accessories, roles, proxy, in that order)
+and waits for Swarm to converge. Swarm runs the rolling update itself; when a new task never
+gets healthy it rolls the service back, and the deploy reports that with the task's last log
+lines. Nothing here shells out: the Docker SDK on a manager, over SSH.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stackctl.deploy import labels
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.errors import DeployFailed, ReleaseUnhealthy
+from stackctl.deploy.release import ReleaseImages, check_secrets
+from stackctl.deploy.settings import DeploySettings
+from stackctl.swarm import nodes as swarm_nodes
+from stackctl.swarm import secrets as swarm_secrets
+from stackctl.swarm import specs as swarm_specs
+from stackctl.swarm.images import ship_to_nodes
+from stackctl.swarm.settings import SwarmSettings
+
+if TYPE_CHECKING:
+    import docker
+    from rich.console import Console
+
+Say = Callable[[str], None]
+PLAIN = ("FLASK_CONFIG",)
+"""Run-time values that are settings, not secrets: they stay environment."""
+LOG_TAIL = 20
+_POLL = 0.5
+
+
+def _sayer(console: Console) -> Say:
+    import threading
+
+    lock = threading.Lock()
+
+    def say(text: str) -> None:
+        with lock:
+            console.print(text, markup=False, highlight=False)
+
+    return say
+
+
+@dataclass(frozen=True)
+class Planned:
+    service: str
+    """compose service"""
+    name: str
+    """Swarm service"""
+    spec: dict[str, Any]
+    current: Any
+    """the Service, or None when it does not exist yet"""
+
+    @property
+    def changed(self) -> bool:
+        if self.current is None:
+            return True
+        have = (self.current.attrs["Spec"].get("Labels") or {}).get(swarm_specs.SPEC_HASH)
+        return bool(have != self.spec["Labels"][swarm_specs.SPEC_HASH])
+
+
+def init(
+    settings: DeploySettings, swarm_settings: SwarmSettings, app: AppDefinition, console: Console
+) -> None:
+    """`invoke swarm.init`: the hosts as one swarm, labelled."""
+    say = _sayer(console)
+    with swarm_nodes.connected(settings) as clients:
+        swarm = swarm_nodes.init_swarm(settings, swarm_settings, app, clients, say)
+        table = swarm_nodes.node_table(swarm)
+        for address, node_id in swarm.node_ids.items():
+            node = table[node_id]
+            say(f"{address.name}: node {node['hostname']} {node['role']} {node['state']}")
+
+
+def _check_nodes(swarm: swarm_nodes.Swarm) -> None:
+    """Every node that may run a task is one of DEPLOY_HOSTS (the images reach those only)."""
+    ours = set(swarm.node_ids.values())
+    for node_id, node in swarm_nodes.node_table(swarm).items():
+        if node_id in ours or node["state"] != "ready" or node["availability"] != "active":
+            continue
+        raise DeployFailed(
+            f"swarm node {node['hostname']} ({node_id[:12]}) is not in DEPLOY_HOSTS, so the"
+            " images cannot be loaded on it: add its host to DEPLOY_HOSTS or drain it"
+            f" (`docker node update --availability drain {node_id[:12]}`)"
+        )
+
+
+def _secret_values(environment: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    plain = {k: v for k, v in environment.items() if k in PLAIN}
+    return plain, {k: v for k, v in environment.items() if k not in PLAIN}
+
+
+def plan(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    swarm_settings: SwarmSettings,
+    app: AppDefinition,
+    images: ReleaseImages,
+    environment: Mapping[str, str],
+    swarm: swarm_nodes.Swarm,
+    *,
+    create_secrets: bool,
+) -> list[Planned]:
+    """Each service's wanted spec beside the running one (secrets created when asked)."""
+    plain, secret_values = _secret_values(environment)
+    refs = {**images.roles, **images.accessories}
+    if app.proxy and images.proxy:
+        refs[app.proxy] = images.proxy
+    user_ids: dict[str, tuple[str, str]] = {}
+    wanted: dict[str, list[swarm_secrets.SwarmSecret]] = {}
+    for service in app.services:
+        values = secret_values if any(r.service == service for r in app.roles) else {}
+        wanted[service] = swarm_secrets.service_secrets(app.project, app.spec(service), values)
+    every = [s for found in wanted.values() for s in found]
+    ids: dict[str, str] = {}
+    if create_secrets:
+        ids = swarm_secrets.ensure_secrets(swarm.manager, settings.app, every)
+    references = {}
+    for service, found in wanted.items():
+        if not found:
+            continue
+        if refs[service] not in user_ids:
+            user_ids[refs[service]] = swarm_secrets.image_user_ids(local, refs[service])
+        references[service] = swarm_secrets.secret_references(
+            settings.app, found, ids, user_ids[refs[service]]
+        )
+    inputs = swarm_specs.Inputs(
+        app=settings.app,
+        version=images.version,
+        http_port=settings.http_port,
+        images=refs,
+        environment=plain,
+        secrets=references,
+        nodes=len(swarm.node_ids),
+        network=next(
+            (
+                n.id
+                for n in swarm.manager.networks.list(names=[swarm_specs.network_name(settings.app)])
+            ),
+            "",
+        ),
+    )
+    planned = []
+    existing = {
+        s.name: s
+        for s in swarm.manager.services.list(filters={"label": f"{labels.APP}={settings.app}"})
+    }
+    for service, spec in swarm_specs.service_specs(app, inputs, swarm_settings).items():
+        planned.append(Planned(service, spec["Name"], spec, existing.get(spec["Name"])))
+    return planned
+
+
+def dry_run(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    swarm_settings: SwarmSettings,
+    app: AppDefinition,
+    images: ReleaseImages,
+    environment: Mapping[str, str],
+) -> list[str]:
+    """What a deploy of `images` would change, service by service; nothing is changed."""
+    check_secrets(settings, app, environment)
+    with swarm_nodes.connected(settings) as clients:
+        swarm = swarm_nodes.find_swarm(settings, clients)
+        lines = []
+        for item in plan(
+            local, settings, swarm_settings, app, images, environment, swarm, create_secrets=False
+        ):
+            if not item.changed:
+                lines.append(f"{item.name}: unchanged")
+                continue
+            current = item.current.attrs["Spec"] if item.current is not None else None
+            lines.append(f"{item.name}: {'create' if current is None else 'update'}")
+            lines += [f"  {line}" for line in swarm_specs.changes(current, item.spec)]
+        return lines
+
+
+def deploy(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    swarm_settings: SwarmSettings,
+    app: AppDefinition,
+    images: ReleaseImages,
+    environment: Mapping[str, str],
+    console: Console,
+) -> None:
+    """Ship `images` to every node and converge every service on them."""
+    check_secrets(settings, app, environment)
+    say = _sayer(console)
+    with swarm_nodes.connected(settings) as clients:
+        swarm = swarm_nodes.find_swarm(settings, clients)
+        _check_nodes(swarm)
+        for line in swarm_nodes.set_labels(settings, swarm_settings, app, swarm):
+            say(line)
+        ship_to_nodes(local, settings, swarm, images.references, say)
+        _ensure_network(swarm.manager, settings.app)
+        planned = plan(
+            local, settings, swarm_settings, app, images, environment, swarm, create_secrets=True
+        )
+        kinds = [
+            [p for p in planned if p.spec["Labels"][labels.KIND] == kind]
+            for kind in ("accessory", "role", "proxy")
+        ]
+        for group in kinds:
+            moving = [p for p in group if p.changed]
+            for item in group:
+                if not item.changed:
+                    say(f"{item.name}: unchanged")
+            for item in moving:
+                _apply(swarm.manager, item)
+                say(f"{item.name}: {'created' if item.current is None else 'updating'}")
+            failures: list[tuple[Planned, ReleaseUnhealthy]] = []
+            for item in moving:
+                try:
+                    _wait(swarm, item, settings, swarm_settings, say)
+                except ReleaseUnhealthy as failed:
+                    failures.append((item, failed))
+            if failures:
+                raise _roll_back_the_rest(swarm, settings, moving, failures, say)
+        removed = swarm_secrets.prune_secrets(swarm.manager, settings.app)
+        if removed:
+            say(f"removed {len(removed)} unused secret version(s)")
+
+
+def _roll_back_the_rest(
+    swarm: swarm_nodes.Swarm,
+    settings: DeploySettings,
+    moving: list[Planned],
+    failures: list[tuple[Planned, ReleaseUnhealthy]],
+    say: Say,
+) -> ReleaseUnhealthy:
+    """Roles move together: those whose update went through go back too (as the SSH deploy's
+    roles do). The first failure, saying what else was rolled back."""
+    failed_names = {item.name for item, _ in failures}
+    back = []
+    for item in moving:
+        if item.name in failed_names or item.current is None:
+            continue
+        service = swarm.manager.services.get(item.name)
+        _request_rollback(swarm.manager, service)
+        say(f"{item.name}: rolling back with {', '.join(sorted(failed_names))}")
+        back.append(service)
+    for service in back:
+        _wait_rolled_back(service, settings.health_timeout * 4 + 60)
+    first = failures[0][1]
+    message = str(first)
+    if back:
+        message += f"; also rolled back: {', '.join(s.name for s in back)}"
+    if len(failures) > 1:
+        message += f"; also failed: {', '.join(i.name for i, _ in failures[1:])}"
+    return ReleaseUnhealthy(message, log_tail=first.log_tail)
+
+
+def _ensure_network(manager: docker.DockerClient, app: str) -> None:
+    name = swarm_specs.network_name(app)
+    if manager.networks.list(names=[name]):
+        return
+    manager.networks.create(
+        name,
+        driver="overlay",
+        attachable=True,
+        scope="swarm",
+        labels={labels.APP: app, swarm_specs.NAMESPACE: app},
+    )
+
+
+def _apply(manager: docker.DockerClient, item: Planned) -> None:
+    spec = item.spec
+    task_template = dict(spec["TaskTemplate"])
+    arguments: dict[str, Any] = {
+        "task_template": task_template,
+        "name": spec["Name"],
+        "labels": spec["Labels"],
+        "mode": spec["Mode"],
+        "update_config": spec["UpdateConfig"],
+        "rollback_config": spec["RollbackConfig"],
+        "endpoint_spec": spec["EndpointSpec"],
+    }
+    if item.current is None:
+        manager.api.create_service(**arguments)
+    else:
+        item.current.reload()
+        manager.api.update_service(
+            item.current.id, item.current.attrs["Version"]["Index"], **arguments
+        )
+
+
+def _task_matches(task: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
+    """The task runs the wanted container spec (image, command, environment, health, secrets)."""
+    have = task.get("Spec", {}).get("ContainerSpec", {})
+    want = spec["TaskTemplate"]["ContainerSpec"]
+    keys = ("Image", "Args", "Env", "Healthcheck")
+    if swarm_specs.normal({k: have.get(k) for k in keys}) != swarm_specs.normal(
+        {k: want.get(k) for k in keys}
+    ):
+        return False
+    names = {s.get("SecretName") for s in have.get("Secrets") or []}
+    return names == {s["SecretName"] for s in want.get("Secrets") or []}
+
+
+def _expected(swarm: swarm_nodes.Swarm, spec: Mapping[str, Any]) -> int:
+    replicated = spec["Mode"].get("Replicated")
+    if replicated is not None:
+        return int(replicated["Replicas"])
+    table = swarm_nodes.node_table(swarm)
+    return sum(1 for n in table.values() if n["state"] == "ready" and n["availability"] == "active")
+
+
+def _wait(
+    swarm: swarm_nodes.Swarm,
+    item: Planned,
+    settings: DeploySettings,
+    swarm_settings: SwarmSettings,
+    say: Say,
+) -> None:
+    """Until every task runs the new spec (healthy), or Swarm rolled the update back."""
+    service = swarm.manager.services.get(item.name)
+    expected = _expected(swarm, item.spec)
+    per_task = settings.health_timeout + swarm_settings.monitor + 5
+    deadline = time.monotonic() + per_task * max(1, expected) + 30
+    while True:
+        service.reload()
+        state = (service.attrs.get("UpdateStatus") or {}).get("State")
+        if state in ("rollback_started", "rollback_completed", "rollback_paused", "paused"):
+            if state == "rollback_started":
+                _wait_rollback(service, deadline)
+            raise _failure(swarm, service, item, service.attrs.get("UpdateStatus") or {})
+        tasks = service.tasks(filters={"desired-state": "running"})
+        ready = [
+            t for t in tasks if t["Status"]["State"] == "running" and _task_matches(t, item.spec)
+        ]
+        if len(ready) >= expected and state in (None, "completed"):
+            say(f"{item.name}: {len(ready)}/{expected} task(s) running")
+            return
+        if time.monotonic() > deadline:
+            raise _failure(
+                swarm,
+                service,
+                item,
+                {"Message": f"{len(ready)}/{expected} task(s) of the new spec running"},
+                timed_out=True,
+            )
+        time.sleep(_POLL)
+
+
+def _wait_rollback(service: Any, deadline: float) -> None:
+    while time.monotonic() < deadline + 60:
+        service.reload()
+        if (service.attrs.get("UpdateStatus") or {}).get("State") != "rollback_started":
+            return
+        time.sleep(_POLL)
+
+
+def _failure(
+    swarm: swarm_nodes.Swarm,
+    service: Any,
+    item: Planned,
+    status: Mapping[str, Any],
+    *,
+    timed_out: bool = False,
+) -> ReleaseUnhealthy:
+    """The failed deploy as one line: what Swarm did, the failing task's error, its logs."""
+    every = service.tasks()
+    mine = [t for t in every if _task_matches(t, item.spec)] or every
+    mine = [t for t in mine if _container_of(t)] or mine
+    mine.sort(key=lambda t: (bool(t["Status"].get("Err")), t.get("UpdatedAt", "")), reverse=True)
+    task = mine[0] if mine else None
+    reason = _task_reason(swarm, task) if task is not None else ""
+    state = status.get("State") or "timeout"
+    if timed_out:
+        what = (
+            f"not healthy in time ({status.get('Message')}); Swarm is still updating it:"
+            f" `invoke rollback --target swarm` returns it to the previous spec"
+        )
+    elif state.startswith("rollback"):
+        what = f"the update failed and Swarm rolled it back ({state}); the previous spec serves"
+    else:
+        what = (
+            f"the update is {state}: fix it and deploy again, or `invoke rollback --target swarm`"
+        )
+    message = f"service {item.name}: {what}"
+    if reason:
+        message += f" ({reason})"
+    if status.get("Message") and not timed_out:
+        message += f"; swarm: {status['Message']}"
+    return ReleaseUnhealthy(message, log_tail=_task_logs(swarm, task) if task is not None else [])
+
+
+def _container_of(task: Mapping[str, Any]) -> str:
+    return str(((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID") or "")
+
+
+def _task_reason(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> str:
+    """Swarm's error for the task, else its container's last health check output."""
+    address = swarm.address_of(str(task.get("NodeID")))
+    where = f" on {address.name}" if address else ""
+    if task["Status"].get("Err"):
+        return f"task{where}: {task['Status']['Err']}"
+    container = _container_of(task)
+    if address is None or not container:
+        return f"task{where}: {task['Status'].get('State')}"
+    try:
+        state = swarm.clients[address].api.inspect_container(container)["State"]
+    except Exception:
+        return f"task{where}: {task['Status'].get('State')}"
+    health = state.get("Health") or {}
+    log = health.get("Log") or []
+    if log:
+        output = " ".join(str(log[-1].get("Output") or "").split())[:200]
+        return (
+            f"task{where}: health check {health.get('Status', '?')},"
+            f" exit {log[-1].get('ExitCode')}: {output or '(no output)'}"
+        )
+    return f"task{where}: {task['Status'].get('State')}, exit {state.get('ExitCode')}"
+
+
+def _task_logs(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> list[str]:
+    """The task container's last log lines, read on the node it ran on."""
+    address = swarm.address_of(str(task.get("NodeID")))
+    container = _container_of(task)
+    if address is None or not container:
+        return []
+    try:
+        raw = swarm.clients[address].api.logs(container, stdout=True, stderr=True, tail=LOG_TAIL)
+    except Exception:
+        return []
+    return [f"{address.name}: {line}" for line in raw.decode(errors="replace").splitlines()]
+
+
+def rollback(
+    settings: DeploySettings,
+    swarm_settings: SwarmSettings,
+    app: AppDefinition,
+    console: Console,
+) -> None:
+    """Every role back to its previous spec (Swarm's own rollback), waited for like a deploy."""
+    say = _sayer(console)
+    with swarm_nodes.connected(settings) as clients:
+        swarm = swarm_nodes.find_swarm(settings, clients)
+        moved = []
+        for role in app.roles:
+            name = swarm_specs.service_name(settings.app, role.service)
+            service = _service(swarm.manager, name)
+            if not service.attrs.get("PreviousSpec"):
+                raise DeployFailed(f"service {name} has no previous spec to roll back to")
+            _request_rollback(swarm.manager, service)
+            say(f"{name}: rolling back")
+            moved.append(service)
+        for service in moved:
+            _wait_rolled_back(service, settings.health_timeout * 4 + 60)
+            release = (service.attrs["Spec"].get("Labels") or {}).get(labels.RELEASE, "?")
+            say(f"{service.name}: rolled back to {release}")
+
+
+def _request_rollback(manager: docker.DockerClient, service: Any) -> None:
+    """The engine's own rollback (`POST /services/{id}/update?rollback=previous`), which
+    docker-py's update_service does not offer: the previous spec, with the rollback config."""
+    service.reload()
+    api: Any = manager.api
+    result = api._post_json(
+        api._url("/services/{0}/update", service.id),
+        data=service.attrs["Spec"],
+        params={"version": service.attrs["Version"]["Index"], "rollback": "previous"},
+    )
+    api._raise_for_status(result)
+
+
+def _wait_rolled_back(service: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        service.reload()
+        status = service.attrs.get("UpdateStatus") or {}
+        if status.get("State") == "rollback_completed":
+            return
+        if status.get("State") in ("rollback_paused", "paused"):
+            raise DeployFailed(
+                f"service {service.name}: the rollback paused ({status.get('Message', '')}):"
+                " see `invoke ps --target swarm`"
+            )
+        time.sleep(_POLL)
+    raise DeployFailed(
+        f"service {service.name}: the rollback did not complete in {timeout:.0f} s:"
+        " see `invoke ps --target swarm`"
+    )
+
+
+def _service(manager: docker.DockerClient, name: str) -> Any:
+    from docker.errors import NotFound
+
+    try:
+        return manager.services.get(name)
+    except NotFound:
+        raise DeployFailed(
+            f"service {name} is not on the swarm: deploy first (`invoke deploy --target swarm`)"
+        ) from None
+
+
+def ps(settings: DeploySettings, app: AppDefinition) -> list[str]:
+    """One line per task that should run: service, slot, node, state, health, release."""
+    with swarm_nodes.connected(settings) as clients:
+        swarm = swarm_nodes.find_swarm(settings, clients)
+        table = swarm_nodes.node_table(swarm)
+        lines = []
+        services = swarm.manager.services.list(filters={"label": f"{labels.APP}={settings.app}"})
+        for service in sorted(services, key=lambda s: s.name):
+            release = (service.attrs["Spec"].get("Labels") or {}).get(labels.RELEASE, "")
+            update = (service.attrs.get("UpdateStatus") or {}).get("State")
+            head = f"{service.name}" + (f" ({release})" if release else "")
+            lines.append(head + (f" update {update}" if update else ""))
+            tasks = service.tasks(filters={"desired-state": "running"})
+            for task in sorted(tasks, key=lambda t: (t.get("Slot", 0), t.get("NodeID", ""))):
+                node = table.get(task.get("NodeID", ""), {})
+                address = swarm.address_of(task.get("NodeID", ""))
+                where = address.name if address else node.get("hostname", "?")
+                health = _health(swarm, task)
+                slot = f".{task['Slot']}" if task.get("Slot") else ""
+                lines.append(
+                    f"  {service.name}{slot} on {where} ({node.get('state', '?')}):"
+                    f" {task['Status']['State']}{f', {health}' if health else ''}"
+                )
+        return lines
+
+
+def _health(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> str:
+    address = swarm.address_of(str(task.get("NodeID")))
+    container = ((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID")
+    if address is None or not container:
+        return ""
+    try:
+        state = swarm.clients[address].api.inspect_container(container)["State"]
+    except Exception:
+        return ""
+    return str((state.get("Health") or {}).get("Status") or "")

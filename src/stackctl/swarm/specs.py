@@ -1,0 +1,307 @@
+"""The app definition (compose.yaml + x-deploy) as Swarm service specs, one plain dict each in
+the Engine API's shape, so a dry run can show what would change and a deploy sends exactly it.
+
+- roles: replicated, endpoint mode dnsrr (no VIP: no IPVS needed), health check, stop signal and
+  grace from compose; the proxied role updates start-first, the others stop-first; a failed
+  update rolls back by itself;
+- accessories: one replica pinned by a node label, named volumes on that node;
+- the proxy: global, port 80 published in host mode on every node, upstream `tasks.<web>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stackctl.compose import ServiceSpec
+from stackctl.deploy import labels
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.secretmounts import without_secrets
+from stackctl.swarm.nodes import accessory_label
+from stackctl.swarm.settings import SwarmSettings
+
+SPEC_HASH = "org.aliecs.swarm.spec"
+NAMESPACE = "com.docker.stack.namespace"  # what `docker stack ps <app>` lists
+PROXY_PORT = 80
+_NS = 1_000_000_000
+
+
+def service_name(app: str, service: str) -> str:
+    return f"{app}_{service}"
+
+
+def network_name(app: str) -> str:
+    return f"{app}_overlay"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a spec is made of beside the app definition."""
+
+    app: str
+    version: str
+    http_port: int
+    images: Mapping[str, str]
+    """compose service -> image reference on the nodes"""
+    environment: Mapping[str, str]
+    """plain run-time values of the roles (FLASK_CONFIG): no secrets"""
+    secrets: Mapping[str, list[dict[str, Any]]]
+    """compose service -> its ContainerSpec.Secrets entries"""
+    nodes: int
+    network: str = ""
+    """the overlay network's id once it exists (the engine answers ids), else its name"""
+
+
+def _healthcheck(spec: ServiceSpec) -> dict[str, Any] | None:
+    check = spec.healthcheck
+    if check is None or check.disabled or not check.test:
+        return None
+    return {
+        "Test": list(check.test),
+        "Interval": int(check.interval * _NS),
+        "Timeout": int(check.timeout * _NS),
+        "Retries": check.retries,
+        "StartPeriod": int(check.start_period * _NS),
+    }
+
+
+def _container(
+    spec: ServiceSpec, image: str, env: Mapping[str, str], secrets: list[dict[str, Any]]
+) -> dict[str, Any]:
+    names = {ref["File"]["Name"] for ref in secrets}
+    environment = {k: v for k, v in without_secrets(dict(env), spec).items() if k not in names}
+    container: dict[str, Any] = {
+        "Image": image,
+        "Labels": dict(spec.labels),
+        "Env": [f"{k}={v}" for k, v in sorted(environment.items())],
+        "Secrets": secrets,
+        "StopGracePeriod": int((spec.stop_grace_period or 10) * _NS),
+    }
+    if spec.command is not None:
+        container["Args"] = list(spec.command)
+    if spec.entrypoint is not None:
+        container["Command"] = list(spec.entrypoint)
+    if spec.working_dir:
+        container["Dir"] = spec.working_dir
+    if spec.user:
+        container["User"] = spec.user
+    if spec.stop_signal:
+        container["StopSignal"] = spec.stop_signal
+    if spec.init:
+        container["Init"] = True
+    check = _healthcheck(spec)
+    if check is not None:
+        container["Healthcheck"] = check
+    return container
+
+
+def _update(order: str, monitor: float, failure: str) -> dict[str, Any]:
+    return {
+        "Parallelism": 1,
+        "Delay": _NS,
+        "FailureAction": failure,
+        "Monitor": int(monitor * _NS),
+        "MaxFailureRatio": 0,
+        "Order": order,
+    }
+
+
+def _service(
+    inputs: Inputs,
+    spec: ServiceSpec,
+    *,
+    kind: str,
+    mode: dict[str, Any],
+    container: dict[str, Any],
+    order: str,
+    monitor: float,
+    placement: dict[str, Any] | None = None,
+    ports: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    mounts = [
+        {
+            "Type": "volume",
+            "Source": f"{inputs.app}_{m.source}",
+            "Target": m.target,
+            "ReadOnly": bool(m.read_only),
+        }
+        for m in spec.volumes
+    ]
+    if mounts:
+        container["Mounts"] = mounts
+    endpoint: dict[str, Any] = {"Mode": "dnsrr"}
+    if ports:
+        endpoint["Ports"] = ports
+    service_labels = {
+        NAMESPACE: inputs.app,
+        labels.APP: inputs.app,
+        labels.KIND: kind,
+        labels.ROLE: spec.name,
+    }
+    if kind == "role":
+        service_labels[labels.RELEASE] = inputs.version
+    body: dict[str, Any] = {
+        "Name": service_name(inputs.app, spec.name),
+        "Labels": service_labels,
+        "TaskTemplate": {
+            "ContainerSpec": container,
+            "RestartPolicy": {"Condition": "any", "Delay": 2 * _NS, "MaxAttempts": 0},
+            "Placement": placement or {},
+            "Networks": [
+                {"Target": inputs.network or network_name(inputs.app), "Aliases": [spec.name]}
+            ],
+            "ForceUpdate": 0,
+        },
+        "Mode": mode,
+        "UpdateConfig": _update(order, monitor, "rollback"),
+        "RollbackConfig": _update(order, monitor, "pause"),
+        "EndpointSpec": endpoint,
+    }
+    body["Labels"][SPEC_HASH] = spec_hash(body)
+    return body
+
+
+def spec_hash(body: Mapping[str, Any]) -> str:
+    """A fingerprint of a spec (without its own label): unchanged specs are not updated."""
+    shown = json.loads(json.dumps(body, sort_keys=True))
+    shown["Labels"].pop(SPEC_HASH, None)
+    for ref in shown["TaskTemplate"]["ContainerSpec"].get("Secrets") or []:
+        ref.pop("SecretID", None)  # the name carries the version
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def service_specs(
+    app: AppDefinition, inputs: Inputs, swarm: SwarmSettings
+) -> dict[str, dict[str, Any]]:
+    """compose service -> its Swarm service spec: accessories, roles, then the proxy (the order
+    they are created in)."""
+    specs: dict[str, dict[str, Any]] = {}
+    for accessory in app.accessories:
+        spec = app.spec(accessory.service)
+        label = accessory_label(inputs.app, accessory.service)
+        specs[accessory.service] = _service(
+            inputs,
+            spec,
+            kind="accessory",
+            mode={"Replicated": {"Replicas": 1}},
+            container=_container(
+                spec,
+                inputs.images[accessory.service],
+                spec.environment,
+                list(inputs.secrets.get(accessory.service, [])),
+            ),
+            order="stop-first",
+            monitor=swarm.monitor,
+            placement={"Constraints": [f"node.labels.{label}==true"]},
+        )
+    for role in app.roles:
+        spec = app.spec(role.service)
+        default = inputs.nodes if role.proxy_port is not None else 1
+        specs[role.service] = _service(
+            inputs,
+            spec,
+            kind="role",
+            mode={"Replicated": {"Replicas": swarm.replicas_of(role.service, default)}},
+            container=_container(
+                spec,
+                inputs.images[role.service],
+                {**spec.environment, **inputs.environment},
+                list(inputs.secrets.get(role.service, [])),
+            ),
+            order="start-first" if role.proxy_port is not None else "stop-first",
+            monitor=swarm.monitor,
+        )
+    proxied = app.proxied
+    if app.proxy is not None and proxied is not None:
+        spec = app.spec(app.proxy)
+        upstream = f"tasks.{service_name(inputs.app, proxied.service)}:{proxied.proxy_port}"
+        environment = {
+            **spec.environment,
+            "NGINX_UPSTREAM": upstream,
+            "UPSTREAM_RECHECK_SECONDS": "1",
+        }
+        specs[app.proxy] = _service(
+            inputs,
+            spec,
+            kind="proxy",
+            mode={"Global": {}},
+            container=_container(spec, inputs.images[app.proxy], environment, []),
+            # Host-mode ports: a new proxy task cannot bind the port before the old one is gone.
+            order="stop-first",
+            monitor=swarm.monitor,
+            ports=[
+                {
+                    "Protocol": "tcp",
+                    "TargetPort": PROXY_PORT,
+                    "PublishedPort": inputs.http_port,
+                    "PublishMode": "host",
+                }
+            ],
+        )
+    return specs
+
+
+def normal(value: Any) -> Any:
+    """A spec as the engine answers it: Go's `omitempty` drops zero values (0, "", false,
+    empty lists and maps), so they are dropped here too before comparing."""
+    if isinstance(value, Mapping):
+        kept = {k: normal(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, 0, "", False, [], {})}
+    if isinstance(value, list):
+        return [normal(v) for v in value]
+    return value
+
+
+def changes(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> list[str]:
+    """What an update would change, one `path: old -> new` line each (secrets by name only)."""
+    if current is None:
+        return ["(new service)"]
+    old, new = _flatten(normal(current)), _flatten(normal(wanted))
+    lines = []
+    for key in sorted(set(new) | set(old)):
+        if key.endswith(SPEC_HASH) or "SecretID" in key:
+            continue
+        if key not in new and key in old and _defaulted(key):
+            continue
+        if old.get(key) != new.get(key):
+            lines.append(f"{key}: {_short(old.get(key))} -> {_short(new.get(key))}")
+    return lines
+
+
+def _defaulted(key: str) -> bool:
+    """Fields the engine fills in itself when a spec leaves them out."""
+    return any(
+        part in key
+        for part in (
+            "Isolation",
+            "Resources",
+            "Platforms",
+            "ForceUpdate",
+            "DNSConfig",
+            "Runtime",
+            "LogDriver",
+            "Placement.Platforms",
+        )
+    )
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def _short(value: Any) -> str:
+    text = "-" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,202 @@
+"""Benchmark: a source change rolled out to three simulated ECS hosts, two ways, its images already
+built here (timed from the deploy call, image transfer included, until every host serves the new
+version), each under a bounded load through the first host's port counting failed requests:
+
+- Swarm: `deploy --target swarm`, 3 web replicas on 3 nodes, Swarm's rolling update (start-first,
+  one at a time, each watched DEPLOY_SWARM_MONITOR seconds);
+- SSH: `deploy` to 3 hosts in batches of one (Kamal-style), on three fresh hosts.
+
+Run as a script (needs a Docker engine and `invoke base`): prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import docker
+import paramiko
+import requests
+from rich.console import Console
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stackctl"))
+
+from deploy_hosts import (
+    TEST_LABEL,
+    TEST_LABEL_VALUE,
+    TEST_OVERRIDE,
+    SimulatedHost,
+    build_host_image,
+    deploy_settings,
+    remove_host,
+    start_host,
+    wait_reachable,
+)
+from stack_copy import copy_project
+
+from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.release import (
+    ReleaseImages,
+    SourceVersion,
+    build_release,
+    release_environment,
+)
+from stackctl.settings import load_settings
+
+APP = "benchswarm"
+OLD, NEW = "welcome to CI/CD world", "welcome, swarm bench"
+MAX_REQUESTS = 60_000
+MAX_SECONDS = 400.0
+
+
+def app_at(project: Path, work: Path) -> AppDefinition:
+    return load_app(
+        project / "compose.yaml",
+        {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(work)},
+        project_name=APP,
+        overrides=[TEST_OVERRIDE],
+    )
+
+
+def build(local: docker.DockerClient, app: AppDefinition, version: str) -> ReleaseImages:
+    stack = load_settings(app.project.project_dir, {"STACK_MODE": "production"})
+    return build_release(
+        local,
+        stack,
+        app,
+        Console(quiet=True),
+        version=version,
+        source=SourceVersion(version, False),
+    )
+
+
+@contextmanager
+def three_hosts(local: docker.DockerClient, public_key: str) -> Iterator[list[SimulatedHost]]:
+    network = local.networks.create(
+        f"bench-swarm-{uuid.uuid4().hex[:6]}", labels={TEST_LABEL: TEST_LABEL_VALUE}
+    )
+    hosts: list[SimulatedHost] = []
+    try:
+        for _ in range(3):
+            hosts.append(start_host(local, public_key, network=network.name, prefix="bench-node"))
+        yield hosts
+    finally:
+        for host in hosts:
+            remove_host(local, host)
+        network.remove()
+
+
+def serves(url: str, text: str) -> bool:
+    try:
+        return text in requests.get(f"{url}/main/", timeout=5).text
+    except requests.RequestException:
+        return False
+
+
+def timed_under_load(hosts: list[SimulatedHost], deploy: Callable[[], None]) -> dict[str, float]:
+    """Seconds from the deploy call until every host serves NEW; requests and failures."""
+    done = threading.Event()
+    counts = {"sent": 0, "failed": 0}
+
+    def load() -> None:
+        started = time.monotonic()
+        while counts["sent"] < MAX_REQUESTS and time.monotonic() - started < MAX_SECONDS:
+            if done.is_set():
+                break
+            counts["sent"] += 1
+            try:
+                ok = requests.get(f"{hosts[0].url}/main/", timeout=10).status_code == 200
+            except requests.RequestException:
+                ok = False
+            counts["failed"] += 0 if ok else 1
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    deploy()
+    deadline = started + MAX_SECONDS
+    while not all(serves(h.url, NEW) for h in hosts):
+        if time.monotonic() > deadline:
+            raise SystemExit("bench: the new version was not served by every host")
+        time.sleep(0.2)
+    seconds = time.monotonic() - started
+    done.set()
+    thread.join(MAX_SECONDS)
+    return {"seconds": round(seconds, 1), "requests": counts["sent"], "failed": counts["failed"]}
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", module="paramiko")
+    from stackctl.deploy.run import deploy as ssh_deploy
+    from stackctl.swarm import run as swarm_run
+    from stackctl.swarm.settings import SwarmSettings
+
+    local = docker.from_env(timeout=600)
+    build_host_image(local)
+    work = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
+    try:
+        key = paramiko.RSAKey.generate(2048)
+        key.write_private_key_file(str(work / "id_rsa"))
+        public_key = f"{key.get_name()} {key.get_base64()}"
+        (work / "secrets.env").write_text(
+            "OSS_ACCESS_KEY_ID=fakeoss-id\nOSS_ACCESS_KEY_SECRET=fakeoss-secret\n"
+            "GALLERY_API_TOKEN=bench-token-0123456789\n"
+            "GALLERY_ADMIN_PASSWORD_HASH='scrypt:32768:8:1$bench$00'\n"
+        )
+        (work / "SECRET_KEY").write_text("bench-secret-0123456789abcdef0123456789\n")
+        project = work / "project"
+        project.mkdir()
+        copy_project(project)
+        app = app_at(project, work)
+        v1 = build(local, app, "bench1")
+        main_py = project / "src/gallery/main.py"
+        main_py.write_text(main_py.read_text().replace(OLD, NEW))
+        v2 = build(local, app_at(project, work), "bench2")
+        quiet = Console(quiet=True)
+        swarm = SwarmSettings(replicas={"web": 3, "worker": 1}, advertise_addr="eth0")
+        result: dict[str, object] = {"swarm_monitor_seconds": swarm.monitor}
+
+        with three_hosts(local, public_key) as hosts:
+            settings = deploy_settings(hosts, work, app=APP)
+            wait_reachable(settings)
+            env = release_environment(settings, environ={})
+            swarm_run.init(settings, swarm, app, quiet)
+            started = time.monotonic()
+            swarm_run.deploy(local, settings, swarm, app, v1, env, quiet)
+            result["swarm_first_deploy_seconds"] = round(time.monotonic() - started, 1)
+            result["swarm_rolling"] = timed_under_load(
+                hosts, lambda: swarm_run.deploy(local, settings, swarm, app, v2, env, quiet)
+            )
+
+        with three_hosts(local, public_key) as hosts:
+            settings = deploy_settings(hosts, work, app=APP, batch_size=1)
+            wait_reachable(settings)
+            env = release_environment(settings, environ={})
+            started = time.monotonic()
+            ssh_deploy(local, settings, app, v1, env, quiet)
+            result["ssh_first_deploy_seconds"] = round(time.monotonic() - started, 1)
+            result["ssh_batches"] = timed_under_load(
+                hosts, lambda: ssh_deploy(local, settings, app, v2, env, quiet)
+            )
+        print(json.dumps(result))
+    finally:
+        for tag in ("bench1", "bench2"):  # the release tags this run made (web and worker)
+            with contextlib.suppress(docker.errors.APIError):
+                local.api.remove_image(f"{APP}/web:{tag}")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

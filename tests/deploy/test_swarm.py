@@ -1,0 +1,449 @@
+"""`deploy --target swarm` on three simulated ECS hosts (Docker-in-Docker + sshd on one bridge
+network, each host's sshd and port 80 published on 127.0.0.1 only), in the order a user lives it:
+swarm.init (twice), a first deploy (3 web replicas over 3 nodes, worker, Redis pinned to a
+labelled node; every node's proxy answers; an upload is thumbnailed), a dry run, a rolling update
+under load, a rollback, a release whose health check fails (Swarm rolls back), the secret's
+whereabouts, `ps`, and last one node stopped under load. One swarm serves the whole module."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from deploy_hosts import (
+    NEW_WELCOME,
+    ROOT,
+    TEST_LABEL,
+    TEST_LABEL_VALUE,
+    TEST_OVERRIDE,
+    SimulatedHost,
+    body,
+    deploy_settings,
+    remove_host,
+    secret_value,
+    start_host,
+    wait_reachable,
+)
+from rich.console import Console
+from test_single_host import OLD_WELCOME, Load, thumbnail_ready, upload
+
+from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.errors import ReleaseUnhealthy
+from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release, release_environment
+from stackctl.deploy.settings import DeploySettings
+from stackctl.errors import EngineUnreachable
+from stackctl.settings import load_settings
+from stackctl.swarm import nodes as swarm_nodes
+from stackctl.swarm import run as swarm_run
+from stackctl.swarm.settings import SwarmSettings
+from stackctl.swarm.specs import service_name
+
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning"),
+]
+
+APP = "h13swarm"
+# Ports of this module's hosts on 127.0.0.1: ssh, http per host.
+PORTS = [(13301, 13311), (13302, 13312), (13303, 13313)]
+FAILING_HEALTH = Path(__file__).with_name("compose.failing-health.yaml")
+OUTPUT = io.StringIO()
+SWARM = SwarmSettings(replicas={"web": 3, "worker": 1}, advertise_addr="eth0", monitor=3)
+STARTED = time.monotonic()
+
+
+def console() -> Console:
+    return Console(file=OUTPUT, width=200, force_terminal=False)
+
+
+def swarm_app(project_dir: Path, key_dir: Path, *overrides: Path) -> AppDefinition:
+    return load_app(
+        project_dir / "compose.yaml",
+        {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(key_dir)},
+        project_name=APP,
+        overrides=[TEST_OVERRIDE, *overrides],
+    )
+
+
+def build(local: docker.DockerClient, app: AppDefinition, version: str) -> ReleaseImages:
+    stack = load_settings(app.project.project_dir, {"STACK_MODE": "production"})
+    return build_release(
+        local,
+        stack,
+        app,
+        Console(quiet=True),
+        version=version,
+        source=SourceVersion(version, False),
+    )
+
+
+@pytest.fixture(scope="module")
+def releases(local: docker.DockerClient, key_dir: Path) -> dict[str, ReleaseImages]:
+    """v1 (this tree), v2 (the welcome line changed), badhealth (v1 with a failing check)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
+    from stack_copy import copy_project
+
+    built = {}
+    with tempfile.TemporaryDirectory(prefix="swarm-v2-") as folder:
+        copy = Path(folder)
+        copy_project(copy)
+        main_py = copy / "src/gallery/main.py"
+        main_py.write_text(main_py.read_text().replace(OLD_WELCOME, NEW_WELCOME))
+        built["v2"] = build(local, swarm_app(copy, key_dir), "v2")
+    built["v1"] = build(local, swarm_app(ROOT, key_dir), "v1")
+    built["badhealth"] = build(local, swarm_app(ROOT, key_dir, FAILING_HEALTH), "badhealth")
+    return built
+
+
+@pytest.fixture(scope="module")
+def hosts(
+    local: docker.DockerClient, host_image: None, public_key: str
+) -> Iterator[list[SimulatedHost]]:
+    network = local.networks.create(
+        f"h13-swarm-{uuid.uuid4().hex[:6]}", driver="bridge", labels={TEST_LABEL: TEST_LABEL_VALUE}
+    )
+    started: list[SimulatedHost] = []
+    try:
+        for ports in PORTS:
+            started.append(
+                start_host(local, public_key, network=network.name, ports=ports, prefix="h13-node")
+            )
+        yield started
+    finally:
+        for host in started:
+            remove_host(local, host)
+        network.remove()
+        print(f"\nswarm module wall time: {time.monotonic() - STARTED:.1f} s")
+
+
+@pytest.fixture(scope="module")
+def settings(
+    hosts: list[SimulatedHost], key_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> DeploySettings:
+    """The deploy tests' settings, with a secrets file of this module's own: the rolling update
+    rotates one of its values (ROTATED, which the app ignores)."""
+    own = tmp_path_factory.mktemp("swarm-secrets") / "secrets.env"
+    own.write_text((key_dir / "secrets.env").read_text() + "ROTATED=first-value\n")
+    found = deploy_settings(hosts, key_dir, app=APP, secrets_file=own)
+    wait_reachable(found)
+    return found
+
+
+def rotated(settings: DeploySettings, value: str) -> DeploySettings:
+    """The same settings with ROTATED changed, in a file beside the first."""
+    assert settings.secrets_file is not None
+    path = settings.secrets_file.with_name(f"secrets-{value}.env")
+    path.write_text(settings.secrets_file.read_text().replace("first-value", value))
+    return settings.model_copy(update={"secrets_file": path})
+
+
+def secret_name(client: docker.DockerClient, service: str, file_name: str) -> str:
+    spec = client.services.get(service_name(APP, service)).attrs["Spec"]
+    refs = spec["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
+    return next(str(r["SecretName"]) for r in refs if r["File"]["Name"] == file_name)
+
+
+def read_in_task(settings: DeploySettings, service: str, path: str) -> str:
+    """A file as the app's user sees it, in one running task of the service."""
+    return run_in_task(settings, service, ["cat", path])[0]
+
+
+def run_in_task(settings: DeploySettings, service: str, command: list[str]) -> tuple[str, str]:
+    """A command's output as the image's user, in one running task; the task container's
+    inspect as JSON."""
+    client = manager(settings)
+    try:
+        task = running_tasks(client, service)[0]
+    finally:
+        client.close()
+    with swarm_nodes.connected(settings) as clients:
+        address = swarm_nodes.find_swarm(settings, clients).address_of(task["NodeID"])
+        assert address is not None
+        container = clients[address].containers.get(
+            task["Status"]["ContainerStatus"]["ContainerID"]
+        )
+        code, output = container.exec_run(command)
+        assert code == 0, output
+        return str(output.decode().strip()), json.dumps(container.attrs)
+
+
+@pytest.fixture(scope="module")
+def app(key_dir: Path) -> AppDefinition:
+    return swarm_app(ROOT, key_dir)
+
+
+def ship(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    images: ReleaseImages,
+) -> None:
+    environment = release_environment(settings, environ={})
+    swarm_run.deploy(local, settings, SWARM, app, images, environment, console())
+
+
+def manager(settings: DeploySettings) -> docker.DockerClient:
+    from stackctl.deploy.hosts import connect_host
+
+    return connect_host(settings.addresses[0], settings)
+
+
+def running_tasks(client: docker.DockerClient, service: str) -> list[dict[str, Any]]:
+    found = client.services.get(service_name(APP, service)).tasks(
+        filters={"desired-state": "running"}
+    )
+    return [t for t in found if t["Status"]["State"] == "running"]
+
+
+def release_of(client: docker.DockerClient, service: str) -> str:
+    labels = client.services.get(service_name(APP, service)).attrs["Spec"]["Labels"]
+    return str(labels["org.aliecs.deploy.version.release"])
+
+
+def test_swarm_init_makes_one_swarm_and_again_changes_nothing(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    swarm_run.init(settings, SWARM, app, console())
+    first = OUTPUT.getvalue()
+    assert "swarm initialised" in first
+    assert first.count("joined as worker") == 2
+    swarm_run.init(settings, SWARM, app, console())
+    again = OUTPUT.getvalue()[len(first) :]
+    assert "already a swarm manager" in again
+    assert again.count("already in the swarm") == 2
+    assert "joined" not in again
+    assert "labels" not in again
+    client = manager(settings)
+    try:
+        nodes = client.nodes.list()
+        assert len(nodes) == 3
+        assert all(n.attrs["Status"]["State"] == "ready" for n in nodes)
+        pinned = [
+            n
+            for n in nodes
+            if n.attrs["Spec"].get("Labels", {}).get(swarm_nodes.accessory_label(APP, "redis"))
+        ]
+        assert len(pinned) == 1
+    finally:
+        client.close()
+
+
+def test_first_deploy_spreads_web_over_the_nodes_and_every_proxy_answers(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    releases: dict[str, ReleaseImages],
+    hosts: list[SimulatedHost],
+) -> None:
+    started = time.monotonic()
+    ship(local, settings, app, releases["v1"])
+    print(f"first swarm deploy: {time.monotonic() - started:.1f} s")
+    client = manager(settings)
+    try:
+        web = running_tasks(client, "web")
+        assert len(web) == 3
+        assert len({t["NodeID"] for t in web}) == 3, "web replicas are not spread over 3 nodes"
+        assert len(running_tasks(client, "worker")) == 1
+        assert len(running_tasks(client, "redis")) == 1
+        assert len(running_tasks(client, "nginx")) == 3
+        spec = client.services.get(service_name(APP, "web")).attrs["Spec"]
+        assert spec["EndpointSpec"]["Mode"] == "dnsrr"
+        assert spec["UpdateConfig"]["Order"] == "start-first"
+        assert spec["UpdateConfig"]["FailureAction"] == "rollback"
+    finally:
+        client.close()
+    for host in hosts:
+        assert OLD_WELCOME in body(host.url), host.url
+    image_id = upload(hosts[1].url)
+    assert thumbnail_ready(hosts[2].url, image_id, within=20) is not None
+
+
+def test_dry_run_names_only_what_would_change(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    releases: dict[str, ReleaseImages],
+) -> None:
+    environment = release_environment(settings, environ={})
+    same = swarm_run.dry_run(local, settings, SWARM, app, releases["v1"], environment)
+    assert all(line.endswith(": unchanged") for line in same), same
+    lines = swarm_run.dry_run(local, settings, SWARM, app, releases["v2"], environment)
+    text = "\n".join(lines)
+    assert f"{APP}_web: update" in text
+    assert f"{APP}_worker: update" in text
+    assert "TaskTemplate.ContainerSpec.Image:" in text
+    assert f"{APP}_redis: unchanged" in text
+    assert f"{APP}_nginx: unchanged" in text
+    assert secret_value() not in text
+
+
+def test_rolling_update_under_load_fails_no_request(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    releases: dict[str, ReleaseImages],
+    hosts: list[SimulatedHost],
+) -> None:
+    """A source change, and a rotated secret value, rolled out while one node's proxy is loaded."""
+    client = manager(settings)
+    try:
+        first_version = secret_name(client, "web", "ROTATED")
+    finally:
+        client.close()
+    with Load(hosts[0].url, at_least=3000, at_most=40000, seconds=300) as load:
+        started = time.monotonic()
+        ship(local, rotated(settings, "second-value"), app, releases["v2"])
+        took = time.monotonic() - started
+    print(f"rolling update: {took:.1f} s, {load.sent} requests, {load.failed} failed")
+    assert load.sent >= 3000
+    assert load.failed == 0, load.errors[:10]
+    for host in hosts:
+        assert NEW_WELCOME in body(host.url)
+    client = manager(settings)
+    try:
+        assert secret_name(client, "web", "ROTATED") != first_version
+        assert secret_name(client, "worker", "ROTATED") != first_version
+    finally:
+        client.close()
+    assert read_in_task(settings, "web", "/run/secrets/ROTATED") == "second-value"
+
+
+def test_rollback_returns_every_role_to_its_previous_spec(
+    settings: DeploySettings, app: AppDefinition, hosts: list[SimulatedHost]
+) -> None:
+    swarm_run.rollback(settings, SWARM, app, console())
+    client = manager(settings)
+    try:
+        assert release_of(client, "web") == "v1"
+        assert release_of(client, "worker") == "v1"
+    finally:
+        client.close()
+    for host in hosts:
+        assert OLD_WELCOME in body(host.url)
+
+
+def test_a_release_whose_health_check_fails_is_rolled_back_by_swarm(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    key_dir: Path,
+    releases: dict[str, ReleaseImages],
+    hosts: list[SimulatedHost],
+) -> None:
+    broken = swarm_app(ROOT, key_dir, FAILING_HEALTH)
+    with (
+        Load(hosts[1].url, at_least=200, at_most=20000, seconds=240) as load,
+        pytest.raises(ReleaseUnhealthy) as failed,
+    ):
+        ship(local, settings, broken, releases["badhealth"])
+    message = str(failed.value)
+    assert "\n" not in message
+    assert f"service {APP}_web" in message, message
+    assert "rolled it back" in message, message
+    assert "health check unhealthy" in message, message
+    assert f"also rolled back: {APP}_worker" in message, message
+    assert load.failed == 0, load.errors[:10]
+    client = manager(settings)
+    try:
+        assert release_of(client, "web") == "v1"
+        assert len(running_tasks(client, "web")) == 3
+    finally:
+        client.close()
+    for host in hosts:
+        assert OLD_WELCOME in body(host.url)
+
+
+def test_the_secret_is_a_file_for_the_app_and_in_no_service_or_task_inspect(
+    settings: DeploySettings, hosts: list[SimulatedHost]
+) -> None:
+    client = manager(settings)
+    try:
+        service = client.services.get(service_name(APP, "web"))
+        tasks = service.tasks()
+        inspected = json.dumps(service.attrs) + json.dumps(tasks)
+        names = [
+            s["File"]["Name"]
+            for s in service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+        ]
+        assert "SECRET_KEY" in names
+        assert "GALLERY_API_TOKEN" in names
+        env = service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+        assert not any(e.startswith(("SECRET_KEY=", "GALLERY_API_TOKEN=")) for e in env), env
+    finally:
+        client.close()
+    assert secret_value() not in inspected
+    assert secret_value() not in OUTPUT.getvalue()
+    # As the image's user (app, uid 10001): readable by the app, 0400.
+    assert read_in_task(settings, "web", "/run/secrets/SECRET_KEY") == secret_value()
+    mode, container = run_in_task(
+        settings, "web", ["stat", "-c", "%a %u", "/run/secrets/SECRET_KEY"]
+    )
+    assert mode == "400 10001"
+    assert secret_value() not in container
+
+
+def test_ps_shows_every_task_with_its_node_and_health(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    lines = swarm_run.ps(settings, app)
+    web = [line for line in lines if line.strip().startswith(f"{APP}_web.")]
+    assert len(web) == 3, lines
+    assert all("running, healthy" in line for line in web), lines
+
+
+def test_an_unreachable_node_is_one_line(settings: DeploySettings, key_dir: Path) -> None:
+    from loopback import free_port
+
+    gone = deploy_settings_with_extra(settings, key_dir, f"root@127.0.0.1:{free_port()}")
+    with pytest.raises(EngineUnreachable) as failed:
+        swarm_run.ps(gone, swarm_app(ROOT, key_dir))
+    assert "\n" not in str(failed.value)
+    assert "no Docker engine answers" in str(failed.value)
+
+
+def deploy_settings_with_extra(
+    settings: DeploySettings, key_dir: Path, host: str
+) -> DeploySettings:
+    return settings.model_copy(update={"hosts": (*settings.hosts, host)})
+
+
+def test_a_stopped_node_has_its_tasks_rescheduled_while_a_proxy_serves(
+    settings: DeploySettings, hosts: list[SimulatedHost]
+) -> None:
+    """The third host (a worker node) stops; load goes through the first host's proxy."""
+    with swarm_nodes.connected(settings) as clients:
+        victim_node = swarm_nodes.find_swarm(settings, clients).node_ids[settings.addresses[2]]
+    client = manager(settings)
+    try:
+        assert victim_node in {t["NodeID"] for t in running_tasks(client, "web")}
+        rescheduled = None
+        with Load(hosts[0].url, at_least=1500, at_most=20000, seconds=120) as load:
+            time.sleep(2)
+            hosts[2].container.stop(timeout=1)
+            stopped_at = time.monotonic()
+            while time.monotonic() - stopped_at < 60:
+                web = running_tasks(client, "web")
+                nodes = {t["NodeID"] for t in web}
+                if len(web) == 3 and victim_node not in nodes:
+                    rescheduled = time.monotonic() - stopped_at
+                    break
+                time.sleep(0.5)
+            time.sleep(5)
+    finally:
+        client.close()
+    print(
+        f"node stopped: web rescheduled in {rescheduled} s;"
+        f" {load.failed}/{load.sent} requests failed {sorted(set(load.errors))}"
+    )
+    assert rescheduled is not None, "web was not rescheduled within 60 s"
+    assert rescheduled <= 30, rescheduled
+    assert load.failed <= load.sent * 0.01, load.errors[:10]

@@ -1,0 +1,223 @@
+"""The app definition as Swarm service specs, and the Swarm settings: no engine needed."""
+
+from __future__ import annotations
+
+import pytest
+from deploy_hosts import ROOT, TEST_OVERRIDE
+
+from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.errors import SettingsError
+from stackctl.swarm.secrets import SwarmSecret, secret_references
+from stackctl.swarm.settings import deploy_target, load_swarm_settings
+from stackctl.swarm.specs import Inputs, changes, normal, service_specs
+
+APP = "specs"
+HOSTS = ("root@10.0.0.1", "root@10.0.0.2:2222", "10.0.0.3")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> AppDefinition:
+    folder = tmp_path_factory.mktemp("swarm-specs")
+    (folder / "SECRET_KEY").write_text("s3cret-value\n")
+    return load_app(
+        ROOT / "compose.yaml",
+        {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(folder)},
+        project_name=APP,
+        overrides=[TEST_OVERRIDE],
+    )
+
+
+def specs_for(app: AppDefinition, **settings: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    swarm = load_swarm_settings(HOSTS, environ=settings)
+    secret = SwarmSecret("SECRET_KEY", b"s3cret-value", None, None, 0o400)
+    refs = secret_references(APP, [secret], {}, ("10001", "10001"))
+    inputs = Inputs(
+        app=APP,
+        version="v7",
+        http_port=80,
+        images={s: f"{APP}/{s}:v7" for s in app.services},
+        environment={"FLASK_CONFIG": "production"},
+        secrets={"web": refs, "worker": refs},
+        nodes=3,
+    )
+    return service_specs(app, inputs, swarm)
+
+
+def test_web_is_replicated_per_node_dnsrr_health_checked_and_rolls_back(
+    app: AppDefinition,
+) -> None:
+    web = specs_for(app)["web"]
+    container = web["TaskTemplate"]["ContainerSpec"]
+    assert web["Name"] == f"{APP}_web"
+    assert web["Mode"] == {"Replicated": {"Replicas": 3}}
+    assert web["EndpointSpec"] == {"Mode": "dnsrr"}
+    assert web["UpdateConfig"]["Order"] == "start-first"
+    assert web["UpdateConfig"]["FailureAction"] == "rollback"
+    assert web["RollbackConfig"]["Order"] == "start-first"
+    assert container["Healthcheck"]["Test"][0] == "CMD"
+    assert container["Healthcheck"]["Interval"] == 1_000_000_000
+    assert web["TaskTemplate"]["Networks"][0]["Aliases"] == ["web"]
+
+
+def test_secrets_are_files_never_environment_or_labels(app: AppDefinition) -> None:
+    for name in ("web", "worker"):
+        spec = specs_for(app)[name]
+        container = spec["TaskTemplate"]["ContainerSpec"]
+        assert not any(e.startswith("SECRET_KEY=") for e in container["Env"])
+        assert "FLASK_CONFIG=production" in container["Env"]
+        assert container["Secrets"][0]["File"] == {
+            "Name": "SECRET_KEY",
+            "UID": "10001",
+            "GID": "10001",
+            "Mode": 0o400,
+        }
+        assert "s3cret-value" not in str(spec)
+
+
+def test_worker_keeps_its_stop_signal_and_updates_stop_first(app: AppDefinition) -> None:
+    worker = specs_for(app, DEPLOY_SWARM_REPLICAS="worker=2")["worker"]
+    container = worker["TaskTemplate"]["ContainerSpec"]
+    assert worker["Mode"] == {"Replicated": {"Replicas": 2}}
+    assert container["StopSignal"] == "SIGQUIT"
+    assert container["StopGracePeriod"] == 10_000_000_000
+    assert container["Args"][0] == "celery"
+    assert worker["UpdateConfig"]["Order"] == "stop-first"
+
+
+def test_redis_is_pinned_by_a_node_label_with_its_named_volume(app: AppDefinition) -> None:
+    redis = specs_for(app)["redis"]
+    assert redis["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert redis["TaskTemplate"]["Placement"]["Constraints"] == [
+        f"node.labels.org.aliecs.{APP}.redis==true"
+    ]
+    assert redis["TaskTemplate"]["ContainerSpec"]["Mounts"] == [
+        {"Type": "volume", "Source": f"{APP}_redis-data", "Target": "/data", "ReadOnly": False}
+    ]
+
+
+def test_the_proxy_is_global_on_host_mode_port_80_following_tasks_of_web(
+    app: AppDefinition,
+) -> None:
+    nginx = specs_for(app)["nginx"]
+    assert nginx["Mode"] == {"Global": {}}
+    assert nginx["EndpointSpec"]["Ports"] == [
+        {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 80, "PublishMode": "host"}
+    ]
+    env = nginx["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert f"NGINX_UPSTREAM=tasks.{APP}_web:8000" in env
+    assert "UPSTREAM_RECHECK_SECONDS=1" in env
+
+
+def test_a_changed_image_is_the_one_change_shown(app: AppDefinition) -> None:
+    before = specs_for(app)["web"]
+    after = specs_for(app)["web"]
+    assert changes(normal(before), after) == []
+    after["TaskTemplate"]["ContainerSpec"]["Image"] = f"{APP}/web:v8"
+    assert changes(before, after) == [
+        f"TaskTemplate.ContainerSpec.Image: {APP}/web:v7 -> {APP}/web:v8"
+    ]
+
+
+def test_secret_versions_differ_by_content_and_hide_it() -> None:
+    one = SwarmSecret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
+    two = SwarmSecret("SECRET_KEY", b"b", None, None, 0o400).object_name(APP)
+    assert one != two
+    assert one.startswith(f"{APP}_SECRET_KEY_")
+    assert one == SwarmSecret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("DEPLOY_SWARM_REPLICAS", "web", "is not SERVICE=COUNT"),
+        ("DEPLOY_SWARM_LABELS", "root@10.0.0.9:zone=a", "is not in DEPLOY_HOSTS"),
+        ("DEPLOY_SWARM_LABELS", "root@10.0.0.1", "is not HOST:key=value"),
+        ("DEPLOY_SWARM_MANAGERS", "0", "at least 1"),
+        ("DEPLOY_SWARM_MONITOR", "soon", "number of seconds"),
+    ],
+)
+def test_bad_swarm_settings_are_one_line_naming_the_setting(
+    name: str, value: str, fragment: str
+) -> None:
+    with pytest.raises(SettingsError) as failed:
+        load_swarm_settings(HOSTS, environ={name: value})
+    assert name in str(failed.value)
+    assert fragment in str(failed.value)
+    assert "\n" not in str(failed.value)
+
+
+def test_labels_per_host_and_the_target() -> None:
+    swarm = load_swarm_settings(
+        HOSTS,
+        environ={"DEPLOY_SWARM_LABELS": "root@10.0.0.2:2222:zone=b,disk=ssd; 10.0.0.3:zone=c"},
+    )
+    assert swarm.labels == {
+        "root@10.0.0.2:2222": {"zone": "b", "disk": "ssd"},
+        "10.0.0.3": {"zone": "c"},
+    }
+    assert deploy_target(None, {}, {}) == "hosts"
+    assert deploy_target(None, {"DEPLOY_TARGET": "swarm"}, {}) == "swarm"
+    with pytest.raises(SettingsError, match="deploy target 'k8s' is unknown"):
+        deploy_target("k8s", {}, {})
+
+
+def test_a_missing_secret_stops_the_deploy_before_any_host_is_contacted(
+    app: AppDefinition,
+) -> None:
+    from rich.console import Console
+
+    from stackctl.deploy.errors import DeployFailed
+    from stackctl.deploy.release import ReleaseImages, SourceVersion
+    from stackctl.deploy.settings import load_deploy_settings
+    from stackctl.swarm.run import deploy
+
+    # Port 9 on loopback: nothing answers there, and nothing may be tried before the check.
+    settings = load_deploy_settings(
+        ROOT,
+        environ={"DEPLOY_HOSTS": "root@127.0.0.1:9", "DEPLOY_SECRET_NAMES": "SECRET_KEY NOPE"},
+    )
+    images = ReleaseImages(SourceVersion("v1", dirty=False), "v1", {}, {}, None, {})
+    swarm = load_swarm_settings(HOSTS, environ={})
+    with pytest.raises(DeployFailed) as failed:
+        deploy(None, settings, swarm, app, images, {}, Console(quiet=True))
+    assert str(failed.value).startswith("secret NOPE is missing")
+    assert "nothing was started" in str(failed.value)
+
+
+class _Node:
+    def __init__(self, node_id: str, hostname: str, state: str = "ready") -> None:
+        self.id = node_id
+        self.attrs = {
+            "Description": {"Hostname": hostname},
+            "Status": {"State": state},
+            "Spec": {"Availability": "active", "Role": "worker"},
+        }
+
+
+class _Nodes:
+    def __init__(self, nodes: list[_Node]) -> None:
+        self._nodes = nodes
+
+    def list(self) -> list[_Node]:
+        return self._nodes
+
+
+class _Manager:
+    def __init__(self, nodes: list[_Node]) -> None:
+        self.nodes = _Nodes(nodes)
+
+
+def test_a_ready_node_outside_deploy_hosts_stops_the_deploy_with_its_name() -> None:
+    from stackctl.deploy.errors import DeployFailed
+    from stackctl.deploy.settings import HostAddress
+    from stackctl.swarm.nodes import Swarm
+    from stackctl.swarm.run import _check_nodes
+
+    ours = HostAddress("10.0.0.1", 22, "root")
+    nodes = [_Node("a" * 25, "ecs-1"), _Node("b" * 25, "ecs-9"), _Node("c" * 25, "gone", "down")]
+    swarm = Swarm(clients={}, node_ids={ours: "a" * 25}, manager=_Manager(nodes))
+    with pytest.raises(DeployFailed) as failed:
+        _check_nodes(swarm)
+    assert "swarm node ecs-9" in str(failed.value)
+    assert "not in DEPLOY_HOSTS" in str(failed.value)
+    assert "gone" not in str(failed.value)
