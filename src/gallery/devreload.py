@@ -10,11 +10,12 @@ sends the child SIGTERM on a change and starts it again. Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -42,6 +43,24 @@ def stop(child: subprocess.Popen[bytes], grace: float, signum: int = signal.SIGT
         return child.wait()
 
 
+def signal_waker() -> int:
+    """A pipe the interpreter writes a byte to when a signal arrives (signal.set_wakeup_fd): the
+    loop's wait between looks selects on it, so a stop is passed on at once, not at the next
+    look."""
+    read_end, write_end = os.pipe()
+    for end in (read_end, write_end):
+        os.set_blocking(end, False)
+    signal.set_wakeup_fd(write_end)
+    return read_end
+
+
+def pause(waker: int, seconds: float) -> None:
+    ready, _, _ = select.select([waker], [], [], seconds)
+    if ready:
+        with contextlib.suppress(BlockingIOError):
+            os.read(waker, 512)
+
+
 def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> int:
     stopping = 0
 
@@ -53,10 +72,11 @@ def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> 
     # acknowledged late, so an interrupted one runs again) and SIGTERM as "finish first".
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(signum, on_signal)
+    waker = signal_waker()
     seen = snapshot(folder)
     child = subprocess.Popen(list(command))
     while True:
-        time.sleep(interval)
+        pause(waker, interval)
         if stopping:
             # Asked to stop: the child's own status for a terminated child is not a failure.
             code = stop(child, grace, stopping)

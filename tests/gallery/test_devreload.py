@@ -55,6 +55,41 @@ def test_changed_source_restarts_the_command_and_sigterm_stops_it(tmp_path: Path
     assert code == 0
 
 
+def test_a_stop_signal_is_passed_on_at_once_not_at_the_next_look(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    started = tmp_path / "started"
+    child = f"import time; open({str(started)!r}, 'w').close(); time.sleep(60)"
+    reloader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gallery.devreload",
+            "--watch",
+            str(source),
+            "--interval",
+            "30",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+    )
+    try:
+        assert wait_for(started.exists)
+        asked = time.monotonic()
+        reloader.send_signal(signal.SIGQUIT)
+        code = reloader.wait(timeout=20)
+        took = time.monotonic() - asked
+    finally:
+        reloader.kill()
+        reloader.wait()
+    # The child died of the signal passed on (its own status for that is not a failure), long
+    # before the 30 s look.
+    assert code == 0
+    assert took < 5, f"devreload took {took:.1f} s to pass SIGQUIT on"
+
+
 def test_missing_watch_folder_is_a_one_line_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [
