@@ -34,6 +34,7 @@ from stackctl.converge import (
 from stackctl.errors import StackError
 from stackctl.health import LOG_TAIL, HealthWaiter
 from stackctl.logs import log_lines
+from stackctl.schedule import start_in_graph
 from stackctl.settings import StackSettings
 
 DEFAULT_STOP_TIMEOUT = 10
@@ -108,23 +109,43 @@ class Stack:
         self._ensure_network()
         self._ensure_volumes()
         running = self.running()
-        plans: list[ServicePlan] = []
-        for name in self.project.start_order():
-            if name not in selected:
-                continue
+
+        def start(name: str) -> ServicePlan:
             spec = self.project.services[name]
-            self._wait_for_dependencies(spec)
             image_id = images.get(name) or self._image_id(spec)
             plan = plan_service(self.project, spec, image_id, running.get(name, []))
             self._apply(plan)
-            plans.append(plan)
+            return plan
+
+        order = [name for name in self.project.start_order() if name in selected]
+        # Each service starts once its own dependencies are there, and every wait runs at once
+        # (stackctl.schedule): not one service after another.
+        with self.console.status(f"starting {len(order)} services"):
+            plans = start_in_graph(
+                order,
+                {
+                    name: {
+                        d: c.condition for d, c in self.project.services[name].depends_on.items()
+                    }
+                    for name in order
+                },
+                start,
+                self._reach,
+                wait_for=lambda name: wait,
+            )
         if any(plan.action == "recreate" for plan in plans):
             # A recreated container let go of its old image: leave no dangling copy behind.
             remove_superseded_images(self.client, self.project.name)
-        if wait:
-            for plan in plans:
-                self.wait_healthy(plan.service)
         return plans
+
+    def _reach(self, service: str, condition: str) -> None:
+        """Block until the service is healthy (or completed, for a one-off), and say so."""
+        if condition == "service_completed_successfully":
+            self.health.wait_completed(service)
+            self.console.print(f" [green]✔[/] {container_name(self.project, service)}  completed")
+            return
+        self.health.wait_healthy(service, status=False)
+        self.console.print(f" [green]✔[/] {container_name(self.project, service)}  healthy")
 
     def _with_dependencies(self, services: Collection[str]) -> set[str]:
         selected = set(self._selected(services))
@@ -242,13 +263,6 @@ class Stack:
                 )
 
     # --- health ----------------------------------------------------------------------------
-
-    def _wait_for_dependencies(self, spec: ServiceSpec) -> None:
-        for dependency, condition in spec.depends_on.items():
-            if condition.condition == "service_healthy":
-                self.wait_healthy(dependency)
-            elif condition.condition == "service_completed_successfully":
-                self.wait_completed(dependency)
 
     def wait_healthy(self, service: str, timeout: float | None = None) -> None:
         """Wait until the service's container is healthy (or running, without a healthcheck)."""
