@@ -61,7 +61,13 @@ def pause(waker: int, seconds: float) -> None:
             os.read(waker, 512)
 
 
-def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> int:
+def run(
+    command: Sequence[str],
+    folder: Path,
+    interval: float,
+    grace: float,
+    restart_signal: int = signal.SIGTERM,
+) -> int:
     stopping = 0
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -91,7 +97,7 @@ def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> 
             if current == seen:
                 continue
             print(f"devreload: {folder} changed, restarting", file=sys.stderr, flush=True)
-            stop(child, grace)
+            stop(child, grace, restart_signal)
         seen = current
         child = subprocess.Popen(list(command))
 
@@ -101,11 +107,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--watch", type=Path, required=True, help="folder to watch")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between looks")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds before SIGKILL")
+    parser.add_argument(
+        "--restart-signal",
+        type=signal_number,
+        default=signal.SIGTERM,
+        help="signal that stops the command before a restart (default SIGTERM; gunicorn quits"
+        " at once on SIGINT, Celery on SIGQUIT)",
+    )
     parser.add_argument("command", nargs="+", help="the command to run, after --")
     options = parser.parse_args(argv)
     if not options.watch.is_dir():
         parser.error(f"--watch {options.watch}: no such folder")
-    return run(options.command, options.watch, options.interval, options.grace)
+    return run(
+        options.command, options.watch, options.interval, options.grace, options.restart_signal
+    )
+
+
+def signal_number(name: str) -> int:
+    """SIGINT, INT or sigint: the signal's number."""
+    upper = name.upper()
+    try:
+        return int(signal.Signals[upper if upper.startswith("SIG") else f"SIG{upper}"])
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"no signal {name!r} (e.g. SIGINT, SIGQUIT)") from None
 
 
 if __name__ == "__main__":
