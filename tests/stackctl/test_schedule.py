@@ -128,3 +128,26 @@ def test_a_failing_start_is_raised_once_the_others_are_done() -> None:
     # redis, needing nothing, still started: what failed is said, the rest is not torn down.
     assert ("start", "redis") in recorder.events
     assert ("start", "nginx") not in recorder.events
+
+
+def test_down_stops_dependants_first_and_the_rest_side_by_side() -> None:
+    from pathlib import Path
+
+    from stackctl.stack import dependants, stop_order
+    from stackctl.workspace import load_workspace
+
+    root = Path(__file__).resolve().parents[2]
+    project = load_workspace(root, environ={}, mode="production").project
+    order = stop_order(project, ["redis", "web", "old-service", "nginx", "worker", "fakeoss"])
+    waits = dependants(project, order)
+    recorder = Recorder()
+
+    start_in_graph(order, waits, recorder.start, recorder.reach)
+
+    stopped = [service for what, service in recorder.events if what == "start"]
+    assert order[0] == "old-service"  # compose.yaml no longer names it: nothing waits for it
+    assert stopped.index("nginx") < stopped.index("web")
+    for backend in ("redis", "fakeoss"):
+        assert stopped.index("web") < stopped.index(backend)
+        assert stopped.index("worker") < stopped.index(backend)
+    assert recorder.reached == []  # nothing but the stops before it is waited for
