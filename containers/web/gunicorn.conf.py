@@ -24,3 +24,18 @@ worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs in every container, not a sha
 keepalive = 75
 # docker stop sends SIGTERM and waits: finish in-flight requests quickly, well inside 2 s.
 graceful_timeout = 1
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """A worker that exits has finished its requests: leave without the interpreter's teardown
+    (freeing every module of the app one by one took 0.5-1 s per stop on a loaded 2-core machine,
+    measured: gunicorn's stop median 1.58 s with it, 0.66 s without). gunicorn calls this while
+    the worker's SystemExit is in flight: its code (3 for a worker that failed to boot, which
+    stops gunicorn) is kept."""
+    import sys
+
+    leaving = sys.exc_info()[1]
+    code = leaving.code if isinstance(leaving, SystemExit) else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)

@@ -10,11 +10,12 @@ sends the child SIGTERM on a change and starts it again. Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -42,7 +43,31 @@ def stop(child: subprocess.Popen[bytes], grace: float, signum: int = signal.SIGT
         return child.wait()
 
 
-def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> int:
+def signal_waker() -> int:
+    """A pipe the interpreter writes a byte to when a signal arrives (signal.set_wakeup_fd): the
+    loop's wait between looks selects on it, so a stop is passed on at once, not at the next
+    look."""
+    read_end, write_end = os.pipe()
+    for end in (read_end, write_end):
+        os.set_blocking(end, False)
+    signal.set_wakeup_fd(write_end)
+    return read_end
+
+
+def pause(waker: int, seconds: float) -> None:
+    ready, _, _ = select.select([waker], [], [], seconds)
+    if ready:
+        with contextlib.suppress(BlockingIOError):
+            os.read(waker, 512)
+
+
+def run(
+    command: Sequence[str],
+    folder: Path,
+    interval: float,
+    grace: float,
+    restart_signal: int = signal.SIGTERM,
+) -> int:
     stopping = 0
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -53,10 +78,11 @@ def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> 
     # acknowledged late, so an interrupted one runs again) and SIGTERM as "finish first".
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(signum, on_signal)
+    waker = signal_waker()
     seen = snapshot(folder)
     child = subprocess.Popen(list(command))
     while True:
-        time.sleep(interval)
+        pause(waker, interval)
         if stopping:
             # Asked to stop: the child's own status for a terminated child is not a failure.
             code = stop(child, grace, stopping)
@@ -71,7 +97,7 @@ def run(command: Sequence[str], folder: Path, interval: float, grace: float) -> 
             if current == seen:
                 continue
             print(f"devreload: {folder} changed, restarting", file=sys.stderr, flush=True)
-            stop(child, grace)
+            stop(child, grace, restart_signal)
         seen = current
         child = subprocess.Popen(list(command))
 
@@ -81,11 +107,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--watch", type=Path, required=True, help="folder to watch")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between looks")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds before SIGKILL")
+    parser.add_argument(
+        "--restart-signal",
+        type=signal_number,
+        default=signal.SIGTERM,
+        help="signal that stops the command before a restart (default SIGTERM; gunicorn quits"
+        " at once on SIGINT, Celery on SIGQUIT)",
+    )
     parser.add_argument("command", nargs="+", help="the command to run, after --")
     options = parser.parse_args(argv)
     if not options.watch.is_dir():
         parser.error(f"--watch {options.watch}: no such folder")
-    return run(options.command, options.watch, options.interval, options.grace)
+    return run(
+        options.command, options.watch, options.interval, options.grace, options.restart_signal
+    )
+
+
+def signal_number(name: str) -> int:
+    """SIGINT, INT or sigint: the signal's number."""
+    upper = name.upper()
+    try:
+        return int(signal.Signals[upper if upper.startswith("SIG") else f"SIG{upper}"])
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"no signal {name!r} (e.g. SIGINT, SIGQUIT)") from None
 
 
 if __name__ == "__main__":

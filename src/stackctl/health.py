@@ -40,10 +40,17 @@ class HealthWaiter:
             raise ServiceUnhealthy(f"service {service} has no container: run `invoke up`")
         return [self.api.inspect_container(container.id)["State"] for container in found]
 
-    def wait_healthy(self, service: str, timeout: float | None = None) -> None:
+    def wait_healthy(
+        self, service: str, timeout: float | None = None, *, status: bool = True
+    ) -> None:
+        """status=False: no spinner of its own (waits running side by side share the caller's;
+        rich shows one live display at a time)."""
         limit = timeout or self.timeout
+        late = f"was not healthy within {limit:.0f} s"
+        if not status:
+            self._poll(service, limit, late, lambda state: self._healthy(service, state))
+            return
         with self.console.status(f"waiting for {service} to be healthy"):
-            late = f"was not healthy within {limit:.0f} s"
             self._poll(service, limit, late, lambda state: self._healthy(service, state))
 
     def wait_completed(self, service: str, timeout: float | None = None) -> None:

@@ -41,6 +41,7 @@ from stackctl.health import LOG_TAIL, HealthWaiter
 from stackctl.logs import log_lines
 from stackctl.portcheck import engine_is_local, refuse_taken_ports
 from stackctl.portholders import port_holders
+from stackctl.schedule import STARTED, start_in_graph
 from stackctl.secretmounts import secret_contents
 from stackctl.settings import StackSettings
 
@@ -120,22 +121,36 @@ class Stack:
         self._ensure_networks(selected)
         self._ensure_volumes()
         running = self.running()
-        plans: list[ServicePlan] = []
-        for name in self.project.start_order():
-            if name not in selected:
-                continue
+
+        def start(name: str) -> list[ServicePlan]:
             spec = self.project.services[name]
-            self._wait_for_dependencies(spec)
             image_id = images.get(name) or self._image_id(spec)
-            for plan in plan_replicas(self.project, spec, image_id, running.get(name, [])):
+            plans = plan_replicas(self.project, spec, image_id, running.get(name, []))
+            for plan in plans:
                 self._apply(plan)
-                plans.append(plan)
+            return plans
+
+        order = [name for name in self.project.start_order() if name in selected]
+        # Each service starts once its own dependencies are there, and every wait runs at once
+        # (stackctl.schedule): not one service after another.
+        with self.console.status(f"starting {len(order)} services"):
+            per_service = start_in_graph(
+                order,
+                {
+                    name: {
+                        d: c.condition for d, c in self.project.services[name].depends_on.items()
+                    }
+                    for name in order
+                },
+                start,
+                self._reach,
+                # A service scaled to 0 has nothing to wait for.
+                wait_for=lambda name: wait and self.project.services[name].replicas > 0,
+            )
+        plans = [plan for group in per_service for plan in group]
         if any(plan.action == "recreate" for plan in plans):
             # A recreated container let go of its old image: leave no dangling copy behind.
             remove_superseded_images(self.client, self.project.name)
-        if wait:
-            for service in dict.fromkeys(plan.service for plan in plans if plan.number):
-                self.wait_healthy(service)
         return plans
 
     def check_ports(self, services: Collection[str]) -> None:
@@ -146,6 +161,15 @@ class Stack:
             lambda: port_holders(self.client),
             local=engine_is_local(self.settings.docker_host),
         )
+
+    def _reach(self, service: str, condition: str) -> None:
+        """Block until the service is healthy (or completed, for a one-off), and say so."""
+        if condition == "service_completed_successfully":
+            self.health.wait_completed(service)
+            self.console.print(f" [green]✔[/] {container_name(self.project, service)}  completed")
+            return
+        self.health.wait_healthy(service, status=False)
+        self.console.print(f" [green]✔[/] {container_name(self.project, service)}  healthy")
 
     def _with_dependencies(self, services: Collection[str]) -> set[str]:
         selected = set(self._selected(services))
@@ -368,13 +392,6 @@ class Stack:
 
     # --- health ----------------------------------------------------------------------------
 
-    def _wait_for_dependencies(self, spec: ServiceSpec) -> None:
-        for dependency, condition in spec.depends_on.items():
-            if condition.condition == "service_healthy":
-                self.wait_healthy(dependency)
-            elif condition.condition == "service_completed_successfully":
-                self.wait_completed(dependency)
-
     def wait_healthy(self, service: str, timeout: float | None = None) -> None:
         """Wait until the service's container is healthy (or running, without a healthcheck)."""
         self.health.wait_healthy(service, timeout)
@@ -389,21 +406,31 @@ class Stack:
 
     def down(self, *, volumes: bool = False) -> list[str]:
         """Stop and remove the project's containers and network (and volumes); return names."""
-        containers = self.containers()
+        by_service: dict[str, list[Container]] = {}
+        for container in self.containers():
+            by_service.setdefault(container.service, []).append(container)
         removed: list[str] = []
 
-        def stop_and_remove(container: Container) -> None:
+        def stop_and_remove_one(container: Container) -> None:
             anonymous = self._anonymous_volumes(container) if volumes else []
             self._remove(container.id, container.service, volumes=volumes)
             for name in anonymous:
                 # `rm -v` spares a volume mounted by name, as one kept across a recreate is.
                 with contextlib.suppress(NotFound, APIError):
                     self.api.remove_volume(name)
-            removed.append(container.name)
 
-        # Stopping is mostly waiting for processes to exit: do it for all services at once.
-        with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
-            list(pool.map(stop_and_remove, containers))
+        def stop_and_remove(service: str) -> None:
+            containers = by_service[service]
+            with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+                list(pool.map(stop_and_remove_one, containers))
+            removed.extend(container.name for container in containers)
+
+        # Stopping is mostly waiting for processes to exit: services stop side by side, but each
+        # only once the services that depend on it are gone (as compose does). A worker stopped
+        # together with its Redis spends its cold shutdown reconnecting to a Redis that is gone,
+        # until the engine kills it at its grace period (10 s, measured).
+        order = stop_order(self.project, list(by_service))
+        start_in_graph(order, dependants(self.project, order), stop_and_remove, _no_wait)
         for name in removed:
             self.console.print(f" [green]✔[/] {name}  removed")
         for network in self.api.networks(
@@ -448,3 +475,25 @@ class Stack:
         """Log lines, each prefixed with its service; interleaved as they come when following."""
         sources = [(name, c.id) for name in self._selected(services) for c in self.containers(name)]
         return log_lines(self.api, sources, follow=follow, tail=tail)
+
+
+def stop_order(project: Project, services: list[str]) -> list[str]:
+    """The services' stop order: dependants first (the start order reversed); services compose.yaml
+    no longer names (orphans) come first, depending on nothing."""
+    known = [name for name in reversed(project.start_order()) if name in services]
+    return [name for name in services if name not in known] + known
+
+
+def dependants(project: Project, services: list[str]) -> dict[str, dict[str, str]]:
+    """For each service, the services that depend on it, as what its stop waits for."""
+    waits: dict[str, dict[str, str]] = {name: {} for name in services}
+    for name in services:
+        spec = project.services.get(name)
+        for dependency in spec.depends_on if spec else {}:
+            if dependency in waits:
+                waits[dependency][name] = STARTED
+    return waits
+
+
+def _no_wait(service: str, condition: str) -> None:
+    """Stopping waits for nothing but the stops before it (every condition is STARTED)."""

@@ -1,8 +1,11 @@
 """The bench session: every figure a ratio against a baseline measured in the same run.
 
-Stack figures compare `invoke up` with Debian's docker-compose 1.29.2 (`docker-compose up -d`) on
-the same compose.yaml (minus `name:`, which compose v1 does not know), each on its own copy of
-the project, project name and loopback port. Writes BENCHMARKS.md. Every loop is bounded.
+Stack figures compare `invoke` with docker compose v2 (`docker compose up -d --wait`, which waits
+for health as `invoke up` does; .ci/install-compose-v2 installs it) and Debian's docker-compose
+1.29.2 (`docker-compose up -d`, which does not wait), on the same compose.yaml (minus `name:`,
+which v1 does not know), each on its own copy of the project, project name and loopback port,
+interleaved round by round. Writes BENCHMARKS.md with the machine's load average before and
+after. Every loop is bounded.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 from stack_copy import copy_project, free_port  # noqa: E402
 
 WELCOME = "welcome to CI/CD world 🌏"
+
+
+def load_average() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg()) + " (1/5/15 min)"
+
+
+LOAD_AT_START = load_average()
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -83,42 +93,66 @@ class Tool:
         main_py.write_text(current[:start] + text + current[end:])
 
 
-def make_tools(workdir: Path) -> tuple[Tool, Tool]:
-    ours_dir, compose_dir = workdir / "ours", workdir / "compose"
-    ours_dir.mkdir()
-    compose_dir.mkdir()
-    # Production mode: images hold the code, as with docker-compose; develop mode comes after.
-    ours_env = {**os.environ, **copy_project(ours_dir), "STACK_MODE": "production"}
-    copy_project(compose_dir)
-    compose_env = {
-        **os.environ,
-        "NGINX_PORT": str(free_port()),
-        "COMPOSE_PROJECT_NAME": "benchcompose",
-    }
-    # compose v1 rejects the top-level `name`; give it the same build args stackctl passes, so
-    # both share the engine's layer cache.
+OURS, V2, V1 = "invoke", "compose v2", "compose v1"
+
+
+def make_tools(workdir: Path, prefix: str, ports: list[int]) -> list[Tool]:
+    """invoke, docker compose v2 (`up -d --wait`, which waits for health as invoke does) and
+    compose v1 (`up -d`, which does not), each on its own copy, project name and port."""
+    tools: list[Tool] = []
+    compose_file: str | None = None
+    for name, port in zip((OURS, V2, V1), ports, strict=True):
+        directory = workdir / name.replace(" ", "-")
+        directory.mkdir()
+        copy_project(directory)
+        project = f"{prefix}-{name.replace(' ', '')}"
+        # Production mode: images hold the code, as with compose; develop mode comes after.
+        env = {
+            **os.environ,
+            "COMPOSE_PROJECT_NAME": project,
+            "NGINX_PORT": str(port),
+            "STACK_MODE": "production",
+        }
+        if name == OURS:
+            invoke = [sys.executable, "-m", "invoke"]
+            tools.append(
+                Tool(name, directory, env, [*invoke, "up"], [*invoke, "up"], [*invoke, "down"])
+            )
+            continue
+        if compose_file is None:
+            compose_file = compose_for_peers(directory)
+        (directory / "compose.yaml").write_text(compose_file)
+        if name == V2:
+            dc = ["docker", "compose", "-p", project, "-f", "compose.yaml"]
+            up, up_build = [*dc, "up", "-d", "--wait"], [*dc, "up", "-d", "--wait", "--build"]
+        else:
+            dc = ["docker-compose", "-p", project, "-f", "compose.yaml"]
+            up, up_build = [*dc, "up", "-d"], [*dc, "up", "-d", "--build"]
+        tools.append(Tool(name, directory, env, up, up_build, [*dc, "down"]))
+    return tools
+
+
+def compose_for_peers(directory: Path) -> str:
+    """compose.yaml for both composes: without the top-level `name` (v1 rejects it), with the
+    build args stackctl passes (the CA bundle pip needs here) written in."""
     from stackctl.buildargs import buildargs_for
     from stackctl.settings import load_settings
 
-    args = buildargs_for(load_settings(compose_dir, os.environ))
-    spec = yaml.safe_load((compose_dir / "compose.yaml").read_text())
+    args = buildargs_for(load_settings(directory, os.environ))
+    spec = yaml.safe_load((directory / "compose.yaml").read_text())
     spec.pop("name", None)
     for service in spec["services"].values():
         if "build" in service:
             service["build"]["args"] = {**args, **service["build"].get("args", {})}
-    (compose_dir / "compose.yaml").write_text(yaml.safe_dump(spec))
-    invoke = [sys.executable, "-m", "invoke"]
-    dc = ["docker-compose", "-p", "benchcompose", "-f", "compose.yaml"]
-    ours = Tool("invoke", ours_dir, ours_env, [*invoke, "up"], [*invoke, "up"], [*invoke, "down"])
-    compose = Tool(
-        "docker-compose",
-        compose_dir,
-        compose_env,
-        [*dc, "up", "-d"],
-        [*dc, "up", "-d", "--build"],
-        [*dc, "down"],
-    )
-    return ours, compose
+    return str(yaml.safe_dump(spec))
+
+
+def develop_command(tool: Tool, command: list[str]) -> list[str]:
+    """The same command on the develop stack (containers/compose.develop.yaml merged over)."""
+    if tool.name == OURS:
+        return [*command, "--mode", "develop"] if command[-1] == "up" else command
+    at = command.index("compose.yaml") + 1
+    return [*command[:at], "-f", "containers/compose.develop.yaml", *command[at:]]
 
 
 def remove_images(*projects: str) -> None:
@@ -133,50 +167,102 @@ def remove_images(*projects: str) -> None:
                     api.remove_image(tag, force=True)
 
 
+def web_image(tool: Tool) -> dict[str, object]:
+    import docker
+
+    found: dict[str, object] = docker.from_env().api.inspect_image(
+        f"{tool.env['COMPOSE_PROJECT_NAME']}/web:latest"
+    )
+    return found
+
+
+def layer_ids(image: str) -> set[str]:
+    import docker
+
+    return {str(layer["Id"]) for layer in docker.from_env().api.history(image)}
+
+
+def new_layers_bytes(before: set[str], after: str) -> int:
+    """Bytes of the layers image `after` has that were not among `before` (docker history)."""
+    import docker
+
+    history = docker.from_env().api.history(after)
+    return sum(int(layer["Size"]) for layer in history if layer["Id"] not in before)
+
+
 def median_of(rounds: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(rounds))
 
 
-def stack_rows(rounds: int) -> list[tuple[str, float, float]]:
-    rows: list[tuple[str, float, float]] = []
+Row = tuple[str, float, float, float]  # measure, invoke, compose v2, compose v1
+
+
+def stack_rows(rounds: int, prefix: str, ports: list[int]) -> tuple[list[Row], list[str]]:
+    """Interleaved: every round runs invoke, v2 and v1 one after the other, so load that comes
+    and goes on a shared machine falls on all three alike."""
+    rows: list[Row] = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        ours, compose = make_tools(Path(tmp))
+        tools = make_tools(Path(tmp), prefix, ports)
+        ours = tools[0]
         try:
-            for tool in (ours, compose):
+            for tool in tools:
                 tool.until_served(tool.up_build, WELCOME)
-            noop = {t.name: median_of(rounds * 2, lambda t=t: t.run(t.up)) for t in (ours, compose)}
-            rows.append(("no-op up", noop["invoke"], noop["docker-compose"]))
 
-            change: dict[str, list[float]] = {"invoke": [], "docker-compose": []}
-            for number in range(rounds):
-                for tool in (ours, compose):
-                    text = f"bench change {number}"
-                    tool.change_source(text)
-                    change[tool.name].append(tool.until_served(tool.up_build, text))
+            def interleaved(measure: Callable[[Tool, int], float], times: int) -> list[float]:
+                taken: dict[str, list[float]] = {tool.name: [] for tool in tools}
+                for number in range(times):
+                    for tool in tools:
+                        taken[tool.name].append(measure(tool, number))
+                return [statistics.median(taken[tool.name]) for tool in tools]
+
+            noop = interleaved(lambda tool, n: tool.run(tool.up), rounds * 2)
+            rows.append(("no-op up (s)", *noop))
+
+            # invoke up removes the image a rebuild superseded: keep its layers' ids now.
+            layers_before = layer_ids(str(web_image(ours)["Id"]))
+
+            def source_change(tool: Tool, number: int) -> float:
+                text = f"bench change {number}"
+                tool.change_source(text)
+                return tool.until_served(tool.up_build, text)
+
+            change = interleaved(source_change, rounds)
+            rows.append(("source change (one line in main.py) until served (s)", *change))
+            image_after = web_image(ours)
+            layer = new_layers_bytes(layers_before, str(image_after["Id"]))
+            notes.append(
+                f"| a source change's new layers in the web image (kB; goal ≤1000) | "
+                f"{layer / 1000:.0f} | 1000 (goal) | – | {layer / 1_000_000:.2f}× |"
+            )
+            size = int(str(image_after["Size"]))
+            notes.append(
+                f"| web image size (MB; goal ≤180) | {size / 1e6:.0f} | 180 (goal) | – | "
+                f"{size / 180e6:.2f}× |"
+            )
+
+            expected = f"bench change {rounds - 1}"
+            downs: dict[str, list[float]] = {tool.name: [] for tool in tools}
+
+            def cold(tool: Tool, number: int) -> float:
+                downs[tool.name].append(tool.run(tool.down))
+                return tool.until_served(tool.up, expected)
+
+            cold_up = interleaved(cold, rounds)
+            rows.append(("up from nothing (images there) until served (s)", *cold_up))
             rows.append(
                 (
-                    "source change served",
-                    statistics.median(change["invoke"]),
-                    statistics.median(change["docker-compose"]),
+                    "down, production stack (5 services) (s)",
+                    *(statistics.median(downs[tool.name]) for tool in tools),
                 )
             )
 
-            cold: dict[str, list[float]] = {"invoke": [], "docker-compose": []}
-            for _ in range(rounds):
-                for tool in (ours, compose):
-                    tool.run(tool.down)
-                    expected = f"bench change {rounds - 1}"
-                    cold[tool.name].append(tool.until_served(tool.up, expected))
-            rows.append(
-                (
-                    "cold up (images built) until served",
-                    statistics.median(cold["invoke"]),
-                    statistics.median(cold["docker-compose"]),
-                )
-            )
-
-            # The inner loop: develop mode mounts src/, so an edit needs no command at all.
-            ours.run([*ours.up[:-1], "up", "--mode", "develop"])
+            # The inner loop: develop mode mounts src/, so an edit needs no command at all; the
+            # composes have no reload, their figure is their source change's.
+            for tool in tools:
+                tool.run(develop_command(tool, tool.up))
+            if not served(ours.port, expected):
+                raise SystemExit("bench: develop mode did not come up")
             edits: list[float] = []
             for number in range(rounds * 2):
                 text = f"bench edit {number}"
@@ -187,23 +273,30 @@ def stack_rows(rounds: int) -> list[tuple[str, float, float]]:
                 edits.append(time.perf_counter() - started)
             rows.append(
                 (
-                    "develop: edit served (ours: no command; baseline: up -d --build)",
+                    "develop: edit served (ours: no command; composes: their source change) (s)",
                     statistics.median(edits),
-                    statistics.median(change["docker-compose"]),
+                    change[1],
+                    change[2],
                 )
             )
 
-            down = {tool.name: tool.run(tool.down) for tool in (ours, compose)}
+            def develop_down(tool: Tool, number: int) -> float:
+                if number:
+                    # v1 does not wait for health: every tool's stack serves before it goes down.
+                    tool.run(develop_command(tool, tool.up))
+                    served(tool.port, f"bench edit {rounds * 2 - 1}" if tool is ours else expected)
+                return tool.run(develop_command(tool, tool.down))
+
             rows.append(
-                ("down, develop stack (5 services)", down["invoke"], down["docker-compose"])
+                ("down, develop stack (5 services) (s)", *interleaved(develop_down, rounds))
             )
         finally:
-            for tool in (ours, compose):
+            for tool in tools:
                 subprocess.run(
                     tool.down, cwd=tool.directory, env=tool.env, check=False, capture_output=True
                 )
-            remove_images(ours.env["COMPOSE_PROJECT_NAME"], compose.env["COMPOSE_PROJECT_NAME"])
-    return rows
+            remove_images(*(tool.env["COMPOSE_PROJECT_NAME"] for tool in tools))
+    return rows, notes
 
 
 def fakeoss_row(rounds: int) -> tuple[str, float, float]:
@@ -290,35 +383,61 @@ def main() -> int:
     parser.add_argument("--skip-swarm", action="store_true", help="skip the Swarm benchmark")
     parser.add_argument("--skip-page", action="store_true", help="skip the gallery page benchmark")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--project-prefix", default="bench", help="the three stacks' project names start so"
+    )
+    parser.add_argument(
+        "--port-base", type=int, default=0, help="nginx ports BASE..BASE+2 (default: free ones)"
+    )
+    parser.add_argument("--skip-fakeoss", action="store_true", help="skip the fakeoss benchmark")
     options = parser.parse_args()
 
     lines = [
         "# Benchmarks",
         "",
         f"Written by `nox -s bench` on {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{os.cpu_count()} cores. Medians of {options.rounds} rounds (no-op: "
+        f"{os.cpu_count()} cores, load average {LOAD_AT_START} at the start and {{load_at_end}} at "
+        f"the end (other work on the machine; the tools run interleaved, round by round, so it "
+        f"falls on all alike). Medians of {options.rounds} rounds (no-op: "
         f"{options.rounds * 2}); lower is better for seconds, higher for rates.",
         "",
         "| measure | ours | baseline | ratio (ours / baseline) |",
         "|---|---|---|---|",
     ]
     if not options.skip_stack:
-        for name, ours, base in stack_rows(options.rounds):
+        ports = (
+            [options.port_base + n for n in range(3)]
+            if options.port_base
+            else [free_port() for _ in range(3)]
+        )
+        rows, notes = stack_rows(options.rounds, options.project_prefix, ports)
+        lines[-2:] = [
+            "| measure | ours (invoke) | compose v2 (`up -d --wait`) | compose v1 (`up -d`) "
+            "| ratio to v2 | ratio to v1 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, ours, v2, v1 in rows:
             lines.append(
-                f"| {name} (s; baseline docker-compose 1.29.2) | {ours:.2f} | "
-                f"{base:.2f} | {ours / base:.2f}× |"
+                f"| {name} | {ours:.2f} | {v2:.2f} | {v1:.2f} | {ours / v2:.2f}× "
+                f"| {ours / v1:.2f}× |"
             )
-    name, ours, base = fakeoss_row(60)
-    lines.append(
-        f"| {name}; baseline raw moto server | {ours:.1f} | {base:.1f} | {ours / base:.2f}× |"
-    )
+        lines.extend(notes)
+        lines.extend(
+            ["", "| measure | ours | baseline | ratio (ours / baseline) |", "|---|---|---|---|"]
+        )
+    if not options.skip_fakeoss:
+        name, ours_rate, base = fakeoss_row(60)
+        lines.append(
+            f"| {name}; baseline raw moto server | {ours_rate:.1f} | {base:.1f} | "
+            f"{ours_rate / base:.2f}× |"
+        )
     if not options.skip_page:
         lines.extend(page_rows())
     if not options.skip_deploy:
         lines.extend(deploy_rows())
     if not options.skip_swarm:
         lines.extend(swarm_rows())
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines).replace("{load_at_end}", load_average()) + "\n"
     options.output.write_text(text)
     print(text)
     return 0

@@ -55,6 +55,83 @@ def test_changed_source_restarts_the_command_and_sigterm_stops_it(tmp_path: Path
     assert code == 0
 
 
+def test_a_stop_signal_is_passed_on_at_once_not_at_the_next_look(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    started = tmp_path / "started"
+    child = f"import time; open({str(started)!r}, 'w').close(); time.sleep(60)"
+    reloader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gallery.devreload",
+            "--watch",
+            str(source),
+            "--interval",
+            "30",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+    )
+    try:
+        assert wait_for(started.exists)
+        asked = time.monotonic()
+        reloader.send_signal(signal.SIGQUIT)
+        code = reloader.wait(timeout=20)
+        took = time.monotonic() - asked
+    finally:
+        reloader.kill()
+        reloader.wait()
+    # The child died of the signal passed on (its own status for that is not a failure), long
+    # before the 30 s look.
+    assert code == 0
+    assert took < 5, f"devreload took {took:.1f} s to pass SIGQUIT on"
+
+
+def test_a_restart_stops_the_command_with_the_restart_signal(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    module = source / "module.py"
+    module.write_text("A = 1\n")
+    log = tmp_path / "log"
+    child = (
+        "import signal, sys, time\n"
+        f"log = open({str(log)!r}, 'a', buffering=1)\n"
+        "def got(signum, frame):\n"
+        "    log.write(signal.Signals(signum).name + '\\n'); sys.exit(0)\n"
+        "signal.signal(signal.SIGINT, got); signal.signal(signal.SIGTERM, got)\n"
+        "log.write('started\\n'); time.sleep(60)\n"
+    )
+    reloader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gallery.devreload",
+            "--watch",
+            str(source),
+            "--interval",
+            "0.1",
+            "--restart-signal",
+            "SIGINT",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+    )
+    try:
+        assert wait_for(lambda: log.exists() and log.read_text().count("started") == 1)
+        module.write_text("A = 2\n")
+        os.utime(module, (time.time() + 5, time.time() + 5))
+        assert wait_for(lambda: log.read_text().count("started") == 2)
+    finally:
+        reloader.send_signal(signal.SIGTERM)
+        reloader.wait(timeout=10)
+    assert log.read_text().split() == ["started", "SIGINT", "started", "SIGTERM"]
+
+
 def test_missing_watch_folder_is_a_one_line_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [

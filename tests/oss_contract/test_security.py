@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+import types
 
 import oss2
+import oss2.auth
 import pytest
 import requests
 
@@ -84,10 +87,34 @@ def test_signed_url_uploads_an_object(bucket: oss2.Bucket, prefix: str) -> None:
     assert bucket.get_object(prefix + "via-url").read() == b"uploaded"
 
 
-def test_expired_v1_signed_url_is_access_denied(bucket: oss2.Bucket, prefix: str) -> None:
+# A URL that expired a while ago, without waiting for it: the signer's clock is set back, so the
+# URL's expiry (1 s after signing) is long past by the server's own clock, fake or real OSS (far
+# beyond any clock skew between this machine and OSS).
+SIGNED_AGO_SECONDS = 60
+
+
+def signed_in_the_past(monkeypatch: pytest.MonkeyPatch, seconds: int) -> None:
+    """oss2 stamps V1 URLs with time.time() and V4 URLs with datetime.utcnow(): both behind."""
+
+    class PastDatetime(dt.datetime):
+        @classmethod
+        def utcnow(cls) -> dt.datetime:
+            return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(
+                seconds=seconds
+            )
+
+    clock = types.SimpleNamespace(time=lambda: time.time() - seconds)
+    monkeypatch.setattr(oss2.auth, "time", clock)
+    monkeypatch.setattr(oss2.auth, "datetime", PastDatetime)
+
+
+def test_expired_v1_signed_url_is_access_denied(
+    bucket: oss2.Bucket, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bucket.put_object(prefix + "old", b"x")
+    signed_in_the_past(monkeypatch, SIGNED_AGO_SECONDS)
     url = bucket.sign_url("GET", prefix + "old", 1)
-    time.sleep(2.1)
+    monkeypatch.undo()
 
     with pytest.raises(oss2.exceptions.OssError) as raised:
         bucket.get_object_with_url(url)
@@ -95,11 +122,14 @@ def test_expired_v1_signed_url_is_access_denied(bucket: oss2.Bucket, prefix: str
     assert (raised.value.status, raised.value.code) == (403, "AccessDenied")
 
 
-def test_expired_v4_signed_url_is_access_denied(oss_target: OssTarget, prefix: str) -> None:
+def test_expired_v4_signed_url_is_access_denied(
+    oss_target: OssTarget, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     v4 = oss_target.bucket(auth_version="v4")
     v4.put_object(prefix + "old4", b"x")
+    signed_in_the_past(monkeypatch, SIGNED_AGO_SECONDS)
     url = v4.sign_url("GET", prefix + "old4", 1)
-    time.sleep(2.1)
+    monkeypatch.undo()
 
     with pytest.raises(oss2.exceptions.OssError) as raised:
         v4.get_object_with_url(url)
