@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from deploy_hosts import ROOT, TEST_OVERRIDE
 
@@ -221,3 +223,28 @@ def test_a_ready_node_outside_deploy_hosts_stops_the_deploy_with_its_name() -> N
     assert "swarm node ecs-9" in str(failed.value)
     assert "not in DEPLOY_HOSTS" in str(failed.value)
     assert "gone" not in str(failed.value)
+
+
+def test_service_secrets_are_the_compose_files_then_the_values_they_do_not_cover(
+    tmp_path: Path,
+) -> None:
+    from stackctl.deploy.appdef import load_app
+    from stackctl.swarm.secrets import service_secrets
+
+    (tmp_path / "key.txt").write_text("from-the-file\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: app\n"
+        "    secrets: [{source: key, target: SECRET_KEY, mode: 0440}]\n"
+        "secrets: {key: {file: ./key.txt}}\n"
+        "x-deploy: {roles: {web: {}}}\n"
+    )
+    app = load_app(tmp_path / "compose.yaml", {})
+
+    found = service_secrets(
+        app.project, app.spec("web"), {"SECRET_KEY": "ignored", "API_TOKEN": "t0ken"}
+    )
+
+    assert [(s.file_name, s.content, s.mode) for s in found] == [
+        ("SECRET_KEY", b"from-the-file\n", 0o440),
+        ("API_TOKEN", b"t0ken", 0o400),
+    ]

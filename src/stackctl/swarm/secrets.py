@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackctl.compose import Project, ServiceSpec
 from stackctl.deploy import labels
-from stackctl.deploy.secretfiles import DEFAULT_MODE
+from stackctl.deploy.secretfiles import DEFAULT_MODE, secret_files
 
 if TYPE_CHECKING:
     import docker
@@ -49,14 +49,8 @@ def service_secrets(
     """The compose secret files of the service, then `values` (the deploy's secrets file and
     named environment secrets) for names it does not already get as a file."""
     found = [
-        SwarmSecret(
-            file_name=secret.file_name,
-            content=project.secrets[secret.source].read_bytes(),
-            uid=secret.uid,
-            gid=secret.gid,
-            mode=secret.mode if secret.mode is not None else DEFAULT_MODE,
-        )
-        for secret in spec.secrets
+        SwarmSecret(file.name, file.content, file.uid, file.gid, file.mode)
+        for file in secret_files(project, spec)
     ]
     names = {s.file_name for s in found}
     found += [
