@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,11 +37,16 @@ def wait_until(base: str, check: str, seconds: float) -> None:
 
 
 @contextmanager
-def running_copy() -> Iterator[tuple[Stack, str]]:
-    """(the copy's Stack, its base URL through nginx)."""
+def running_copy(
+    prepare: Callable[[Path], None] | None = None,
+) -> Iterator[tuple[Stack, str]]:
+    """(the copy's Stack, its base URL through nginx); `prepare` may change the copy's files
+    before it is built."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         environ = {**os.environ, **copy_project(directory)}
+        if prepare is not None:
+            prepare(directory)
         found = load_workspace(directory, environ=environ, mode="production")
         stack = Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
         base = f"http://127.0.0.1:{environ['NGINX_PORT']}"

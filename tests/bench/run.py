@@ -375,6 +375,45 @@ def page_rows() -> list[str]:
     ]
 
 
+def bench_json(script: str, *args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *args], check=True, capture_output=True, text=True
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def throughput_rows() -> list[str]:
+    """/main/ through nginx at 16 connections (wrk): the stack as it ships against the seed's
+    flow (Flask's dev server behind nginx, HTTP/1.0 upstream), windows interleaved."""
+    result = bench_json("bench_throughput.py")
+    ours, seed = result["ours"], result["seed"]
+    assert isinstance(ours, dict)
+    assert isinstance(seed, dict)
+    return [
+        "| /main/ through nginx, 16 connections (req/s; goal ≥5× the seed's flow: Flask dev server"
+        f" behind nginx, HTTP/1.0 upstream) | {ours['rps']:.0f} | {seed['rps']:.0f} |"
+        f" {ours['rps'] / seed['rps']:.2f}× |",
+        f"| p99 latency of that load (ms; goal ≤10; baseline the seed's flow) | {ours['p99_ms']}"
+        f" | {seed['p99_ms']} | {ours['p99_ms'] / seed['p99_ms']:.2f}× |",
+    ]
+
+
+def compose_load_rows() -> list[str]:
+    """A 5.8 MB compose.yaml read by stackctl against PyYAML's CSafeLoader, and the hostile
+    files the tests refuse."""
+    result = bench_json("bench_compose_load.py")
+    ours, base = float(result["ours_cpu_s"]), float(result["csafeloader_cpu_s"])  # type: ignore[arg-type]
+    slowest = float(result["hostile_slowest_s"])  # type: ignore[arg-type]
+    return [
+        f"| a {result['megabytes']} MB compose.yaml read (CPU s; goal ≤1; baseline PyYAML's"
+        f" CSafeLoader) | {ours:.2f} | {base:.2f} | {ours / base:.2f}× |",
+        f"| slowest of {result['hostile_files']} hostile files (alias bomb 10^10, 1,000-deep,"
+        f" 50 MB, binary...) until its one-line refusal (s; goal ≤1) | {slowest:.3f} | 1 (goal)"
+        f" | {slowest:.3f}× |",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per stack measurement")
@@ -390,6 +429,12 @@ def main() -> int:
         "--port-base", type=int, default=0, help="nginx ports BASE..BASE+2 (default: free ones)"
     )
     parser.add_argument("--skip-fakeoss", action="store_true", help="skip the fakeoss benchmark")
+    parser.add_argument(
+        "--skip-throughput", action="store_true", help="skip the throughput benchmark (needs wrk)"
+    )
+    parser.add_argument(
+        "--skip-compose-load", action="store_true", help="skip the compose file reading benchmark"
+    )
     options = parser.parse_args()
 
     lines = [
@@ -433,6 +478,10 @@ def main() -> int:
         )
     if not options.skip_page:
         lines.extend(page_rows())
+    if not options.skip_throughput:
+        lines.extend(throughput_rows())
+    if not options.skip_compose_load:
+        lines.extend(compose_load_rows())
     if not options.skip_deploy:
         lines.extend(deploy_rows())
     if not options.skip_swarm:

@@ -57,15 +57,25 @@ def test_a_service_starts_only_after_its_dependencies_are_healthy() -> None:
 
 
 def test_independent_services_start_and_become_healthy_side_by_side() -> None:
-    # fakeoss and redis need nothing: both start at once and their waits overlap, so web waits
-    # for the slower of the two, not their sum.
-    recorder = Recorder({"redis": 0.4, "fakeoss": 0.4})
-    started = time.monotonic()
+    # fakeoss and redis need nothing: both start at once and their waits overlap. Each wait
+    # passes a two-party barrier only while the other wait runs too: waits one after another
+    # would break it (its timeout only keeps a regression from hanging the suite).
+    both_waiting = threading.Barrier(2, timeout=10)
+
+    class Overlapping(Recorder):
+        def reach(self, service: str, condition: str) -> None:
+            if service in ("redis", "fakeoss"):
+                both_waiting.wait()
+            super().reach(service, condition)
+
+    recorder = Overlapping()
 
     start_in_graph(ORDER, GRAPH, recorder.start, recorder.reach)
 
-    assert recorder.at[("start", "web")] - started < 0.75
-    assert recorder.at[("start", "worker")] - started < 0.75
+    assert not both_waiting.broken
+    at = recorder.at
+    for service in ("web", "worker"):
+        assert at[("start", service)] >= max(at[("healthy", "redis")], at[("healthy", "fakeoss")])
 
 
 def test_each_condition_is_waited_for_once_however_many_depend_on_it() -> None:
