@@ -111,8 +111,8 @@ def images(
         main_py = copy / "src/gallery/main.py"
         main_py.write_text(main_py.read_text().replace("welcome to CI/CD world", NEW_WELCOME))
         built["v2"] = release(local, deploy_app(copy, key_dir), "v2")
-    # Built after v2, so this tree's build is `latest` again (the classic builder's cache gives
-    # v1's very image ids back).
+    # Built after v2, so this tree's build is `latest` again (usually v1's very image ids, from
+    # the classic builder's cache; nothing depends on it).
     built["broken"] = release(local, deploy_app(ROOT, key_dir, BROKEN_WORKER), "broken")
     return built
 

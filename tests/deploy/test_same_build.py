@@ -48,4 +48,6 @@ def test_up_then_deploy_of_the_same_tree_builds_nothing_new(
         assert image_id == up_ids[service], service
     for service, ref in release.roles.items():
         assert local.api.inspect_image(ref)["Id"] == up_ids[service]
-    assert release.image_ids["web"] == images["v1"].image_ids["web"]
+    # Not compared with the session's v1 images: v2 and the broken release were built in
+    # between, and whether the classic builder's cache gives v1's very ids back is the engine's
+    # business (it did not always, on this machine), not the promise tested here.
