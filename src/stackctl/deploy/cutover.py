@@ -514,7 +514,8 @@ def cutover(
         return before
     started: list[str] = list(names.values())
     try:
-        if not restart_kept and any(secret_files(app.project, app.spec(r.service)) for r in roles):
+        # Imported once here, not by two roles booting at once (two imports, one left dangling).
+        if not restart_kept and any(app.spec(r.service).secrets for r in roles):
             ensure_helper_image(client)
 
         def bring_up(role: Role) -> tuple[float, str | None]:
