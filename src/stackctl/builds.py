@@ -3,7 +3,10 @@ changed. The inputs' fingerprint is kept as a second tag on the image it built."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import docker
@@ -16,7 +19,7 @@ from stackctl.compose import Project
 from stackctl.contexthash import context_hash, files_digest
 from stackctl.converge import image_name
 from stackctl.dockerfile import copied_sources
-from stackctl.images import build_image
+from stackctl.images import BuildBoard, build_image
 from stackctl.settings import StackSettings
 
 FINGERPRINT_PREFIX = "inputs-"
@@ -32,6 +35,25 @@ def fingerprint_tag(tag: str, fingerprint: str) -> str:
     return f"{repository_of(tag)}:{FINGERPRINT_PREFIX}{fingerprint[:20]}"
 
 
+@dataclass(frozen=True, eq=False)  # one job is one build: compared by identity
+class _BuildJob:
+    """One image to build, for the services (web and worker share one) that run it."""
+
+    services: tuple[str, ...]
+    tag: str
+    fingerprint: str
+    context: Path
+    dockerfile: str
+    args: Mapping[str, str]
+    target: str | None
+
+    @property
+    def lane(self) -> tuple[Path, str]:
+        """Builds of one Dockerfile run one after another: the second finds the stages they
+        share in the cache instead of running them a second time beside the first."""
+        return (self.context, self.dockerfile)
+
+
 def build_services(
     client: docker.DockerClient,
     project: Project,
@@ -41,11 +63,75 @@ def build_services(
     *,
     force: bool = False,
 ) -> dict[str, str]:
-    """Build the services' images whose inputs changed; return service -> image id."""
+    """Build the services' images whose inputs changed; return service -> image id.
+
+    Independent images build side by side (at most `settings.build_parallel` at once), each with
+    its own progress row; the first failure stops what has not started and is raised once the
+    running builds end (their images stay valid for the next run).
+    """
+    images, jobs = _plan(client, project, settings, services, force=force)
+    if not jobs:
+        return images
+    lanes: dict[tuple[Path, str], list[_BuildJob]] = {}
+    for job in jobs:
+        lanes.setdefault(job.lane, []).append(job)
+    failed = threading.Event()
+    with BuildBoard(console) as board:
+        rows = {job: board.add(job.services[0]) for job in jobs}
+
+        def run_lane(lane: list[_BuildJob]) -> dict[str, str]:
+            built: dict[str, str] = {}
+            for job in lane:
+                if failed.is_set():
+                    board.finished(rows[job])
+                    continue
+                try:
+                    image_id = build_image(
+                        client,
+                        context=job.context,
+                        dockerfile=job.dockerfile,
+                        tag=job.tag,
+                        buildargs=job.args,
+                        target=job.target,
+                        labels={labels.PROJECT: project.name},
+                        console=console,
+                        service=job.services[0],
+                        board=board,
+                        row=rows[job],
+                    )
+                except BaseException:
+                    failed.set()
+                    raise
+                mark_built(client, job.tag, job.fingerprint)
+                built.update(dict.fromkeys(job.services, image_id))
+            return built
+
+        workers = max(1, min(settings.build_parallel, len(lanes)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="build") as pool:
+            futures = [pool.submit(run_lane, lane) for lane in lanes.values()]
+            wait(futures)
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]  # type: ignore[misc]
+    for future in futures:
+        images.update(future.result())
+    return images
+
+
+def _plan(
+    client: docker.DockerClient,
+    project: Project,
+    settings: StackSettings,
+    services: Sequence[str],
+    *,
+    force: bool,
+) -> tuple[dict[str, str], list[_BuildJob]]:
+    """service -> image id for the images already built from the current inputs, and the
+    builds still needed (one per distinct tag and inputs)."""
     buildargs = buildargs_for(settings)
-    built: dict[tuple[str, ...], str] = {}
-    files: dict[tuple[Path, Path], str] = {}
+    digests: dict[tuple[Path, Path, str | None], str] = {}
     images: dict[str, str] = {}
+    jobs: dict[tuple[str, str], _BuildJob] = {}
     for name in services:
         spec = project.services[name]
         if spec.build is None:
@@ -53,37 +139,30 @@ def build_services(
         args = {**buildargs, **spec.build.args}
         context = spec.build.context
         dockerfile = context / spec.build.dockerfile
-        key_files = (context, dockerfile)
-        if key_files not in files:
-            # Services often share a Dockerfile (web and worker): hash its inputs once.
-            sources = copied_sources(dockerfile.read_text(encoding="utf-8"))
-            files[key_files] = files_digest(
+        key_files = (context, dockerfile, spec.build.target)
+        if key_files not in digests:
+            # Services often share a Dockerfile and target (web and worker): hash once.
+            sources = copied_sources(dockerfile.read_text(encoding="utf-8"), spec.build.target)
+            digests[key_files] = files_digest(
                 context, None if sources is None else [*sources, spec.build.dockerfile]
             )
-        fingerprint = context_hash(files[key_files], spec.build.dockerfile, args, spec.build.target)
+        fingerprint = context_hash(
+            digests[key_files], spec.build.dockerfile, args, spec.build.target
+        )
         tag = image_name(project, spec)
         key = (fingerprint, tag)
-        if key in built:
-            images[name] = built[key]
+        if key in jobs:
+            job = jobs[key]
+            jobs[key] = replace(job, services=(*job.services, name))
             continue
         current = None if force else image_with_fingerprint(client, tag, fingerprint)
         if current is not None:
-            images[name] = built[key] = current
+            images[name] = current
             continue
-        console.print(f"[bold]building[/] {name} → {tag}")
-        images[name] = built[key] = build_image(
-            client,
-            context=spec.build.context,
-            dockerfile=spec.build.dockerfile,
-            tag=tag,
-            buildargs=args,
-            target=spec.build.target,
-            labels={labels.PROJECT: project.name},
-            console=console,
-            service=name,
+        jobs[key] = _BuildJob(
+            (name,), tag, fingerprint, context, spec.build.dockerfile, args, spec.build.target
         )
-        mark_built(client, tag, fingerprint)
-    return images
+    return images, list(jobs.values())
 
 
 def image_with_fingerprint(client: docker.DockerClient, tag: str, fingerprint: str) -> str | None:

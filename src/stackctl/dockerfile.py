@@ -56,22 +56,78 @@ def base_images_of(
     return refs
 
 
-def copied_sources(dockerfile_text: str) -> list[str] | None:
-    """The context paths a Dockerfile's COPY and ADD read, or None when that cannot be told
-    (a variable, a URL, a JSON form): then the whole context counts."""
+@dataclass
+class _Stage:
+    """One FROM section: the earlier stages it reads (FROM one, COPY --from) and the context
+    paths its COPY and ADD read (None: cannot be told)."""
+
+    name: str
+    reads: list[str]
+    sources: list[str] | None
+
+
+def copied_sources(dockerfile_text: str, target: str | None = None) -> list[str] | None:
+    """The context paths the image of `target` (default: the last stage) is made from: the COPY
+    and ADD sources of that stage and of the stages it reads through FROM or COPY --from. None
+    when that cannot be told (a variable, a URL, a JSON form): then the whole context counts.
+
+    The classic builder also runs the stages before the target that it does not read, but their
+    files cannot change the target's image: a change there needs no new build of this one.
+    """
+    stages = _stages(dockerfile_text)
+    if not stages:
+        return []
+    # `--from=0` names a stage by its index, whatever its alias.
+    by_name = {str(i): stage for i, stage in enumerate(stages)}
+    by_name.update((stage.name, stage) for stage in stages)
+    wanted = stages[-1] if target is None else by_name.get(target.lower())
+    if wanted is None:  # the engine refuses an unknown target; count everything meanwhile
+        wanted_names = [stage.name for stage in stages]
+    else:
+        wanted_names = []
+        pending = [wanted.name]
+        while pending:
+            name = pending.pop()
+            stage = by_name.get(name)
+            if stage is None or stage.name in wanted_names:
+                continue  # an image, not a stage of this file, or one counted already
+            wanted_names.append(stage.name)
+            pending.extend(stage.reads)
     sources: list[str] = []
-    for line in _instructions(dockerfile_text):
-        words = line.split()
-        if words[0].upper() not in ("COPY", "ADD"):
+    for stage in stages:
+        if stage.name not in wanted_names:
             continue
+        if stage.sources is None:
+            return None
+        sources.extend(s for s in stage.sources if s not in sources)
+    return sources
+
+
+def _stages(dockerfile_text: str) -> list[_Stage]:
+    stages: list[_Stage] = []
+    for line in _instructions(dockerfile_text):
+        match = _FROM_RE.match(line)
+        if match:
+            name = (match.group(2) or str(len(stages))).lower()
+            stages.append(_Stage(name, [match.group(1).lower()], []))
+            continue
+        words = line.split()
+        if not stages or words[0].upper() not in ("COPY", "ADD"):
+            continue
+        stage = stages[-1]
         flags = [w for w in words[1:] if w.startswith("--")]
-        if any(flag.startswith("--from") for flag in flags):
+        source_stage = next((f.split("=", 1)[1] for f in flags if f.startswith("--from=")), None)
+        if source_stage is not None:
+            stage.reads.append(source_stage.lower())
             continue
         paths = [w for w in words[1:] if not w.startswith("--")][:-1]
+        if stage.sources is None:
+            continue
         if not paths or any(p.startswith("[") or "$" in p or "://" in p for p in paths):
-            return None
-        sources.extend(p.removeprefix("./").rstrip("/") or "." for p in paths)
-    return sources
+            stage.sources = None
+            continue
+        stage.sources.extend(p.removeprefix("./").rstrip("/") or "." for p in paths)
+    return stages
 
 
 def declared_args(dockerfile_text: str) -> set[str]:

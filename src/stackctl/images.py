@@ -11,7 +11,7 @@ import contextlib
 import re
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,14 @@ from typing import Any
 import docker
 from docker.errors import APIError, ImageNotFound
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from stackctl.dockerfile import BaseImageRef, base_images_of, declared_args
 from stackctl.errors import BaseImageMissing, BuildError
@@ -48,15 +55,16 @@ def image_present(client: docker.DockerClient, image: str) -> bool:
 def ensure_base_images(
     client: docker.DockerClient,
     refs: Iterable[BaseImageRef],
-    console: Console,
     *,
     pull_missing: bool,
+    say: Callable[[str], None] = lambda _: None,
 ) -> None:
     for ref in refs:
         if image_present(client, ref.image):
             continue
         if pull_missing:
-            with console.status(f"pulling {ref.image}"), contextlib.suppress(APIError):
+            say(f"pulling {ref.image}")
+            with contextlib.suppress(APIError):
                 client.api.pull(ref.image)
             if image_present(client, ref.image):
                 continue
@@ -135,6 +143,55 @@ def _one_line(text: str, limit: int = 240) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+class BuildBoard:
+    """One live rich progress with a row per image build: builds running side by side each keep
+    their own row (service, step n/m, the instruction, time); a finished build's row becomes one
+    printed line. Used as a context manager around all the builds of one command."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[service]}[/]"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[steps]}"),
+            TextColumn("{task.description}", markup=False),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+
+    def __enter__(self) -> BuildBoard:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def add(self, service: str, description: str = "waiting") -> TaskID:
+        return self._progress.add_task(description, total=None, service=service, steps="")
+
+    def describe(self, row: TaskID, what: str) -> None:
+        self._progress.update(row, description=what)
+
+    def starting(self, row: TaskID) -> None:
+        self._progress.reset(row, description="sending build context")
+
+    def stepped(self, row: TaskID, output: _BuildOutput) -> None:
+        self._progress.update(
+            row,
+            completed=output.step - 1,
+            total=output.total,
+            steps=f"step {output.step}/{output.total}",
+            description=_quote(output.instruction, 70)[1:-1],
+        )
+
+    def finished(self, row: TaskID, line: str | None = None) -> None:
+        self._progress.remove_task(row)
+        if line is not None:
+            self.console.print(line)
+
+
 def build_image(
     client: docker.DockerClient,
     *,
@@ -147,36 +204,50 @@ def build_image(
     console: Console,
     service: str,
     pull_missing: bool = True,
+    board: BuildBoard | None = None,
+    row: TaskID | None = None,
 ) -> str:
     """Build `tag` from `context/dockerfile`; return the image id or raise BuildError.
 
+    Shown on `board`'s `row` when given (several builds at once), else on a board of its own.
     Build args the Dockerfile does not declare are dropped: the classic builder warns about them
     and there is no reason to send a CA bundle to a build that cannot use it.
     """
+    if board is None:
+        with BuildBoard(console) as own:
+            return build_image(
+                client,
+                context=context,
+                dockerfile=dockerfile,
+                tag=tag,
+                buildargs=buildargs,
+                target=target,
+                labels=labels,
+                console=console,
+                service=service,
+                pull_missing=pull_missing,
+                board=own,
+                row=own.add(service),
+            )
+    if row is None:
+        row = board.add(service)
     try:
         text = (context / dockerfile).read_text(encoding="utf-8")
     except OSError as exc:
+        board.finished(row)
         raise BuildError(f"build of {service} failed: cannot read {dockerfile}: {exc}") from None
     declared = declared_args(text)
     args = {k: v for k, v in buildargs.items() if k in declared}
-    ensure_base_images(
-        client, base_images_of(text, args, target), console, pull_missing=pull_missing
-    )
-
     output = _BuildOutput()
-    started = time.monotonic()
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.fields[service]}[/]"),
-        BarColumn(bar_width=24),
-        TextColumn("{task.fields[steps]}"),
-        TextColumn("{task.description}", markup=False),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("sending build context", total=None, service=service, steps="")
+    try:
+        ensure_base_images(
+            client,
+            base_images_of(text, args, target),
+            pull_missing=pull_missing,
+            say=lambda what: board.describe(row, what),
+        )
+        started = time.monotonic()
+        board.starting(row)
         try:
             stream = client.api.build(
                 path=str(context),
@@ -191,22 +262,20 @@ def build_image(
             )
             for chunk in stream:
                 if output.feed(chunk):
-                    progress.update(
-                        task,
-                        completed=output.step - 1,
-                        total=output.total,
-                        steps=f"step {output.step}/{output.total}",
-                        description=_quote(output.instruction, 70)[1:-1],
-                    )
+                    board.stepped(row, output)
         except APIError as exc:
             output.error = str(exc.explanation or exc)
             raise output.failure(service) from None
-    if output.error is not None or output.image_id is None:
-        raise output.failure(service)
-    image_id = str(client.api.inspect_image(tag)["Id"])
+        if output.error is not None or output.image_id is None:
+            raise output.failure(service)
+        image_id = str(client.api.inspect_image(tag)["Id"])
+    except BaseException:
+        board.finished(row)
+        raise
     cached = f", {output.cached} cached" if output.cached else ""
-    console.print(
+    board.finished(
+        row,
         f"[green]✓[/] {service}: built {tag} ({image_id.removeprefix('sha256:')[:12]}, "
-        f"{output.total} steps{cached}) in {time.monotonic() - started:.1f}s"
+        f"{output.total} steps{cached}) in {time.monotonic() - started:.1f}s",
     )
     return image_id

@@ -41,6 +41,8 @@ class StackSettings(BaseModel):
     # production: compose.yaml alone, code baked into the images.
     mode: Literal["develop", "production"] = "develop"
     health_timeout: float = Field(default=120.0, gt=0)
+    # Images built side by side by `up`/`build` (builds of one Dockerfile still go in turn).
+    build_parallel: int = Field(default=2, ge=1, le=32)
     docker_host: str = ""
 
     @property
@@ -68,6 +70,7 @@ ENV_NAMES = {
     "BUILD_CA_BUNDLE": "build_ca_bundle",
     "STACK_MODE": "mode",
     "STACK_HEALTH_TIMEOUT": "health_timeout",
+    "STACK_BUILD_PARALLEL": "build_parallel",
     "DOCKER_HOST": "docker_host",
 }
 
