@@ -62,7 +62,8 @@ class Container:
     def health(self) -> str:
         """healthy, unhealthy, starting, or "" without a healthcheck (read from `Status`)."""
         text = str(self.attrs.get("Status") or "")
-        return next((word for word in HEALTH_WORDS if f"({word}" in text), "")
+        # "Up 2 seconds (healthy)", "Up 1 second (health: starting)"
+        return next((w for w in HEALTH_WORDS if f"({w})" in text or f"(health: {w})" in text), "")
 
     @property
     def published_ports(self) -> list[tuple[str, int, int, str]]:

@@ -131,6 +131,7 @@ class Stack:
             return plans
 
         order = [name for name in self.project.start_order() if name in selected]
+        checked: list[str] = []  # the services found healthy, by their checks' own runs
         # Each service starts once its own dependencies are there, and every wait runs at once
         # (stackctl.schedule): not one service after another.
         with self.console.status(f"starting {len(order)} services"):
@@ -143,10 +144,14 @@ class Stack:
                     for name in order
                 },
                 start,
-                self._reach,
+                lambda name, condition: self._reach(name, condition, checked),
                 # A service scaled to 0 has nothing to wait for.
                 wait_for=lambda name: wait and self.project.services[name].replicas > 0,
             )
+        if wait:
+            # Dependants started on the checks' own runs; `up` ends when Docker says healthy
+            # too, so `ps` right after agrees with what `up` printed.
+            self._confirm_health(checked)
         plans = [plan for group in per_service for plan in group]
         if any(plan.action == "recreate" for plan in plans):
             # A recreated container let go of its old image: leave no dangling copy behind.
@@ -162,14 +167,22 @@ class Stack:
             local=engine_is_local(self.settings.docker_host),
         )
 
-    def _reach(self, service: str, condition: str) -> None:
+    def _reach(self, service: str, condition: str, checked: list[str]) -> None:
         """Block until the service is healthy (or completed, for a one-off), and say so."""
         if condition == "service_completed_successfully":
             self.health.wait_completed(service)
             self.console.print(f" [green]✔[/] {container_name(self.project, service)}  completed")
             return
-        self.health.wait_healthy(service, status=False)
+        self.health.wait_healthy(service, status=False, own_check=True)
+        checked.append(service)
         self.console.print(f" [green]✔[/] {container_name(self.project, service)}  healthy")
+
+    def _confirm_health(self, services: list[str]) -> None:
+        """Wait, side by side, until Docker itself reports each service healthy."""
+        with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+            waits = [pool.submit(self.health.wait_healthy, name, status=False) for name in services]
+        for wait in waits:
+            wait.result()
 
     def _with_dependencies(self, services: Collection[str]) -> set[str]:
         selected = set(self._selected(services))

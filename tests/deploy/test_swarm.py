@@ -172,8 +172,14 @@ def run_in_task(settings: DeploySettings, service: str, command: list[str]) -> t
         container = clients[address].containers.get(
             task["Status"]["ContainerStatus"]["ContainerID"]
         )
-        code, output = container.exec_run(command)
-        assert code == 0, output
+        # docker-py's exec_run can answer an empty output for a command that did print
+        # (docker/docker-py#2042, #3332: the output went before the stream was attached); the
+        # commands here always print, so an empty answer is asked again, at most twice.
+        for _ in range(3):
+            code, output = container.exec_run(command)
+            assert code == 0, output
+            if output:
+                break
         return str(output.decode().strip()), json.dumps(container.attrs)
 
 

@@ -45,3 +45,13 @@ def test_a_container_without_labels_ports_or_healthcheck_reads_as_empty() -> Non
     container = Container({"Id": "1", "Names": ["/x"], "State": "exited", "Status": "Exited (0)"})
     assert (container.service, container.config_hash, container.health) == ("", "", "")
     assert container.published_ports == []
+
+
+def test_a_starting_health_check_reads_as_starting() -> None:
+    # The engine's own wording: "(health: starting)", unlike "(healthy)" and "(unhealthy)".
+    for status, health in [
+        ("Up 1 second (health: starting)", "starting"),
+        ("Up 3 minutes (unhealthy)", "unhealthy"),
+        ("Up 3 minutes (healthy)", "healthy"),
+    ]:
+        assert Container({**LISTED, "Status": status}).health == health

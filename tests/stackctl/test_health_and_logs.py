@@ -128,3 +128,82 @@ def test_tail_is_a_number_of_lines(given: int | str | None, lines: int | None) -
 def test_a_tail_that_is_not_a_count_is_refused(given: str) -> None:
     with pytest.raises(StackError, match=r"^--tail .*: expected a number of lines"):
         tail_lines(given)
+
+
+class CheckedApi(ScriptedApi):
+    """Docker says "starting" forever; the health check's own command answers `exit_code` when
+    run through exec (after `hold` is set, if given)."""
+
+    def __init__(self, exit_code: int, hold: Any = None) -> None:
+        super().__init__(STARTING)
+        self.exit_code = exit_code
+        self.hold = hold
+        self.commands: list[list[str]] = []
+
+    def inspect_container(self, container_id: str) -> dict[str, Any]:
+        found = super().inspect_container(container_id)
+        found["Config"] = {"Healthcheck": {"Test": ["CMD-SHELL", "redis-cli ping"]}}
+        return found
+
+    def exec_create(self, container_id: str, command: list[str], **options: Any) -> str:
+        self.commands.append(command)
+        return f"exec-{len(self.commands)}"
+
+    def exec_start(self, exec_id: str) -> bytes:
+        if self.hold is not None:
+            self.hold.wait()
+        return b""
+
+    def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        return {"ExitCode": self.exit_code}
+
+
+def test_a_passing_own_check_makes_a_starting_service_healthy_before_docker_says_so() -> None:
+    api = CheckedApi(exit_code=0)
+    waiter(api).wait_healthy("redis", own_check=True)
+    assert api.commands[0] == ["/bin/sh", "-c", "redis-cli ping"]
+
+
+def test_without_own_checks_only_docker_s_word_counts() -> None:
+    api = CheckedApi(exit_code=0)
+    with pytest.raises(ServiceUnhealthy, match="was not healthy within"):
+        waiter(api).wait_healthy("redis", timeout=0.5)
+    assert api.commands == []
+
+
+def test_a_failing_own_check_keeps_the_wait_going_until_the_timeout() -> None:
+    api = CheckedApi(exit_code=1)
+    with pytest.raises(ServiceUnhealthy, match="was not healthy within"):
+        waiter(api).wait_healthy("redis", timeout=0.5, own_check=True)
+    assert len(api.commands) >= 2  # run again after each failure, one at a time
+
+
+def test_a_hanging_own_check_neither_blocks_the_wait_nor_runs_twice_at_once() -> None:
+    import threading
+
+    hold = threading.Event()
+    api = CheckedApi(exit_code=0, hold=hold)
+    try:
+        with pytest.raises(ServiceUnhealthy, match="was not healthy within"):
+            waiter(api).wait_healthy("redis", timeout=0.5, own_check=True)
+        assert len(api.commands) == 1
+    finally:
+        hold.set()
+
+
+@pytest.mark.parametrize(
+    ("test", "command"),
+    [
+        (["CMD", "curl", "-f", "http://x/"], ["curl", "-f", "http://x/"]),
+        (["CMD-SHELL", "exit 0"], ["/bin/sh", "-c", "exit 0"]),
+        (["NONE"], None),
+        (None, None),
+        ([], None),
+    ],
+)
+def test_the_check_command_is_docker_s_own_reading_of_the_test(
+    test: list[str] | None, command: list[str] | None
+) -> None:
+    from stackctl.health import check_command
+
+    assert check_command(test) == command

@@ -105,3 +105,38 @@ def test_unhealthy_dependency_is_named_with_its_last_log_lines(
         assert stack.containers("after") == []
     finally:
         stack.down(volumes=True)
+
+
+SLOW_CHECKS = f"""
+services:
+  base:
+    image: {BASE}
+    command: ["sleep", "300"]
+    init: true
+    healthcheck:
+      test: ["CMD-SHELL", "test -e /proc/1"]
+      interval: 300s
+  dependant:
+    image: {BASE}
+    command: ["sleep", "300"]
+    init: true
+    depends_on:
+      base:
+        condition: service_healthy
+"""
+
+
+def test_a_service_s_own_check_passing_is_healthy_before_docker_s_first_run(
+    tmp_path: Path, project_name: str
+) -> None:
+    """Docker runs the check first an interval (300 s) after the start; `up` runs the same
+    command in the container itself, so the dependant starts without waiting for that. (Without
+    --no-wait, `up` would then wait for Docker's own word, as `ps` shows it.)"""
+    (tmp_path / "compose.yaml").write_text(SLOW_CHECKS)
+    stack = make_stack(tmp_path, project_name)
+    try:
+        stack.up(wait=False)
+        states = {row.service: (row.state, row.health) for row in stack.ps()}
+        assert states == {"base": ("running", "starting"), "dependant": ("running", "")}
+    finally:
+        stack.down(volumes=True)
