@@ -12,7 +12,7 @@ import io
 import tarfile
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -350,13 +350,16 @@ class Stack:
 
     def _remove(self, container_id: str, service: str, *, volumes: bool = False) -> None:
         """Stop and remove; `volumes` also removes its anonymous volumes (as `down -v`)."""
+        self._stop(container_id, service)
+        with contextlib.suppress(NotFound):
+            self.api.remove_container(container_id, force=True, v=volumes)
+
+    def _stop(self, container_id: str, service: str) -> None:
+        """Stop with the service's signal, killed after its grace period (as `docker stop`)."""
         spec = self.project.services.get(service)
         timeout = int(spec.stop_grace_period) if spec and spec.stop_grace_period else None
-        try:
+        with contextlib.suppress(NotFound):
             self.api.stop(container_id, timeout=timeout or DEFAULT_STOP_TIMEOUT)
-            self.api.remove_container(container_id, force=True, v=volumes)
-        except NotFound:
-            pass
 
     def _ensure_networks(self, services: Collection[str]) -> None:
         """The networks the services join: the project's are created, external ones must exist."""
@@ -424,26 +427,36 @@ class Stack:
             by_service.setdefault(container.service, []).append(container)
         removed: list[str] = []
 
-        def stop_and_remove_one(container: Container) -> None:
+        def remove_one(container: Container) -> None:
             anonymous = self._anonymous_volumes(container) if volumes else []
-            self._remove(container.id, container.service, volumes=volumes)
+            with contextlib.suppress(NotFound):
+                self.api.remove_container(container.id, force=True, v=volumes)
             for name in anonymous:
                 # `rm -v` spares a volume mounted by name, as one kept across a recreate is.
                 with contextlib.suppress(NotFound, APIError):
                     self.api.remove_volume(name)
 
-        def stop_and_remove(service: str) -> None:
-            containers = by_service[service]
-            with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
-                list(pool.map(stop_and_remove_one, containers))
-            removed.extend(container.name for container in containers)
-
         # Stopping is mostly waiting for processes to exit: services stop side by side, but each
-        # only once the services that depend on it are gone (as compose does). A worker stopped
-        # together with its Redis spends its cold shutdown reconnecting to a Redis that is gone,
-        # until the engine kills it at its grace period (10 s, measured).
-        order = stop_order(self.project, list(by_service))
-        start_in_graph(order, dependants(self.project, order), stop_and_remove, _no_wait)
+        # only once the services that depend on it have stopped (as compose does). A worker
+        # stopped together with its Redis spends its cold shutdown reconnecting to a Redis that
+        # is gone, until the engine kills it at its grace period (10 s, measured). Removing a
+        # stopped container is off that path: it runs beside the stops that follow.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="rm") as removals:
+            removing: list[Future[None]] = []
+
+            def stop(service: str) -> None:
+                containers = by_service[service]
+                with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+                    list(pool.map(lambda c: self._stop(c.id, c.service), containers))
+                removing.extend(removals.submit(remove_one, c) for c in containers)
+                removed.extend(container.name for container in containers)
+
+            order = stop_order(self.project, list(by_service))
+            try:
+                start_in_graph(order, dependants(self.project, order), stop, _no_wait)
+            finally:
+                for removal in removing:
+                    removal.result()
         for name in removed:
             self.console.print(f" [green]✔[/] {name}  removed")
         for network in self.api.networks(
