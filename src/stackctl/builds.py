@@ -69,7 +69,8 @@ def build_services(
     its own progress row; the first failure stops what has not started and is raised once the
     running builds end (their images stay valid for the next run).
     """
-    images, jobs = _plan(client, project, settings, services, force=force)
+    in_file_order = [name for name in project.services if name in services]
+    images, jobs = _plan(client, project, settings, in_file_order, force=force)
     if not jobs:
         return images
     lanes: dict[tuple[Path, str], list[_BuildJob]] = {}

@@ -218,14 +218,32 @@ class Stack:
             self.api.start(plan.existing.id)
             self.console.print(f" [green]✔[/] {name}  started")
             return
-        anonymous: dict[str, str] = {}
-        if plan.existing is not None:
-            anonymous = self._volumes_by_target(plan.existing.id)
-            self._remove(plan.existing.id, plan.service)
-        container_id = self._create(plan, name, anonymous)
+        if plan.existing is None:
+            container_id = self._create(plan, name)
+        else:
+            container_id = self._replace(plan, plan.existing, name)
         self.api.start(container_id)
         verb = "recreated" if plan.action == "recreate" else "created"
         self.console.print(f" [green]✔[/] {name}  {verb}")
+
+    def _replace(self, plan: ServicePlan, existing: Container, name: str) -> str:
+        """Create the new container while the old one still runs, under a temporary name (as
+        compose v2 does), then stop and remove the old one and rename: the service is down only
+        from the old one's stop to the new one's start, and a create that fails leaves the old
+        one running. A fixed address (ipv4/ipv6_address) cannot be held twice: remove first."""
+        anonymous = self._volumes_by_target(existing.id)
+        if any(e.ipv4_address or e.ipv6_address for e in plan.config.endpoints):
+            self._remove(existing.id, plan.service)
+            return self._create(plan, name, anonymous)
+        container_id = self._create(plan, f"{existing.id[:12]}_{name}", anonymous)
+        try:
+            self._remove(existing.id, plan.service)
+            self.api.rename(container_id, name)
+        except BaseException:
+            with contextlib.suppress(APIError, NotFound):
+                self.api.remove_container(container_id, force=True)
+            raise
+        return container_id
 
     def _volumes_by_target(self, container_id: str) -> dict[str, str]:
         """The container's volumes by container path: a recreated container gets its anonymous
