@@ -22,7 +22,6 @@ from docker.types import Healthcheck, IPAMConfig, IPAMPool, Mount
 from rich.console import Console
 
 from stackctl import labels
-from stackctl.builds import build_services, remove_superseded_images
 from stackctl.compose import Project, ServiceSpec
 from stackctl.containers import Container, project_containers
 from stackctl.converge import (
@@ -87,6 +86,10 @@ class Stack:
 
     def build(self, services: Collection[str] = (), *, force: bool = False) -> dict[str, str]:
         """Build the services' images whose inputs changed; return service -> image id."""
+        # Imported here: builds bring rich's progress and the build-args machinery, which
+        # down, ps and logs never use (each command pays its imports at every run).
+        from stackctl.builds import build_services
+
         return build_services(
             self.client,
             self.project,
@@ -155,6 +158,8 @@ class Stack:
         plans = [plan for group in per_service for plan in group]
         if any(plan.action == "recreate" for plan in plans):
             # A recreated container let go of its old image: leave no dangling copy behind.
+            from stackctl.builds import remove_superseded_images
+
             remove_superseded_images(self.client, self.project.name)
         return plans
 
