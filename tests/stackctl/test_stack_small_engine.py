@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from docker.errors import APIError
 from rich.console import Console
 
 from stackctl.engine import connect
@@ -138,5 +139,32 @@ def test_a_service_s_own_check_passing_is_healthy_before_docker_s_first_run(
         stack.up(wait=False)
         states = {row.service: (row.state, row.health) for row in stack.ps()}
         assert states == {"base": ("running", "starting"), "dependant": ("running", "")}
+    finally:
+        stack.down(volumes=True)
+
+
+def test_a_replacement_the_engine_refuses_leaves_the_old_container_running(
+    small_dir: Path, project_name: str
+) -> None:
+    """The new container is created before the old one stops: a create the engine refuses (more
+    CPUs than the machine has) changes nothing that runs."""
+    stack = make_stack(small_dir, project_name)
+    try:
+        stack.up()
+        before = [c.id for c in stack.containers("steady")]
+        compose = small_dir / "compose.yaml"
+        compose.write_text(
+            compose.read_text().replace(
+                "    init: true\n    volumes:",
+                "    init: true\n    deploy:\n      resources:\n        limits:\n"
+                "          cpus: '4096'\n    volumes:",
+                1,
+            )
+        )
+        with pytest.raises(APIError):
+            make_stack(small_dir, project_name).up()
+        after = stack.containers("steady")
+        assert [c.id for c in after] == before
+        assert [c.status for c in after] == ["running"]
     finally:
         stack.down(volumes=True)
