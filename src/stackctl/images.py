@@ -213,9 +213,13 @@ def build_image(
     Build args the Dockerfile does not declare are dropped: the classic builder warns about them
     and there is no reason to send a CA bundle to a build that cannot use it.
     """
-    if board is None:
-        with BuildBoard(console) as own:
-            return build_image(
+    with contextlib.ExitStack() as own:
+        if board is None:
+            board = own.enter_context(BuildBoard(console))
+        shown = board
+        line = shown.add(service) if row is None else row
+        try:
+            image_id, output, seconds = _build(
                 client,
                 context=context,
                 dockerfile=dockerfile,
@@ -223,59 +227,72 @@ def build_image(
                 buildargs=buildargs,
                 target=target,
                 labels=labels,
-                console=console,
                 service=service,
                 pull_missing=pull_missing,
-                board=own,
-                row=own.add(service),
+                board=shown,
+                row=line,
             )
-    if row is None:
-        row = board.add(service)
+        except BaseException:
+            shown.finished(line)
+            raise
+        cached = f", {output.cached} cached" if output.cached else ""
+        shown.finished(
+            line,
+            f"[green]✓[/] {service}: built {tag} ({image_id.removeprefix('sha256:')[:12]}, "
+            f"{output.total} steps{cached}) in {seconds:.1f}s",
+        )
+    return image_id
+
+
+def _build(
+    client: docker.DockerClient,
+    *,
+    context: Path,
+    dockerfile: str,
+    tag: str,
+    buildargs: Mapping[str, str],
+    target: str | None,
+    labels: Mapping[str, str],
+    service: str,
+    pull_missing: bool,
+    board: BuildBoard,
+    row: TaskID,
+) -> tuple[str, _BuildOutput, float]:
+    """The build itself, shown on `row`: (image id, what its stream said, seconds)."""
     try:
         text = (context / dockerfile).read_text(encoding="utf-8")
     except OSError as exc:
-        board.finished(row)
         raise BuildError(f"build of {service} failed: cannot read {dockerfile}: {exc}") from None
     declared = declared_args(text)
     args = {k: v for k, v in buildargs.items() if k in declared}
     output = _BuildOutput()
-    try:
-        ensure_base_images(
-            client,
-            base_images_of(text, args, target),
-            pull_missing=pull_missing,
-            say=lambda what: board.describe(row, what),
-        )
-        started = time.monotonic()
-        board.starting(row)
-        try:
-            stream = client.api.build(
-                path=str(context),
-                dockerfile=dockerfile,
-                tag=tag,
-                buildargs=args,
-                target=target,
-                labels=dict(labels),
-                decode=True,
-                rm=True,
-                forcerm=True,
-            )
-            for chunk in stream:
-                if output.feed(chunk):
-                    board.stepped(row, output)
-        except APIError as exc:
-            output.error = str(exc.explanation or exc)
-            raise output.failure(service) from None
-        if output.error is not None or output.image_id is None:
-            raise output.failure(service)
-        image_id = str(client.api.inspect_image(tag)["Id"])
-    except BaseException:
-        board.finished(row)
-        raise
-    cached = f", {output.cached} cached" if output.cached else ""
-    board.finished(
-        row,
-        f"[green]✓[/] {service}: built {tag} ({image_id.removeprefix('sha256:')[:12]}, "
-        f"{output.total} steps{cached}) in {time.monotonic() - started:.1f}s",
+    ensure_base_images(
+        client,
+        base_images_of(text, args, target),
+        pull_missing=pull_missing,
+        say=lambda what: board.describe(row, what),
     )
-    return image_id
+    started = time.monotonic()
+    board.starting(row)
+    try:
+        stream = client.api.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            buildargs=args,
+            target=target,
+            labels=dict(labels),
+            decode=True,
+            rm=True,
+            forcerm=True,
+        )
+        for chunk in stream:
+            if output.feed(chunk):
+                board.stepped(row, output)
+    except APIError as exc:
+        output.error = str(exc.explanation or exc)
+        raise output.failure(service) from None
+    if output.error is not None or output.image_id is None:
+        raise output.failure(service)
+    image_id = str(client.api.inspect_image(tag)["Id"])
+    return image_id, output, time.monotonic() - started
