@@ -16,7 +16,6 @@ import json
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import uuid
 import warnings
@@ -25,7 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import docker
-import paramiko
 import requests
 from rich.console import Console
 
@@ -37,23 +35,22 @@ from deploy_hosts import (
     TEST_LABEL,
     TEST_LABEL_VALUE,
     TEST_OVERRIDE,
+    Load,
     SimulatedHost,
     build_host_image,
+    build_release_images,
     deploy_settings,
     remove_host,
     start_host,
     wait_reachable,
+    write_key_and_secrets,
 )
 from stack_copy import copy_project
 
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.release import (
-    ReleaseImages,
-    SourceVersion,
-    build_release,
     release_environment,
 )
-from stackctl.settings import load_settings
 
 APP = "benchswarm"
 OLD, NEW = "welcome to CI/CD world", "welcome, swarm bench"
@@ -67,18 +64,6 @@ def app_at(project: Path, work: Path) -> AppDefinition:
         {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(work)},
         project_name=APP,
         overrides=[TEST_OVERRIDE],
-    )
-
-
-def build(local: docker.DockerClient, app: AppDefinition, version: str) -> ReleaseImages:
-    stack = load_settings(app.project.project_dir, {"STACK_MODE": "production"})
-    return build_release(
-        local,
-        stack,
-        app,
-        Console(quiet=True),
-        version=version,
-        source=SourceVersion(version, False),
     )
 
 
@@ -107,34 +92,16 @@ def serves(url: str, text: str) -> bool:
 
 def timed_under_load(hosts: list[SimulatedHost], deploy: Callable[[], None]) -> dict[str, float]:
     """Seconds from the deploy call until every host serves NEW; requests and failures."""
-    done = threading.Event()
-    counts = {"sent": 0, "failed": 0}
-
-    def load() -> None:
+    with Load(hosts[0].url, at_least=0, at_most=MAX_REQUESTS, seconds=MAX_SECONDS) as load:
         started = time.monotonic()
-        while counts["sent"] < MAX_REQUESTS and time.monotonic() - started < MAX_SECONDS:
-            if done.is_set():
-                break
-            counts["sent"] += 1
-            try:
-                ok = requests.get(f"{hosts[0].url}/main/", timeout=10).status_code == 200
-            except requests.RequestException:
-                ok = False
-            counts["failed"] += 0 if ok else 1
-
-    thread = threading.Thread(target=load, daemon=True)
-    thread.start()
-    started = time.monotonic()
-    deploy()
-    deadline = started + MAX_SECONDS
-    while not all(serves(h.url, NEW) for h in hosts):
-        if time.monotonic() > deadline:
-            raise SystemExit("bench: the new version was not served by every host")
-        time.sleep(0.2)
-    seconds = time.monotonic() - started
-    done.set()
-    thread.join(MAX_SECONDS)
-    return {"seconds": round(seconds, 1), "requests": counts["sent"], "failed": counts["failed"]}
+        deploy()
+        deadline = started + MAX_SECONDS
+        while not all(serves(h.url, NEW) for h in hosts):
+            if time.monotonic() > deadline:
+                raise SystemExit("bench: the new version was not served by every host")
+            time.sleep(0.2)
+        seconds = time.monotonic() - started
+    return {"seconds": round(seconds, 1), "requests": load.sent, "failed": load.failed}
 
 
 def main() -> None:
@@ -147,23 +114,15 @@ def main() -> None:
     build_host_image(local)
     work = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
     try:
-        key = paramiko.RSAKey.generate(2048)
-        key.write_private_key_file(str(work / "id_rsa"))
-        public_key = f"{key.get_name()} {key.get_base64()}"
-        (work / "secrets.env").write_text(
-            "OSS_ACCESS_KEY_ID=fakeoss-id\nOSS_ACCESS_KEY_SECRET=fakeoss-secret\n"
-            "GALLERY_API_TOKEN=bench-token-0123456789\n"
-            "GALLERY_ADMIN_PASSWORD_HASH='scrypt:32768:8:1$bench$00'\n"
-        )
-        (work / "SECRET_KEY").write_text("bench-secret-0123456789abcdef0123456789\n")
+        public_key = write_key_and_secrets(work)
         project = work / "project"
         project.mkdir()
         copy_project(project)
         app = app_at(project, work)
-        v1 = build(local, app, "bench1")
+        v1 = build_release_images(local, app, "bench1")
         main_py = project / "src/gallery/main.py"
         main_py.write_text(main_py.read_text().replace(OLD, NEW))
-        v2 = build(local, app_at(project, work), "bench2")
+        v2 = build_release_images(local, app_at(project, work), "bench2")
         quiet = Console(quiet=True)
         swarm = SwarmSettings(replicas={"web": 3, "worker": 1}, advertise_addr="eth0")
         result: dict[str, object] = {"swarm_monitor_seconds": swarm.monitor}

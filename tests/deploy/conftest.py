@@ -16,14 +16,14 @@ from deploy_hosts import (
     NEW_WELCOME,
     ROOT,
     build_host_image,
+    build_release_images,
     deploy_app,
-    secret_value,
+    write_key_and_secrets,
 )
-from rich.console import Console
 from werkzeug.security import generate_password_hash
 
 from stackctl.deploy.appdef import AppDefinition
-from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release
+from stackctl.deploy.release import ReleaseImages
 
 BROKEN_WORKER = Path(__file__).with_name("compose.broken-worker.yaml")
 
@@ -43,19 +43,8 @@ def host_image(local: docker.DockerClient) -> None:
 @pytest.fixture(scope="session")
 def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SSH key pair, known_hosts, the secrets file and the SECRET_KEY secret file."""
-    import paramiko
-
     folder = tmp_path_factory.mktemp("deploy-ssh")
-    key = paramiko.RSAKey.generate(2048)
-    key.write_private_key_file(str(folder / "id_rsa"))
-    (folder / "id_rsa.pub").write_text(f"{key.get_name()} {key.get_base64()} deploy-tests\n")
-    (folder / "secrets.env").write_text(
-        "OSS_ACCESS_KEY_ID=fakeoss-id\n"
-        "OSS_ACCESS_KEY_SECRET=fakeoss-secret\n"
-        f"GALLERY_API_TOKEN={api_token()}\n"
-        f"GALLERY_ADMIN_PASSWORD_HASH='{generate_password_hash('deploy-admin')}'\n"
-    )
-    (folder / "SECRET_KEY").write_text(secret_value() + "\n")
+    write_key_and_secrets(folder, api_token(), generate_password_hash("deploy-admin"))
     return folder
 
 
@@ -76,23 +65,6 @@ def app(key_dir: Path) -> AppDefinition:
     return deploy_app(ROOT, key_dir)
 
 
-def release(local: docker.DockerClient, app: AppDefinition, version: str) -> ReleaseImages:
-    return build_release(
-        local,
-        app_stack(app),
-        app,
-        Console(quiet=True),
-        version=version,
-        source=SourceVersion(commit=version, dirty=False),
-    )
-
-
-def app_stack(app: AppDefinition):  # type: ignore[no-untyped-def]
-    from stackctl.settings import load_settings
-
-    return load_settings(app.project.project_dir, {"STACK_MODE": "production"})
-
-
 @pytest.fixture(scope="session")
 def images(
     local: docker.DockerClient, app: AppDefinition, key_dir: Path
@@ -104,16 +76,17 @@ def images(
     sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
     from stack_copy import copy_project
 
-    built = {"v1": release(local, app, "v1")}
+    built = {"v1": build_release_images(local, app, "v1")}
     with tempfile.TemporaryDirectory(prefix="deploy-v2-") as folder:
         copy = Path(folder)
         copy_project(copy)
         main_py = copy / "src/gallery/main.py"
         main_py.write_text(main_py.read_text().replace("welcome to CI/CD world", NEW_WELCOME))
-        built["v2"] = release(local, deploy_app(copy, key_dir), "v2")
+        built["v2"] = build_release_images(local, deploy_app(copy, key_dir), "v2")
     # Built after v2, so this tree's build is `latest` again (usually v1's very image ids, from
     # the classic builder's cache; nothing depends on it).
-    built["broken"] = release(local, deploy_app(ROOT, key_dir, BROKEN_WORKER), "broken")
+    broken = deploy_app(ROOT, key_dir, BROKEN_WORKER)
+    built["broken"] = build_release_images(local, broken, "broken")
     return built
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import secrets
 import tarfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,11 +15,14 @@ from typing import Any
 
 import docker
 import requests
+from rich.console import Console
 
 from loopback import free_port
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.hosts import connect_host
+from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
+from stackctl.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_IMAGE = "stackctl-test/ecs-host:latest"
@@ -191,3 +195,79 @@ def hosts_fixture(
     finally:
         for host in started:
             remove_host(client, host)
+
+
+def build_release_images(
+    local: docker.DockerClient, app: AppDefinition, version: str
+) -> ReleaseImages:
+    """The release images `invoke deploy` builds for `app`'s tree, tagged `version`."""
+    stack = load_settings(app.project.project_dir, {"STACK_MODE": "production"})
+    return build_release(
+        local,
+        stack,
+        app,
+        Console(quiet=True),
+        version=version,
+        source=SourceVersion(version, dirty=False),
+    )
+
+
+def write_key_and_secrets(
+    folder: Path, api_token: str | None = None, password_hash: str | None = None
+) -> str:
+    """An SSH key pair (id_rsa, id_rsa.pub), secrets.env and the SECRET_KEY file in `folder`
+    (a random API token and admin password unless given); returns the public key line the
+    simulated hosts trust."""
+    import paramiko
+    from werkzeug.security import generate_password_hash
+
+    api_token = api_token or secrets.token_hex(16)
+    password_hash = password_hash or generate_password_hash(secrets.token_hex(12))
+
+    key = paramiko.RSAKey.generate(2048)
+    key.write_private_key_file(str(folder / "id_rsa"))
+    public_key = f"{key.get_name()} {key.get_base64()}"
+    (folder / "id_rsa.pub").write_text(f"{public_key} deploy-tests\n")
+    (folder / "secrets.env").write_text(
+        "OSS_ACCESS_KEY_ID=fakeoss-id\n"
+        "OSS_ACCESS_KEY_SECRET=fakeoss-secret\n"
+        f"GALLERY_API_TOKEN={api_token}\n"
+        f"GALLERY_ADMIN_PASSWORD_HASH='{password_hash}'\n"
+    )
+    (folder / "SECRET_KEY").write_text(secret_value() + "\n")
+    return public_key
+
+
+class Load:
+    """GETs of /main/ through a host's published port in a thread, bounded in count and time:
+    at most `at_most` requests and `seconds`; once told to stop, it goes on to `at_least`."""
+
+    def __init__(self, url: str, *, at_least: int, at_most: int, seconds: float) -> None:
+        self.url, self.at_least, self.at_most, self.seconds = url, at_least, at_most, seconds
+        self.done = threading.Event()
+        self.sent = self.failed = 0
+        self.errors: list[str] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        while self.sent < self.at_most and time.monotonic() - started < self.seconds:
+            if self.done.is_set() and self.sent >= self.at_least:
+                break
+            self.sent += 1
+            try:
+                response = requests.get(f"{self.url}/main/", timeout=10)
+                if response.status_code != 200:
+                    self.failed += 1
+                    self.errors.append(f"HTTP {response.status_code}")
+            except requests.RequestException as exc:
+                self.failed += 1
+                self.errors.append(type(exc).__name__)
+
+    def __enter__(self) -> Load:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(self.seconds + 15)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import requests
 from deploy_hosts import (
     APP,
     NEW_WELCOME,
+    Load,
     SimulatedHost,
     body,
     deploy_settings,
@@ -134,40 +134,6 @@ def retag(local: docker.DockerClient, ref: str, tag: str) -> str:
     repository = ref.rsplit(":", 1)[0]
     local.api.tag(ref, repository, tag)
     return f"{repository}:{tag}"
-
-
-class Load:
-    """GETs through the host's published port in a thread: bounded in count and time."""
-
-    def __init__(self, url: str, *, at_least: int, at_most: int, seconds: float) -> None:
-        self.url, self.at_least, self.at_most, self.seconds = url, at_least, at_most, seconds
-        self.done = threading.Event()
-        self.sent = self.failed = 0
-        self.errors: list[str] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        started = time.monotonic()
-        while self.sent < self.at_most and time.monotonic() - started < self.seconds:
-            if self.done.is_set() and self.sent >= self.at_least:
-                break
-            self.sent += 1
-            try:
-                response = requests.get(f"{self.url}/main/", timeout=10)
-                if response.status_code != 200:
-                    self.failed += 1
-                    self.errors.append(f"HTTP {response.status_code}")
-            except requests.RequestException as exc:
-                self.failed += 1
-                self.errors.append(type(exc).__name__)
-
-    def __enter__(self) -> Load:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.done.set()
-        self.thread.join(self.seconds + 15)
 
 
 def test_first_deploy_starts_accessories_and_both_roles_and_the_worker_makes_thumbnails(

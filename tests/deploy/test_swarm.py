@@ -24,8 +24,10 @@ from deploy_hosts import (
     TEST_LABEL,
     TEST_LABEL_VALUE,
     TEST_OVERRIDE,
+    Load,
     SimulatedHost,
     body,
+    build_release_images,
     deploy_settings,
     remove_host,
     secret_value,
@@ -33,14 +35,13 @@ from deploy_hosts import (
     wait_reachable,
 )
 from rich.console import Console
-from test_single_host import OLD_WELCOME, Load, thumbnail_ready, upload
+from test_single_host import OLD_WELCOME, thumbnail_ready, upload
 
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.errors import ReleaseUnhealthy
-from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release, release_environment
+from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
 from stackctl.errors import EngineUnreachable
-from stackctl.settings import load_settings
 from stackctl.swarm import nodes as swarm_nodes
 from stackctl.swarm import run as swarm_run
 from stackctl.swarm.settings import SwarmSettings
@@ -73,18 +74,6 @@ def swarm_app(project_dir: Path, key_dir: Path, *overrides: Path) -> AppDefiniti
     )
 
 
-def build(local: docker.DockerClient, app: AppDefinition, version: str) -> ReleaseImages:
-    stack = load_settings(app.project.project_dir, {"STACK_MODE": "production"})
-    return build_release(
-        local,
-        stack,
-        app,
-        Console(quiet=True),
-        version=version,
-        source=SourceVersion(version, False),
-    )
-
-
 @pytest.fixture(scope="module")
 def releases(local: docker.DockerClient, key_dir: Path) -> dict[str, ReleaseImages]:
     """v1 (this tree), v2 (the welcome line changed), badhealth (v1 with a failing check)."""
@@ -99,9 +88,10 @@ def releases(local: docker.DockerClient, key_dir: Path) -> dict[str, ReleaseImag
         copy_project(copy)
         main_py = copy / "src/gallery/main.py"
         main_py.write_text(main_py.read_text().replace(OLD_WELCOME, NEW_WELCOME))
-        built["v2"] = build(local, swarm_app(copy, key_dir), "v2")
-    built["v1"] = build(local, swarm_app(ROOT, key_dir), "v1")
-    built["badhealth"] = build(local, swarm_app(ROOT, key_dir, FAILING_HEALTH), "badhealth")
+        built["v2"] = build_release_images(local, swarm_app(copy, key_dir), "v2")
+    built["v1"] = build_release_images(local, swarm_app(ROOT, key_dir), "v1")
+    failing = swarm_app(ROOT, key_dir, FAILING_HEALTH)
+    built["badhealth"] = build_release_images(local, failing, "badhealth")
     return built
 
 
