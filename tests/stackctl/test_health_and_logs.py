@@ -142,7 +142,9 @@ class CheckedApi(ScriptedApi):
 
     def inspect_container(self, container_id: str) -> dict[str, Any]:
         found = super().inspect_container(container_id)
-        found["Config"] = {"Healthcheck": {"Test": ["CMD-SHELL", "redis-cli ping"]}}
+        found["Config"] = {
+            "Healthcheck": {"Test": ["CMD-SHELL", "redis-cli ping"], "Interval": 100_000_000}
+        }
         return found
 
     def exec_create(self, container_id: str, command: list[str], **options: Any) -> str:
@@ -207,3 +209,38 @@ def test_the_check_command_is_docker_s_own_reading_of_the_test(
     from stackctl.health import check_command
 
     assert check_command(test) == command
+
+
+def test_own_checks_run_once_a_period_the_first_half_a_period_after_the_start() -> None:
+    from stackctl.health import OwnChecks
+
+    now = [100.0]
+    api = CheckedApi(exit_code=1)
+    checks = OwnChecks(api, clock=lambda: now[0])
+
+    def ask_at(moment: float) -> int:
+        now[0] = moment
+        checks.passed("c1", ["true"], period=1.0)
+        for thread in list(checks._running.values()):
+            thread.join(5)
+        return len(api.commands)
+
+    assert ask_at(100.0) == 0  # first seen: due at 100.5
+    assert ask_at(100.4) == 0
+    assert ask_at(100.5) == 1
+    assert ask_at(101.2) == 1  # next due at 101.5
+    assert ask_at(101.6) == 2
+
+
+def test_a_long_interval_is_checked_once_a_second() -> None:
+    from stackctl.health import OwnChecks
+
+    now = [0.0]
+    api = CheckedApi(exit_code=1)
+    checks = OwnChecks(api, clock=lambda: now[0])
+    for moment in (0.0, 0.5, 1.5, 2.5):
+        now[0] = moment
+        checks.passed("c1", ["true"], period=300.0)
+        for thread in list(checks._running.values()):
+            thread.join(5)
+    assert len(api.commands) == 3
