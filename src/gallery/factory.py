@@ -21,6 +21,7 @@ from gallery import (
     main,
     requestid,
     security,
+    sessions,
     tasks,
     web,
 )
@@ -56,6 +57,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app, settings)
     decoding.init_app(app, settings.IMAGE_DECODE_CONCURRENCY)
     app.config["PERMANENT_SESSION_LIFETIME"] = settings.SESSION_LIFETIME_SECONDS
+    app.session_interface = sessions.CookieSessions()
     if settings.TRUSTED_PROXIES:
         # Behind nginx: the client's address (login throttling) is what nginx saw.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -39,12 +39,18 @@ def wait_until(base: str, check: str, seconds: float) -> None:
 @contextmanager
 def running_copy(
     prepare: Callable[[Path], None] | None = None,
+    project: str | None = None,
+    port: int | None = None,
 ) -> Iterator[tuple[Stack, str]]:
     """(the copy's Stack, its base URL through nginx); `prepare` may change the copy's files
-    before it is built."""
+    before it is built; `project` and `port` replace the copy's unique name and free port."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         environ = {**os.environ, **copy_project(directory)}
+        if project is not None:
+            environ["COMPOSE_PROJECT_NAME"] = project
+        if port is not None:
+            environ["NGINX_PORT"] = str(port)
         if prepare is not None:
             prepare(directory)
         found = load_workspace(directory, environ=environ, mode="production")

@@ -2,9 +2,13 @@
 connections to the upstream) against the seed's flow (Flask's development server behind nginx,
 HTTP/1.0 to the upstream: a new connection per request), each a copy of the project in production
 shape with its own project name and 127.0.0.1 port, both up at once, measured by wrk at 16
-connections in windows interleaved round by round. Prints one JSON line:
-{"ours": {"rps": ..., "p99_ms": ...}, "seed": {...}, "rounds": N, "seconds": S}.
-Every window is bounded by wrk's duration.
+connections in windows interleaved round by round, the side that goes first alternating, with a
+short pause before each. Every window is bounded by wrk's duration.
+
+Prints one JSON line: medians {"ours": {"rps", "p99_ms"}, "seed": {...}}, every window
+("windows": rps, p50/p99 ms, and where the time went: CPU ms per request of the stack's web and
+nginx containers, of wrk, of the engine's port proxy, and of the rest of the machine), the worst
+round's ratio ("min_ratio"), and the load average before and after.
 """
 
 from __future__ import annotations
@@ -12,17 +16,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_stack import running_copy  # noqa: E402
+
+from stackctl.stack import Stack  # noqa: E402
 
 # The seed's web: Flask's own server (threaded), on the port the stack's health check asks.
 SEED_COMMAND = (
@@ -55,47 +65,171 @@ def as_seed(directory: Path) -> None:
     template.write_text("".join(kept))
 
 
-def wrk(url: str, seconds: int) -> tuple[float, float]:
-    """(requests per second, p99 latency in ms) of one window."""
+def cgroup_cpu_seconds(container_id: str) -> float | None:
+    """CPU seconds a container has used (cgroup v1 or v2), None where neither file is found."""
+    v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage")
+    if v1.exists():
+        return int(v1.read_text()) / 1e9
+    v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat")
+    if v2.exists():
+        usage = re.search(r"^usage_usec (\d+)$", v2.read_text(), re.MULTILINE)
+        return int(usage.group(1)) / 1e6 if usage else None
+    return None
+
+
+def proxy_pids(port: int) -> list[int]:
+    """The engine's userland proxy for a published port (it copies every byte wrk sends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if argv[0].endswith(b"docker-proxy") and str(port).encode() in argv:
+                found.append(int(entry.name))
+    return found
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def machine_busy_seconds() -> float:
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Meters:
+    """CPU counters of one stack's path: its web and nginx containers, wrk and the port proxy."""
+
+    def __init__(self, stack: Stack, port: int) -> None:
+        self.containers = {
+            service: [container.id for container in stack.containers(service)]
+            for service in ("web", "nginx")
+        }
+        self.proxies = proxy_pids(port)
+
+    def read(self) -> dict[str, float]:
+        wrk = resource.getrusage(resource.RUSAGE_CHILDREN)
+        values = {
+            "wrk": wrk.ru_utime + wrk.ru_stime,
+            "port proxy": process_cpu_seconds(self.proxies),
+            "machine": machine_busy_seconds(),
+        }
+        for service, ids in self.containers.items():
+            used = [cgroup_cpu_seconds(container_id) for container_id in ids]
+            if ids and all(value is not None for value in used):
+                values[service] = sum(value for value in used if value is not None)
+        return values
+
+
+def window(url: str, seconds: int, meters: Meters) -> dict[str, Any]:
+    """One wrk window: rate, p50/p99 in ms, and CPU ms per request by part of the path."""
+    before = meters.read()
     done = subprocess.run(
         ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "5s", "--latency", url],
         check=True,
         capture_output=True,
         text=True,
     )
+    after = meters.read()
     rate = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", done.stdout, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", done.stdout, re.MULTILINE)
-    if rate is None or p99 is None or "Non-2xx" in done.stdout or "Socket errors" in done.stdout:
+    requests = re.search(r"^\s+(\d+) requests in", done.stdout, re.MULTILINE)
+    if (
+        rate is None
+        or p50 is None
+        or p99 is None
+        or requests is None
+        or "Non-2xx" in done.stdout
+        or "Socket errors" in done.stdout
+    ):
         raise SystemExit(f"bench_throughput: wrk on {url} failed or saw errors:\n{done.stdout}")
-    return float(rate.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)]
+    count = int(requests.group(1))
+    used = {name: after[name] - before[name] for name in after if name in before}
+    rest = used.pop("machine") - sum(used.values())
+    cpu = {name: round(1000 * value / count, 3) for name, value in {**used, "rest": rest}.items()}
+    return {
+        "rps": float(rate.group(1)),
+        "p50_ms": round(float(p50.group(1)) * _UNITS[p50.group(2)], 2),
+        "p99_ms": round(float(p99.group(1)) * _UNITS[p99.group(2)], 2),
+        "cpu_ms_per_request": cpu,
+        "load1": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds of pause before each window"
+    )
+    parser.add_argument(
+        "--project-prefix", default=None, help="name the two stacks PREFIX-ours and PREFIX-seed"
+    )
+    parser.add_argument(
+        "--port-base", type=int, default=0, help="nginx ports BASE and BASE+1 (default: free ones)"
+    )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench_throughput: wrk is not installed: apt-get install -y wrk")
-    windows: dict[str, list[tuple[float, float]]] = {"ours": [], "seed": []}
+    load_before = os.getloadavg()
+    windows: dict[str, list[dict[str, Any]]] = {"ours": [], "seed": []}
     with contextlib.ExitStack() as stacks:
-        bases = {
-            "ours": stacks.enter_context(running_copy())[1],
-            "seed": stacks.enter_context(running_copy(as_seed))[1],
-        }
-        for base in bases.values():
-            wrk(f"{base}/main/", 2)  # warm both before the first measured window
-        for _ in range(options.rounds):
-            for name, base in bases.items():
-                windows[name].append(wrk(f"{base}/main/", options.seconds))
+        meters: dict[str, Meters] = {}
+        bases: dict[str, str] = {}
+        for number, (name, prepare) in enumerate((("ours", None), ("seed", as_seed))):
+            project = f"{options.project_prefix}-{name}" if options.project_prefix else None
+            port = options.port_base + number if options.port_base else None
+            stack, base = stacks.enter_context(running_copy(prepare, project, port))
+            bases[name] = base
+            meters[name] = Meters(stack, int(base.rsplit(":", 1)[1]))
+        for name, base in bases.items():
+            window(f"{base}/main/", 2, meters[name])  # warm both before the first measured one
+        for number in range(options.rounds):
+            # Which side goes first alternates, round by round: a window pays for what the one
+            # before it left behind (dockerd still storing the seed's per-request log lines,
+            # sockets closing). In a fixed order, two builds of our stack measured with the
+            # seed's windows: whichever always came right after the seed's lost 25-30% of its
+            # rate (0.73x one way round, 1.29x the other). The pause lets some of it settle.
+            names = list(bases) if number % 2 == 0 else list(reversed(bases))
+            for name in names:
+                time.sleep(options.settle)
+                windows[name].append(window(f"{bases[name]}/main/", options.seconds, meters[name]))
+        load_after = os.getloadavg()
     result = {
         name: {
-            "rps": round(statistics.median(rate for rate, _ in found), 1),
-            "p99_ms": round(statistics.median(p99 for _, p99 in found), 2),
+            "rps": round(statistics.median(float(w["rps"]) for w in found), 1),
+            "p99_ms": round(statistics.median(float(w["p99_ms"]) for w in found), 2),
         }
         for name, found in windows.items()
     }
-    print(json.dumps({**result, "rounds": options.rounds, "seconds": options.seconds}))
+    ratios = [
+        float(ours["rps"]) / float(seed["rps"])
+        for ours, seed in zip(windows["ours"], windows["seed"], strict=True)
+    ]
+    print(
+        json.dumps(
+            {
+                **result,
+                "min_ratio": round(min(ratios), 2),
+                "windows": windows,
+                "rounds": options.rounds,
+                "seconds": options.seconds,
+                "load_before": [round(value, 2) for value in load_before],
+                "load_after": [round(value, 2) for value in load_after],
+                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
+    )
     return 0
 
 

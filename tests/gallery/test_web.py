@@ -8,10 +8,13 @@ from typing import Any
 import oss2
 import pictures
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import BadSignature
 from support import bucket_keys, multipart, upload
 
 from gallery import create_app
+from gallery.sessions import CookieSessions
 from loopback import closed_port_url
 
 
@@ -154,6 +157,24 @@ def test_logout_ends_the_session(api: FlaskClient) -> None:
     token = csrf_of(api.get("/").get_data(as_text=True))
     api.post("/logout", data={"csrf_token": token})
     assert 'id="upload-form"' not in api.get("/").get_data(as_text=True)
+
+
+def test_the_session_signer_is_built_once_and_follows_a_key_change(app: Flask) -> None:
+    sessions = app.session_interface
+    assert isinstance(sessions, CookieSessions)
+    signer = sessions.get_signing_serializer(app)
+    assert signer is not None
+    assert sessions.get_signing_serializer(app) is signer
+    cookie = signer.dumps({"user": "admin"})
+    old_key, app.secret_key = app.secret_key, "a-rotated-key-" + "x" * 40
+    rotated = sessions.get_signing_serializer(app)
+    assert rotated is not None
+    with pytest.raises(BadSignature):
+        rotated.loads(cookie)
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    with_fallback = sessions.get_signing_serializer(app)
+    assert with_fallback is not None
+    assert with_fallback.loads(cookie) == {"user": "admin"}
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
