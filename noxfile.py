@@ -32,8 +32,8 @@ PICKER_VARIABLES = ("NOXSESSION", "NOXPYTHON", "NOXFORCEPYTHON")
 # its own whose output is printed as a block when it ends. Each tests session already uses every
 # CPU (pytest-xdist), but a session also waits: on its venv check, on pytest's start, on servers
 # and subprocesses the tests start, on its slowest worker at the end. A second session fills
-# those waits; measured on 2 cores, see README ("How long the tests take"). `nox -j 1` runs the
-# default sessions one after another.
+# those waits (README, "How long `nox` takes"). `nox -j 1` runs the default sessions one after
+# another.
 DEFAULT_RUN_JOBS = 2
 if os.environ.get("CI"):
     # A Python that CI cannot find is a failure, not a skip.
