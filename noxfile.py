@@ -1,21 +1,40 @@
 """Sessions for lint, type checks, tests on every supported Python, the engine, OSS and benchmarks.
 
-`nox` alone runs lint, typecheck and tests. `nox -s tests -- -k main` passes arguments to pytest.
+`nox` alone runs lint, typecheck and tests, two sessions at a time. `nox -s tests -- -k main`
+passes arguments to pytest.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import socket
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import nox
 from nox.command import CommandFailed
 
-nox.needs_version = ">=2024.4.15"
+# 2026.08.10 brought --parallel and allow_parallel (2026.08.17 fixed it on Windows).
+nox.needs_version = ">=2026.8.17"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
+# Sessions picked by name, keyword, tag or Python run one after another, their output live.
+PICKERS = ("-s", "-e", "--session", "--sessions", "-k", "--keywords", "-t", "--tags", "-p",
+           "--python", "--pythons", "-P", "--force-python", "--force-pythons")  # fmt: skip
+PICKER_VARIABLES = ("NOXSESSION", "NOXPYTHON", "NOXFORCEPYTHON")
+# The default run (the README's `nox`) runs two sessions at a time, each in a nox subprocess of
+# its own whose output is printed as a block when it ends. Each tests session already uses every
+# CPU (pytest-xdist), but a session also waits: on its venv check, on pytest's start, on servers
+# and subprocesses the tests start, on its slowest worker at the end. A second session fills
+# those waits (README, "How long `nox` takes"). `nox -j 1` runs the default sessions one after
+# another.
+DEFAULT_RUN_JOBS = 2
 if os.environ.get("CI"):
     # A Python that CI cannot find is a failure, not a skip.
     nox.options.error_on_missing_interpreters = True
@@ -24,11 +43,8 @@ else:
     # nox's closing summary; never downloaded behind the user's back.
     nox.options.download_python = "never"
 
-# Compile at install: Python then never compiles oss2 at import time, where its docstrings'
-# invalid escapes print warnings into the stderr of the processes the tests start.
-os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
-
 ROOT = Path(__file__).parent
+INSTALL_STAMP = ".installed-by-noxfile"
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHONS = nox.project.python_versions(PYPROJECT)
 DEFAULT_PYTHON = "3.11"
@@ -46,20 +62,95 @@ OSS_SECRETS = (
 )
 
 
+def picks_sessions(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether this nox command line picks sessions (else it runs the default ones)."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    named = {arg.split("=", 1)[0] for arg in options if arg.startswith("--")}
+    short = {arg[:2] for arg in options if arg.startswith("-") and not arg.startswith("--")}
+    return bool((named | short) & set(PICKERS)) or any(environ.get(v) for v in PICKER_VARIABLES)
+
+
+if not picks_sessions(sys.argv[1:], os.environ):
+    nox.options.parallel = DEFAULT_RUN_JOBS
+
+
 def install(session: nox.Session, *groups: str) -> None:
-    session.install("-e", EXTRAS)
+    """The project (editable, with the extras) and the dependency groups, in one install."""
+    requirements = ["-e", EXTRAS]
     for group in groups:
-        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+        requirements += nox.project.dependency_groups(PYPROJECT, group)
+    install_once(session, *requirements)
+
+
+def install_once(session: nox.Session, *requirements: str) -> None:
+    """session.install, skipped when this venv already holds exactly these requirements from this
+    pyproject.toml.
+
+    uv rebuilds an editable project on every `uv pip install -e .` (setuptools in a build
+    environment, 1.5-3 s a session) even when nothing changed. The code needs no reinstall (the
+    install is editable); a change to pyproject.toml or to the requirements installs again, and
+    so does a new venv (`nox -N`, or .nox removed). Installs take turns: two sessions building the
+    editable project at once would both write src/*.egg-info.
+    """
+    location = getattr(session.virtualenv, "location", None)
+    if not location:  # no venv (--no-venv): nothing to remember
+        session.install(*requirements)
+        return
+    venv = Path(location)
+    if session._runner.global_config.no_install and session.virtualenv._reused:
+        return  # -R: nox installs nothing into a reused venv, and so nothing is stamped
+    stamp = venv / INSTALL_STAMP
+    key = hashlib.sha256(
+        json.dumps([requirements, (ROOT / "pyproject.toml").read_text(encoding="utf-8")]).encode()
+    ).hexdigest()
+    with taking_turns(venv.parent / ".install.lock"):
+        if stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
+            session.log(f"{venv.name} holds these requirements already: install skipped")
+            return
+        stamp.unlink(missing_ok=True)
+        session.install(*requirements)
+        if EXTRAS in requirements:
+            compile_oss2(session)
+        stamp.write_text(key, encoding="utf-8")
+
+
+@contextmanager
+def taking_turns(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def compile_oss2(session: nox.Session) -> None:
+    """Compile oss2 now, its warnings silenced: Python would compile it at its first import,
+    and its docstrings' invalid escapes would print SyntaxWarnings into the stderr of whichever
+    process the tests start first (stderr the tests read). The only package in the venvs that
+    does (checked over every file on 3.10-3.13); the rest compile at first import, which costs
+    7 CPU s once per venv against 20 at install (UV_COMPILE_BYTECODE, which compiles every file)."""
+    session.run_install(
+        "python",
+        "-W",
+        "ignore",
+        "-c",
+        "import compileall, importlib.util;"
+        "compileall.compile_dir(importlib.util.find_spec('oss2').submodule_search_locations[0],"
+        " quiet=1)",
+        silent=True,
+    )
 
 
 def without_oss_secrets() -> dict[str, str | None]:
     return {name: None for name in OSS_SECRETS}
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=DEFAULT_PYTHON, allow_parallel=True)
 def lint(session: nox.Session) -> None:
     """ruff over the tree; actionlint, zizmor and GitLab's schema over the pipeline files."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    install_once(session, *nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     if install_actionlint(session):
@@ -102,7 +193,7 @@ def reachable(host: str, port: int) -> bool:
     return True
 
 
-@nox.session(python=DEFAULT_PYTHON)
+@nox.session(python=DEFAULT_PYTHON, allow_parallel=True)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src/."""
     install(session, "typecheck")
@@ -121,7 +212,7 @@ def run_pytest(session: nox.Session, *pytest_args: str, measure: bool = True) ->
     )
 
 
-@nox.session(python=PYTHONS)
+@nox.session(python=PYTHONS, allow_parallel=True)
 def tests(session: nox.Session) -> None:
     """Unit and contract tests (OSS through fakeoss), no Docker engine, no cloud keys.
 
@@ -163,7 +254,7 @@ def browser(session: nox.Session) -> None:
 def coverage(session: nox.Session) -> None:
     """Combine the coverage the tests, engine and browser sessions wrote (and consume it); fail
     under COVERAGE_GATE. Branches count: [tool.coverage.run] has branch = true."""
-    session.install("coverage[toml]>=7.4")
+    install_once(session, "coverage[toml]>=7.4")
     found = sorted(path.name for path in ROOT.glob(".coverage.*"))
     if not found:
         session.error("no .coverage.* files: run `nox -s tests engine browser` first")
@@ -195,5 +286,5 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def newcomer(session: nox.Session) -> None:
     """The README's two commands, read from README.md, on a pristine Debian 12 container."""
-    session.install("docker>=7.1,<8")
+    install_once(session, "docker>=7.1,<8")
     session.run("python", "tests/newcomer/run.py", *session.posargs, env=without_oss_secrets())

@@ -13,6 +13,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .server import FakeOss, make_app
 
+SHUTDOWN_POLL = 0.02
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -39,7 +41,14 @@ class RunningFakeOss:
 def serve_wsgi(app: Any, host: str = "127.0.0.1") -> Iterator[BaseWSGIServer]:
     """Serve ``app`` with werkzeug's threaded server on a free port until exit."""
     server = make_server(host, 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="fakeoss", daemon=True)
+    # shutdown() returns only once serve_forever looks at its flag, once per poll interval:
+    # werkzeug's default of 0.5 s made every stop cost half a second.
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": SHUTDOWN_POLL},
+        name="fakeoss",
+        daemon=True,
+    )
     thread.start()
     try:
         yield server

@@ -25,10 +25,7 @@ from gallery import (
     tasks,
     web,
 )
-from gallery.settings import choose_config_name, load_settings
-
-# instance/ lives at the project root in a checkout; an installed app sets GALLERY_INSTANCE_PATH.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from gallery.settings import PROJECT_ROOT, choose_config_name, load_settings
 
 
 def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:

@@ -36,6 +36,10 @@ SECRET_SETTINGS = frozenset(
 )
 
 
+# instance/ lives at the project root in a checkout; an installed app sets GALLERY_INSTANCE_PATH.
+# Here, not in the factory: `python -m gallery.checkconfig` needs it without importing the app.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
 # Where compose and `invoke deploy` mount secret files.
 SECRETS_DIR = "/run/secrets"
 

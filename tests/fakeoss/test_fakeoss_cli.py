@@ -1,4 +1,5 @@
-"""``python -m fakeoss`` as a process: flags, serving, logging, SIGTERM."""
+"""``python -m fakeoss``: flags (its main, in this process), and as a process: serving, logging,
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import sys
 import time
 
 import oss2
+import pytest
+
+from fakeoss.__main__ import main
 
 
 def _free_port() -> int:
@@ -17,17 +21,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_bad_flag_is_a_one_line_error_with_non_zero_exit() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fakeoss", "--port", "x"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_bad_flag_is_a_one_line_error_with_non_zero_exit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "x"])
 
-    assert result.returncode != 0
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert exited.value.code != 0
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def test_server_serves_logs_without_secrets_and_stops_on_sigterm() -> None:

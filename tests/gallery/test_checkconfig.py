@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,18 @@ def test_the_command_prints_one_json_line_and_exits_1_when_refused(
     assert printed["status"] == "fail"
     assert printed["detail"].startswith("SECRET_KEY is not set")
     assert "secret-value" not in printed["detail"]
+
+
+def test_the_command_loads_no_web_or_queue_libraries(tmp_path: Path) -> None:
+    """`invoke doctor` runs it on every call: the app's libraries are no part of the answer."""
+    probe = (
+        "import sys; from gallery.checkconfig import main; "
+        f"main(['--instance-path', {str(tmp_path)!r}]); "
+        "print(sorted(m for m in ('flask', 'celery', 'oss2', 'redis', 'PIL') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env={}
+    )
+    answer, loaded = result.stdout.splitlines()
+    assert json.loads(answer)["config"] == "develop"
+    assert loaded == "[]"

@@ -428,7 +428,7 @@ class Answers(BaseHTTPRequestHandler):
 @pytest.fixture
 def local_index() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
