@@ -7,27 +7,16 @@ process (a Python start and tasks.py's imports cost about 0.5 CPU s a command).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from invoke import Program
+from test_invoke_edge import load_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_tasks() -> ModuleType:
-    """tasks.py as `invoke` loads it: from the project folder, which is not a package."""
-    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def invoke_here(*args: str, project_dir: Path = ROOT) -> int:
