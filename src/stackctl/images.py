@@ -214,24 +214,46 @@ def build_image(
     and there is no reason to send a CA bundle to a build that cannot use it.
     """
     with contextlib.ExitStack() as own:
-        if board is None:
-            board = own.enter_context(BuildBoard(console))
-        shown = board
+        shown = board or own.enter_context(BuildBoard(console))
         line = shown.add(service) if row is None else row
         try:
-            image_id, output, seconds = _build(
+            try:
+                text = (context / dockerfile).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise BuildError(
+                    f"build of {service} failed: cannot read {dockerfile}: {exc}"
+                ) from None
+            args = {k: v for k, v in buildargs.items() if k in declared_args(text)}
+            ensure_base_images(
                 client,
-                context=context,
-                dockerfile=dockerfile,
-                tag=tag,
-                buildargs=buildargs,
-                target=target,
-                labels=labels,
-                service=service,
+                base_images_of(text, args, target),
                 pull_missing=pull_missing,
-                board=shown,
-                row=line,
+                say=lambda what: shown.describe(line, what),
             )
+            started = time.monotonic()
+            shown.starting(line)
+            output = _BuildOutput()
+            try:
+                stream = client.api.build(
+                    path=str(context),
+                    dockerfile=dockerfile,
+                    tag=tag,
+                    buildargs=args,
+                    target=target,
+                    labels=dict(labels),
+                    decode=True,
+                    rm=True,
+                    forcerm=True,
+                )
+                for chunk in stream:
+                    if output.feed(chunk):
+                        shown.stepped(line, output)
+            except APIError as exc:
+                output.error = str(exc.explanation or exc)
+                raise output.failure(service) from None
+            if output.error is not None or output.image_id is None:
+                raise output.failure(service)
+            image_id = str(client.api.inspect_image(tag)["Id"])
         except BaseException:
             shown.finished(line)
             raise
@@ -239,60 +261,6 @@ def build_image(
         shown.finished(
             line,
             f"[green]✓[/] {service}: built {tag} ({image_id.removeprefix('sha256:')[:12]}, "
-            f"{output.total} steps{cached}) in {seconds:.1f}s",
+            f"{output.total} steps{cached}) in {time.monotonic() - started:.1f}s",
         )
     return image_id
-
-
-def _build(
-    client: docker.DockerClient,
-    *,
-    context: Path,
-    dockerfile: str,
-    tag: str,
-    buildargs: Mapping[str, str],
-    target: str | None,
-    labels: Mapping[str, str],
-    service: str,
-    pull_missing: bool,
-    board: BuildBoard,
-    row: TaskID,
-) -> tuple[str, _BuildOutput, float]:
-    """The build itself, shown on `row`: (image id, what its stream said, seconds)."""
-    try:
-        text = (context / dockerfile).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BuildError(f"build of {service} failed: cannot read {dockerfile}: {exc}") from None
-    declared = declared_args(text)
-    args = {k: v for k, v in buildargs.items() if k in declared}
-    output = _BuildOutput()
-    ensure_base_images(
-        client,
-        base_images_of(text, args, target),
-        pull_missing=pull_missing,
-        say=lambda what: board.describe(row, what),
-    )
-    started = time.monotonic()
-    board.starting(row)
-    try:
-        stream = client.api.build(
-            path=str(context),
-            dockerfile=dockerfile,
-            tag=tag,
-            buildargs=args,
-            target=target,
-            labels=dict(labels),
-            decode=True,
-            rm=True,
-            forcerm=True,
-        )
-        for chunk in stream:
-            if output.feed(chunk):
-                board.stepped(row, output)
-    except APIError as exc:
-        output.error = str(exc.explanation or exc)
-        raise output.failure(service) from None
-    if output.error is not None or output.image_id is None:
-        raise output.failure(service)
-    image_id = str(client.api.inspect_image(tag)["Id"])
-    return image_id, output, time.monotonic() - started

@@ -374,6 +374,10 @@ class Stack:
     def _remove(self, container_id: str, service: str, *, volumes: bool = False) -> None:
         """Stop and remove; `volumes` also removes its anonymous volumes (as `down -v`)."""
         self._stop(container_id, service)
+        self._delete(container_id, volumes=volumes)
+
+    def _delete(self, container_id: str, *, volumes: bool = False) -> None:
+        """Remove a (stopped) container, gone already or not."""
         with contextlib.suppress(NotFound):
             self.api.remove_container(container_id, force=True, v=volumes)
 
@@ -452,8 +456,7 @@ class Stack:
 
         def remove_one(container: Container) -> None:
             anonymous = self._anonymous_volumes(container) if volumes else []
-            with contextlib.suppress(NotFound):
-                self.api.remove_container(container.id, force=True, v=volumes)
+            self._delete(container.id, volumes=volumes)
             for name in anonymous:
                 # `rm -v` spares a volume mounted by name, as one kept across a recreate is.
                 with contextlib.suppress(NotFound, APIError):
