@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,20 +146,31 @@ def worker_settings() -> dict[str, str]:
     return {}
 
 
+@dataclass(frozen=True)
+class CeleryWorker:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
 @pytest.fixture
-def celery_worker(
+def celery_worker(celery_worker_process: CeleryWorker) -> Path:
+    """A real worker for one test; the path of its log, which helps when a test fails."""
+    return celery_worker_process.log_path
+
+
+@pytest.fixture
+def celery_worker_process(
     redis_url: str,
     fakeoss: RunningFakeOss,
     bucket: oss2.Bucket,
     celery_queue: str,
     worker_settings: dict[str, str],
     tmp_path: Path,
-) -> Iterator[Path]:
+) -> Iterator[CeleryWorker]:
     """A real `celery -A gallery.worker:celery worker` process for one test.
 
     It reads the testing config, the test's bucket, queue and the session's Redis from its
     environment, as the stack's worker service does, and runs the periodic sweep (--beat).
-    Yields the path of its log, which helps when a test fails.
     """
     workdir = tmp_path / "celery"
     (workdir / "instance").mkdir(parents=True)
@@ -199,10 +212,11 @@ def celery_worker(
     else:
         os.killpg(process.pid, signal.SIGKILL)
         pytest.fail(f"celery worker not ready within 30 s:\n{log_path.read_text()}")
-    yield log_path
+    yield CeleryWorker(process, log_path)
     # Killed, not stopped: its bucket is deleted next, so a job it was still doing can only
     # fail on a missing bucket, never write into another test's.
-    os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):  # a test may have stopped it already
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery.signals import worker_ready
 
-from gallery import ConfigError, create_app
+from gallery import ConfigError, create_app, promptstop
 from gallery.tasks import SWEEP_TASK, celery_of
 
 try:
@@ -28,6 +28,7 @@ celery.conf.broker_transport_options = {
     "socket_timeout": 10.0,
     "socket_connect_timeout": 5.0,
 }
+promptstop.install(celery)
 
 
 def sweep_at_start(**kwargs: Any) -> None:

@@ -24,8 +24,11 @@ def connect_host(
 ) -> docker.DockerClient:
     """A client for the host's dockerd that has answered a ping."""
     import docker
-    import paramiko
     from docker.errors import DockerException
+
+    from stackctl import lazyimport
+
+    paramiko = lazyimport.load("paramiko")  # deferred at stackctl's import
     from docker.transport.sshconn import SSHHTTPAdapter
 
     key_file = settings.ssh_key
