@@ -48,3 +48,18 @@ def worker_exit(server: object, worker: object) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code if isinstance(code, int) else 1)
+
+
+def on_exit(server: object) -> None:
+    """The master leaves without the interpreter's teardown too: it holds the preloaded app, and
+    freeing it took 0.17 of the 0.37 s from SIGTERM to exit (measured, quiet machine). gunicorn
+    calls this from the handler of what stopped the master: a stop signal's StopIteration or
+    KeyboardInterrupt (exit 0) or a HaltServer carrying the exit status (3 when a worker could
+    not boot), which is kept."""
+    import sys
+
+    stopping = sys.exc_info()[1]
+    code = getattr(stopping, "exit_status", 0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)

@@ -1,0 +1,78 @@
+"""The web container's gunicorn settings: its master and workers leave without the interpreter's
+teardown, keeping the exit status gunicorn meant."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from support import wait_for
+
+from loopback import free_port
+
+CONF = Path(__file__).resolve().parents[2] / "containers" / "web" / "gunicorn.conf.py"
+
+APP = """
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+"""
+
+
+def start_gunicorn(workdir: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
+    (workdir / "tinyapp.py").write_text(APP)
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(conf), "--chdir", str(workdir), "tinyapp:app"],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def answers(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+            return bool(response.read() == b"ok")
+    except OSError:
+        return False
+
+
+def test_sigterm_stops_gunicorn_with_status_0_and_its_last_lines_written(tmp_path: Path) -> None:
+    port = free_port()
+    process = start_gunicorn(tmp_path, CONF, port)
+    try:
+        wait_for(lambda: answers(port), what="gunicorn answering")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert b"Shutting down: Master" in output  # flushed before leaving
+
+
+def test_a_worker_that_cannot_boot_stops_gunicorn_with_status_3(tmp_path: Path) -> None:
+    failing = tmp_path / "failing.conf.py"
+    failing.write_text(
+        f"exec(compile(open({str(CONF)!r}).read(), {str(CONF)!r}, 'exec'))\n"
+        "def post_worker_init(worker):\n"
+        "    raise RuntimeError('this worker cannot boot')\n"
+    )
+    process = start_gunicorn(tmp_path, failing, free_port())
+    try:
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 3, output.decode(errors="replace")
+    assert b"Worker failed to boot" in output
