@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -87,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     log.info("fakeoss listening on http://%s:%d", args.host, server.server_port)
     try:
-        server.serve_forever(poll_interval=0.2)
+        # How often the loop looks for shutdown(): a stop waits up to this long.
+        server.serve_forever(poll_interval=0.05)
     finally:
         server.server_close()
     log.info("fakeoss stopped")
@@ -95,4 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    # Leave without the interpreter's teardown: freeing moto and botocore's models took 0.1-0.2 s
+    # of every stop (measured), and nothing is left to write but the log.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(status)
