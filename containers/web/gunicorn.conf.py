@@ -33,6 +33,9 @@ worker_tmp_dir = "/dev/shm"  # noqa: S108 (a tmpfs in every container, not a sha
 keepalive = 75
 # docker stop sends SIGTERM and waits: finish in-flight requests quickly, well inside 2 s.
 graceful_timeout = 1
+# gunicorn's control socket (gunicornc) is not used; develop mode runs two gunicorns side by side
+# for a moment (gallery.devreload --overlap), and they would take the one socket path in turns.
+control_socket_disable = True
 
 
 def worker_exit(server: object, worker: object) -> None:
@@ -48,6 +51,16 @@ def worker_exit(server: object, worker: object) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code if isinstance(code, int) else 1)
+
+
+def when_ready(server: object) -> None:
+    """Develop mode (gallery.devreload --overlap): this gunicorn has its app and listens, beside
+    the one it replaces; say so, and devreload stops the old one."""
+    parent = os.environ.get("DEVRELOAD_NOTIFY_PID")
+    if parent:
+        import signal
+
+        os.kill(int(parent), signal.SIGUSR1)
 
 
 def on_exit(server: object) -> None:

@@ -132,6 +132,93 @@ def test_a_restart_stops_the_command_with_the_restart_signal(tmp_path: Path) -> 
     assert log.read_text().split() == ["started", "SIGINT", "started", "SIGTERM"]
 
 
+# A child for --overlap: logs its start, says it is ready (unless told to fail), logs its stop.
+OVERLAP_CHILD = (
+    "import os, signal, sys, time\n"
+    "log = open(sys.argv[1], 'a', buffering=1)\n"
+    "me = os.getpid()\n"
+    "def got(signum, frame):\n"
+    "    log.write(f'stop {me}\\n'); sys.exit(0)\n"
+    "signal.signal(signal.SIGINT, got); signal.signal(signal.SIGTERM, got)\n"
+    "log.write(f'start {me}\\n')\n"
+    "if os.path.exists(sys.argv[2]):\n"
+    "    log.write(f'fail {me}\\n'); sys.exit(1)\n"
+    "time.sleep(0.3)\n"
+    "log.write(f'ready {me}\\n')\n"
+    "os.kill(int(os.environ['DEVRELOAD_NOTIFY_PID']), signal.SIGUSR1)\n"
+    "time.sleep(60)\n"
+)
+
+
+def overlap_reloader(source: Path, log: Path, fail_flag: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "gallery.devreload", "--watch", str(source), "--interval", "0.1",
+            "--overlap", "--restart-signal", "SIGINT",
+            "--", sys.executable, "-c", OVERLAP_CHILD, str(log), str(fail_flag),
+        ]
+    )  # fmt: skip
+
+
+def touch_source(module: Path, text: str) -> None:
+    module.write_text(text)
+    os.utime(module, (time.time() + 5, time.time() + 5))
+
+
+def events(log: Path) -> list[tuple[str, str]]:
+    return [(word, pid) for word, pid in (line.split() for line in log.read_text().splitlines())]
+
+
+def test_overlap_stops_the_old_command_once_the_new_one_is_ready(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    module = source / "module.py"
+    module.write_text("A = 1\n")
+    log = tmp_path / "log"
+    reloader = overlap_reloader(source, log, tmp_path / "no-such-flag")
+    try:
+        assert wait_for(lambda: log.exists() and "ready" in log.read_text())
+        touch_source(module, "A = 2\n")
+        assert wait_for(lambda: log.read_text().count("stop") == 1)
+    finally:
+        reloader.send_signal(signal.SIGTERM)
+        code = reloader.wait(timeout=10)
+    assert code == 0
+    (_, old), (_, _), (_, new), (_, _), (_, _), (_, _) = events(log)
+    # The new one starts while the old one runs, and the old one stops only after it is ready.
+    assert events(log) == [
+        ("start", old), ("ready", old), ("start", new), ("ready", new), ("stop", old), ("stop", new)
+    ]  # fmt: skip
+
+
+def test_overlap_with_a_new_command_that_fails_leaves_nothing_running(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    module = source / "module.py"
+    module.write_text("A = 1\n")
+    log = tmp_path / "log"
+    fail_flag = tmp_path / "fail"
+    reloader = overlap_reloader(source, log, fail_flag)
+    try:
+        assert wait_for(lambda: log.exists() and "ready" in log.read_text())
+        fail_flag.touch()
+        touch_source(module, "A = syntax error\n")
+        # The error is not hidden behind the old code still answering: the old one stops too.
+        assert wait_for(lambda: "stop" in log.read_text())
+        fail_flag.unlink()
+        touch_source(module, "A = 3\n")  # fixed: the next change starts it again
+        assert wait_for(lambda: log.read_text().count("ready") == 2)
+    finally:
+        reloader.send_signal(signal.SIGTERM)
+        reloader.wait(timeout=10)
+    (_, first), _, (_, failed), _, _, (_, fixed), _, _ = events(log)
+    assert events(log) == [
+        ("start", first), ("ready", first),
+        ("start", failed), ("fail", failed), ("stop", first),
+        ("start", fixed), ("ready", fixed), ("stop", fixed),
+    ]  # fmt: skip
+
+
 def test_missing_watch_folder_is_a_one_line_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [

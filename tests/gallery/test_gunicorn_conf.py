@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from support import wait_for
@@ -22,10 +23,13 @@ def app(environ, start_response):
 """
 
 
-def start_gunicorn(workdir: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    workdir: Path, conf: Path, port: int, **extra_env: str
+) -> subprocess.Popen[bytes]:
     (workdir / "tinyapp.py").write_text(APP)
     env = {
         **os.environ,
+        **extra_env,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "1",
@@ -76,3 +80,17 @@ def test_a_worker_that_cannot_boot_stops_gunicorn_with_status_3(tmp_path: Path) 
         process.kill()
     assert process.returncode == 3, output.decode(errors="replace")
     assert b"Worker failed to boot" in output
+
+
+def test_under_devreload_overlap_a_listening_gunicorn_says_it_is_ready(tmp_path: Path) -> None:
+    ready = threading.Event()
+    previous = signal.signal(signal.SIGUSR1, lambda number, frame: ready.set())
+    port = free_port()
+    process = start_gunicorn(tmp_path, CONF, port, DEVRELOAD_NOTIFY_PID=str(os.getpid()))
+    try:
+        wait_for(ready.is_set, what="gunicorn's SIGUSR1")
+        wait_for(lambda: answers(port), what="gunicorn answering")
+    finally:
+        process.terminate()  # its workers go with it (a killed master leaves them behind a while)
+        process.communicate(timeout=20)
+        signal.signal(signal.SIGUSR1, previous)
