@@ -10,15 +10,17 @@ each level of `depends_on: service_healthy` costs up to a whole interval of wait
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from docker.errors import DockerException
 from requests import RequestException
 from rich.console import Console
 
+from stackctl import labels
 from stackctl.containers import project_containers
 from stackctl.errors import ServiceUnhealthy
 
@@ -43,6 +45,56 @@ def check_command(test: list[str] | None) -> list[str] | None:
     return None
 
 
+class Changes:
+    """A count of the project's container changes, from Docker's event stream while `watching`:
+    a wait re-reads the state as soon as something happened (a health status, an exit, an exec
+    that ended) instead of at its next poll, which stays the fallback (0.1 s lost on average at
+    each level of a dependency chain, measured at 0.2 s polls)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count = 0
+
+    def poke(self) -> None:
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def seen(self) -> int:
+        with self._changed:
+            return self._count
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Return once the count has moved past `seen`, or after `timeout` seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count != seen, timeout)
+
+    @contextlib.contextmanager
+    def watching(self, api: Any, project: str) -> Iterator[None]:
+        """Follow the project's container events for the block's duration."""
+        try:
+            stream = api.events(
+                filters={"type": "container", "label": f"{labels.PROJECT}={project}"}, decode=True
+            )
+        except (DockerException, RequestException):
+            yield  # no event stream: the waits poll, as before
+            return
+
+        def follow() -> None:
+            with contextlib.suppress(Exception):  # the stream closed under it: done
+                for _event in stream:
+                    self.poke()
+
+        follower = threading.Thread(target=follow, daemon=True, name="events")
+        follower.start()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                stream.close()
+            follower.join(timeout=1)
+
+
 class OwnChecks:
     """Runs containers' health check commands through `exec`, in threads of their own (a check
     that hangs never holds up the wait: it just never passes), paced like Docker's own runs and
@@ -51,9 +103,15 @@ class OwnChecks:
     starting Python app (a `python -c` each) took the CPU its own start needed: on the loaded
     2-core machine, web took 5.8 s to become healthy under about 25 of them."""
 
-    def __init__(self, api: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        api: Any,
+        clock: Callable[[], float] = time.monotonic,
+        on_pass: Callable[[], None] = lambda: None,
+    ) -> None:
         self.api = api
         self.clock = clock
+        self.on_pass = on_pass
         self._lock = threading.Lock()
         self._running: dict[str, threading.Thread] = {}
         self._next: dict[str, float] = {}
@@ -89,6 +147,7 @@ class OwnChecks:
         if code == 0:
             with self._lock:
                 self._passed.add(container_id)
+            self.on_pass()
 
 
 class HealthWaiter:
@@ -97,7 +156,12 @@ class HealthWaiter:
         self.project = project
         self.console = console
         self.timeout = timeout
-        self.own_checks = OwnChecks(api)
+        self.changes = Changes()
+        self.own_checks = OwnChecks(api, on_pass=self.changes.poke)
+
+    def watching(self) -> contextlib.AbstractContextManager[None]:
+        """Waits inside the block wake on the project's container events, not only at polls."""
+        return self.changes.watching(self.api, self.project)
 
     def state(self, service: str) -> dict[str, Any]:
         """The `State` of the service's (first) container, as `inspect` gives it."""
@@ -151,11 +215,13 @@ class HealthWaiter:
         self, service: str, limit: float, late: str, done: Callable[[dict[str, Any]], bool]
     ) -> None:
         deadline = time.monotonic() + limit
+        seen = self.changes.seen()  # before looking: a change while looking ends the next wait
         # Every replica is looked at each round, so a failed one is reported at once.
         while not all([done(found) for found in self._inspections(service)]):
             if time.monotonic() > deadline:
                 self.fail(service, late)
-            time.sleep(POLL_SECONDS)
+            self.changes.wait(seen, POLL_SECONDS)
+            seen = self.changes.seen()
 
     def _healthy(self, service: str, inspection: dict[str, Any], *, own_check: bool) -> bool:
         state = inspection["State"]
