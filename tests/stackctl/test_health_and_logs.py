@@ -149,6 +149,7 @@ class CheckedApi(ScriptedApi):
 
     def exec_create(self, container_id: str, command: list[str], **options: Any) -> str:
         self.commands.append(command)
+        self.attached = bool(options.get("stdout") or options.get("stderr"))
         return f"exec-{len(self.commands)}"
 
     def exec_start(self, exec_id: str) -> bytes:
@@ -157,7 +158,11 @@ class CheckedApi(ScriptedApi):
         return b""
 
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
-        return {"ExitCode": self.exit_code}
+        if not self.attached:
+            # As Docker answers: an exec started detached returns at once, before its command
+            # (a `python -c` taking 50 ms) has ended.
+            return {"Running": True, "ExitCode": None}
+        return {"Running": False, "ExitCode": self.exit_code}
 
 
 def test_a_passing_own_check_makes_a_starting_service_healthy_before_docker_says_so() -> None:
@@ -211,7 +216,7 @@ def test_the_check_command_is_docker_s_own_reading_of_the_test(
     assert check_command(test) == command
 
 
-def test_own_checks_run_once_a_period_the_first_half_a_period_after_the_start() -> None:
+def test_own_checks_start_soon_and_double_their_gap_up_to_a_period() -> None:
     from stackctl.health import OwnChecks
 
     now = [100.0]
@@ -225,11 +230,17 @@ def test_own_checks_run_once_a_period_the_first_half_a_period_after_the_start() 
             thread.join(5)
         return len(api.commands)
 
-    assert ask_at(100.0) == 0  # first seen: due at 100.5
-    assert ask_at(100.4) == 0
-    assert ask_at(100.5) == 1
-    assert ask_at(101.2) == 1  # next due at 101.5
-    assert ask_at(101.6) == 2
+    # (a thousandth past each due time: float sums of 0.05 and 0.1 land a hair off)
+    assert ask_at(100.0) == 0  # first seen: due at 100.05
+    assert ask_at(100.04) == 0
+    assert ask_at(100.051) == 1  # next due 0.1 later
+    assert ask_at(100.14) == 1
+    assert ask_at(100.151) == 2  # then 0.2 later
+    assert ask_at(100.351) == 3  # then 0.4
+    assert ask_at(100.751) == 4  # then 0.8
+    assert ask_at(101.551) == 5  # then a period: 1 s
+    assert ask_at(102.5) == 5
+    assert ask_at(102.552) == 6
 
 
 def test_a_long_interval_is_checked_once_a_second() -> None:
