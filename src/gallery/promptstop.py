@@ -105,7 +105,8 @@ def unblock_brpops(url: str, client_name: str) -> int:
         with redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) as client:
             ended = 0
             for entry in client.client_list(_type="normal"):
-                if entry.get("name") == client_name and entry.get("cmd") in ("brpop", "blpop"):
+                # Flag b: blocked in a blocking command right now (`cmd` is only the last one).
+                if entry.get("name") == client_name and "b" in entry.get("flags", ""):
                     ended += int(client.client_unblock(int(entry["id"])))
             return ended
     except redis.RedisError as exc:

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 def waiting_brpop(url: str, client_name: str) -> bool:
     with redis.Redis.from_url(url) as client:
         return any(
-            entry.get("name") == client_name and entry.get("cmd") == "brpop"
+            entry.get("name") == client_name
+            and entry.get("cmd") == "brpop"
+            and "b" in entry.get("flags", "")  # blocked in it now
             for entry in client.client_list(_type="normal")
         )
 
