@@ -427,6 +427,19 @@ def compose_load_rows() -> list[str]:
     ]
 
 
+NOTES_MARK = "<!-- run.py keeps everything below this line: hand-written notes, earlier runs -->"
+
+
+def kept_notes(output: Path) -> str:
+    """What follows NOTES_MARK in the file being rewritten (the mark included): a run replaces
+    its tables, never the explanations and history written below them."""
+    if not output.exists():
+        return ""
+    previous = output.read_text()
+    at = previous.find(NOTES_MARK)
+    return "" if at < 0 else "\n" + previous[at:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per stack measurement")
@@ -500,7 +513,7 @@ def main() -> int:
     if not options.skip_swarm:
         lines.extend(swarm_rows())
     text = "\n".join(lines).replace("{load_at_end}", load_average()) + "\n"
-    options.output.write_text(text)
+    options.output.write_text(text + kept_notes(options.output))
     print(text)
     return 0
 
