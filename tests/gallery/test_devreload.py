@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 
 def wait_for(condition: object, seconds: float = 10) -> bool:
     deadline = time.monotonic() + seconds
@@ -17,11 +19,20 @@ def wait_for(condition: object, seconds: float = 10) -> bool:
     return False
 
 
-def test_changed_source_restarts_the_command_and_sigterm_stops_it(tmp_path: Path) -> None:
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    """A watched folder, tmp_path/src, holding one module."""
     source = tmp_path / "src"
     source.mkdir()
-    module = source / "module.py"
-    module.write_text("A = 1\n")
+    found = source / "module.py"
+    found.write_text("A = 1\n")
+    return found
+
+
+def test_changed_source_restarts_the_command_and_sigterm_stops_it(
+    tmp_path: Path, module: Path
+) -> None:
+    source = module.parent
     starts = tmp_path / "starts"
     child = (
         f"import os, time; open({str(starts)!r}, 'a').write('%d\\n' % os.getpid()); time.sleep(60)"
@@ -90,11 +101,8 @@ def test_a_stop_signal_is_passed_on_at_once_not_at_the_next_look(tmp_path: Path)
     assert took < 5, f"devreload took {took:.1f} s to pass SIGQUIT on"
 
 
-def test_a_restart_stops_the_command_with_the_restart_signal(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    module = source / "module.py"
-    module.write_text("A = 1\n")
+def test_a_restart_stops_the_command_with_the_restart_signal(tmp_path: Path, module: Path) -> None:
+    source = module.parent
     log = tmp_path / "log"
     child = (
         "import signal, sys, time\n"
@@ -169,11 +177,10 @@ def events(log: Path) -> list[tuple[str, str]]:
     return [(word, pid) for word, pid in (line.split() for line in log.read_text().splitlines())]
 
 
-def test_overlap_stops_the_old_command_once_the_new_one_is_ready(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    module = source / "module.py"
-    module.write_text("A = 1\n")
+def test_overlap_stops_the_old_command_once_the_new_one_is_ready(
+    tmp_path: Path, module: Path
+) -> None:
+    source = module.parent
     log = tmp_path / "log"
     reloader = overlap_reloader(source, log, tmp_path / "no-such-flag")
     try:
@@ -191,11 +198,10 @@ def test_overlap_stops_the_old_command_once_the_new_one_is_ready(tmp_path: Path)
     ]  # fmt: skip
 
 
-def test_overlap_with_a_new_command_that_fails_leaves_nothing_running(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    module = source / "module.py"
-    module.write_text("A = 1\n")
+def test_overlap_with_a_new_command_that_fails_leaves_nothing_running(
+    tmp_path: Path, module: Path
+) -> None:
+    source = module.parent
     log = tmp_path / "log"
     fail_flag = tmp_path / "fail"
     reloader = overlap_reloader(source, log, fail_flag)
