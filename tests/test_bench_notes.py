@@ -11,7 +11,8 @@ RUN_PY = Path(__file__).resolve().parent / "bench" / "run.py"
 
 def load_run() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_run", RUN_PY)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
