@@ -255,3 +255,80 @@ def test_a_long_interval_is_checked_once_a_second() -> None:
         for thread in list(checks._running.values()):
             thread.join(5)
     assert len(api.commands) == 3
+
+
+def test_a_change_wakes_a_wait_at_once() -> None:
+    import threading
+
+    from stackctl.health import Changes
+
+    changes = Changes()
+    seen = changes.seen()
+    returned = threading.Event()
+
+    def wait() -> None:
+        changes.wait(seen, timeout=30)
+        returned.set()
+
+    waiter_thread = threading.Thread(target=wait, daemon=True)
+    waiter_thread.start()
+    assert not returned.wait(0.2)  # nothing changed: still waiting
+    changes.poke()
+    assert returned.wait(10)  # woken, long before its 30 s
+    assert changes.seen() == seen + 1
+
+
+class EventStream:
+    """docker-py's event stream: yields what is put in, ends when closed."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.closed = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while (event := self.events.get()) is not None:
+            yield event
+
+    def close(self) -> None:
+        self.closed = True
+        self.events.put(None)
+
+
+class EventsApi:
+    def __init__(self, stream: EventStream | None) -> None:
+        self.stream = stream
+        self.filters: dict[str, Any] = {}
+
+    def events(self, *, filters: dict[str, Any], decode: bool) -> EventStream:
+        from docker.errors import DockerException
+
+        self.filters = filters
+        if self.stream is None:
+            raise DockerException("no events here")
+        return self.stream
+
+
+def test_watching_counts_the_project_s_events_and_closes_the_stream() -> None:
+    from stackctl.health import Changes
+
+    changes, stream = Changes(), EventStream()
+    api = EventsApi(stream)
+    with changes.watching(api, "shop"):
+        seen = changes.seen()
+        stream.events.put({"status": "health_status: healthy"})
+        changes.wait(seen, timeout=10)  # the follower's poke ends it
+        assert changes.seen() == seen + 1
+    assert stream.closed
+    assert api.filters == {"type": "container", "label": f"{labels.PROJECT}=shop"}
+
+
+def test_without_an_event_stream_the_block_runs_and_waits_poll() -> None:
+    from stackctl.health import Changes
+
+    changes = Changes()
+    with changes.watching(EventsApi(None), "shop"):
+        ran = True
+    assert ran
+    assert changes.seen() == 0
