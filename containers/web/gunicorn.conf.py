@@ -7,6 +7,7 @@ Values come from GUNICORN_* environment variables so compose.yaml can tune them 
 from __future__ import annotations
 
 import os
+import sys
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -44,13 +45,8 @@ def worker_exit(server: object, worker: object) -> None:
     measured: gunicorn's stop median 1.58 s with it, 0.66 s without). gunicorn calls this while
     the worker's SystemExit is in flight: its code (3 for a worker that failed to boot, which
     stops gunicorn) is kept."""
-    import sys
-
     leaving = sys.exc_info()[1]
-    code = leaving.code if isinstance(leaving, SystemExit) else 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code if isinstance(code, int) else 1)
+    _leave_now(leaving.code if isinstance(leaving, SystemExit) else 1)
 
 
 def when_ready(server: object) -> None:
@@ -69,10 +65,12 @@ def on_exit(server: object) -> None:
     calls this from the handler of what stopped the master: a stop signal's StopIteration or
     KeyboardInterrupt (exit 0) or a HaltServer carrying the exit status (3 when a worker could
     not boot), which is kept."""
-    import sys
+    _leave_now(getattr(sys.exc_info()[1], "exit_status", 0))
 
-    stopping = sys.exc_info()[1]
-    code = getattr(stopping, "exit_status", 0)
+
+def _leave_now(code: object) -> None:
+    """Exit with `code` (1 if it is not a number) once the log lines are out, skipping the
+    interpreter's teardown. (Not a gunicorn setting: gunicorn reads only names it knows.)"""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code if isinstance(code, int) else 1)

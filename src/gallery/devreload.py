@@ -17,7 +17,6 @@ when_ready does).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import select
 import signal
@@ -27,6 +26,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+
+from gallery import wakeupfd
 
 NOTIFY_PID = "DEVRELOAD_NOTIFY_PID"
 READY_SIGNAL = signal.SIGUSR1
@@ -56,22 +57,13 @@ def stop(child: subprocess.Popen[bytes], grace: float, signum: int = signal.SIGT
         return child.wait()
 
 
-def signal_waker() -> int:
-    """A pipe the interpreter writes a byte to when a signal arrives (signal.set_wakeup_fd): the
-    loop's wait between looks selects on it, so a stop is passed on at once, not at the next
-    look."""
-    read_end, write_end = os.pipe()
-    for end in (read_end, write_end):
-        os.set_blocking(end, False)
-    signal.set_wakeup_fd(write_end)
-    return read_end
-
-
-def pause(waker: int, seconds: float) -> None:
-    ready, _, _ = select.select([waker], [], [], seconds)
-    if ready:
-        with contextlib.suppress(BlockingIOError):
-            os.read(waker, 512)
+def pause(waker: int | None, seconds: float) -> None:
+    """Wait `seconds`, or less when a signal arrives (its byte on the wakeup fd): a stop is
+    passed on at once, not at the next look."""
+    if waker is None:  # the wakeup fd was not ours to take: a stop is seen at the next look
+        time.sleep(seconds)
+    elif select.select([waker], [], [], seconds)[0]:
+        wakeupfd.drain(waker)
 
 
 def run(
@@ -98,7 +90,7 @@ def run(
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(signum, on_signal)
     signal.signal(READY_SIGNAL, on_ready)
-    waker = signal_waker()
+    waker = wakeupfd.take()
     environment = {**os.environ, NOTIFY_PID: str(os.getpid())} if overlap else None
     seen = snapshot(folder)
     child = subprocess.Popen(list(command), env=environment)

@@ -6,8 +6,8 @@ or more (0.92-1.19 s from the signal to the exit, measured):
 - Celery's stop handlers (SIGTERM warm, SIGQUIT cold) only set a flag, which the worker's event
   loop reads between two polls of its sockets; with nothing to do, a poll lasts up to a second
   (kombu's hub). The interpreter can write a byte to a file descriptor for every signal it
-  receives (signal.set_wakeup_fd): with that descriptor among the loop's readers, the poll
-  returns and the flag is read at once.
+  receives (gallery.wakeupfd): with that descriptor among the loop's readers, the poll returns
+  and the flag is read at once.
 - Closing the broker connection, kombu reads the reply of the BRPOP the worker left waiting on
   Redis, which comes only when the BRPOP times out (kombu's one second; Redis takes whole
   seconds before 6.0). Redis's own CLIENT UNBLOCK ends that BRPOP at once, as if timed out; the
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 from typing import Any
 
 import redis
 from celery import Celery, bootsteps
+
+from gallery import wakeupfd
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ class PromptStop(bootsteps.StartStopStep):  # type: ignore[misc]  # celery ships
 
     def register_with_event_loop(self, parent: Any, hub: Any) -> None:
         if self._read_fd is None:
-            self._read_fd = _take_wakeup_fd()
+            self._read_fd = wakeupfd.take()
+            if self._read_fd is None:
+                log.debug("prompt stop: the wakeup fd is taken, a stop is seen at the next poll")
         if self._read_fd is not None:
             # Again after a reconnect: the loop's reset drops its readers.
-            hub.add_reader(self._read_fd, self._drain)
+            hub.add_reader(self._read_fd, wakeupfd.drain, self._read_fd)
 
     def stop(self, parent: Any) -> None:
         name = parent.app.conf.broker_transport_options.get("client_name")
@@ -66,33 +69,6 @@ class PromptStop(bootsteps.StartStopStep):  # type: ignore[misc]  # celery ships
             ended = unblock_brpops(parent.connection.as_uri(include_password=True), name)
             if ended:
                 log.info("prompt stop: ended this worker's waiting BRPOP (%d)", ended)
-
-    def _drain(self) -> None:
-        assert self._read_fd is not None
-        try:
-            while os.read(self._read_fd, 512):
-                pass
-        except BlockingIOError:
-            pass
-
-
-def _take_wakeup_fd() -> int | None:
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(read_fd, False)
-    os.set_blocking(write_fd, False)
-    try:
-        previous = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-    except ValueError:  # not the main thread: signals are not ours to watch here
-        previous = -2
-    if previous != -1:
-        # Something else (a pool, a library) relies on the one wakeup fd: leave it theirs.
-        if previous >= 0:
-            signal.set_wakeup_fd(previous)
-        os.close(read_fd)
-        os.close(write_fd)
-        log.debug("prompt stop: the wakeup fd is taken, a stop is seen at the next poll")
-        return None
-    return read_fd
 
 
 def unblock_brpops(url: str, client_name: str) -> int:
