@@ -146,10 +146,18 @@ class OwnChecks:
         return False
 
     def until_due(self) -> float | None:
-        """Seconds until the next run is due of a check that has not passed, None for none."""
+        """Seconds until the next run is due of a check that has not passed, None for none.
+
+        Only due times still ahead count: one already past is either running (a slow or hung
+        check) or no longer asked for (Docker said healthy first), and a wait timed by it would
+        end at once, again and again, re-reading every container in a loop.
+        """
+        now = self.clock()
         with self._lock:
-            waiting = [due for key, due in self._next.items() if key not in self._passed]
-        return max(0.0, min(waiting) - self.clock()) if waiting else None
+            ahead = [
+                due for key, due in self._next.items() if key not in self._passed and due > now
+            ]
+        return min(ahead) - now if ahead else None
 
     def _run(self, container_id: str, command: list[str]) -> None:
         try:

@@ -243,6 +243,21 @@ def test_own_checks_start_soon_and_double_their_gap_up_to_a_period() -> None:
     assert ask_at(102.552) == 6
 
 
+def test_only_a_run_still_ahead_times_a_wait() -> None:
+    from stackctl.health import OwnChecks
+
+    now = [100.0]
+    api = CheckedApi(exit_code=1)
+    checks = OwnChecks(api, clock=lambda: now[0])
+    assert checks.until_due() is None
+    checks.passed("c1", ["true"], period=1.0)  # first seen: due at 100.05
+    assert checks.until_due() == pytest.approx(0.05)
+    # Never asked again (Docker said healthy first): its past due time times no wait, which
+    # would otherwise end at once, in a loop.
+    now[0] = 101.0
+    assert checks.until_due() is None
+
+
 def test_a_long_interval_is_checked_once_a_second() -> None:
     from stackctl.health import OwnChecks
 
