@@ -43,7 +43,7 @@ SEED_COMMAND = (
 # app and opens a connection per request, as the seed's nginx did.
 KEEPALIVE_LINES = (
     "keepalive 32;",
-    "keepalive_timeout 60s;",
+    "keepalive_timeout 4s;",
     "proxy_http_version 1.1;",
     'proxy_set_header Connection "";',
 )
