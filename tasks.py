@@ -127,7 +127,11 @@ def down(c: Context, volumes: bool = False) -> None:
 @task(help={"target": "swarm: the swarm services' tasks per node (default: this stack)"})
 @reporting_errors
 def ps(c: Context, target: str | None = None) -> None:
-    """List the stack's containers: service, state, health, published ports."""
+    """List the stack's containers: service, state, health, published ports.
+
+    Health is Docker's; a container Docker still calls "starting" (its first check comes an
+    interval after the start) has its check run once now, as `up` does, and shows the answer.
+    """
     from rich.table import Table
 
     if target is not None and swarm_target(target):

@@ -134,7 +134,6 @@ class Stack:
             return plans
 
         order = [name for name in self.project.start_order() if name in selected]
-        checked: list[str] = []  # the services found healthy, by their checks' own runs
         # Each service starts once its own dependencies are there, and every wait runs at once
         # (stackctl.schedule): not one service after another.
         with self.health.watching(), ThreadPoolExecutor(1, thread_name_prefix="prune") as pruning:
@@ -149,7 +148,7 @@ class Stack:
                         for name in order
                     },
                     start,
-                    lambda name, condition: self._reach(name, condition, checked),
+                    self._reach,
                     # A service scaled to 0 has nothing to wait for.
                     wait_for=lambda name: wait and self.project.services[name].replicas > 0,
                 )
@@ -161,10 +160,10 @@ class Stack:
                 from stackctl.builds import remove_superseded_images
 
                 removal = pruning.submit(remove_superseded_images, self.client, self.project.name)
-            if wait:
-                # Dependants started on the checks' own runs; `up` ends when Docker says healthy
-                # too, so `ps` right after agrees with what `up` printed.
-                self._confirm_health(checked)
+            # Every service was found healthy by its check's own run (stackctl.health): `up`
+            # ends there, not at Docker's first run of the same command, an interval after the
+            # start (1 s of every source change and cold up here); `ps` runs the check of a
+            # container Docker still calls starting, so it agrees with what `up` printed.
             if removal is not None:
                 removal.result()
         return plans
@@ -178,22 +177,14 @@ class Stack:
             local=engine_is_local(self.settings.docker_host),
         )
 
-    def _reach(self, service: str, condition: str, checked: list[str]) -> None:
+    def _reach(self, service: str, condition: str) -> None:
         """Block until the service is healthy (or completed, for a one-off), and say so."""
         if condition == "service_completed_successfully":
             self.health.wait_completed(service)
             self.console.print(f" [green]✔[/] {container_name(self.project, service)}  completed")
             return
         self.health.wait_healthy(service, status=False, own_check=True)
-        checked.append(service)
         self.console.print(f" [green]✔[/] {container_name(self.project, service)}  healthy")
-
-    def _confirm_health(self, services: list[str]) -> None:
-        """Wait, side by side, until Docker itself reports each service healthy."""
-        with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
-            waits = [pool.submit(self.health.wait_healthy, name, status=False) for name in services]
-        for wait in waits:
-            wait.result()
 
     def _with_dependencies(self, services: Collection[str]) -> set[str]:
         selected = set(self._selected(services))
@@ -513,18 +504,29 @@ class Stack:
             raise StackError(f"cannot remove {name}: {exc.explanation}") from None
 
     def ps(self) -> list[ServiceStatus]:
+        """Each container's state and health. Docker runs a container's first health check an
+        interval after its start and says "starting" until then, though `up` (which ran the same
+        command itself) found it healthy: such a container's check is run once now, side by
+        side, and its answer shown."""
+        containers = sorted(self.containers(), key=lambda c: c.name)
+        starting = [c.id for c in containers if c.health == "starting"]
+        passing: set[str] = set()
+        if starting:
+            with ThreadPoolExecutor(max_workers=len(starting)) as pool:
+                answers = pool.map(self.health.check_now, starting)
+                passing = {found for found, passed in zip(starting, answers, strict=True) if passed}
         return [
             ServiceStatus(
                 service=container.service or "?",
                 name=container.name,
                 state=container.status,
-                health=container.health,
+                health="healthy" if container.id in passing else container.health,
                 ports=", ".join(
                     f"{ip}:{published}->{target}/{protocol}"
                     for ip, published, target, protocol in container.published_ports
                 ),
             )
-            for container in sorted(self.containers(), key=lambda c: c.name)
+            for container in containers
         ]
 
     def logs(

@@ -216,7 +216,7 @@ def test_the_check_command_is_docker_s_own_reading_of_the_test(
     assert check_command(test) == command
 
 
-def test_own_checks_start_soon_and_double_their_gap_up_to_a_period() -> None:
+def test_own_checks_start_soon_and_double_their_gap_up_to_a_quarter_second() -> None:
     from stackctl.health import OwnChecks
 
     now = [100.0]
@@ -236,11 +236,47 @@ def test_own_checks_start_soon_and_double_their_gap_up_to_a_period() -> None:
     assert ask_at(100.051) == 1  # next due 0.1 later
     assert ask_at(100.14) == 1
     assert ask_at(100.151) == 2  # then 0.2 later
-    assert ask_at(100.351) == 3  # then 0.4
-    assert ask_at(100.751) == 4  # then 0.8
-    assert ask_at(101.551) == 5  # then a period: 1 s
-    assert ask_at(102.5) == 5
-    assert ask_at(102.552) == 6
+    assert ask_at(100.351) == 3  # then a quarter second, at most
+    assert ask_at(100.59) == 3
+    assert ask_at(100.602) == 4
+    assert ask_at(100.853) == 5
+
+
+def test_a_short_interval_keeps_its_own_pace_but_no_faster_than_every_50_ms() -> None:
+    from stackctl.health import OwnChecks
+
+    now = [0.0]
+    api = CheckedApi(exit_code=1)
+    checks = OwnChecks(api, clock=lambda: now[0])
+    for moment in (0.0, 0.051, 0.07, 0.102, 0.153, 0.17):
+        now[0] = moment
+        checks.passed("c1", ["true"], period=0.01)
+        for thread in list(checks._running.values()):
+            thread.join(5)
+    assert len(api.commands) == 3  # at 0.051, 0.102 and 0.153: first seen at 0
+
+
+def test_checking_now_runs_the_container_s_check_once_and_says_whether_it_passed() -> None:
+    passing, failing = CheckedApi(exit_code=0), CheckedApi(exit_code=1)
+    assert waiter(passing).check_now("id-redis") is True
+    assert waiter(failing).check_now("id-redis") is False
+    assert passing.commands == failing.commands == [["/bin/sh", "-c", "redis-cli ping"]]
+
+
+def test_checking_now_a_container_without_a_check_or_gone_is_no_pass() -> None:
+    from docker.errors import NotFound
+
+    class Unchecked(CheckedApi):
+        def inspect_container(self, container_id: str) -> dict[str, Any]:
+            return {"State": HEALTHY, "Config": {}}
+
+    class Gone(CheckedApi):
+        def inspect_container(self, container_id: str) -> dict[str, Any]:
+            raise NotFound("No such container")
+
+    for api in (Unchecked(exit_code=0), Gone(exit_code=0)):
+        assert waiter(api).check_now("id-web") is False
+        assert api.commands == []
 
 
 def test_only_a_run_still_ahead_times_a_wait() -> None:

@@ -131,14 +131,17 @@ def test_a_service_s_own_check_passing_is_healthy_before_docker_s_first_run(
     tmp_path: Path, project_name: str
 ) -> None:
     """Docker runs the check first an interval (300 s) after the start; `up` runs the same
-    command in the container itself, so the dependant starts without waiting for that. (Without
-    --no-wait, `up` would then wait for Docker's own word, as `ps` shows it.)"""
+    command in the container itself, so the dependant starts and `up` ends without waiting for
+    that (the stack's health timeout is 30 s), and `ps` runs the check of a container Docker
+    still calls starting, so it agrees with `up`."""
     (tmp_path / "compose.yaml").write_text(SLOW_CHECKS)
     stack = make_stack(tmp_path, project_name)
     try:
-        stack.up(wait=False)
+        stack.up()
+        (base,) = stack.containers("base")
+        assert stack.api.inspect_container(base.id)["State"]["Health"]["Status"] == "starting"
         states = {row.service: (row.state, row.health) for row in stack.ps()}
-        assert states == {"base": ("running", "starting"), "dependant": ("running", "")}
+        assert states == {"base": ("running", "healthy"), "dependant": ("running", "")}
     finally:
         stack.down(volumes=True)
 
