@@ -57,7 +57,7 @@ def test_web_is_replicated_per_node_dnsrr_health_checked_and_rolls_back(
     assert web["UpdateConfig"]["FailureAction"] == "rollback"
     assert web["RollbackConfig"]["Order"] == "start-first"
     assert container["Healthcheck"]["Test"][0] == "CMD"
-    assert container["Healthcheck"]["Interval"] == 1_000_000_000
+    assert container["Healthcheck"]["Interval"] == 5_000_000_000  # compose.yaml's 5s
     assert web["TaskTemplate"]["Networks"][0]["Aliases"] == ["web"]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -326,21 +327,42 @@ def wait_ready(
     """Seconds until the container was ready and None, or the seconds and why it is not.
 
     Ready: healthy, or for a container without a health check, running for `settle` seconds
-    (a worker that exits at start fails here, not after the old one stopped)."""
+    (a worker that exits at start fails here, not after the old one stopped). Healthy is
+    Docker's word or a run of the same check command through exec passing first, as `invoke
+    up` does: Docker runs a check first an interval (5 s in compose.yaml) after the start, and
+    the cutover would wait that long for an app answering in half a second. Unhealthy stays
+    Docker's word (its retries), so one failed run of ours fails nothing."""
+    from stackctl.health import OwnChecks, check_command
+
+    passed = threading.Event()  # wakes the wait when a run of ours passes
+    own_checks = OwnChecks(client.api, on_pass=passed.set)
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         inspected = client.api.inspect_container(container)
         state = inspected["State"]
         health = (state.get("Health") or {}).get("Status")
-        has_check = bool((inspected["Config"].get("Healthcheck") or {}).get("Test"))
+        check = inspected["Config"].get("Healthcheck") or {}
+        command = check_command(check.get("Test"))
         if not state.get("Running"):
             return time.monotonic() - started, f"exited with code {state.get('ExitCode')}"
         if health == "unhealthy":
             return time.monotonic() - started, "failed its health check"
-        if health == "healthy" or (not has_check and time.monotonic() - started >= settle):
+        # Interval in ns; 0 or absent: Docker's default, 30 s.
+        period = (check.get("Interval") or 30_000_000_000) / 1e9
+        own_passed = (
+            health == "starting"
+            and command is not None
+            and own_checks.passed(container, command, period)
+        )
+        if (
+            health == "healthy"
+            or own_passed
+            or (command is None and time.monotonic() - started >= settle)
+        ):
             client.api.update_container(container, restart_policy={"Name": "unless-stopped"})
             return time.monotonic() - started, None
-        time.sleep(_POLL)
+        due = own_checks.until_due()
+        passed.wait(_POLL if due is None else max(0.01, min(_POLL, due)))
     return timeout, f"not ready after {timeout:.0f}s"
 
 
