@@ -46,6 +46,16 @@ def check_command(test: list[str] | None) -> list[str] | None:
     return None
 
 
+def container_check(inspection: dict[str, Any]) -> tuple[list[str], float] | None:
+    """An inspected container's health check: its command and its interval in seconds (Docker's
+    default, 30 s, when 0 or absent); None for a container without one."""
+    check = (inspection.get("Config") or {}).get("Healthcheck") or {}
+    command = check_command(check.get("Test"))
+    if command is None:
+        return None
+    return command, (check.get("Interval") or 30_000_000_000) / 1e9  # in ns
+
+
 class Changes:
     """A count of the project's container changes, from Docker's event stream while `watching`:
     a wait re-reads the state as soon as something happened (a health status, an exit, an exec
@@ -223,9 +233,8 @@ class HealthWaiter:
             inspection = self.api.inspect_container(container_id)
         except (DockerException, RequestException):
             return False
-        check = (inspection.get("Config") or {}).get("Healthcheck")
-        command = check_command((check or {}).get("Test"))
-        return command is not None and check_passes(self.api, container_id, command)
+        check = container_check(inspection)
+        return check is not None and check_passes(self.api, container_id, check[0])
 
     def wait_healthy(
         self,
@@ -281,12 +290,9 @@ class HealthWaiter:
         if health == "unhealthy":
             self.fail(service, "is unhealthy")
         if own_check and health == "starting" and state.get("Running"):
-            check = (inspection.get("Config") or {}).get("Healthcheck") or {}
-            command = check_command(check.get("Test"))
-            if command is not None:
-                # Interval in ns; 0 or absent: Docker's default, 30 s.
-                period = (check.get("Interval") or 30_000_000_000) / 1e9
-                return self.own_checks.passed(str(inspection["Id"]), command, period)
+            check = container_check(inspection)
+            if check is not None:
+                return self.own_checks.passed(str(inspection["Id"]), *check)
         return False
 
     def _completed(self, service: str, state: dict[str, Any]) -> bool:

@@ -332,7 +332,7 @@ def wait_ready(
     up` does: Docker runs a check first an interval (5 s in compose.yaml) after the start, and
     the cutover would wait that long for an app answering in half a second. Unhealthy stays
     Docker's word (its retries), so one failed run of ours fails nothing."""
-    from stackctl.health import OwnChecks, check_command
+    from stackctl.health import OwnChecks, container_check
 
     passed = threading.Event()  # wakes the wait when a run of ours passes
     own_checks = OwnChecks(client.api, on_pass=passed.set)
@@ -341,28 +341,23 @@ def wait_ready(
         inspected = client.api.inspect_container(container)
         state = inspected["State"]
         health = (state.get("Health") or {}).get("Status")
-        check = inspected["Config"].get("Healthcheck") or {}
-        command = check_command(check.get("Test"))
+        check = container_check(inspected)
         if not state.get("Running"):
             return time.monotonic() - started, f"exited with code {state.get('ExitCode')}"
         if health == "unhealthy":
             return time.monotonic() - started, "failed its health check"
-        # Interval in ns; 0 or absent: Docker's default, 30 s.
-        period = (check.get("Interval") or 30_000_000_000) / 1e9
         own_passed = (
-            health == "starting"
-            and command is not None
-            and own_checks.passed(container, command, period)
+            health == "starting" and check is not None and own_checks.passed(container, *check)
         )
         if (
             health == "healthy"
             or own_passed
-            or (command is None and time.monotonic() - started >= settle)
+            or (check is None and time.monotonic() - started >= settle)
         ):
             client.api.update_container(container, restart_policy={"Name": "unless-stopped"})
             return time.monotonic() - started, None
         due = own_checks.until_due()
-        passed.wait(_POLL if due is None else max(0.01, min(_POLL, due)))
+        passed.wait(_POLL if due is None else min(_POLL, due))
     return timeout, f"not ready after {timeout:.0f}s"
 
 
