@@ -48,7 +48,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHONS = nox.project.python_versions(PYPROJECT)
 DEFAULT_PYTHON = "3.11"
 EXTRAS = ".[fakeoss,stackctl]"
-CI_SCRIPTS = (".ci/run", ".ci/setup-host", ".ci/install-compose-v2")
+CI_SCRIPTS = (".ci/run", ".ci/setup-host", ".ci/install-compose-v2", ".ci/gitlab-jobs")
 # Lines and branches covered by tests (four Pythons), engine and browser together (nox -s
 # coverage): 88 % in CI on 2026-12-02. Raise it as coverage grows, never lower it to let a
 # change through.
