@@ -1,5 +1,6 @@
-"""The forges' pipeline files call only what exists, keep secrets in the jobs that need them, and
-test on exactly the Pythons pyproject.toml names."""
+"""The forges' pipeline files call only what exists, keep secrets in the jobs that need them, let
+only the OSS contract obtain cloud credentials (an OIDC token, no stored key), and test on
+exactly the Pythons pyproject.toml names."""
 
 from __future__ import annotations
 
@@ -19,15 +20,25 @@ ROOT = Path(__file__).resolve().parents[1]
 GITHUB = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 GITLAB = ROOT / ".gitlab-ci.yml"
 GITLAB_KEYWORDS = {"workflow", "stages", "default", "variables", "include", "image", "cache"}
-# Jobs allowed to see cloud or SSH credentials: the OSS contract and the two that touch hosts.
-SECRET_JOBS = {"integration", "deploy", "rollback"}
-SECRETS = (
-    "OSS_ACCESS_KEY_ID",
-    "OSS_ACCESS_KEY_SECRET",
-    "DEPLOY_SSH_PRIVATE_KEY",
-    "DEPLOY_SSH_KNOWN_HOSTS",
-    "SECRET_KEY",
+# Jobs allowed to see the deploy's secrets: the two that touch hosts.
+DEPLOY_JOBS = {"deploy", "rollback"}
+DEPLOY_SECRETS = ("DEPLOY_SSH_PRIVATE_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "SECRET_KEY")
+# The one job that obtains cloud credentials: the OSS contract, through the forge's OIDC token.
+CLOUD_JOBS = {"integration"}
+# What gives a job cloud credentials: a key or token, or alibabacloud-credentials' variables
+# for assuming a role.
+CLOUD_CREDENTIALS = re.compile(
+    r"\b(?:ALIBABA_CLOUD_\w+|OSS_ACCESS_KEY_\w+|OSS_SECURITY_TOKEN|OSS_OIDC_\w+)"
 )
+# Long-lived keys (and STS tokens) no pipeline may store any more.
+STORED_KEYS = ("ACCESS_KEY_ID", "ACCESS_KEY_SECRET", "SECURITY_TOKEN")
+OIDC_VARIABLES = {
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+}
+# The RAM OIDC provider's client ID (README, "CI without stored keys").
+AUDIENCE = "sts.aliyuncs.com"
 NOX_CALL = re.compile(r"(?:^|[\s/])nox\s+-s\s+((?:[A-Za-z][\w.-]*\s*)+)")
 INVOKE_CALL = re.compile(r"(?:^|[\s/])invoke\s+([\w.-]+)")
 
@@ -118,26 +129,144 @@ def test_every_invoke_task_they_call_exists() -> None:
     assert called <= known, f"not invoke tasks: {sorted(called - known)}"
 
 
+def jobs_of(forge: str) -> dict[str, dict[str, Any]]:
+    return github_jobs() if forge == "github" else gitlab_jobs()
+
+
 @pytest.mark.parametrize("forge", ["github", "gitlab"])
-def test_secrets_reach_only_integration_deploy_and_rollback(forge: str) -> None:
-    jobs = github_jobs() if forge == "github" else gitlab_jobs()
+def test_deploy_secrets_reach_only_deploy_and_rollback(forge: str) -> None:
     seen = {}
-    for key, job in jobs.items():
+    for key, job in jobs_of(forge).items():
         text = yaml.safe_dump(job)
-        named = [secret for secret in SECRETS if secret in text]
+        named = [secret for secret in DEPLOY_SECRETS if secret in text]
         if forge == "github":
             named += re.findall(r"secrets\.(\w+)", text)
             assert "inherit" not in str(job.get("secrets", "")), f"{key} inherits every secret"
         if named:
             seen[bare_name(key)] = job
-    assert set(seen) <= SECRET_JOBS, f"jobs that name secrets: {sorted(seen)}"
-    # GitLab injects variables without naming them: its integration job gets OSS_* by being
-    # the only job in environment "oss", to which those variables are scoped.
-    assert set(seen) >= (SECRET_JOBS if forge == "github" else {"deploy", "rollback"})
-    for key, job in jobs.items():
-        if bare_name(key) in SECRET_JOBS:
+    assert set(seen) == DEPLOY_JOBS, f"jobs that name secrets: {sorted(seen)}"
+    for key, job in jobs_of(forge).items():
+        if bare_name(key) in DEPLOY_JOBS:
             # The forge hands the secrets only to jobs in a protected environment.
-            assert job.get("environment"), f"{key} uses secrets outside an environment"
+            assert environment_of(job) == "production", key
+
+
+def environment_of(job: dict[str, Any]) -> str | None:
+    environment = job.get("environment")
+    return environment.get("name") if isinstance(environment, dict) else environment
+
+
+@pytest.mark.parametrize("path", [*GITHUB, GITLAB], ids=lambda path: path.name)
+def test_no_pipeline_stores_a_cloud_key(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for name in STORED_KEYS:
+        assert name not in text, f"{path.name} names {name}: CI obtains STS credentials by OIDC"
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_only_integration_names_cloud_credentials(forge: str) -> None:
+    named = {
+        bare_name(key)
+        for key, job in jobs_of(forge).items()
+        if CLOUD_CREDENTIALS.search(yaml.safe_dump(job))
+    }
+    assert named == CLOUD_JOBS
+
+
+def github_workflow(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def asks_for_oidc_token(permissions: Any) -> bool:
+    if isinstance(permissions, str):  # read-all / write-all
+        return permissions == "write-all"
+    return (permissions or {}).get("id-token") == "write"
+
+
+def test_github_grants_an_oidc_token_to_integration_only() -> None:
+    askers = set()
+    for path in GITHUB:
+        workflow = github_workflow(path)
+        # Nothing at the top: a job without its own `permissions` would inherit it.
+        assert workflow["permissions"] == {}, path.name
+        for name, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{path.name}:{name} has no permissions of its own"
+            if not asks_for_oidc_token(job["permissions"]):
+                continue
+            if "uses" in job:
+                # A calling job only caps what the called workflow's jobs may ask for; those
+                # are checked in their own file, here.
+                assert job["uses"] == "./.github/workflows/ci.yml", f"{path.name}:{name}"
+            else:
+                askers.add(f"{path.name}:{name}")
+    assert askers == {"ci.yml:integration"}
+
+
+def test_gitlab_gives_an_oidc_token_to_integration_only() -> None:
+    document = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))
+    assert "id_tokens" not in document.get("default", {})
+    assert "secrets" not in document.get("default", {})
+    holders = {name for name, job in gitlab_jobs().items() if "id_tokens" in job}
+    assert holders == CLOUD_JOBS
+    assert not [name for name, job in gitlab_jobs().items() if "secrets" in job]
+    audiences = {token["aud"] for token in gitlab_jobs()["integration"]["id_tokens"].values()}
+    assert audiences == {AUDIENCE}
+
+
+def test_github_integration_writes_its_oidc_token_for_the_role_exchange() -> None:
+    steps = github_jobs()["ci.yml:integration"]["steps"]
+    fetch = next(step for step in steps if "ACTIONS_ID_TOKEN_REQUEST_URL" in step.get("run", ""))
+    assert fetch["env"]["AUDIENCE"] == AUDIENCE
+    assert "::add-mask::" in fetch["run"]
+    nox = next(step for step in steps if "nox -s integration" in step.get("run", ""))
+    assert set(nox["env"]) >= OIDC_VARIABLES
+    assert "/oidc-token" in nox["env"]["ALIBABA_CLOUD_OIDC_TOKEN_FILE"]
+    assert steps.index(fetch) == steps.index(nox) - 1, "fetch the short-lived token last"
+
+
+def test_gitlab_integration_writes_its_oidc_token_for_the_role_exchange() -> None:
+    job = gitlab_jobs()["integration"]
+    [token_variable] = job["id_tokens"]
+    script = "\n".join(job["script"])
+    assert "export ALIBABA_CLOUD_OIDC_TOKEN_FILE=" in script
+    assert f'"${token_variable}" > "$ALIBABA_CLOUD_OIDC_TOKEN_FILE"' in script
+    assert script.index("ALIBABA_CLOUD_OIDC_TOKEN_FILE") < script.index("nox -s integration")
+    assert environment_of(job) == "oss"
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_integration_runs_only_on_the_default_branch_or_by_hand(forge: str) -> None:
+    if forge == "github":
+        condition = github_jobs()["ci.yml:integration"]["if"]
+        assert "pull_request" not in condition
+        assert "github.event.repository.default_branch" in condition
+    else:
+        rules = gitlab_jobs()["integration"]["rules"]
+        assert [rule["if"] for rule in rules] == [
+            "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+            '$CI_PIPELINE_SOURCE == "web"',
+        ]
+        assert rules[1]["when"] == "manual"
+
+
+def test_gitlab_scopes_each_environment_to_its_jobs() -> None:
+    by_environment: dict[str | None, set[str]] = {}
+    for name, job in gitlab_jobs().items():
+        by_environment.setdefault(environment_of(job), set()).add(name)
+    assert by_environment["oss"] == CLOUD_JOBS
+    assert by_environment["production"] == DEPLOY_JOBS
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_deploys_run_the_app_on_the_instances_ram_role(forge: str) -> None:
+    for key, job in jobs_of(forge).items():
+        if bare_name(key) not in DEPLOY_JOBS:
+            continue
+        if forge == "github":
+            env = next(s["env"] for s in job["steps"] if "invoke " in s.get("run", ""))
+        else:
+            env = job["variables"]
+        assert env["OSS_CREDENTIALS"] == "ecs-ram-role", key
 
 
 def test_the_test_matrix_is_pyprojects_pythons() -> None:
