@@ -4,10 +4,16 @@ exactly the Pythons pyproject.toml names."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
+import threading
+import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +302,117 @@ def test_github_actions_are_pinned_by_commit() -> None:
     assert uses
     for action in uses:
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", action), action
+
+
+# A `run:` step without `shell:` runs as `bash -e {0}` on GitHub's Linux runners (no pipefail).
+class ForgeTokenService:
+    """GitHub's token service for a job: the token for the audience asked, to the job's bearer."""
+
+    REQUEST_TOKEN = "request-token-of-this-job"
+
+    def __init__(self) -> None:
+        self.asked: list[dict[str, list[str]]] = []
+        service = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                service.asked.append(query)
+                if self.headers.get("Authorization") != f"bearer {service.REQUEST_TOKEN}":
+                    self.send_error(401)
+                    return
+                body = json.dumps({"value": f"jwt-for-{query['audience'][0]}"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token?api-version=2.0"
+
+
+@pytest.fixture
+def token_service() -> Iterator[ForgeTokenService]:
+    service = ForgeTokenService()
+    thread = threading.Thread(target=service.server.serve_forever, daemon=True)
+    thread.start()
+    yield service
+    service.server.shutdown()
+    service.server.server_close()
+    thread.join(timeout=10)
+
+
+def test_github_integrations_token_step_writes_the_token_for_its_audience(
+    token_service: ForgeTokenService, tmp_path: Path
+) -> None:
+    steps = github_jobs()["ci.yml:integration"]["steps"]
+    fetch = next(step for step in steps if "ACTIONS_ID_TOKEN_REQUEST_URL" in step.get("run", ""))
+    result = subprocess.run(
+        ["bash", "-e", "-c", fetch["run"]],
+        env={
+            "PATH": os.environ["PATH"],
+            **fetch["env"],
+            "ACTIONS_ID_TOKEN_REQUEST_URL": token_service.url,
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ForgeTokenService.REQUEST_TOKEN,
+            "RUNNER_TEMP": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert token_service.asked[0]["audience"] == [AUDIENCE]
+    token_file = tmp_path / "oidc-token"
+    assert token_file.read_text() == f"jwt-for-{AUDIENCE}"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    # The runner masks the token in every later log line: this line is the only one naming it.
+    assert result.stdout.splitlines() == [f"::add-mask::jwt-for-{AUDIENCE}"]
+
+
+def test_github_integrations_token_step_fails_when_github_refuses(
+    token_service: ForgeTokenService, tmp_path: Path
+) -> None:
+    steps = github_jobs()["ci.yml:integration"]["steps"]
+    fetch = next(step for step in steps if "ACTIONS_ID_TOKEN_REQUEST_URL" in step.get("run", ""))
+    result = subprocess.run(
+        ["bash", "-e", "-c", fetch["run"]],
+        env={
+            "PATH": os.environ["PATH"],
+            **fetch["env"],
+            "ACTIONS_ID_TOKEN_REQUEST_URL": token_service.url,
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "not-this-jobs",
+            "RUNNER_TEMP": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert not (tmp_path / "oidc-token").exists()
+
+
+def test_gitlab_integrations_script_writes_its_id_token_to_the_file_it_names(
+    tmp_path: Path,
+) -> None:
+    job = gitlab_jobs()["integration"]
+    [token_variable] = job["id_tokens"]
+    lines = [line for line in job["script"] if "nox" not in line and "setup-host" not in line]
+    script = "\n".join([*lines, 'printf "%s" "$ALIBABA_CLOUD_OIDC_TOKEN_FILE"'])
+    result = subprocess.run(
+        ["bash", "-e", "-c", script],
+        env={"PATH": os.environ["PATH"], "TMPDIR": str(tmp_path), token_variable: "gitlab-jwt"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    token_file = Path(result.stdout)
+    assert token_file.parent == tmp_path
+    assert token_file.read_text() == "gitlab-jwt"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
