@@ -20,6 +20,7 @@ from PIL import UnidentifiedImageError
 
 from gallery.clients import clients
 from gallery.decoding import decode_slots
+from gallery.metrics import metrics_of
 from gallery.records import ImageRecord
 from gallery.settings import Settings
 from gallery.thumbnails import content_type_of, make_thumbnails
@@ -90,21 +91,34 @@ def celery_of(app: Flask) -> Celery:
 
 
 def thumbnail_task(task: Task, image_id: str) -> str:
-    return make_thumbnails_for(image_id)
+    metrics = metrics_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    result, created_at = "error", None  # an exception: Celery retries (OSS) or gives up
+    try:
+        result, created_at = thumbnails_of(image_id)
+        return result
+    finally:
+        metrics.thumbnail_job_ran(result, time.perf_counter() - started, created_at)
 
 
 def make_thumbnails_for(image_id: str) -> str:
     """Make and store every thumbnail of one image; safe to run twice. Returns what happened."""
+    return thumbnails_of(image_id)[0]
+
+
+def thumbnails_of(image_id: str) -> tuple[str, datetime | None]:
+    """make_thumbnails_for, also returning when the image was uploaded (None if unknown)."""
     found = clients()
     store, catalog, settings = found.store, found.catalog, found.settings
     record = store.get_record(image_id)
     if record is None or catalog.is_gone(image_id):
-        return "gone"
+        return "gone", None
+    uploaded = record.created_at
     if record.thumbnail_status == "ready":
-        return "already done"
+        return "already done", uploaded
     data = store.read(record.original_key)
     if data is None:
-        return "gone"
+        return "gone", uploaded
     kind = settings.THUMBNAIL_FORMAT
     content_type, extension = content_type_of(kind)
     try:
@@ -114,7 +128,7 @@ def make_thumbnails_for(image_id: str) -> str:
         # The upload was checked; if Pillow still fails, retrying will not help.
         log.exception("thumbnails for %s failed", image_id)
         catalog.save(record.model_copy(update={"thumbnail_status": "failed"}))
-        return "failed"
+        return "failed", uploaded
     del data
     keys = {}
     for size, blob in encoded.items():
@@ -124,7 +138,7 @@ def make_thumbnails_for(image_id: str) -> str:
     latest = store.get_record(image_id)
     if latest is None or catalog.is_gone(image_id):  # deleted while we worked: leave nothing
         store.delete_objects(list(keys.values()))
-        return "gone"
+        return "gone", uploaded
     catalog.save(
         latest.model_copy(
             update={
@@ -138,8 +152,8 @@ def make_thumbnails_for(image_id: str) -> str:
     # took the original, so finish that delete rather than leave a record of nothing.
     if not store.bucket.object_exists(record.original_key):
         catalog.delete(image_id)
-        return "gone"
-    return "made"
+        return "gone", uploaded
+    return "made", uploaded
 
 
 def needs_queueing(record: ImageRecord, settings: Settings, now: datetime | None = None) -> bool:
@@ -161,19 +175,27 @@ def publish(image_id: str, app: Flask | None = None) -> bool:
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     found = clients(app)
+    jobs = metrics_of(app).thumbnail_jobs
     if found.redis_outage.active():
         log.warning("thumbnails for %s delayed: redis failed moments ago", image_id)
+        jobs.labels("delayed").inc()
         return False
     try:
         celery_of(app).tasks[THUMBNAIL_TASK].apply_async(args=[image_id], retry=False)
     except (redis.RedisError, OSError) as exc:
         found.redis_outage.record()
+        # Celery publishes on its own connection, not the app's counted client.
+        metrics_of(app).dependency_failed("redis", exc)
+        jobs.labels("delayed").inc()
         log.warning("thumbnails for %s delayed: the queue is unreachable: %s", image_id, exc)
         return False
-    except Exception:
+    except Exception as exc:
         found.redis_outage.record()
+        metrics_of(app).dependency_failed("redis", exc)
+        jobs.labels("delayed").inc()
         log.exception("thumbnails for %s delayed: queueing failed", image_id)
         return False
+    jobs.labels("queued").inc()
     return True
 
 
