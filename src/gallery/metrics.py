@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import oss2
 import redis
 import requests
-from flask import Flask
+from flask import Flask, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 EXTENSION_KEY = "gallery.metrics"
 # A request no route matched (404, 405): its raw path would let any client add series.
 UNMATCHED_ROUTE = "<unmatched>"
+ROUTE_KEY = "gallery.route"
 # The methods the app answers; anything else a client sends is counted as "other".
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 # Seconds. A page answers in milliseconds; an upload decodes and writes to OSS (up to seconds).
@@ -142,9 +143,9 @@ def failure_kind(exc: BaseException) -> str:
 class RequestMetrics:
     """WSGI middleware: counts and times every request the app answers.
 
-    The route is read after the app ran, from the request Flask made (werkzeug keeps it in the
-    environ), so no before_request hook of another part can skip it. The time is to the response
-    headers: a streamed body is not waited for.
+    The route is left in the environ by a teardown hook (`note_route`): Flask runs every one of
+    them for every request, where a before_request hook of another part could skip ours. The
+    time is to the response headers: a streamed body is not waited for.
     """
 
     def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
@@ -163,12 +164,18 @@ class RequestMetrics:
         try:
             return self.app(environ, recording_start_response)
         finally:
-            request = environ.get("werkzeug.request")
-            rule = getattr(request, "url_rule", None)
-            route = rule.rule if rule is not None else UNMATCHED_ROUTE
             self.metrics.observe_request(
-                route, environ.get("REQUEST_METHOD", ""), status, time.perf_counter() - started
+                environ.get(ROUTE_KEY, UNMATCHED_ROUTE),
+                environ.get("REQUEST_METHOD", ""),
+                status,
+                time.perf_counter() - started,
             )
+
+
+def note_route(exc: BaseException | None) -> None:
+    rule = request.url_rule
+    if rule is not None:
+        request.environ[ROUTE_KEY] = rule.rule
 
 
 class CountingPipeline(redis.client.Pipeline):  # type: ignore[type-arg]
@@ -253,6 +260,7 @@ def init_app(app: Flask) -> Metrics:
     metrics = Metrics(CollectorRegistry(auto_describe=True))
     app.extensions[EXTENSION_KEY] = metrics
     app.wsgi_app = RequestMetrics(app.wsgi_app, metrics)  # type: ignore[method-assign]
+    app.teardown_request(note_route)
     return metrics
 
 
