@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import oss2
 import redis
@@ -44,10 +45,13 @@ def make_clients(
 ) -> Clients:
     """`on_failure(dependency, exc)` hears of every failed Redis and OSS call (the metrics)."""
     report = on_failure or (lambda dependency, exc: None)
-    redis_client = CountingRedis.from_url(
-        settings.REDIS_URL,
-        socket_connect_timeout=settings.REDIS_TIMEOUT,
-        socket_timeout=settings.REDIS_TIMEOUT,
+    redis_client = cast(
+        CountingRedis,
+        CountingRedis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=settings.REDIS_TIMEOUT,
+            socket_timeout=settings.REDIS_TIMEOUT,
+        ),
     )
     redis_client.on_failure = lambda exc: report("redis", exc)
     auth = oss2.Auth(

@@ -132,7 +132,7 @@ class Metrics:
 
 
 def failure_kind(exc: BaseException) -> str:
-    """"timeout" for a call that ran out of time (Redis, OSS, or a socket under either)."""
+    """The kind of a failed call: "timeout" when it ran out of time, else "error"."""
     if isinstance(exc, oss2.exceptions.RequestError):
         exc = getattr(exc, "exception", exc)
     if isinstance(exc, (redis.TimeoutError, requests.Timeout, TimeoutError)):
@@ -178,7 +178,7 @@ def note_route(exc: BaseException | None) -> None:
         request.environ[ROUTE_KEY] = rule.rule
 
 
-class CountingPipeline(redis.client.Pipeline):  # type: ignore[type-arg]
+class CountingPipeline(redis.client.Pipeline):
     on_failure: Callable[[BaseException], None]
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
@@ -189,14 +189,14 @@ class CountingPipeline(redis.client.Pipeline):  # type: ignore[type-arg]
             raise
 
 
-class CountingRedis(redis.Redis):  # type: ignore[type-arg]
+class CountingRedis(redis.Redis):
     """A Redis client that reports each failed command (and pipeline) to `on_failure`."""
 
     on_failure: Callable[[BaseException], None] = staticmethod(lambda exc: None)
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         try:
-            return super().execute_command(*args, **options)
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         except redis.RedisError as exc:
             self.on_failure(exc)
             raise
@@ -230,7 +230,7 @@ class CountingOssSession(oss2.http.Session):  # type: ignore[misc]
 class QueueDepth(Collector):
     """The thumbnail queue's length in Redis, read when scraped (absent while Redis fails)."""
 
-    def __init__(self, client: redis.Redis, queue: str) -> None:  # type: ignore[type-arg]
+    def __init__(self, client: redis.Redis, queue: str) -> None:
         self.client = client
         self.queue = queue
 
@@ -276,7 +276,7 @@ def exposition_registry(app: Flask, *, queue_depth: bool) -> CollectorRegistry:
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = metrics_of(app).registry
     if queue_depth:
