@@ -50,7 +50,7 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.flask_config())
     app.config["SETTINGS"] = settings
 
-    counted = metrics.init_app(app)
+    counted = metrics.init_app(app, enabled=settings.METRICS_ENABLED)
     clients.init_app(app, settings, counted.dependency_failed)
     tasks.init_app(app, settings)
     auth.init_app(app, settings)

@@ -298,3 +298,9 @@ def test_queue_depth_is_read_from_redis_when_scraped(app: Flask) -> None:
     finally:
         redis_client.delete(celery_queue)
     assert total(text, "gallery_thumbnail_queue_depth", queue=celery_queue) == 2
+
+
+def test_with_metrics_disabled_no_request_is_counted(app_overrides: dict[str, Any]) -> None:
+    app = create_app({**app_overrides, "METRICS_ENABLED": False})
+    app.test_client().get("/main/")
+    assert total(app_text(app), "gallery_http_requests_total") == 0
