@@ -37,7 +37,22 @@ ROUTE_KEY = "gallery.route"
 # The methods the app answers; anything else a client sends is counted as "other".
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 # Seconds. A page answers in milliseconds; an upload decodes and writes to OSS (up to seconds).
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
 # From an upload to its thumbnails: a queue that keeps up takes seconds, a backlog minutes.
 THUMBNAIL_READY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 THUMBNAIL_JOB_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -186,6 +201,16 @@ def note_route(exc: BaseException | None) -> None:
         request.environ[ROUTE_KEY] = rule.rule
 
 
+# Errors that are redis-py's protocol, not a failure: a script's first EVALSHA on a server that
+# has not seen it (redis-py loads it and calls again), an optimistic transaction's retry.
+NOT_FAILURES = (redis.exceptions.NoScriptError, redis.exceptions.WatchError)
+
+
+def report_failure(on_failure: Callable[[BaseException], None], exc: redis.RedisError) -> None:
+    if not isinstance(exc, NOT_FAILURES):
+        on_failure(exc)
+
+
 class CountingPipeline(redis.client.Pipeline):
     on_failure: Callable[[BaseException], None]
 
@@ -193,7 +218,7 @@ class CountingPipeline(redis.client.Pipeline):
         try:
             return super().execute(raise_on_error)
         except redis.RedisError as exc:
-            self.on_failure(exc)
+            report_failure(self.on_failure, exc)
             raise
 
 
@@ -206,7 +231,7 @@ class CountingRedis(redis.Redis):
         try:
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         except redis.RedisError as exc:
-            self.on_failure(exc)
+            report_failure(self.on_failure, exc)
             raise
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> CountingPipeline:

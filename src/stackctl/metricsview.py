@@ -263,10 +263,11 @@ def _server_errors(row: Row) -> str:
 
 
 def _jobs(row: Row) -> str:
+    """The states that moved (web queues jobs, the worker finishes them): "0" if none did."""
     if not row.jobs:
         return "-"
-    shown = ("done", "failed", "error")
-    return " ".join(f"{state} {row.jobs.get(state, 0):,.0f}" for state in shown)
+    moved = [f"{state} {n:,.0f}" for state, n in row.jobs.items() if n]
+    return " ".join(moved) or "0"
 
 
 def _failures(row: Row) -> str:
@@ -308,5 +309,5 @@ def render(rows: Iterable[Row], seconds: float = 0.0) -> str:
             lines.append(f"{line[0].ljust(widths[0])}  {line[1]}")
         else:
             lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
-    window = f"the last {seconds:g} s" if seconds > 0 else "each process's life (one scrape)"
+    window = f"the last {seconds:.1f} s" if seconds > 0 else "each process's life (one scrape)"
     return f"metrics over {window}\n" + "\n".join(lines) + "\n"

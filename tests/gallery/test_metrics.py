@@ -255,6 +255,14 @@ def test_a_hung_redis_shows_as_a_timeout_in_the_error_counter(
     assert total(text, "gallery_dependency_errors_total", dependency="oss") == 0
 
 
+def test_a_scripts_first_call_on_a_fresh_redis_is_no_failure(
+    app_overrides: dict[str, Any], own_redis: RedisProcess
+) -> None:
+    app = create_app({**app_overrides, "REDIS_URL": own_redis.url})
+    upload(app.test_client(), pictures.png())  # indexes the record with a Lua script
+    assert total(app_text(app), "gallery_dependency_errors_total", dependency="redis") == 0
+
+
 def test_a_redis_that_refuses_connections_counts_as_an_error_not_a_timeout(
     app_overrides: dict[str, Any], own_redis: RedisProcess
 ) -> None:

@@ -130,6 +130,25 @@ def test_a_source_without_metrics_is_a_row_that_says_why() -> None:
     assert "no metrics: connection refused" in render(rows)
 
 
+def jobs_text(done: int, failed: int) -> str:
+    return (
+        "# TYPE gallery_thumbnail_jobs counter\n"
+        'gallery_thumbnail_jobs_total{state="queued"} 0\n'
+        f'gallery_thumbnail_jobs_total{{state="done"}} {done}\n'
+        f'gallery_thumbnail_jobs_total{{state="failed"}} {failed}\n'
+    )
+
+
+def test_jobs_show_the_states_that_moved_in_the_window() -> None:
+    before = {"worker": jobs_text(done=4, failed=1)}
+    after = {"worker": jobs_text(done=9, failed=1)}
+    (busy,) = summarize(after, before, seconds=1.0)
+    (idle,) = summarize(after, after, seconds=1.0)
+    assert "done 5" in render([busy]).splitlines()[2]
+    assert "failed" not in render([busy]).splitlines()[2]
+    assert render([idle]).splitlines()[2].split()[-2:] == ["0", "-"]
+
+
 def test_text_that_is_not_metrics_is_refused() -> None:
     with pytest.raises(MetricsTextError):
         parse("Active connections: lots")
@@ -148,7 +167,7 @@ def test_the_screen_has_one_line_per_source_under_a_header() -> None:
     after = {"web": web_text(ok=50, fast=50), "nginx": STUB_STATUS.format(requests=50)}
     screen = render(summarize(after, before, seconds=5.0), seconds=5.0)
     lines = screen.splitlines()
-    assert lines[0] == "metrics over the last 5 s"
+    assert lines[0] == "metrics over the last 5.0 s"
     assert lines[1].split()[:6] == ["SOURCE", "REQ/S", "REQUESTS", "P50", "P99", "5XX"]
     assert lines[2].split()[:3] == ["web", "10.0", "50"]
     assert lines[3].split()[:3] == ["nginx", "10.0", "50"]
