@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from http_upload import png, post_png
 from stackctl.engine import connect
 from stackctl.metricsscrape import SCRAPES, scrape, scrape_all
 from stackctl.metricsview import Unreachable, render, summarize
@@ -97,6 +98,37 @@ def test_web_worker_and_nginx_serve_metrics_inside_the_network(
     assert "gallery_thumbnail_queue_depth" in str(found["web"])
     assert "gallery_thumbnail_jobs_total" in str(found["worker"])
     assert str(found["nginx"]).startswith("Active connections:")
+
+
+def worker_done(stack: Stack) -> str | None:
+    text = scrape(stack.api, sources(stack)["worker"][0], SCRAPES["worker"])
+    if isinstance(text, str) and 'gallery_thumbnail_jobs_total{state="done"} 1.0' in text:
+        return text
+    return None
+
+
+def test_an_upload_is_counted_queued_by_web_and_done_by_the_worker_with_no_failed_call(
+    stack_and_port: tuple[Stack, int],
+) -> None:
+    stack, port = stack_and_port
+    status, _ = post_png(f"http://127.0.0.1:{port}", png(), timeout=10)
+    deadline = time.monotonic() + 60
+    worker = worker_done(stack)
+    while worker is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        worker = worker_done(stack)
+    web = scrape(stack.api, sources(stack)["web"][0], SCRAPES["web"])
+    assert status == 201
+    assert worker is not None, "the worker never counted the job done"
+    assert isinstance(web, str), web
+    assert 'gallery_thumbnail_jobs_total{state="queued"} 1.0' in web
+    assert 'gallery_uploads_total{result="stored"} 1.0' in web
+    assert "gallery_thumbnail_job_duration_seconds_count 1.0" in worker
+    for text in (web, worker):
+        for kind in ("timeout", "error"):
+            for dependency in ("redis", "oss"):
+                line = f'gallery_dependency_errors_total{{dependency="{dependency}",kind="{kind}"}}'
+                assert f"{line} 0.0" in text, (line, text)
 
 
 def web_requests(stack: Stack, route: str) -> tuple[float, float]:
