@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,10 +72,21 @@ def scrape_or_none(port: int) -> str | None:
 # --- requests ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Gunicorn:
+    process: subprocess.Popen[bytes]
+    port: int
+    metrics_port: int
+
+    def workers(self) -> set[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return {int(pid) for pid in children.read_text().split()}
+
+
 @pytest.fixture
-def gunicorn_gallery(
+def gunicorn_process(
     tmp_path: Path, app_overrides: dict[str, Any], instance_path: Path
-) -> Iterator[tuple[int, int]]:
+) -> Iterator[Gunicorn]:
     """The gallery under the web container's gunicorn settings (two workers, so multiprocess
     mode adds up two processes' values); its app port and its metrics port."""
     port, metrics_port = free_port(), free_port()
@@ -99,7 +111,7 @@ def gunicorn_gallery(
     )
     try:
         wait_for(lambda: scrape_or_none(metrics_port), what="the metrics port answering")
-        yield port, metrics_port
+        yield Gunicorn(process, port, metrics_port)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -107,6 +119,11 @@ def gunicorn_gallery(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def gunicorn_gallery(gunicorn_process: Gunicorn) -> tuple[int, int]:
+    return gunicorn_process.port, gunicorn_process.metrics_port
 
 
 def bounded_load(port: int, path: str, requests: int, connections: int) -> int:
@@ -149,6 +166,17 @@ def test_under_a_bounded_load_the_counter_and_histogram_agree_with_the_load(
     assert abs(counted - answered) <= 0.01 * answered
     assert abs(timed - answered) <= 0.01 * answered
     assert total(text, "gallery_http_request_duration_seconds_bucket", le="+Inf") == timed
+
+
+def test_a_worker_that_died_keeps_its_counts(gunicorn_process: Gunicorn) -> None:
+    answered = bounded_load(gunicorn_process.port, "/main/", requests=200, connections=4)
+    workers = wait_for(lambda: len(gunicorn_process.workers()) == 2 and gunicorn_process.workers())
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: len(gunicorn_process.workers() - workers) == 2, what="two new workers booted")
+    text = scrape(gunicorn_process.metrics_port)
+    assert answered == 200
+    assert total(text, "gallery_http_requests_total", route="/main/") == answered
 
 
 def test_the_app_port_does_not_serve_metrics(gunicorn_gallery: tuple[int, int]) -> None:
