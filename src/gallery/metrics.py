@@ -15,7 +15,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import oss2
@@ -108,7 +107,7 @@ class Metrics:
         )
         self.thumbnail_ready_seconds = Histogram(
             "gallery_thumbnail_ready_seconds",
-            "Time from an upload (its record's creation, whole seconds) to its thumbnails stored.",
+            "Time from an upload to its thumbnails stored (across hosts: as their clocks agree).",
             buckets=THUMBNAIL_READY_BUCKETS,
             registry=registry,
         )
@@ -145,13 +144,14 @@ class Metrics:
     def dependency_failed(self, dependency: str, exc: BaseException) -> None:
         self.dependency_errors.labels(dependency, failure_kind(exc)).inc()
 
-    def thumbnail_job_ran(self, result: str, seconds: float, created_at: datetime | None) -> None:
+    def thumbnail_job_ran(self, result: str, seconds: float, uploaded_at: float | None) -> None:
+        """One run of a job: what it returned, how long it took, when its image was uploaded
+        (Unix time; None if unknown)."""
         state = JOB_RESULTS.get(result, "error")
         self.thumbnail_jobs.labels(state).inc()
         self.thumbnail_job_seconds.observe(seconds)
-        if state == "done" and created_at is not None:
-            waited = (datetime.now(timezone.utc) - created_at).total_seconds()
-            self.thumbnail_ready_seconds.observe(max(waited, 0.0))
+        if state == "done" and uploaded_at is not None:
+            self.thumbnail_ready_seconds.observe(max(time.time() - uploaded_at, 0.0))
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ from PIL import UnidentifiedImageError
 from gallery.clients import clients
 from gallery.decoding import decode_slots
 from gallery.metrics import metrics_of
-from gallery.records import ImageRecord
+from gallery.records import ImageRecord, is_image_id, uploaded_at
 from gallery.settings import Settings
 from gallery.thumbnails import content_type_of, make_thumbnails
 
@@ -93,32 +93,28 @@ def celery_of(app: Flask) -> Celery:
 def thumbnail_task(task: Task, image_id: str) -> str:
     metrics = metrics_of(current_app._get_current_object())  # type: ignore[attr-defined]
     started = time.perf_counter()
-    result, created_at = "error", None  # an exception: Celery retries (OSS) or gives up
+    result = "error"  # an exception: Celery retries (OSS) or gives up
     try:
-        result, created_at = thumbnails_of(image_id)
+        result = make_thumbnails_for(image_id)
         return result
     finally:
-        metrics.thumbnail_job_ran(result, time.perf_counter() - started, created_at)
+        # The id says when the upload was taken in, to the millisecond (records.new_image_id).
+        uploaded = uploaded_at(image_id) if is_image_id(image_id) else None
+        metrics.thumbnail_job_ran(result, time.perf_counter() - started, uploaded)
 
 
 def make_thumbnails_for(image_id: str) -> str:
     """Make and store every thumbnail of one image; safe to run twice. Returns what happened."""
-    return thumbnails_of(image_id)[0]
-
-
-def thumbnails_of(image_id: str) -> tuple[str, datetime | None]:
-    """make_thumbnails_for, also returning when the image was uploaded (None if unknown)."""
     found = clients()
     store, catalog, settings = found.store, found.catalog, found.settings
     record = store.get_record(image_id)
     if record is None or catalog.is_gone(image_id):
-        return "gone", None
-    uploaded = record.created_at
+        return "gone"
     if record.thumbnail_status == "ready":
-        return "already done", uploaded
+        return "already done"
     data = store.read(record.original_key)
     if data is None:
-        return "gone", uploaded
+        return "gone"
     kind = settings.THUMBNAIL_FORMAT
     content_type, extension = content_type_of(kind)
     try:
@@ -128,7 +124,7 @@ def thumbnails_of(image_id: str) -> tuple[str, datetime | None]:
         # The upload was checked; if Pillow still fails, retrying will not help.
         log.exception("thumbnails for %s failed", image_id)
         catalog.save(record.model_copy(update={"thumbnail_status": "failed"}))
-        return "failed", uploaded
+        return "failed"
     del data
     keys = {}
     for size, blob in encoded.items():
@@ -138,7 +134,7 @@ def thumbnails_of(image_id: str) -> tuple[str, datetime | None]:
     latest = store.get_record(image_id)
     if latest is None or catalog.is_gone(image_id):  # deleted while we worked: leave nothing
         store.delete_objects(list(keys.values()))
-        return "gone", uploaded
+        return "gone"
     catalog.save(
         latest.model_copy(
             update={
@@ -152,8 +148,8 @@ def thumbnails_of(image_id: str) -> tuple[str, datetime | None]:
     # took the original, so finish that delete rather than leave a record of nothing.
     if not store.bucket.object_exists(record.original_key):
         catalog.delete(image_id)
-        return "gone", uploaded
-    return "made", uploaded
+        return "gone"
+    return "made"
 
 
 def needs_queueing(record: ImageRecord, settings: Settings, now: datetime | None = None) -> bool:
