@@ -537,24 +537,24 @@ def shell(c: Context, service: str = "web") -> None:
 @reporting_errors
 def metrics(c: Context, seconds: float = 5.0) -> None:
     """One screen of the running stack's metrics: req/s, p50/p99, 5xx, queue depth, failures."""
-    from stackctl.metricsscrape import SCRAPES, scrape_all, two_scrapes
+    from stackctl.metricsscrape import SCRAPES, Target, scrape_all, two_scrapes
     from stackctl.metricsview import render, summarize
 
     if seconds < 0:
         raise Exit(f"error: --seconds {seconds:g}: give 0 or more seconds", code=1)
     stack = open_stack(c)
-    sources = {
-        found.name: (found.id, found.service)
+    targets = {
+        found.name: Target(stack.api, found.id, found.service)
         for found in stack.containers()
         if found.service in SCRAPES and found.status == "running"
     }
-    if not sources:
+    if not targets:
         raise Exit("error: no running web, worker or nginx container: run `invoke up`", code=1)
     if seconds:
-        before, after, waited = two_scrapes(stack.api, sources, seconds)
+        before, after, waited = two_scrapes(targets, seconds)
         write_out(render(summarize(after, before, waited), waited))
     else:
-        write_out(render(summarize(scrape_all(stack.api, sources))))
+        write_out(render(summarize(scrape_all(targets))))
 
 
 def write_out(text: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from stackctl.metricsview import Unreachable
@@ -37,6 +38,16 @@ SCRAPES: Mapping[str, Sequence[str]] = {
 }
 
 
+@dataclass(frozen=True)
+class Target:
+    """One container to read: the Engine API that reaches it (this machine's, or a deployed
+    host's over SSH), its id, and its service or role (which picks the command)."""
+
+    api: Any
+    container: str
+    service: str
+
+
 def scrape(api: Any, container: str, command: Sequence[str]) -> str | Unreachable:
     """Run `command` in the container; its output, or why there is none (never raises for a
     container that is gone or a command that fails)."""
@@ -54,28 +65,28 @@ def scrape(api: Any, container: str, command: Sequence[str]) -> str | Unreachabl
     return (out or b"").decode(errors="replace")
 
 
-def scrape_all(api: Any, containers: Mapping[str, tuple[str, str]]) -> dict[str, str | Unreachable]:
-    """source name -> (container id, service) for each; the service picks the command."""
+def scrape_all(targets: Mapping[str, Target]) -> dict[str, str | Unreachable]:
+    """source name -> what its container answered, or why it did not."""
     found: dict[str, str | Unreachable] = {}
-    for source, (container, service) in containers.items():
-        command = SCRAPES.get(service)
+    for source, target in targets.items():
+        command = SCRAPES.get(target.service)
         if command is None:
-            found[source] = Unreachable(f"{service} serves no metrics")
+            found[source] = Unreachable(f"{target.service} serves no metrics")
         else:
-            found[source] = scrape(api, container, command)
+            found[source] = scrape(target.api, target.container, command)
     return found
 
 
 def two_scrapes(
-    api: Any, containers: Mapping[str, tuple[str, str]], seconds: float
+    targets: Mapping[str, Target], seconds: float
 ) -> tuple[dict[str, str | Unreachable], dict[str, str | Unreachable], float]:
     """A scrape, `seconds` of waiting, another: (before, after, the seconds between them).
 
     Both rounds ask the sources in the same order, so each source's two scrapes lie one round's
     start apart."""
     started = time.monotonic()
-    before = scrape_all(api, containers)
+    before = scrape_all(targets)
     time.sleep(max(seconds - (time.monotonic() - started), 0.0))
     second = time.monotonic()
-    after = scrape_all(api, containers)
+    after = scrape_all(targets)
     return before, after, second - started

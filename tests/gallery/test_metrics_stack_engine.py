@@ -20,7 +20,7 @@ from rich.console import Console
 
 from http_upload import png, post_png
 from stackctl.engine import connect
-from stackctl.metricsscrape import SCRAPES, scrape, scrape_all
+from stackctl.metricsscrape import SCRAPES, Target, scrape, scrape_all
 from stackctl.metricsview import Unreachable, render, summarize
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
@@ -57,8 +57,12 @@ def stack_and_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
         stack.down(volumes=True)
 
 
-def sources(stack: Stack) -> dict[str, tuple[str, str]]:
-    return {c.service: (c.id, c.service) for c in stack.containers() if c.service in SCRAPES}
+def sources(stack: Stack) -> dict[str, Target]:
+    return {
+        c.service: Target(stack.api, c.id, c.service)
+        for c in stack.containers()
+        if c.service in SCRAPES
+    }
 
 
 def status_of(url: str) -> tuple[int, bytes]:
@@ -92,7 +96,7 @@ def test_web_worker_and_nginx_serve_metrics_inside_the_network(
     stack_and_port: tuple[Stack, int],
 ) -> None:
     stack, _ = stack_and_port
-    found = scrape_all(stack.api, sources(stack))
+    found = scrape_all(sources(stack))
     assert not [name for name, text in found.items() if isinstance(text, Unreachable)], found
     assert "gallery_http_requests_total" in str(found["web"])
     assert "gallery_thumbnail_queue_depth" in str(found["web"])
@@ -101,7 +105,7 @@ def test_web_worker_and_nginx_serve_metrics_inside_the_network(
 
 
 def worker_done(stack: Stack) -> str | None:
-    text = scrape(stack.api, sources(stack)["worker"][0], SCRAPES["worker"])
+    text = scrape(stack.api, sources(stack)["worker"].container, SCRAPES["worker"])
     if isinstance(text, str) and 'gallery_thumbnail_jobs_total{state="done"} 1.0' in text:
         return text
     return None
@@ -117,7 +121,7 @@ def test_an_upload_is_counted_queued_by_web_and_done_by_the_worker_with_no_faile
     while worker is None and time.monotonic() < deadline:
         time.sleep(0.5)
         worker = worker_done(stack)
-    web = scrape(stack.api, sources(stack)["web"][0], SCRAPES["web"])
+    web = scrape(stack.api, sources(stack)["web"].container, SCRAPES["web"])
     assert status == 201
     assert worker is not None, "the worker never counted the job done"
     assert isinstance(web, str), web
@@ -135,7 +139,7 @@ def web_requests(stack: Stack, route: str) -> tuple[float, float]:
     """web's counter and histogram count for `route`, added over statuses and methods."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    container, command = sources(stack)["web"][0], SCRAPES["web"]
+    container, command = sources(stack)["web"].container, SCRAPES["web"]
     text = scrape(stack.api, container, command)
     assert isinstance(text, str), text
     counted = timed = 0.0
@@ -176,10 +180,10 @@ def test_a_bounded_load_through_nginx_agrees_with_webs_counter_and_histogram(
 def test_the_summary_screen_has_a_row_for_each_service(stack_and_port: tuple[Stack, int]) -> None:
     stack, port = stack_and_port
     found = sources(stack)
-    before = scrape_all(stack.api, found)
+    before = scrape_all(found)
     for _ in range(20):
         status_of(f"http://127.0.0.1:{port}/main/")
-    after = scrape_all(stack.api, found)
+    after = scrape_all(found)
     rows = {row.source: row for row in summarize(after, before, seconds=1.0)}
     screen = render(rows.values(), seconds=1.0)
     assert set(rows) == {"web", "worker", "nginx"}, screen
