@@ -258,6 +258,21 @@ def test_a_thumbnail_jobs_duration_and_its_time_from_upload_are_recorded(
     assert total(text, "gallery_thumbnail_ready_seconds_count") == 1
 
 
+def test_a_job_run_in_process_records_its_time_from_upload(
+    app_overrides: dict[str, Any], bucket: oss2.Bucket
+) -> None:
+    app = create_app({**app_overrides, "CELERY_TASK_ALWAYS_EAGER": True})
+    started = time.time()
+    response = upload(app.test_client(), pictures.png())
+    finished = time.time()
+    text = app_text(app)
+    assert response.status_code == 201
+    assert total(text, "gallery_thumbnail_jobs_total", state="done") == 1
+    assert total(text, "gallery_thumbnail_ready_seconds_count") == 1
+    # The id's time is to the millisecond, rounded down.
+    assert 0 < total(text, "gallery_thumbnail_ready_seconds_sum") <= finished - started + 0.001
+
+
 # --- broken dependencies ----------------------------------------------------------------------
 
 
