@@ -528,6 +528,35 @@ def shell(c: Context, service: str = "web") -> None:
         raise Exit(code=code)
 
 
+@task(
+    help={
+        "seconds": "seconds between the two scrapes the rates and percentiles come from "
+        "(default 5; 0: one scrape, totals since each process started)"
+    }
+)
+@reporting_errors
+def metrics(c: Context, seconds: float = 5.0) -> None:
+    """One screen of the running stack's metrics: req/s, p50/p99, 5xx, queue depth, failures."""
+    from stackctl.metricsscrape import SCRAPES, Target, scrape_all, two_scrapes
+    from stackctl.metricsview import render, summarize
+
+    if seconds < 0:
+        raise Exit(f"error: --seconds {seconds:g}: give 0 or more seconds", code=1)
+    stack = open_stack(c)
+    targets = {
+        found.name: Target(stack.api, found.id, found.service)
+        for found in stack.containers()
+        if found.service in SCRAPES and found.status == "running"
+    }
+    if not targets:
+        raise Exit("error: no running web, worker or nginx container: run `invoke up`", code=1)
+    if seconds:
+        before, after, waited = two_scrapes(targets, seconds)
+        write_out(render(summarize(after, before, waited), waited))
+    else:
+        write_out(render(summarize(scrape_all(targets))))
+
+
 def write_out(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -538,7 +567,9 @@ def write_bytes(data: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
-ns = Collection(up, down, ps, logs, build, base, config, doctor, run_image_tests, exec_, shell)
+ns = Collection(
+    up, down, ps, logs, build, base, config, doctor, run_image_tests, exec_, shell, metrics
+)
 ns.add_collection(deploy_ns)
 ns.add_task(rollback_)
 ns.add_collection(Collection("swarm", swarm_init))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -38,6 +40,22 @@ graceful_timeout = 1
 # for a moment (gallery.devreload --overlap), and they would take the one socket path in turns.
 control_socket_disable = True
 
+# prometheus_client's multiprocess mode (gallery.metrics): each worker writes its values to files
+# here, and the master adds them up when scraped on METRICS_PORT. A folder of this gunicorn's own
+# (tmpfs), so values never carry over from another run, nor mix with a gunicorn beside it (develop
+# mode's overlap); it must be set before the app (and prometheus_client) is loaded.
+_own_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _shm = "/dev/shm"  # noqa: S108 (a tmpfs in every container, not a shared temp dir)
+    _own_metrics_dir = tempfile.mkdtemp(
+        prefix="gallery-metrics-", dir=_shm if os.path.isdir(_shm) else None
+    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
+else:
+    # A folder given by the operator: last run's files would be counted again.
+    for _stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        _stale.unlink()
+
 
 def worker_exit(server: object, worker: object) -> None:
     """A worker that exits has finished its requests: leave without the interpreter's teardown
@@ -50,13 +68,28 @@ def worker_exit(server: object, worker: object) -> None:
 
 
 def when_ready(server: object) -> None:
-    """Develop mode (gallery.devreload --overlap): this gunicorn has its app and listens, beside
+    """The master serves the metrics of every worker (the gallery app's, when it runs it).
+
+    Develop mode (gallery.devreload --overlap): this gunicorn has its app and listens, beside
     the one it replaces; say so, and devreload stops the old one."""
+    app = server.app.wsgi()  # type: ignore[attr-defined]  # loaded already: preload_app
+    if "gallery.metrics" in getattr(app, "extensions", {}):
+        from gallery import metrics
+
+        metrics.serve(app, queue_depth=True)
     parent = os.environ.get("DEVRELOAD_NOTIFY_PID")
     if parent:
         import signal
 
         os.kill(int(parent), signal.SIGUSR1)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker is gone: its live gauges no longer count (prometheus_client's multiprocess
+    mode; its counters and histograms are kept, or totals would go down)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
 
 
 def on_exit(server: object) -> None:
@@ -65,6 +98,10 @@ def on_exit(server: object) -> None:
     calls this from the handler of what stopped the master: a stop signal's StopIteration or
     KeyboardInterrupt (exit 0) or a HaltServer carrying the exit status (3 when a worker could
     not boot), which is kept."""
+    if _own_metrics_dir:
+        import shutil
+
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
     _leave_now(getattr(sys.exc_info()[1], "exit_status", 0))
 
 

@@ -6,7 +6,9 @@ one app at a fake OSS and a throwaway Redis without touching another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import oss2
 import redis
@@ -14,6 +16,7 @@ from flask import Flask, current_app
 
 from gallery.catalog import Catalog
 from gallery.index import RecordIndex
+from gallery.metrics import CountingOssSession, CountingRedis
 from gallery.outage import Outage
 from gallery.settings import Settings
 from gallery.storage import ImageStore
@@ -37,12 +40,20 @@ class Clients:
         return f"gallery:{self.settings.OSS_BUCKET}:"
 
 
-def make_clients(settings: Settings) -> Clients:
-    redis_client = redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_connect_timeout=settings.REDIS_TIMEOUT,
-        socket_timeout=settings.REDIS_TIMEOUT,
+def make_clients(
+    settings: Settings, on_failure: Callable[[str, BaseException], None] | None = None
+) -> Clients:
+    """`on_failure(dependency, exc)` hears of every failed Redis and OSS call (the metrics)."""
+    report = on_failure or (lambda dependency, exc: None)
+    redis_client = cast(
+        CountingRedis,
+        CountingRedis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=settings.REDIS_TIMEOUT,
+            socket_timeout=settings.REDIS_TIMEOUT,
+        ),
     )
+    redis_client.on_failure = lambda exc: report("redis", exc)
     auth = oss2.Auth(
         settings.OSS_ACCESS_KEY_ID.get_secret_value(),
         settings.OSS_ACCESS_KEY_SECRET.get_secret_value(),
@@ -55,6 +66,7 @@ def make_clients(settings: Settings) -> Clients:
         connect_timeout=settings.OSS_TIMEOUT,
         enable_crc=True,
         is_path_style=settings.OSS_PATH_STYLE,
+        session=CountingOssSession(lambda exc: report("oss", exc)),
     )
     store = ImageStore(
         bucket,
@@ -73,8 +85,10 @@ def make_clients(settings: Settings) -> Clients:
     )
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    app.extensions[EXTENSION_KEY] = make_clients(settings)
+def init_app(
+    app: Flask, settings: Settings, on_failure: Callable[[str, BaseException], None] | None = None
+) -> None:
+    app.extensions[EXTENSION_KEY] = make_clients(settings, on_failure)
 
 
 def clients(app: Flask | None = None) -> Clients:

@@ -19,6 +19,7 @@ from gallery import (
     errors,
     health,
     main,
+    metrics,
     requestid,
     security,
     sessions,
@@ -49,7 +50,8 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.flask_config())
     app.config["SETTINGS"] = settings
 
-    clients.init_app(app, settings)
+    counted = metrics.init_app(app, enabled=settings.METRICS_ENABLED)
+    clients.init_app(app, settings, counted.dependency_failed)
     tasks.init_app(app, settings)
     auth.init_app(app, settings)
     decoding.init_app(app, settings.IMAGE_DECODE_CONCURRENCY)

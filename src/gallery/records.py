@@ -31,6 +31,11 @@ def new_image_id(now: float | None = None) -> str:
     return str(uuid.UUID(int=value))
 
 
+def uploaded_at(image_id: str) -> float:
+    """When an id was made (Unix time, to the millisecond): its first 48 bits, counted down."""
+    return (_MAX_MS - (uuid.UUID(image_id).int >> 80)) / 1000
+
+
 def is_image_id(text: str) -> bool:
     return IMAGE_ID.fullmatch(text) is not None
 

@@ -128,6 +128,13 @@ class Settings(BaseModel):
     # nginx; 0 when clients reach gunicorn directly, where the header could be forged).
     TRUSTED_PROXIES: int = Field(default=0, ge=0, le=5)
 
+    # --- metrics (issue 29) ------------------------------------------------------------------
+    # The port gunicorn's master and the Celery worker serve Prometheus metrics on, apart from
+    # the app's port so the public proxy never reaches them (gallery.metrics); 0 turns it off.
+    METRICS_PORT: int = Field(default=9100, ge=0, le=65535)
+    # Off: no request is counted or timed at all (the benchmark's "without metrics" side).
+    METRICS_ENABLED: bool = True
+
     @field_validator(
         "OSS_ACCESS_KEY_ID",
         "OSS_ACCESS_KEY_SECRET",
@@ -189,6 +196,8 @@ class TestingConfig(DevelopConfig):
     DEBUG = False
     TESTING = True
     IMAGE_DELIVERY = "redirect"
+    # Many apps and workers at once: a test that serves metrics gives its own free port.
+    METRICS_PORT = 0
 
 
 class ProductionConfig(DevelopConfig):

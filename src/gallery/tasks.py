@@ -20,7 +20,8 @@ from PIL import UnidentifiedImageError
 
 from gallery.clients import clients
 from gallery.decoding import decode_slots
-from gallery.records import ImageRecord
+from gallery.metrics import metrics_of
+from gallery.records import ImageRecord, is_image_id, uploaded_at
 from gallery.settings import Settings
 from gallery.thumbnails import content_type_of, make_thumbnails
 
@@ -90,7 +91,16 @@ def celery_of(app: Flask) -> Celery:
 
 
 def thumbnail_task(task: Task, image_id: str) -> str:
-    return make_thumbnails_for(image_id)
+    metrics = metrics_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    result = "error"  # an exception: Celery retries (OSS) or gives up
+    try:
+        result = make_thumbnails_for(image_id)
+        return result
+    finally:
+        # The id says when the upload was taken in, to the millisecond (records.new_image_id).
+        uploaded = uploaded_at(image_id) if is_image_id(image_id) else None
+        metrics.thumbnail_job_ran(result, time.perf_counter() - started, uploaded)
 
 
 def make_thumbnails_for(image_id: str) -> str:
@@ -161,19 +171,27 @@ def publish(image_id: str, app: Flask | None = None) -> bool:
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     found = clients(app)
+    jobs = metrics_of(app).thumbnail_jobs
     if found.redis_outage.active():
         log.warning("thumbnails for %s delayed: redis failed moments ago", image_id)
+        jobs.labels("delayed").inc()
         return False
     try:
         celery_of(app).tasks[THUMBNAIL_TASK].apply_async(args=[image_id], retry=False)
     except (redis.RedisError, OSError) as exc:
         found.redis_outage.record()
+        # Celery publishes on its own connection, not the app's counted client.
+        metrics_of(app).dependency_failed("redis", exc)
+        jobs.labels("delayed").inc()
         log.warning("thumbnails for %s delayed: the queue is unreachable: %s", image_id, exc)
         return False
-    except Exception:
+    except Exception as exc:
         found.redis_outage.record()
+        metrics_of(app).dependency_failed("redis", exc)
+        jobs.labels("delayed").inc()
         log.exception("thumbnails for %s delayed: queueing failed", image_id)
         return False
+    jobs.labels("queued").inc()
     return True
 
 

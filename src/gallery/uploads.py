@@ -15,6 +15,7 @@ from gallery.clients import clients
 from gallery.decoding import decode_slots
 from gallery.inspection import UploadRefused, clean_filename, inspect_image
 from gallery.metadata import MetadataError, scrub
+from gallery.metrics import metrics_of
 from gallery.records import ImageRecord, new_image_id
 from gallery.tasks import queue_thumbnails
 
@@ -24,6 +25,22 @@ SPOOL_BYTES = 512 * 1024
 
 
 def accept_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
+    """`store_upload`, counted in the app's metrics (stored, refused, or failed)."""
+    uploads = metrics_of(app).uploads
+    try:
+        record = store_upload(app, upload)
+    except UploadRefused:
+        uploads.labels("refused").inc()
+        raise
+    except Exception:
+        uploads.labels("failed").inc()
+        raise
+    uploads.labels("stored").inc()
+    metrics_of(app).upload_bytes.inc(record.size)
+    return record
+
+
+def store_upload(app: Flask, upload: FileStorage | None) -> ImageRecord:
     """Store a checked upload and queue its thumbnails. Raises UploadRefused before any write.
 
     The file arrives in werkzeug's spooled temporary file (on disk above 500 KB), is copied

@@ -11,7 +11,7 @@ from typing import Any
 
 from celery.signals import worker_ready
 
-from gallery import ConfigError, create_app, promptstop
+from gallery import ConfigError, create_app, metrics, promptstop
 from gallery.tasks import SWEEP_TASK, celery_of
 
 try:
@@ -37,4 +37,11 @@ def sweep_at_start(**kwargs: Any) -> None:
     celery.tasks[SWEEP_TASK].apply_async()
 
 
+def serve_metrics(**kwargs: Any) -> None:
+    # At worker_ready, not at import: `celery inspect` and the like import this module too.
+    # The queue's depth is web's to show (one source per stack, not one per process).
+    metrics.serve(app, queue_depth=False)
+
+
 worker_ready.connect(sweep_at_start, weak=False)
+worker_ready.connect(serve_metrics, weak=False)

@@ -418,6 +418,24 @@ def throughput_rows(project_prefix: str, port_base: int) -> list[str]:
     ]
 
 
+def metrics_rows(project_prefix: str, port_base: int) -> list[str]:
+    """/main/ through nginx at 16 connections (wrk) with the gallery's metrics on (as shipped)
+    and off (METRICS_ENABLED=false), windows interleaved."""
+    args = ["--project-prefix", f"{project_prefix}-metrics"]
+    if port_base:
+        args += ["--port-base", str(port_base + 5)]
+    result = bench_json("bench_metrics.py", *args)
+    on, off = result["on"], result["off"]
+    assert isinstance(on, dict)
+    assert isinstance(off, dict)
+    return [
+        "| /main/ through nginx with metrics, 16 connections (req/s; goal ≤5% lost; baseline"
+        f" metrics off) | {on['rps']:.0f} | {off['rps']:.0f} | {on['rps'] / off['rps']:.2f}× |",
+        f"| p99 latency of that load with metrics (ms; baseline metrics off) | {on['p99_ms']}"
+        f" | {off['p99_ms']} | {on['p99_ms'] / off['p99_ms']:.2f}× |",
+    ]
+
+
 def compose_load_rows() -> list[str]:
     """A 5.8 MB compose.yaml read by stackctl against PyYAML's CSafeLoader, and the hostile
     files the tests refuse."""
@@ -467,6 +485,9 @@ def main() -> int:
     parser.add_argument(
         "--skip-compose-load", action="store_true", help="skip the compose file reading benchmark"
     )
+    parser.add_argument(
+        "--skip-metrics", action="store_true", help="skip the cost-of-metrics benchmark (wrk)"
+    )
     options = parser.parse_args()
 
     lines = [
@@ -512,6 +533,8 @@ def main() -> int:
         lines.extend(page_rows())
     if not options.skip_throughput:
         lines.extend(throughput_rows(options.project_prefix, options.port_base))
+    if not options.skip_metrics:
+        lines.extend(metrics_rows(options.project_prefix, options.port_base))
     if not options.skip_compose_load:
         lines.extend(compose_load_rows())
     if not options.skip_deploy:

@@ -96,6 +96,21 @@ def test_under_devreload_overlap_a_listening_gunicorn_says_it_is_ready(tmp_path:
         signal.signal(signal.SIGUSR1, previous)
 
 
+def gunicorn_settings() -> dict[str, object]:
+    """gunicorn.conf.py's names, read in this process: the environment it sets for gunicorn
+    (PROMETHEUS_MULTIPROC_DIR, which would put this process's metrics in multiprocess mode) is
+    put back and the folder it made removed."""
+    import runpy
+    import shutil
+    from unittest import mock
+
+    with mock.patch.dict(os.environ):
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        names = runpy.run_path(str(CONF))
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    return names
+
+
 def upstream_idle_seconds(template: str) -> int:
     """nginx's keepalive_timeout inside the template's upstream block, in seconds."""
     block = template[template.index("upstream web_app {") :]
@@ -109,14 +124,26 @@ def upstream_idle_seconds(template: str) -> int:
 
 
 def test_nginx_lets_idle_upstream_connections_go_before_gunicorn_and_within_seconds() -> None:
-    import runpy
-
     template = (CONF.parents[1] / "nginx" / "default.conf.template").read_text()
     nginx_idle = upstream_idle_seconds(template)
-    gunicorn_keepalive = runpy.run_path(str(CONF))["keepalive"]
+    gunicorn_keepalive = gunicorn_settings()["keepalive"]
     # gunicorn closing first could cut a connection nginx is reusing at that moment (a POST on it
     # then fails with 502: nginx retries only idempotent requests).
     assert nginx_idle < gunicorn_keepalive
     # A stopping gunicorn keeps idle kept-alive connections up to its graceful_timeout: nginx
     # holding them for a minute made every recreate of web after a request wait that second.
     assert nginx_idle <= 5
+
+
+def test_a_given_metrics_folder_is_emptied_of_a_previous_runs_values(tmp_path: Path) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_12345.db").write_bytes(b"last run's counts")
+    port = free_port()
+    process = start_gunicorn(tmp_path, CONF, port, PROMETHEUS_MULTIPROC_DIR=str(folder))
+    try:
+        wait_for(lambda: answers(port), what="gunicorn answering")
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+    assert not (folder / "counter_12345.db").exists()

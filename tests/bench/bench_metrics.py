@@ -1,0 +1,108 @@
+"""The cost of metrics: /main/ through nginx with the gallery's Prometheus metrics on (as it
+ships) and off (METRICS_ENABLED=false: no request counted or timed), each a copy of the project
+in production shape with its own project name and 127.0.0.1 port, both up at once, measured by
+wrk at 16 connections in windows interleaved round by round (the side that goes first
+alternating), as bench_throughput.py measures the stack against the seed. Every window is
+bounded by wrk's duration.
+
+Prints one JSON line: medians {"on": {"rps", "p99_ms"}, "off": {...}}, the rate lost
+("rate_lost_pct", goal ≤5), every window (rps, p50/p99 ms, CPU ms per request by part of the
+path), and the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_stack import running_copy  # noqa: E402
+from bench_throughput import Meters, window  # noqa: E402
+
+# In compose.yaml's app environment (web's and the worker's, one YAML anchor).
+ENVIRONMENT_LINE = '      TRUSTED_PROXIES: "1"\n'
+
+
+def without_metrics(directory: Path) -> None:
+    """Turn a copy of the project's metrics off (only the copy's compose.yaml changes)."""
+    compose = directory / "compose.yaml"
+    text = compose.read_text()
+    if ENVIRONMENT_LINE not in text:
+        raise SystemExit("bench_metrics: compose.yaml's app environment has no TRUSTED_PROXIES")
+    compose.write_text(
+        text.replace(ENVIRONMENT_LINE, ENVIRONMENT_LINE + '      METRICS_ENABLED: "false"\n', 1)
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds of pause before each window"
+    )
+    parser.add_argument(
+        "--project-prefix", default=None, help="name the two stacks PREFIX-on and PREFIX-off"
+    )
+    parser.add_argument(
+        "--port-base", type=int, default=0, help="nginx ports BASE and BASE+1 (default: free ones)"
+    )
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench_metrics: wrk is not installed: apt-get install -y wrk")
+    load_before = os.getloadavg()
+    windows: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    with contextlib.ExitStack() as stacks:
+        meters: dict[str, Meters] = {}
+        bases: dict[str, str] = {}
+        for number, (name, prepare) in enumerate((("on", None), ("off", without_metrics))):
+            project = f"{options.project_prefix}-{name}" if options.project_prefix else None
+            port = options.port_base + number if options.port_base else None
+            stack, base = stacks.enter_context(running_copy(prepare, project, port))
+            bases[name] = base
+            meters[name] = Meters(stack, int(base.rsplit(":", 1)[1]))
+        for name, base in bases.items():
+            window(f"{base}/main/", 2, meters[name])  # warm both before the first measured one
+        for number in range(options.rounds):
+            names = list(bases) if number % 2 == 0 else list(reversed(bases))
+            for name in names:
+                time.sleep(options.settle)
+                windows[name].append(window(f"{bases[name]}/main/", options.seconds, meters[name]))
+        load_after = os.getloadavg()
+    result = {
+        name: {
+            "rps": round(statistics.median(float(w["rps"]) for w in found), 1),
+            "p99_ms": round(statistics.median(float(w["p99_ms"]) for w in found), 2),
+        }
+        for name, found in windows.items()
+    }
+    lost = 100 * (1 - result["on"]["rps"] / result["off"]["rps"])
+    print(
+        json.dumps(
+            {
+                **result,
+                "rate_lost_pct": round(lost, 1),
+                "windows": windows,
+                "rounds": options.rounds,
+                "seconds": options.seconds,
+                "load_before": [round(value, 2) for value in load_before],
+                "load_after": [round(value, 2) for value in load_after],
+                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""bench_metrics.py's "off" side: a copy of the project whose app runs with METRICS_ENABLED
+false, changed only in its compose.yaml, which stays a valid stack."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+from stackctl.workspace import load_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_bench() -> ModuleType:
+    path = ROOT / "tests" / "bench" / "bench_metrics.py"
+    spec = importlib.util.spec_from_file_location("bench_metrics", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_off_side_turns_metrics_off_in_web_and_the_worker(tmp_path: Path) -> None:
+    shutil.copy2(ROOT / "compose.yaml", tmp_path / "compose.yaml")
+    shutil.copytree(ROOT / "containers", tmp_path / "containers")
+    load_bench().without_metrics(tmp_path)
+    project = load_workspace(tmp_path, environ={}, mode="production").project
+    for service in ("web", "worker"):
+        assert project.services[service].environment["METRICS_ENABLED"] == "false"
