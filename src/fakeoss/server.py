@@ -183,6 +183,13 @@ class FakeOss:
             return _xml(xmlshape.location_constraint(self.location))
         if "uploads" in params:
             return self._list_uploads(call)
+        if "live" in params:
+            store.require_bucket(name)
+            max_keys = limits.parse_max(params.get("max-keys"), 100, "max-keys")
+            body = xmlshape.list_live_channels(
+                params.get("prefix", ""), params.get("marker", ""), max_keys
+            )
+            return _xml(body)
         return self._list_objects(call)
 
     def _list_objects(self, call: _Call) -> Response:
@@ -758,10 +765,13 @@ def _write_headers(record: ObjectRecord) -> dict[str, str]:
 
 
 def _parse_range(value: str, size: int, standard: bool = False) -> tuple[int, int] | None:
-    """The inclusive byte range to serve, or None for the whole object.
+    """The inclusive byte range to serve, or None for the whole object (200).
 
-    Like OSS, a malformed range or one that starts past the end is ignored and the whole
-    object is served; with ``x-oss-range-behavior: standard`` the latter is 416, as in HTTP.
+    OSS's own rule, unless the client asks for HTTP's (``x-oss-range-behavior: standard``): a
+    malformed range, or one with either end out of the object (``bytes=50-500`` of 100 bytes,
+    ``bytes=-500``, ``bytes=100-``), is ignored and the whole object is served with 200. With the
+    header, a range reaching past the end is cut to the object (206) and one starting past it is
+    416, as in HTTP.
     """
     match = _RANGE.match(value.strip())
     if not match or (not match.group(1) and not match.group(2)):
@@ -769,7 +779,7 @@ def _parse_range(value: str, size: int, standard: bool = False) -> tuple[int, in
     first, last = match.group(1), match.group(2)
     if not first:
         length = int(last)
-        if length == 0:
+        if length == 0 or (length > size and not standard):
             return None
         return max(size - length, 0), size - 1
     start = int(first)
@@ -782,6 +792,8 @@ def _parse_range(value: str, size: int, standard: bool = False) -> tuple[int, in
         raise OssError(
             416, "InvalidRange", "The requested range cannot be satisfied.", RangeRequested=value
         )
+    if end >= size and not standard:
+        return None
     return start, min(end, size - 1)
 
 

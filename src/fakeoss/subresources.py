@@ -43,7 +43,8 @@ KNOWN = frozenset(
 
 # Served on a bucket (path "/" or "/BUCKET/"), by method.
 _BUCKET = {
-    "GET": frozenset({"acl", "bucketInfo", "location", "uploads", "continuation-token"}),
+    # ?live lists live channels: always none, since creating one (PUT) is refused.
+    "GET": frozenset({"acl", "bucketInfo", "location", "uploads", "continuation-token", "live"}),
     "HEAD": frozenset(),
     "PUT": frozenset({"acl"}),
     "POST": frozenset({"delete"}),

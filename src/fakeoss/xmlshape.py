@@ -154,6 +154,20 @@ def list_buckets(buckets: Iterable[tuple[str, datetime]], location: str, endpoin
     return _doc("ListAllMyBucketsResult", [_owner(), f"<Buckets>{items}</Buckets>"])
 
 
+def list_live_channels(prefix: str, marker: str, max_keys: int) -> bytes:
+    """An empty ListLiveChannel answer: PutLiveChannel is refused, so no channel can exist."""
+    return _doc(
+        "ListLiveChannelResult",
+        [
+            _el("Prefix", prefix),
+            _el("Marker", marker),
+            _el("MaxKeys", max_keys),
+            _el("IsTruncated", "false"),
+            _el("NextMarker", ""),
+        ],
+    )
+
+
 def access_control_policy(acl: str) -> bytes:
     return _doc(
         "AccessControlPolicy",
