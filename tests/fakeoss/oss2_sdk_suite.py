@@ -26,23 +26,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "oss2-sdk"
-# The SDK's test modules about objects (what the gallery and the contract use), 199 tests.
+# The SDK's test modules about objects (what the gallery and the contract use). Left out:
+# test_upload, test_download and the crypto modules pick a client-side-encryption bucket at random,
+# one of them through Alibaba's KMS service (not OSS: it would leave this machine, and the
+# outcome would change from run to run); test_image needs tests/example.jpg, which the sdist
+# does not ship, and checks the byte size of OSS's own JPEG/PNG encoder's output.
 SUITE = (
     "test_object.py",
     "test_multipart.py",
-    "test_upload.py",
-    "test_download.py",
     "test_traffic_limit.py",
-    "test_image.py",
     "test_chinese.py",
     "test_headers.py",
     "test_iterator.py",
     "test_list_objects_v2.py",
     "test_put_object_chunked.py",
     "test_sign.py",
-    "test_crypto_object.py",
-    "test_crypto_multipart.py",
 )
+# Tests that do not test the server, and why (deselected, and listed in the output).
+NOT_ABOUT_THE_SERVER = {
+    "test_multipart.py::TestMultipart::test_multipart_sequential": "aims at real OSS "
+    "(oss-cn-shanghai.aliyuncs.com), not the endpoint under test",
+    "test_object.py::TestObject::test_timeout": "expects a 1 ms connect timeout to fail; "
+    "a loopback connect takes less",
+    "test_object.py::TestObject::test_default_timeout": "expects a 1 ms connect timeout to "
+    "fail; a loopback connect takes less",
+    "test_object.py::TestObject::test_process_object": "needs tests/example.jpg (not in the sdist)",
+    "test_object.py::TestObject::test_put_object_with_sign_url": "needs tests/example.jpg "
+    "(not in the sdist)",
+}
+# Anything the tests send elsewhere than 127.0.0.1 goes to this closed local port and fails.
+NOWHERE = "http://127.0.0.1:9"
 ACCESS_KEY_ID = "sdk-test-id"
 ACCESS_KEY_SECRET = "sdk-test-secret"  # noqa: S105 - the throwaway fake's own key
 START_TIMEOUT = 30.0
@@ -138,12 +151,19 @@ def main() -> int:
                 "OSS_TEST_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
                 "OSS_TEST_ENDPOINT": f"http://127.0.0.1:{port}",
                 "OSS_TEST_REGION": "cn-hangzhou",
+                "HTTP_PROXY": NOWHERE,
+                "HTTPS_PROXY": NOWHERE,
+                "http_proxy": NOWHERE,
+                "https_proxy": NOWHERE,
+                "NO_PROXY": "127.0.0.1",
+                "no_proxy": "127.0.0.1",
             }
+            deselect = [f"--deselect={name}" for name in NOT_ABOUT_THE_SERVER]
             subprocess.run(
                 [sys.executable, "-m", "pytest", *SUITE, "-p", "no:cacheprovider",
                  "-p", "no:randomly", "-q", "--no-header", "-o", "addopts=",
                  "-o", "filterwarnings=", "--continue-on-collection-errors", "--rootdir", str(tests), f"--junitxml={junit}",
-                 *timeout_args(), *args.pytest_args],
+                 *deselect, *timeout_args(), *args.pytest_args],
                 cwd=tests,
                 env=env,
                 check=False,
@@ -154,6 +174,8 @@ def main() -> int:
             server.wait(10)
         total, failures = summarise(junit)
     passed = total - len(failures)
+    for name, reason in NOT_ABOUT_THE_SERVER.items():
+        print(f"NOT RUN {name}: {reason}")
     for name, reason in failures:
         print(f"FAILED {name}: {reason}")
     print(f"oss2 {version} SDK tests against fakeoss: passed {passed} of {total}")
