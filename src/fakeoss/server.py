@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -28,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 from . import conditions, imaging, limits, listing, subresources, tagging, xmlshape
 from .auth import Authenticator, SignedRequest
 from .checksums import content_md5, crc64, md5_etag
+from .disk import DataFolder
 from .errors import OssError, access_denied, invalid_argument
 from .records import STORED_HEADERS, ObjectRecord
 from .store import Store
@@ -66,14 +68,18 @@ def make_app(
     region: str = REGION,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     restore_seconds: float = RESTORE_SECONDS,
+    data_dir: Path | None = None,
 ) -> FakeOss:
     """A WSGI app that answers like OSS for one key pair, storing in moto's S3 backend.
 
     As on OSS, only the buckets listed here or made by PutBucket exist, unless
-    ``create_buckets_on_demand`` (a convenience OSS does not have) is set.
+    ``create_buckets_on_demand`` (a convenience OSS does not have) is set. With ``data_dir``,
+    the buckets are kept in that folder (and loaded from it), else in memory only.
     """
     store = Store(
-        create_buckets_on_demand=create_buckets_on_demand, restore_seconds=restore_seconds
+        create_buckets_on_demand=create_buckets_on_demand,
+        restore_seconds=restore_seconds,
+        data=DataFolder(data_dir) if data_dir is not None else None,
     )
     for name in buckets:
         limits.check_bucket_name(name)
