@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import logging
 import re
@@ -17,7 +18,7 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from urllib.parse import quote, unquote
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from . import conditions, imaging, limits, listing, subresources, tagging, xmlshape
+from . import conditions, imaging, limits, listing, subresources, tagging, transfer, xmlshape
 from .auth import Authenticator, SignedRequest
 from .checksums import content_md5, crc64, md5_etag
 from .disk import DataFolder
@@ -120,6 +121,7 @@ class FakeOss:
     # --- routing ------------------------------------------------------------
 
     def _serve(self, request: Request) -> Response:
+        started = time.monotonic()
         bucket, key = _bucket_and_key(request)
         params = request.args.to_dict()
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -130,6 +132,15 @@ class FakeOss:
         if not authenticated:
             self._check_anonymous(call)
         subresources.check_supported(request.method, bool(key), params, headers)
+        limit = transfer.traffic_limit(headers, params)
+        if limit is not None and request.method in ("PUT", "POST"):
+            response = self._route(call)
+            transfer.wait_out_upload(started, len(body), limit)
+            return response
+        return self._route(call)
+
+    def _route(self, call: _Call) -> Response:
+        request, bucket, key = call.request, call.bucket, call.key
         if not bucket:
             if request.method == "GET":
                 return _xml(
@@ -369,7 +380,7 @@ class FakeOss:
                 conditions.check(call.headers, record)
             except conditions.NotModified:
                 return Response(status=304, headers={"ETag": record.etag})
-            headers = _object_headers(record)
+            headers = _with_link_metadata(_object_headers(record), link)
             headers["x-oss-object-type"] = link.object_type
             headers["Content-Length"] = str(record.size)
             _override_headers(headers, call.params)
@@ -386,16 +397,30 @@ class FakeOss:
             _override_headers(headers, call.params)
             return Response(processed.body, status=200, headers=headers)
         headers = _object_headers(record)
+        if record.key != call.key:  # read through a symlink
+            headers = _with_link_metadata(headers, self.store.record(call.bucket, call.key))
         _override_headers(headers, call.params)
         standard = call.headers.get("x-oss-range-behavior", "").lower() == "standard"
         byte_range = _parse_range(call.headers.get("range", ""), len(value), standard)
-        if byte_range is None:
-            return Response(value, status=200, headers=headers)
-        start, end = byte_range
-        headers["Content-Range"] = f"bytes {start}-{end}/{len(value)}"
-        # A ranged read's CRC64 would be the whole object's: OSS leaves it out.
-        headers.pop("x-oss-hash-crc64ecma", None)
-        return Response(value[start : end + 1], status=206, headers=headers)
+        status = 200
+        if byte_range is not None:
+            start, end = byte_range
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(value)}"
+            # A ranged read's CRC64 would be the whole object's: OSS leaves it out.
+            headers.pop("x-oss-hash-crc64ecma", None)
+            value, status = value[start : end + 1], 206
+        limit = transfer.traffic_limit(call.headers, call.params)
+        chunks: Iterable[bytes] = [value]
+        if limit is not None:
+            chunks = transfer.paced(value, limit)
+        accept = call.headers.get("accept-encoding", "")
+        if status == 200 and transfer.compresses(record.content_type, len(value), accept):
+            # Compressed on the way, so sent chunked, without a length (as OSS does).
+            body = transfer.gzipped(chunks if limit is not None else transfer.pieces(value))
+            headers["Content-Encoding"] = "gzip"
+            return Response(body, status=status, headers=headers)
+        headers["Content-Length"] = str(len(value))
+        return Response(chunks, status=status, headers=headers)
 
     def _object_meta(self, call: _Call) -> Response:
         record = self.store.record(call.bucket, call.key)
@@ -480,6 +505,9 @@ class FakeOss:
         position = call.params.get("position", "")
         if not position.isdigit():
             raise invalid_argument("position must be a non-negative integer", "position", position)
+        if self.store.exists(call.bucket, call.key):
+            # Only the first append sets metadata and tags: later ones' headers are not read.
+            call = call.without_header("x-oss-tagging")
         record = _record_from_request(call, call.body, 0)
         record = self.store.append(call.bucket, record, int(position), call.body)
         headers = _write_headers(record)
@@ -611,6 +639,7 @@ class _Call:
         headers: dict[str, str],
         body: bytes,
     ) -> None:
+        self.request = request
         self.method = request.method
         self.host = request.host
         self.bucket = bucket
@@ -620,6 +649,11 @@ class _Call:
         self.body = body
         self.url_encoded = params.get("encoding-type") == "url"
         self.forbid_overwrite = headers.get("x-oss-forbid-overwrite", "").lower() == "true"
+
+    def without_header(self, name: str) -> _Call:
+        trimmed = copy.copy(self)
+        trimmed.headers = {h: v for h, v in self.headers.items() if h != name}
+        return trimmed
 
 
 def _copy_source(header: str) -> tuple[str, str]:
@@ -632,8 +666,7 @@ def _copy_source(header: str) -> tuple[str, str]:
 
 
 def _restored(record: ObjectRecord) -> bool:
-    ready = record.restore_ready_at
-    return ready is not None and time.time() >= ready
+    return record.restored()
 
 
 def _storage_class(headers: dict[str, str]) -> str:
@@ -749,18 +782,21 @@ def _object_headers(record: ObjectRecord) -> dict[str, str]:
         headers["x-oss-tagging-count"] = str(len(record.tags))
     if record.server_side_encryption:
         headers["x-oss-server-side-encryption"] = record.server_side_encryption
-    if record.restore_ready_at is not None:
-        if _restored(record):
-            # The restored copy stays readable for a day (RestoreObject's default).
-            ready = datetime.fromtimestamp(record.restore_ready_at, timezone.utc)
-            expiry = format_datetime(ready + timedelta(days=1), usegmt=True)
-            headers["x-oss-restore"] = f'ongoing-request="false", expiry-date="{expiry}"'
-        else:
-            headers["x-oss-restore"] = 'ongoing-request="true"'
+    if record.restore_info():
+        headers["x-oss-restore"] = record.restore_info()
 
     headers.update(record.headers)
     headers.update({limits.USER_META_PREFIX + k: v for k, v in record.user_meta.items()})
     return headers
+
+
+def _with_link_metadata(headers: dict[str, str], link: ObjectRecord) -> dict[str, str]:
+    """A symlink's reads carry the target's bytes and the symlink's own user metadata."""
+    if link.object_type != "Symlink":
+        return headers
+    kept = {k: v for k, v in headers.items() if not k.startswith(limits.USER_META_PREFIX)}
+    kept.update({limits.USER_META_PREFIX + k: v for k, v in link.user_meta.items()})
+    return kept
 
 
 def _write_headers(record: ObjectRecord) -> dict[str, str]:

@@ -70,7 +70,9 @@ _OBJECT = {
     "PUT": frozenset(
         {"acl", "uploadId", "partNumber", "tagging", "symlink", "x-oss-traffic-limit"}
     ),
-    "POST": frozenset({"uploads", "uploadId", "append", "position", "restore"}),
+    "POST": frozenset(
+        {"uploads", "uploadId", "append", "position", "restore", "x-oss-traffic-limit"}
+    ),
     "DELETE": frozenset({"uploadId", "tagging"}),
 }
 # Headers that ask OSS for something the fake does not do (it would otherwise ignore them).

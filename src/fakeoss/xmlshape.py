@@ -47,6 +47,7 @@ def _contents(record: ObjectRecord, name: str, with_owner: bool) -> str:
         + _el("Type", record.object_type)
         + _el("Size", record.size)
         + _el("StorageClass", record.storage_class)
+        + (_el("RestoreInfo", record.restore_info()) if record.restore_info() else "")
         + (_owner() if with_owner else "")
         + "</Contents>"
     )

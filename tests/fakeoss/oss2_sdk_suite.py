@@ -57,7 +57,7 @@ NOT_ABOUT_THE_SERVER = {
 # Anything the tests send elsewhere than 127.0.0.1 goes to this closed local port and fails.
 NOWHERE = "http://127.0.0.1:9"
 ACCESS_KEY_ID = "sdk-test-id"
-ACCESS_KEY_SECRET = "sdk-test-secret"  # noqa: S105 - the throwaway fake's own key
+ACCESS_KEY_SECRET = "sdk-test-secret"
 START_TIMEOUT = 30.0
 TEST_TIMEOUT = 120
 
@@ -162,7 +162,8 @@ def main() -> int:
             subprocess.run(
                 [sys.executable, "-m", "pytest", *SUITE, "-p", "no:cacheprovider",
                  "-p", "no:randomly", "-q", "--no-header", "-o", "addopts=",
-                 "-o", "filterwarnings=", "--continue-on-collection-errors", "--rootdir", str(tests), f"--junitxml={junit}",
+                 "-o", "filterwarnings=", "--continue-on-collection-errors",
+                 "--rootdir", str(tests), f"--junitxml={junit}",
                  *deselect, *timeout_args(), *args.pytest_args],
                 cwd=tests,
                 env=env,

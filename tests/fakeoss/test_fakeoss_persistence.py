@@ -112,7 +112,8 @@ def test_an_unwritable_data_folder_is_a_one_line_error(
     assert status == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
-    assert "--data-dir" in error and str(blocker / "data") in error
+    assert "--data-dir" in error
+    assert str(blocker / "data") in error
 
 
 def _free_port() -> int:
