@@ -34,6 +34,7 @@ class ObjectRecord:
     symlink_target: str = ""  # for object_type "Symlink"
     # Archive objects: when a RestoreObject finishes (epoch seconds), None if never asked.
     restore_ready_at: float | None = None
+    restore_days: int = 1  # how long the restored copy stays readable
     server_side_encryption: str = ""
 
     def restored(self) -> bool:
@@ -45,9 +46,8 @@ class ObjectRecord:
             return ""
         if not self.restored():
             return 'ongoing-request="true"'
-        # The restored copy stays readable for a day (RestoreObject's default).
         ready = datetime.fromtimestamp(self.restore_ready_at, timezone.utc)
-        expiry = format_datetime(ready + timedelta(days=1), usegmt=True)
+        expiry = format_datetime(ready + timedelta(days=self.restore_days), usegmt=True)
         return f'ongoing-request="false", expiry-date="{expiry}"'
 
 

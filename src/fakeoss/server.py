@@ -27,7 +27,17 @@ from urllib.parse import quote, unquote
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from . import conditions, imaging, limits, listing, subresources, tagging, transfer, xmlshape
+from . import (
+    conditions,
+    imaging,
+    limits,
+    listing,
+    restore,
+    subresources,
+    tagging,
+    transfer,
+    xmlshape,
+)
 from .auth import Authenticator, SignedRequest
 from .checksums import content_md5, crc64, md5_etag
 from .disk import DataFolder
@@ -483,10 +493,14 @@ class FakeOss:
                 "The operation is not supported for this resource",
                 Key=call.key,
             )
+        asked = restore.parse(call.body, record.storage_class)
+        headers = {"x-oss-object-restore-priority": asked.tier} if asked.tier else {}
         if record.restore_ready_at is None:
             ready = time.time() + self.store.restore_seconds
-            self.store.update_record(call.bucket, call.key, restore_ready_at=ready)
-            return Response(status=202)
+            self.store.update_record(
+                call.bucket, call.key, restore_ready_at=ready, restore_days=asked.days
+            )
+            return Response(status=202, headers=headers)
         if not _restored(record):
             raise OssError(
                 409,
@@ -494,7 +508,7 @@ class FakeOss:
                 "The restore operation is in progress.",
                 Key=call.key,
             )
-        return Response(status=200)
+        return Response(status=200, headers=headers)
 
     def _put_object(self, call: _Call) -> Response:
         record = _record_from_request(call, call.body, crc64(call.body))

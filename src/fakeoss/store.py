@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -58,6 +60,7 @@ class Store:
         self._backend: Any = S3Backend(region_name=_REGION, account_id=self._account_id)
         self._lock = threading.RLock()
         self.create_buckets_on_demand = create_buckets_on_demand
+        self._last_upload_time = 0
         if data is not None:
             self._load(data)
 
@@ -79,9 +82,7 @@ class Store:
                     saved.name, kept.upload.key, {}, "STANDARD", {}, None, None, None
                 )
                 # The upload keeps the id its client holds.
-                del bucket.multiparts[multipart.id]
-                multipart.id = kept.upload.upload_id
-                bucket.multiparts[multipart.id] = multipart
+                self._rename_upload(saved.name, multipart, kept.upload.upload_id)
                 setattr(multipart, _RECORD, kept.upload)
                 for part, value in kept.parts:
                     stored = self._backend.upload_part(saved.name, multipart.id, part.number, value)
@@ -300,6 +301,7 @@ class Store:
             multipart = self._backend.create_multipart_upload(
                 bucket, template.key, {}, "STANDARD", {}, None, None, None
             )
+            self._rename_upload(bucket, multipart, self._next_upload_id())
             upload = UploadRecord(
                 upload_id=multipart.id,
                 key=template.key,
@@ -316,6 +318,18 @@ class Store:
             if self._data is not None:
                 self._data.save_upload(bucket, upload)
             return upload
+
+    def _next_upload_id(self) -> str:
+        """An id like OSS's: 32 upper-case hex digits that sort in the order uploads began
+        (ListMultipartUploads lists one key's uploads by id)."""
+        self._last_upload_time = max(time.time_ns(), self._last_upload_time + 1)
+        return f"{self._last_upload_time:016X}{secrets.token_hex(8).upper()}"
+
+    def _rename_upload(self, bucket: str, multipart: Any, upload_id: str) -> None:
+        uploads = self._backend.buckets[bucket].multiparts
+        del uploads[multipart.id]
+        multipart.id = upload_id
+        uploads[upload_id] = multipart
 
     def _multipart(self, bucket: str, key: str, upload_id: str) -> Any:
         multipart = self._bucket(bucket).multiparts.get(upload_id)
@@ -357,11 +371,12 @@ class Store:
                 self._data.delete_upload(bucket, upload_id)
 
     def uploads(self, bucket: str, prefix: str) -> list[UploadRecord]:
-        """Open uploads under ``prefix``, by key, then by initiation time (as OSS lists them)."""
+        """Open uploads under ``prefix``, by key, then by id (as OSS lists them: its ids, and
+        this fake's, sort in the order the uploads began)."""
         with self._lock:
             found = [getattr(m, _RECORD) for m in self._bucket(bucket).multiparts.values()]
         chosen = [u for u in found if u.key.startswith(prefix)]
-        return sorted(chosen, key=lambda u: (u.key, u.initiated, u.upload_id))
+        return sorted(chosen, key=lambda u: (u.key, u.upload_id))
 
     def update_record(self, bucket: str, key: str, **changes: Any) -> ObjectRecord:
         """Change what the fake knows about an object (tags, restore state), not its bytes."""
