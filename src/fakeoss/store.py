@@ -76,7 +76,6 @@ class Store:
             self.create_bucket(saved.name, saved.acl, saved.created)
             for record, value in saved.objects:
                 self._store(saved.name, record, value, persist=False)
-            bucket = self._backend.buckets[saved.name]
             for kept in saved.uploads:
                 multipart = self._backend.create_multipart_upload(
                     saved.name, kept.upload.key, {}, "STANDARD", {}, None, None, None

@@ -71,7 +71,15 @@ _OBJECT = {
         {"acl", "uploadId", "partNumber", "tagging", "symlink", "x-oss-traffic-limit"}
     ),
     "POST": frozenset(
-        {"uploads", "uploadId", "append", "position", "restore", "x-oss-traffic-limit"}
+        {
+            "uploads",
+            "uploadId",
+            "append",
+            "position",
+            "restore",
+            "x-oss-traffic-limit",
+            "x-oss-process",
+        }
     ),
     "DELETE": frozenset({"uploadId", "tagging"}),
 }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import oss2
 import pytest
 import requests
 from oss2.models import RestoreConfiguration, RestoreJobParameters, Tagging, TaggingRule
+from PIL import Image
 
 from .conftest import OssTarget
 
@@ -198,3 +202,40 @@ def test_v2_signed_url_with_a_changed_additional_header_is_signature_does_not_ma
 
     with pytest.raises(oss2.exceptions.SignatureDoesNotMatch):
         bucket.put_object_with_url(url, b"hello", headers={"custom-header": "changed"})
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _b64(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+
+
+def test_process_with_saveas_stores_the_result_in_the_same_bucket(
+    bucket: oss2.Bucket, prefix: str
+) -> None:
+    bucket.put_object(prefix + "big.jpg", _jpeg(400, 300))
+
+    result = bucket.process_object(
+        prefix + "big.jpg", f"image/resize,w_100|sys/saveas,o_{_b64(prefix + 'small.jpg')}"
+    )
+
+    assert (result.object, result.bucket, result.process_status) == (prefix + "small.jpg", "", "OK")
+    saved = bucket.get_object(prefix + "small.jpg").read()
+    assert Image.open(io.BytesIO(saved)).size == (100, 75)
+    assert result.fileSize == len(saved)
+
+
+def test_process_with_saveas_names_the_bucket_it_was_given(
+    bucket: oss2.Bucket, prefix: str
+) -> None:
+    bucket.put_object(prefix + "big.jpg", _jpeg(400, 300))
+    target = f"o_{_b64(prefix + 'small.jpg')},b_{_b64(bucket.bucket_name)}"
+
+    result = bucket.process_object(prefix + "big.jpg", f"image/resize,w_100|sys/saveas,{target}")
+
+    assert result.bucket == bucket.bucket_name
+    assert bucket.object_exists(prefix + "small.jpg")
