@@ -28,6 +28,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from . import (
+    callback,
     conditions,
     imaging,
     limits,
@@ -530,8 +531,11 @@ class FakeOss:
         return Response(status=200, headers=headers)
 
     def _put_object(self, call: _Call) -> Response:
+        asked = callback.parse(call.headers, call.params)  # checked before anything is stored
         record = _record_from_request(call, call.body, crc64(call.body))
         self.store.put(call.bucket, record, call.body, call.forbid_overwrite)
+        if asked is not None:
+            return _called_back(asked, call.bucket, record, _write_headers(record))
         return Response(status=200, headers=_write_headers(record))
 
     def _append_object(self, call: _Call) -> Response:
@@ -645,6 +649,7 @@ class FakeOss:
         )
 
     def _complete_upload(self, call: _Call) -> Response:
+        asked = callback.parse(call.headers, call.params)
         chosen: list[tuple[int, str]] | None = None
         if call.headers.get("x-oss-complete-all", "").lower() != "yes":
             root = _parse_xml(call.body, "CompleteMultipartUpload")
@@ -655,6 +660,8 @@ class FakeOss:
         record = self.store.complete_upload(
             call.bucket, call.key, call.params["uploadId"], chosen, call.forbid_overwrite
         )
+        if asked is not None:
+            return _called_back(asked, call.bucket, record, _write_headers(record))
         location = f"http://{call.host}/{call.bucket}/{call.key}"
         body = xmlshape.complete_multipart(call.bucket, call.key, record.etag, location)
         return _xml(body, _write_headers(record))
@@ -800,6 +807,24 @@ def _record_from_request(call: _Call, value: bytes, crc: int) -> ObjectRecord:
         tags=tagging.from_header(call.headers.get("x-oss-tagging", "")),
         server_side_encryption=call.headers.get("x-oss-server-side-encryption", ""),
     )
+
+
+def _called_back(
+    asked: callback.Callback, bucket: str, record: ObjectRecord, headers: dict[str, str]
+) -> Response:
+    """The upload's answer once stored: the callback server's, or 203 CallbackFailed."""
+    values = {
+        "bucket": bucket,
+        "object": record.key,
+        "etag": record.etag.strip('"'),
+        "size": str(record.size),
+        "mimeType": record.content_type,
+        "crc64": str(record.crc64),
+    }
+    outcome = callback.call(asked, callback.render(asked, values))
+    if not outcome.succeeded:
+        raise callback.failed(outcome, headers)
+    return Response(outcome.body, status=200, headers=headers, content_type="application/json")
 
 
 def _new_record(key: str, value: bytes, content_type: str) -> ObjectRecord:

@@ -68,12 +68,23 @@ _OBJECT = {
     ),
     "HEAD": frozenset({"objectMeta", "x-oss-traffic-limit"} | _RESPONSE_OVERRIDES),
     "PUT": frozenset(
-        {"acl", "uploadId", "partNumber", "tagging", "symlink", "x-oss-traffic-limit"}
+        {
+            "acl",
+            "uploadId",
+            "partNumber",
+            "tagging",
+            "symlink",
+            "x-oss-traffic-limit",
+            "callback",
+            "callback-var",
+        }
     ),
     "POST": frozenset(
         {
             "uploads",
             "uploadId",
+            "callback",
+            "callback-var",
             "append",
             "position",
             "restore",
@@ -85,8 +96,6 @@ _OBJECT = {
 }
 # Headers that ask OSS for something the fake does not do (it would otherwise ignore them).
 _REFUSED_HEADERS = {
-    "x-oss-callback": "callbacks after upload",
-    "x-oss-callback-var": "callbacks after upload",
     "x-oss-server-side-data-encryption": "KMS data encryption",
     "x-oss-server-side-encryption-key-id": "KMS encryption keys",
     "x-oss-request-payer": "requester pays",
