@@ -28,6 +28,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from . import (
+    absent,
     callback,
     conditions,
     imaging,
@@ -195,6 +196,10 @@ class FakeOss:
                 store.create_bucket(name, acl)
             return Response(status=200)
         if method == "DELETE":
+            deleted = [p for p in params if p in absent.DELETABLE]
+            if deleted:  # a configuration that cannot exist: nothing to delete
+                store.require_bucket(name)
+                return Response(status=204)
             store.delete_bucket(name)
             return Response(status=204)
         if method == "HEAD":
@@ -216,6 +221,10 @@ class FakeOss:
             return _xml(xmlshape.location_constraint(self.location))
         if "uploads" in params:
             return self._list_uploads(call)
+        for configuration in (*absent.MISSING, *absent.DEFAULTS):
+            if configuration in params:
+                store.require_bucket(name)
+                return _xml(absent.read(configuration, name))
         if "live" in params:
             store.require_bucket(name)
             max_keys = limits.parse_max(params.get("max-keys"), 100, "max-keys")
@@ -313,6 +322,9 @@ class FakeOss:
 
     def _object_op(self, call: _Call) -> Response:
         method, params = call.method, call.params
+        if "live" in params and method in ("GET", "DELETE"):
+            self.store.require_bucket(call.bucket)
+            raise absent.live_channel_missing(call.key)
         if "tagging" in params:
             return self._tagging(call)
         if "symlink" in params:

@@ -44,11 +44,17 @@ KNOWN = frozenset(
 # Served on a bucket (path "/" or "/BUCKET/"), by method.
 _BUCKET = {
     # ?live lists live channels: always none, since creating one (PUT) is refused.
-    "GET": frozenset({"acl", "bucketInfo", "location", "uploads", "continuation-token", "live"}),
+    # Configurations that cannot be set here are read as absent and deleted as no-ops (absent).
+    "GET": frozenset(
+        {"acl", "bucketInfo", "location", "uploads", "continuation-token", "live"}
+        | {"cors", "lifecycle", "website", "policy", "encryption", "worm"}
+        | {"transferAcceleration", "referer", "logging", "tagging", "versioning"}
+        | {"requestPayment"}
+    ),
     "HEAD": frozenset(),
     "PUT": frozenset({"acl"}),
     "POST": frozenset({"delete"}),
-    "DELETE": frozenset(),
+    "DELETE": frozenset({"cors", "lifecycle", "website", "policy", "encryption", "tagging"}),
 }
 _RESPONSE_OVERRIDES = frozenset(
     {
@@ -63,7 +69,7 @@ _RESPONSE_OVERRIDES = frozenset(
 # Served on an object, by method.
 _OBJECT = {
     "GET": frozenset(
-        {"acl", "uploadId", "tagging", "symlink", "x-oss-process", "x-oss-traffic-limit"}
+        {"acl", "uploadId", "tagging", "symlink", "x-oss-process", "x-oss-traffic-limit", "live"}
         | _RESPONSE_OVERRIDES
     ),
     "HEAD": frozenset({"objectMeta", "x-oss-traffic-limit"} | _RESPONSE_OVERRIDES),
@@ -92,7 +98,7 @@ _OBJECT = {
             "x-oss-process",
         }
     ),
-    "DELETE": frozenset({"uploadId", "tagging"}),
+    "DELETE": frozenset({"uploadId", "tagging", "live"}),
 }
 # Headers that ask OSS for something the fake does not do (it would otherwise ignore them).
 _REFUSED_HEADERS = {
