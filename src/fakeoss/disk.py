@@ -1,7 +1,9 @@
 """fakeoss's buckets kept in a folder, so a restarted fakeoss serves what it served before.
 
-Every change is written through as it happens (a killed process loses nothing it answered
-200 for), one file per thing so a change rewrites only what changed::
+Every change is written through as it happens, so a killed process or container loses nothing
+it answered 200 for (the files are not fsynced: a machine that loses power may lose the last
+writes, a trade a local fake makes for speed), one file per thing so a change rewrites only
+what changed::
 
     ROOT/BUCKET/bucket.json                    ACL and creation time
     ROOT/BUCKET/objects/HASH.bin, HASH.json    an object's bytes, then its record (key inside)
@@ -72,10 +74,7 @@ def _decode(kind: type[Any], data: bytes) -> Any:
 
 def _write(path: Path, data: bytes) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+    temporary.write_bytes(data)
     os.replace(temporary, path)
 
 
@@ -101,44 +100,50 @@ class DataFolder:
 
     # --- buckets ------------------------------------------------------------
 
+    def _bucket(self, name: str) -> Path:
+        # Bucket names are checked before they get here; a path must never come out of one.
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise DataFolderError(f"bucket name {name!r} cannot name a folder")
+        return self.root / name
+
     def save_bucket(self, name: str, acl: str, created: datetime) -> None:
-        folder = self.root / name
+        folder = self._bucket(name)
         (folder / "objects").mkdir(parents=True, exist_ok=True)
         (folder / "uploads").mkdir(exist_ok=True)
         info = {"acl": acl, "created": created.isoformat()}
         _write(folder / "bucket.json", json.dumps(info).encode())
 
     def delete_bucket(self, name: str) -> None:
-        shutil.rmtree(self.root / name, ignore_errors=True)
+        shutil.rmtree(self._bucket(name), ignore_errors=True)
 
     # --- objects ------------------------------------------------------------
 
     def save_object(self, bucket: str, record: ObjectRecord, value: bytes | None) -> None:
         """The object's record, and its bytes unless ``value`` is None (a record-only change)."""
-        base = self.root / bucket / "objects" / _name(record.key)
+        base = self._bucket(bucket) / "objects" / _name(record.key)
         if value is not None:
             _write(base.with_suffix(".bin"), value)
         _write(base.with_suffix(".json"), _encode(record))
 
     def delete_object(self, bucket: str, key: str) -> None:
-        base = self.root / bucket / "objects" / _name(key)
+        base = self._bucket(bucket) / "objects" / _name(key)
         base.with_suffix(".json").unlink(missing_ok=True)
         base.with_suffix(".bin").unlink(missing_ok=True)
 
     # --- multipart uploads --------------------------------------------------
 
     def save_upload(self, bucket: str, upload: UploadRecord) -> None:
-        folder = self.root / bucket / "uploads" / upload.upload_id
+        folder = self._bucket(bucket) / "uploads" / upload.upload_id
         folder.mkdir(parents=True, exist_ok=True)
         _write(folder / "upload.json", _encode(upload))
 
     def save_part(self, bucket: str, upload_id: str, part: PartRecord, data: bytes) -> None:
-        folder = self.root / bucket / "uploads" / upload_id
+        folder = self._bucket(bucket) / "uploads" / upload_id
         _write(folder / f"{part.number}.bin", data)
         _write(folder / f"{part.number}.json", _encode(part))
 
     def delete_upload(self, bucket: str, upload_id: str) -> None:
-        shutil.rmtree(self.root / bucket / "uploads" / upload_id, ignore_errors=True)
+        shutil.rmtree(self._bucket(bucket) / "uploads" / upload_id, ignore_errors=True)
 
     # --- loading ------------------------------------------------------------
 

@@ -158,3 +158,18 @@ def test_a_restarted_process_serves_what_it_stored_before(tmp_path: Path) -> Non
         finally:
             process.send_signal(signal.SIGKILL)
             process.communicate(timeout=10)
+
+
+def test_a_data_folder_fakeoss_cannot_read_is_a_one_line_error_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "bucket.json").write_text("{not json")
+
+    status = main(["--access-key-id", "i", "--access-key-secret", "s", "--port", "0",
+                   "--data-dir", str(tmp_path)])  # fmt: skip
+
+    assert status == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "bucket keep cannot be read" in error
