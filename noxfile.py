@@ -251,6 +251,20 @@ def integration(session: nox.Session) -> None:
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)
+def sdk_tests(session: nox.Session) -> None:
+    """The oss2 SDK's own object tests (from its sdist, cached in .cache/oss2-sdk) against a
+    fakeoss on 127.0.0.1; prints each failure and `passed N of M`. `-- --junit PATH` keeps the
+    report, further arguments go to pytest (`-- -- -k range`)."""
+    # pip fetches the sdist (uv has no download command), the SDK tests import mock, and
+    # pytest-timeout bounds a hung test.
+    requirements = nox.project.dependency_groups(PYPROJECT, "test")
+    install_once(session, "-e", EXTRAS, *requirements, "pip", "pytest-timeout>=2.3", "mock>=5")
+    session.run(
+        "python", "tests/fakeoss/oss2_sdk_suite.py", *session.posargs, env=without_oss_secrets()
+    )
+
+
+@nox.session(python=DEFAULT_PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks, each a ratio against a baseline run alongside; writes BENCHMARKS.md."""
     install(session, "test")

@@ -9,11 +9,13 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from .disk import DataFolderError
 from .errors import OssError
 from .server import make_app
 
@@ -51,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="create a missing bucket on first use (OSS answers NoSuchBucket; off by default)",
     )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("FAKEOSS_DATA_DIR", ""),
+        metavar="PATH",
+        help="keep buckets in this folder across restarts (default $FAKEOSS_DATA_DIR; "
+        "empty: in memory only)",
+    )
     # Kept for scripts written when on-demand creation was the default.
     parser.add_argument(
         "--no-create-buckets-on-demand",
@@ -73,9 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.access_key_secret,
             buckets=args.bucket,
             create_buckets_on_demand=args.create_buckets_on_demand,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
         )
         server = make_server(args.host, args.port, app, threaded=True, request_handler=_OneLineLog)
-    except (OssError, OSError) as error:
+    except (OssError, OSError, DataFolderError) as error:
         print(f"fakeoss: error: {error}", file=sys.stderr)
         return 2
 

@@ -49,6 +49,7 @@ class Authenticator:
         self._credentials = Credentials(access_key_id, access_key_secret)
         provider = StaticCredentialsProvider(access_key_id, access_key_secret)
         self._v1 = oss2.ProviderAuth(provider)
+        self._v2 = oss2.ProviderAuthV2(provider)
         self._v4 = oss2.ProviderAuthV4(provider)
 
     def authenticate(self, req: SignedRequest, now: float | None = None) -> bool:
@@ -63,8 +64,12 @@ class Authenticator:
             self._check_v4_header(req, authorization, now)
         elif authorization.startswith("OSS "):
             self._check_v1_header(req, authorization, now)
+        elif authorization.startswith("OSS2 "):
+            self._check_v2_header(req, authorization, now)
         elif authorization:
             raise OssError(400, "InvalidArgument", "Authorization header is invalid.")
+        elif req.params.get("x-oss-signature-version") == "OSS2":
+            self._check_v2_url(req, now)
         elif "Signature" in req.params:
             self._check_v1_url(req, now)
         elif req.params.get("x-oss-signature-version") == "OSS4-HMAC-SHA256":
@@ -136,6 +141,44 @@ class Authenticator:
         rebuilt = _oss2_request(method, params, headers)
         make: Any = self._v1._ProviderAuth__make_signature
         return str(make(rebuilt, bucket, key, self._credentials))
+
+    # --- V2 (HMAC-SHA256, every query parameter and the additional headers signed) ----
+
+    def _check_v2_header(self, req: SignedRequest, authorization: str, now: float) -> None:
+        fields = dict(
+            item.strip().partition(":")[::2] for item in authorization[len("OSS2 ") :].split(",")
+        )
+        self._check_key_id(fields.get("AccessKeyId", ""))
+        _check_http_date(req.headers.get("x-oss-date") or req.headers.get("date", ""), now)
+        additional = set(_split_additional(fields.get("AdditionalHeaders", "")) or [])
+        expected = self._v2_signature(req, req.params, req.headers, additional)
+        self._compare(expected, fields.get("Signature", ""))
+
+    def _check_v2_url(self, req: SignedRequest, now: float) -> None:
+        self._check_key_id(req.params.get("x-oss-access-key-id", ""))
+        expires = req.params.get("x-oss-expires", "")
+        if not expires.isdigit():
+            raise access_denied("Invalid x-oss-expires parameter in the signed URL.")
+        if int(expires) < now:
+            raise access_denied("Request has expired.")
+        additional = set(_split_additional(req.params.get("x-oss-additional-headers", "")) or [])
+        params = {k: v for k, v in req.params.items() if k != "x-oss-signature"}
+        # As in V1, the expiry time stands in the Date header's place.
+        headers = {k: v for k, v in req.headers.items() if k != "x-oss-date"}
+        headers["date"] = expires
+        expected = self._v2_signature(req, params, headers, additional)
+        self._compare(expected, req.params.get("x-oss-signature", ""))
+
+    def _v2_signature(
+        self,
+        req: SignedRequest,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+        additional: set[str],
+    ) -> str:
+        rebuilt = _oss2_request(req.method, params, headers)
+        make: Any = self._v2._ProviderAuthV2__make_signature
+        return str(make(rebuilt, req.bucket, req.key, additional, self._credentials))
 
     # --- V4 -----------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 # Standard headers OSS stores with an object and returns on GET and HEAD.
 STORED_HEADERS = (
@@ -32,7 +34,21 @@ class ObjectRecord:
     symlink_target: str = ""  # for object_type "Symlink"
     # Archive objects: when a RestoreObject finishes (epoch seconds), None if never asked.
     restore_ready_at: float | None = None
+    restore_days: int = 1  # how long the restored copy stays readable
     server_side_encryption: str = ""
+
+    def restored(self) -> bool:
+        return self.restore_ready_at is not None and time.time() >= self.restore_ready_at
+
+    def restore_info(self) -> str:
+        """OSS's x-oss-restore header (and a listing's RestoreInfo); '' if never restored."""
+        if self.restore_ready_at is None:
+            return ""
+        if not self.restored():
+            return 'ongoing-request="true"'
+        ready = datetime.fromtimestamp(self.restore_ready_at, timezone.utc)
+        expiry = format_datetime(ready + timedelta(days=self.restore_days), usegmt=True)
+        return f'ongoing-request="false", expiry-date="{expiry}"'
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import logging
 import re
@@ -17,17 +18,32 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from . import conditions, imaging, limits, listing, subresources, tagging, xmlshape
+from . import (
+    absent,
+    callback,
+    conditions,
+    imaging,
+    limits,
+    listing,
+    restore,
+    saveas,
+    subresources,
+    tagging,
+    transfer,
+    xmlshape,
+)
 from .auth import Authenticator, SignedRequest
 from .checksums import content_md5, crc64, md5_etag
+from .disk import DataFolder
 from .errors import OssError, access_denied, invalid_argument
 from .records import STORED_HEADERS, ObjectRecord
 from .store import Store
@@ -52,6 +68,7 @@ RESPONSE_OVERRIDES = {
 _ANONYMOUS_READ_PARAMS = frozenset(RESPONSE_OVERRIDES) | {"x-oss-process"}
 BUCKET_ACLS = frozenset({"private", "public-read", "public-read-write"})
 OBJECT_ACLS = BUCKET_ACLS | {"default"}
+_BODILESS = frozenset({"GET", "HEAD"})
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -66,14 +83,18 @@ def make_app(
     region: str = REGION,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     restore_seconds: float = RESTORE_SECONDS,
+    data_dir: Path | None = None,
 ) -> FakeOss:
     """A WSGI app that answers like OSS for one key pair, storing in moto's S3 backend.
 
     As on OSS, only the buckets listed here or made by PutBucket exist, unless
-    ``create_buckets_on_demand`` (a convenience OSS does not have) is set.
+    ``create_buckets_on_demand`` (a convenience OSS does not have) is set. With ``data_dir``,
+    the buckets are kept in that folder (and loaded from it), else in memory only.
     """
     store = Store(
-        create_buckets_on_demand=create_buckets_on_demand, restore_seconds=restore_seconds
+        create_buckets_on_demand=create_buckets_on_demand,
+        restore_seconds=restore_seconds,
+        data=DataFolder(data_dir) if data_dir is not None else None,
     )
     for name in buckets:
         limits.check_bucket_name(name)
@@ -107,6 +128,9 @@ class FakeOss:
             log.exception("fakeoss: unexpected error on %s %s", request.method, request.path)
             internal = OssError(500, "InternalError", "We encountered an internal error.")
             response = _error_response(internal, request, request_id)
+        if request.method in _BODILESS and request.content_length:
+            # The body it declared was not read: the connection cannot carry another request.
+            response.headers["Connection"] = "close"
         response.headers["x-oss-request-id"] = request_id
         response.headers["Server"] = "AliyunOSS"
         return response(environ, start_response)
@@ -114,6 +138,7 @@ class FakeOss:
     # --- routing ------------------------------------------------------------
 
     def _serve(self, request: Request) -> Response:
+        started = time.monotonic()
         bucket, key = _bucket_and_key(request)
         params = request.args.to_dict()
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -124,6 +149,15 @@ class FakeOss:
         if not authenticated:
             self._check_anonymous(call)
         subresources.check_supported(request.method, bool(key), params, headers)
+        limit = transfer.traffic_limit(headers, params)
+        if limit is not None and request.method in ("PUT", "POST"):
+            response = self._route(call)
+            transfer.wait_out_upload(started, len(body), limit)
+            return response
+        return self._route(call)
+
+    def _route(self, call: _Call) -> Response:
+        request, bucket, key = call.request, call.bucket, call.key
         if not bucket:
             if request.method == "GET":
                 return _xml(
@@ -162,6 +196,10 @@ class FakeOss:
                 store.create_bucket(name, acl)
             return Response(status=200)
         if method == "DELETE":
+            deleted = [p for p in params if p in absent.DELETABLE]
+            if deleted:  # a configuration that cannot exist: nothing to delete
+                store.require_bucket(name)
+                return Response(status=204)
             store.delete_bucket(name)
             return Response(status=204)
         if method == "HEAD":
@@ -183,6 +221,17 @@ class FakeOss:
             return _xml(xmlshape.location_constraint(self.location))
         if "uploads" in params:
             return self._list_uploads(call)
+        for configuration in (*absent.MISSING, *absent.DEFAULTS):
+            if configuration in params:
+                store.require_bucket(name)
+                return _xml(absent.read(configuration, name))
+        if "live" in params:
+            store.require_bucket(name)
+            max_keys = limits.parse_max(params.get("max-keys"), 100, "max-keys")
+            body = xmlshape.list_live_channels(
+                params.get("prefix", ""), params.get("marker", ""), max_keys
+            )
+            return _xml(body)
         return self._list_objects(call)
 
     def _list_objects(self, call: _Call) -> Response:
@@ -273,6 +322,9 @@ class FakeOss:
 
     def _object_op(self, call: _Call) -> Response:
         method, params = call.method, call.params
+        if "live" in params and method in ("GET", "DELETE"):
+            self.store.require_bucket(call.bucket)
+            raise absent.live_channel_missing(call.key)
         if "tagging" in params:
             return self._tagging(call)
         if "symlink" in params:
@@ -313,6 +365,8 @@ class FakeOss:
                 return self._append_object(call)
             if "restore" in params:
                 return self._restore(call)
+            if "x-oss-process" in params:
+                return self._process_and_save(call)
             raise _method_not_allowed()
         if method == "DELETE":
             if "uploadId" in params:
@@ -356,7 +410,7 @@ class FakeOss:
                 conditions.check(call.headers, record)
             except conditions.NotModified:
                 return Response(status=304, headers={"ETag": record.etag})
-            headers = _object_headers(record)
+            headers = _with_link_metadata(_object_headers(record), link)
             headers["x-oss-object-type"] = link.object_type
             headers["Content-Length"] = str(record.size)
             _override_headers(headers, call.params)
@@ -373,16 +427,30 @@ class FakeOss:
             _override_headers(headers, call.params)
             return Response(processed.body, status=200, headers=headers)
         headers = _object_headers(record)
+        if record.key != call.key:  # read through a symlink
+            headers = _with_link_metadata(headers, self.store.record(call.bucket, call.key))
         _override_headers(headers, call.params)
         standard = call.headers.get("x-oss-range-behavior", "").lower() == "standard"
         byte_range = _parse_range(call.headers.get("range", ""), len(value), standard)
-        if byte_range is None:
-            return Response(value, status=200, headers=headers)
-        start, end = byte_range
-        headers["Content-Range"] = f"bytes {start}-{end}/{len(value)}"
-        # A ranged read's CRC64 would be the whole object's: OSS leaves it out.
-        headers.pop("x-oss-hash-crc64ecma", None)
-        return Response(value[start : end + 1], status=206, headers=headers)
+        status = 200
+        if byte_range is not None:
+            start, end = byte_range
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(value)}"
+            # A ranged read's CRC64 would be the whole object's: OSS leaves it out.
+            headers.pop("x-oss-hash-crc64ecma", None)
+            value, status = value[start : end + 1], 206
+        limit = transfer.traffic_limit(call.headers, call.params)
+        chunks: Iterable[bytes] = [value]
+        if limit is not None:
+            chunks = transfer.paced(value, limit)
+        accept = call.headers.get("accept-encoding", "")
+        if status == 200 and transfer.compresses(record.content_type, len(value), accept):
+            # Compressed on the way, so sent chunked, without a length (as OSS does).
+            body = transfer.gzipped(chunks if limit is not None else transfer.pieces(value))
+            headers["Content-Encoding"] = "gzip"
+            return Response(body, status=status, headers=headers)
+        headers["Content-Length"] = str(len(value))
+        return Response(chunks, status=status, headers=headers)
 
     def _object_meta(self, call: _Call) -> Response:
         record = self.store.record(call.bucket, call.key)
@@ -436,6 +504,18 @@ class FakeOss:
         self.store.put(call.bucket, record, b"", call.forbid_overwrite)
         return Response(status=200, headers={"ETag": record.etag})
 
+    def _process_and_save(self, call: _Call) -> Response:
+        asked = saveas.parse(call.body)
+        target_bucket = asked.bucket or call.bucket
+        limits.check_key(asked.key)
+        self.store.require_bucket(target_bucket)
+        _, value = self._readable(call)
+        processed = imaging.process(asked.process, value)
+        record = _new_record(asked.key, processed.body, processed.content_type)
+        self.store.put(target_bucket, record, processed.body, call.forbid_overwrite)
+        body = saveas.answer(asked, record.size)
+        return Response(body, status=200, content_type="application/json")
+
     def _restore(self, call: _Call) -> Response:
         record = self.store.record(call.bucket, call.key)
         if record.storage_class not in RESTORE_NEEDED:
@@ -445,10 +525,14 @@ class FakeOss:
                 "The operation is not supported for this resource",
                 Key=call.key,
             )
+        asked = restore.parse(call.body, record.storage_class)
+        headers = {"x-oss-object-restore-priority": asked.tier} if asked.tier else {}
         if record.restore_ready_at is None:
             ready = time.time() + self.store.restore_seconds
-            self.store.update_record(call.bucket, call.key, restore_ready_at=ready)
-            return Response(status=202)
+            self.store.update_record(
+                call.bucket, call.key, restore_ready_at=ready, restore_days=asked.days
+            )
+            return Response(status=202, headers=headers)
         if not _restored(record):
             raise OssError(
                 409,
@@ -456,17 +540,23 @@ class FakeOss:
                 "The restore operation is in progress.",
                 Key=call.key,
             )
-        return Response(status=200)
+        return Response(status=200, headers=headers)
 
     def _put_object(self, call: _Call) -> Response:
+        asked = callback.parse(call.headers, call.params)  # checked before anything is stored
         record = _record_from_request(call, call.body, crc64(call.body))
         self.store.put(call.bucket, record, call.body, call.forbid_overwrite)
+        if asked is not None:
+            return _called_back(asked, call.bucket, record, _write_headers(record))
         return Response(status=200, headers=_write_headers(record))
 
     def _append_object(self, call: _Call) -> Response:
         position = call.params.get("position", "")
         if not position.isdigit():
             raise invalid_argument("position must be a non-negative integer", "position", position)
+        if self.store.exists(call.bucket, call.key):
+            # Only the first append sets metadata and tags: later ones' headers are not read.
+            call = call.without_header("x-oss-tagging")
         record = _record_from_request(call, call.body, 0)
         record = self.store.append(call.bucket, record, int(position), call.body)
         headers = _write_headers(record)
@@ -571,6 +661,7 @@ class FakeOss:
         )
 
     def _complete_upload(self, call: _Call) -> Response:
+        asked = callback.parse(call.headers, call.params)
         chosen: list[tuple[int, str]] | None = None
         if call.headers.get("x-oss-complete-all", "").lower() != "yes":
             root = _parse_xml(call.body, "CompleteMultipartUpload")
@@ -581,6 +672,8 @@ class FakeOss:
         record = self.store.complete_upload(
             call.bucket, call.key, call.params["uploadId"], chosen, call.forbid_overwrite
         )
+        if asked is not None:
+            return _called_back(asked, call.bucket, record, _write_headers(record))
         location = f"http://{call.host}/{call.bucket}/{call.key}"
         body = xmlshape.complete_multipart(call.bucket, call.key, record.etag, location)
         return _xml(body, _write_headers(record))
@@ -598,6 +691,7 @@ class _Call:
         headers: dict[str, str],
         body: bytes,
     ) -> None:
+        self.request = request
         self.method = request.method
         self.host = request.host
         self.bucket = bucket
@@ -607,6 +701,11 @@ class _Call:
         self.body = body
         self.url_encoded = params.get("encoding-type") == "url"
         self.forbid_overwrite = headers.get("x-oss-forbid-overwrite", "").lower() == "true"
+
+    def without_header(self, name: str) -> _Call:
+        trimmed = copy.copy(self)
+        trimmed.headers = {h: v for h, v in self.headers.items() if h != name}
+        return trimmed
 
 
 def _copy_source(header: str) -> tuple[str, str]:
@@ -619,8 +718,7 @@ def _copy_source(header: str) -> tuple[str, str]:
 
 
 def _restored(record: ObjectRecord) -> bool:
-    ready = record.restore_ready_at
-    return ready is not None and time.time() >= ready
+    return record.restored()
 
 
 def _storage_class(headers: dict[str, str]) -> str:
@@ -659,6 +757,10 @@ def _is_ip(hostname: str) -> bool:
 
 def _read_body(request: Request, headers: dict[str, str], timeout: float) -> bytes:
     length = request.content_length
+    if request.method in _BODILESS:
+        # OSS reads no body on a read: a Content-Length sent along (a signed URL's signed
+        # headers, say) is answered at once, not waited for.
+        return b""
     if length is not None:
         limits.check_object_size(length)
     if not length:
@@ -719,6 +821,36 @@ def _record_from_request(call: _Call, value: bytes, crc: int) -> ObjectRecord:
     )
 
 
+def _called_back(
+    asked: callback.Callback, bucket: str, record: ObjectRecord, headers: dict[str, str]
+) -> Response:
+    """The upload's answer once stored: the callback server's, or 203 CallbackFailed."""
+    values = {
+        "bucket": bucket,
+        "object": record.key,
+        "etag": record.etag.strip('"'),
+        "size": str(record.size),
+        "mimeType": record.content_type,
+        "crc64": str(record.crc64),
+    }
+    outcome = callback.call(asked, callback.render(asked, values))
+    if not outcome.succeeded:
+        raise callback.failed(outcome, headers)
+    return Response(outcome.body, status=200, headers=headers, content_type="application/json")
+
+
+def _new_record(key: str, value: bytes, content_type: str) -> ObjectRecord:
+    return ObjectRecord(
+        key=key,
+        size=len(value),
+        etag=md5_etag(hashlib.md5(value).digest()),  # noqa: S324 - an ETag
+        last_modified=datetime.now(timezone.utc),
+        crc64=crc64(value),
+        object_type="Normal",
+        content_type=content_type,
+    )
+
+
 def _object_headers(record: ObjectRecord) -> dict[str, str]:
     headers = {
         "Content-Type": record.content_type,
@@ -736,18 +868,21 @@ def _object_headers(record: ObjectRecord) -> dict[str, str]:
         headers["x-oss-tagging-count"] = str(len(record.tags))
     if record.server_side_encryption:
         headers["x-oss-server-side-encryption"] = record.server_side_encryption
-    if record.restore_ready_at is not None:
-        if _restored(record):
-            # The restored copy stays readable for a day (RestoreObject's default).
-            ready = datetime.fromtimestamp(record.restore_ready_at, timezone.utc)
-            expiry = format_datetime(ready + timedelta(days=1), usegmt=True)
-            headers["x-oss-restore"] = f'ongoing-request="false", expiry-date="{expiry}"'
-        else:
-            headers["x-oss-restore"] = 'ongoing-request="true"'
+    if record.restore_info():
+        headers["x-oss-restore"] = record.restore_info()
 
     headers.update(record.headers)
     headers.update({limits.USER_META_PREFIX + k: v for k, v in record.user_meta.items()})
     return headers
+
+
+def _with_link_metadata(headers: dict[str, str], link: ObjectRecord) -> dict[str, str]:
+    """A symlink's reads carry the target's bytes and the symlink's own user metadata."""
+    if link.object_type != "Symlink":
+        return headers
+    kept = {k: v for k, v in headers.items() if not k.startswith(limits.USER_META_PREFIX)}
+    kept.update({limits.USER_META_PREFIX + k: v for k, v in link.user_meta.items()})
+    return kept
 
 
 def _write_headers(record: ObjectRecord) -> dict[str, str]:
@@ -758,10 +893,13 @@ def _write_headers(record: ObjectRecord) -> dict[str, str]:
 
 
 def _parse_range(value: str, size: int, standard: bool = False) -> tuple[int, int] | None:
-    """The inclusive byte range to serve, or None for the whole object.
+    """The inclusive byte range to serve, or None for the whole object (200).
 
-    Like OSS, a malformed range or one that starts past the end is ignored and the whole
-    object is served; with ``x-oss-range-behavior: standard`` the latter is 416, as in HTTP.
+    OSS's own rule, unless the client asks for HTTP's (``x-oss-range-behavior: standard``): a
+    malformed range, or one with either end out of the object (``bytes=50-500`` of 100 bytes,
+    ``bytes=-500``, ``bytes=100-``), is ignored and the whole object is served with 200. With the
+    header, a range reaching past the end is cut to the object (206) and one starting past it is
+    416, as in HTTP.
     """
     match = _RANGE.match(value.strip())
     if not match or (not match.group(1) and not match.group(2)):
@@ -769,7 +907,7 @@ def _parse_range(value: str, size: int, standard: bool = False) -> tuple[int, in
     first, last = match.group(1), match.group(2)
     if not first:
         length = int(last)
-        if length == 0:
+        if length == 0 or (length > size and not standard):
             return None
         return max(size - length, 0), size - 1
     start = int(first)
@@ -782,6 +920,8 @@ def _parse_range(value: str, size: int, standard: bool = False) -> tuple[int, in
         raise OssError(
             416, "InvalidRange", "The requested range cannot be satisfied.", RangeRequested=value
         )
+    if end >= size and not standard:
+        return None
     return start, min(end, size - 1)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,6 +26,7 @@ import fakeoss  # noqa: F401 - sets moto's environment before moto is imported
 
 from . import errors
 from .checksums import crc64, crc64_combine, md5_etag, multipart_etag
+from .disk import DataFolder
 from .errors import OssError
 from .limits import MIN_PART_BYTES
 from .records import ObjectRecord, PartRecord, UploadRecord
@@ -42,15 +45,24 @@ def _now() -> datetime:
 
 class Store:
     def __init__(
-        self, *, create_buckets_on_demand: bool = False, restore_seconds: float = 1.0
+        self,
+        *,
+        create_buckets_on_demand: bool = False,
+        restore_seconds: float = 1.0,
+        data: DataFolder | None = None,
     ) -> None:
+        """``data``: the folder every change is written to, and loaded from here (None: memory)."""
         self.restore_seconds = restore_seconds
+        self._data = data
         # One moto account per store keeps concurrently running fakes (in tests)
         # from seeing each other's buckets.
         self._account_id = f"{next(_accounts):012d}"
         self._backend: Any = S3Backend(region_name=_REGION, account_id=self._account_id)
         self._lock = threading.RLock()
         self.create_buckets_on_demand = create_buckets_on_demand
+        self._last_upload_time = 0
+        if data is not None:
+            self._load(data)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -59,7 +71,25 @@ class Store:
 
     # --- buckets ------------------------------------------------------------
 
-    def create_bucket(self, name: str, acl: str = "private") -> None:
+    def _load(self, data: DataFolder) -> None:
+        for saved in data.load():
+            self.create_bucket(saved.name, saved.acl, saved.created)
+            for record, value in saved.objects:
+                self._store(saved.name, record, value, persist=False)
+            for kept in saved.uploads:
+                multipart = self._backend.create_multipart_upload(
+                    saved.name, kept.upload.key, {}, "STANDARD", {}, None, None, None
+                )
+                # The upload keeps the id its client holds.
+                self._rename_upload(saved.name, multipart, kept.upload.upload_id)
+                setattr(multipart, _RECORD, kept.upload)
+                for part, value in kept.parts:
+                    stored = self._backend.upload_part(saved.name, multipart.id, part.number, value)
+                    setattr(stored, _RECORD, part)
+
+    def create_bucket(
+        self, name: str, acl: str = "private", created: datetime | None = None
+    ) -> None:
         with self._lock:
             if name in self._backend.buckets:
                 return
@@ -70,7 +100,11 @@ class Store:
             if registered and registered[1] == self._account_id:
                 del s3_backends.bucket_accounts[name]
             setattr(bucket, _ACL, acl)
+            if created is not None:
+                bucket.creation_date = created
             self._backend.buckets[name] = bucket
+            if self._data is not None:
+                self._data.save_bucket(name, acl, bucket.creation_date)
 
     def _bucket(self, name: str) -> Any:
         bucket = self._backend.buckets.get(name)
@@ -96,7 +130,10 @@ class Store:
 
     def set_bucket_acl(self, name: str, acl: str) -> None:
         with self._lock:
-            setattr(self._bucket(name), _ACL, acl)
+            bucket = self._bucket(name)
+            setattr(bucket, _ACL, acl)
+            if self._data is not None:
+                self._data.save_bucket(name, acl, bucket.creation_date)
 
     def delete_bucket(self, name: str) -> None:
         with self._lock:
@@ -109,6 +146,8 @@ class Store:
                     BucketName=name,
                 )
             del self._backend.buckets[name]
+            if self._data is not None:
+                self._data.delete_bucket(name)
 
     def buckets(self) -> list[tuple[str, datetime]]:
         with self._lock:
@@ -136,7 +175,9 @@ class Store:
         with self._lock:
             return key in self._bucket(bucket).keys
 
-    def _store(self, bucket: str, record: ObjectRecord, value: bytes) -> ObjectRecord:
+    def _store(
+        self, bucket: str, record: ObjectRecord, value: bytes, *, persist: bool = True
+    ) -> ObjectRecord:
         moto_bucket = self._bucket(bucket)
         old = moto_bucket.keys.get(record.key)
         new = self._backend.put_object(
@@ -146,6 +187,8 @@ class Store:
         # moto forgets an overwritten body without closing it, which warns later.
         if old is not None and old is not new:
             old.dispose()
+        if persist and self._data is not None:
+            self._data.save_object(bucket, record, value)
         return record
 
     def _check_overwrite(self, bucket: str, key: str, forbid_overwrite: bool) -> None:
@@ -233,6 +276,8 @@ class Store:
             if found is not None:
                 self._backend.delete_object(bucket, key)
                 found.dispose()
+                if self._data is not None:
+                    self._data.delete_object(bucket, key)
 
     def listing(self, bucket: str) -> tuple[list[str], dict[str, ObjectRecord]]:
         with self._lock:
@@ -244,6 +289,8 @@ class Store:
         with self._lock:
             record: ObjectRecord = getattr(self._key(bucket, key), _RECORD)
             record.acl = acl
+            if self._data is not None:
+                self._data.save_object(bucket, record, None)
 
     # --- multipart ----------------------------------------------------------
 
@@ -253,6 +300,7 @@ class Store:
             multipart = self._backend.create_multipart_upload(
                 bucket, template.key, {}, "STANDARD", {}, None, None, None
             )
+            self._rename_upload(bucket, multipart, self._next_upload_id())
             upload = UploadRecord(
                 upload_id=multipart.id,
                 key=template.key,
@@ -266,7 +314,21 @@ class Store:
                 server_side_encryption=template.server_side_encryption,
             )
             setattr(multipart, _RECORD, upload)
+            if self._data is not None:
+                self._data.save_upload(bucket, upload)
             return upload
+
+    def _next_upload_id(self) -> str:
+        """An id like OSS's: 32 upper-case hex digits that sort in the order uploads began
+        (ListMultipartUploads lists one key's uploads by id)."""
+        self._last_upload_time = max(time.time_ns(), self._last_upload_time + 1)
+        return f"{self._last_upload_time:016X}{secrets.token_hex(8).upper()}"
+
+    def _rename_upload(self, bucket: str, multipart: Any, upload_id: str) -> None:
+        uploads = self._backend.buckets[bucket].multiparts
+        del uploads[multipart.id]
+        multipart.id = upload_id
+        uploads[upload_id] = multipart
 
     def _multipart(self, bucket: str, key: str, upload_id: str) -> Any:
         multipart = self._bucket(bucket).multiparts.get(upload_id)
@@ -290,6 +352,8 @@ class Store:
             self._multipart(bucket, key, upload_id)
             stored = self._backend.upload_part(bucket, upload_id, number, data)
             setattr(stored, _RECORD, part)
+            if self._data is not None:
+                self._data.save_part(bucket, upload_id, part, data)
         return part
 
     def parts(self, bucket: str, key: str, upload_id: str) -> tuple[UploadRecord, list[PartRecord]]:
@@ -302,13 +366,16 @@ class Store:
         with self._lock:
             self._multipart(bucket, key, upload_id)
             self._backend.abort_multipart_upload(bucket, upload_id)
+            if self._data is not None:
+                self._data.delete_upload(bucket, upload_id)
 
     def uploads(self, bucket: str, prefix: str) -> list[UploadRecord]:
-        """Open uploads under ``prefix``, by key, then by initiation time (as OSS lists them)."""
+        """Open uploads under ``prefix``, by key, then by id (as OSS lists them: its ids, and
+        this fake's, sort in the order the uploads began)."""
         with self._lock:
             found = [getattr(m, _RECORD) for m in self._bucket(bucket).multiparts.values()]
         chosen = [u for u in found if u.key.startswith(prefix)]
-        return sorted(chosen, key=lambda u: (u.key, u.initiated, u.upload_id))
+        return sorted(chosen, key=lambda u: (u.key, u.upload_id))
 
     def update_record(self, bucket: str, key: str, **changes: Any) -> ObjectRecord:
         """Change what the fake knows about an object (tags, restore state), not its bytes."""
@@ -316,6 +383,8 @@ class Store:
             found = self._key(bucket, key)
             record: ObjectRecord = replace(getattr(found, _RECORD), **changes)
             setattr(found, _RECORD, record)
+            if self._data is not None:
+                self._data.save_object(bucket, record, None)
             return record
 
     def part_source(self, bucket: str, key: str) -> tuple[ObjectRecord, bytes]:
@@ -358,6 +427,8 @@ class Store:
             )
             self._store(bucket, record, value)
             del self._bucket(bucket).multiparts[upload_id]
+            if self._data is not None:
+                self._data.delete_upload(bucket, upload_id)
             return record
 
 

@@ -43,11 +43,18 @@ KNOWN = frozenset(
 
 # Served on a bucket (path "/" or "/BUCKET/"), by method.
 _BUCKET = {
-    "GET": frozenset({"acl", "bucketInfo", "location", "uploads", "continuation-token"}),
+    # ?live lists live channels: always none, since creating one (PUT) is refused.
+    # Configurations that cannot be set here are read as absent and deleted as no-ops (absent).
+    "GET": frozenset(
+        {"acl", "bucketInfo", "location", "uploads", "continuation-token", "live"}
+        | {"cors", "lifecycle", "website", "policy", "encryption", "worm"}
+        | {"transferAcceleration", "referer", "logging", "tagging", "versioning"}
+        | {"requestPayment"}
+    ),
     "HEAD": frozenset(),
     "PUT": frozenset({"acl"}),
     "POST": frozenset({"delete"}),
-    "DELETE": frozenset(),
+    "DELETE": frozenset({"cors", "lifecycle", "website", "policy", "encryption", "tagging"}),
 }
 _RESPONSE_OVERRIDES = frozenset(
     {
@@ -62,20 +69,39 @@ _RESPONSE_OVERRIDES = frozenset(
 # Served on an object, by method.
 _OBJECT = {
     "GET": frozenset(
-        {"acl", "uploadId", "tagging", "symlink", "x-oss-process", "x-oss-traffic-limit"}
+        {"acl", "uploadId", "tagging", "symlink", "x-oss-process", "x-oss-traffic-limit", "live"}
         | _RESPONSE_OVERRIDES
     ),
     "HEAD": frozenset({"objectMeta", "x-oss-traffic-limit"} | _RESPONSE_OVERRIDES),
     "PUT": frozenset(
-        {"acl", "uploadId", "partNumber", "tagging", "symlink", "x-oss-traffic-limit"}
+        {
+            "acl",
+            "uploadId",
+            "partNumber",
+            "tagging",
+            "symlink",
+            "x-oss-traffic-limit",
+            "callback",
+            "callback-var",
+        }
     ),
-    "POST": frozenset({"uploads", "uploadId", "append", "position", "restore"}),
-    "DELETE": frozenset({"uploadId", "tagging"}),
+    "POST": frozenset(
+        {
+            "uploads",
+            "uploadId",
+            "callback",
+            "callback-var",
+            "append",
+            "position",
+            "restore",
+            "x-oss-traffic-limit",
+            "x-oss-process",
+        }
+    ),
+    "DELETE": frozenset({"uploadId", "tagging", "live"}),
 }
 # Headers that ask OSS for something the fake does not do (it would otherwise ignore them).
 _REFUSED_HEADERS = {
-    "x-oss-callback": "callbacks after upload",
-    "x-oss-callback-var": "callbacks after upload",
     "x-oss-server-side-data-encryption": "KMS data encryption",
     "x-oss-server-side-encryption-key-id": "KMS encryption keys",
     "x-oss-request-payer": "requester pays",

@@ -11,6 +11,12 @@ from .errors import OssError
 MAX_TAGS = 10
 MAX_KEY_CHARS = 128
 MAX_VALUE_CHARS = 256
+# Besides letters and digits (any script), OSS allows spaces and these in keys and values.
+ALLOWED_PUNCTUATION = frozenset(" +-=._:/")
+
+
+def _allowed(text: str) -> bool:
+    return all(c.isalnum() or c in ALLOWED_PUNCTUATION for c in text)
 
 
 def _invalid_tag(message: str) -> OssError:
@@ -26,6 +32,10 @@ def check(tags: list[tuple[str, str]]) -> dict[str, str]:
             raise _invalid_tag(f"The tag key must be 1 to {MAX_KEY_CHARS} characters long.")
         if len(value) > MAX_VALUE_CHARS:
             raise _invalid_tag(f"The tag value must be at most {MAX_VALUE_CHARS} characters long.")
+        if not _allowed(key) or not _allowed(value):
+            raise _invalid_tag(
+                "The tag key and value may hold letters, digits, spaces and + - = . _ : / only."
+            )
         if key in found:
             raise _invalid_tag("Cannot provide multiple tags with the same key.")
         found[key] = value

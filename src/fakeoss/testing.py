@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import oss2
@@ -65,13 +66,17 @@ def running_fakeoss(
     buckets: Iterable[str] = ("gallery",),
     *,
     create_buckets_on_demand: bool = False,
+    data_dir: Path | None = None,
 ) -> Iterator[RunningFakeOss]:
-    """Serve a fake with ``buckets`` created; other names are NoSuchBucket, as on OSS."""
+    """Serve a fake with ``buckets`` created; other names are NoSuchBucket, as on OSS.
+
+    In memory, unless ``data_dir`` names a folder to keep (and find) the buckets in."""
     app = make_app(
         access_key_id,
         access_key_secret,
         buckets=buckets,
         create_buckets_on_demand=create_buckets_on_demand,
+        data_dir=data_dir,
     )
     with serve_wsgi(app) as server:
         yield RunningFakeOss(

@@ -47,6 +47,7 @@ def _contents(record: ObjectRecord, name: str, with_owner: bool) -> str:
         + _el("Type", record.object_type)
         + _el("Size", record.size)
         + _el("StorageClass", record.storage_class)
+        + (_el("RestoreInfo", record.restore_info()) if record.restore_info() else "")
         + (_owner() if with_owner else "")
         + "</Contents>"
     )
@@ -152,6 +153,20 @@ def list_buckets(buckets: Iterable[tuple[str, datetime]], location: str, endpoin
         for name, created in buckets
     )
     return _doc("ListAllMyBucketsResult", [_owner(), f"<Buckets>{items}</Buckets>"])
+
+
+def list_live_channels(prefix: str, marker: str, max_keys: int) -> bytes:
+    """An empty ListLiveChannel answer: PutLiveChannel is refused, so no channel can exist."""
+    return _doc(
+        "ListLiveChannelResult",
+        [
+            _el("Prefix", prefix),
+            _el("Marker", marker),
+            _el("MaxKeys", max_keys),
+            _el("IsTruncated", "false"),
+            _el("NextMarker", ""),
+        ],
+    )
 
 
 def access_control_policy(acl: str) -> bytes:

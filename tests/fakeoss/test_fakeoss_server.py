@@ -117,7 +117,7 @@ def test_declared_body_never_sent_times_out_with_400_and_frees_the_thread() -> N
         fake.app.body_timeout = 0.5
         port = int(fake.endpoint.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(b"GET /bkt/k HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n")
+            sock.sendall(b"PUT /bkt/k HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n")
             answer = b""
             while chunk := sock.recv(4096):  # the server closes the connection after answering
                 answer += chunk
@@ -127,6 +127,25 @@ def test_declared_body_never_sent_times_out_with_400_and_frees_the_thread() -> N
         # The server still answers: the thread that waited was freed.
         fake.bucket("bkt").put_object("after", b"ok")
         assert fake.bucket("bkt").get_object("after").read() == b"ok"
+
+
+def test_a_read_with_a_declared_body_is_answered_without_waiting_for_it() -> None:
+    # As OSS: a signed URL's signed Content-Length may ride along on a GET.
+    with running_fakeoss(buckets=("bkt",)) as fake:
+        fake.app.body_timeout = 60  # longer than the socket below waits
+        fake.bucket("bkt").put_object("k", b"value")
+        url = fake.bucket("bkt").sign_url("GET", "k", 60, headers={"Content-Length": "9"})
+        path = url.split(str(fake.endpoint), 1)[1].encode()
+        port = int(fake.endpoint.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(4096):  # closed: the unread body cannot carry on
+                answer += chunk
+
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert answer.endswith(b"value")
+        assert b"Connection: close" in answer
 
 
 def test_restore_takes_the_configured_time() -> None:

@@ -205,3 +205,8 @@ def test_get_through_a_symlink_to_a_missing_target_is_404(bucket: oss2.Bucket, p
         bucket.get_object(prefix + "dangling")
 
     assert raised.value.status == 404
+
+
+def test_live_channel_listing_of_a_bucket_without_channels_is_empty(bucket: oss2.Bucket) -> None:
+    # oss2's own test harness lists live channels before deleting a bucket.
+    assert list(oss2.LiveChannelIterator(bucket)) == []

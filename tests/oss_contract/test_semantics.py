@@ -35,6 +35,43 @@ def test_range_past_the_end_with_standard_behavior_is_invalid_range(
     assert (raised.value.status, raised.value.code) == (416, "InvalidRange")
 
 
+def test_range_ending_past_the_end_answers_200_with_the_whole_object(
+    bucket: oss2.Bucket, prefix: str
+) -> None:
+    bucket.put_object(prefix + "hundred", bytes(range(100)))
+
+    result = bucket.get_object(prefix + "hundred", headers={"Range": "bytes=50-500"})
+
+    assert (result.status, result.read()) == (200, bytes(range(100)))
+
+
+def test_suffix_range_longer_than_the_object_answers_200_with_the_whole_object(
+    bucket: oss2.Bucket, prefix: str
+) -> None:
+    bucket.put_object(prefix + "hundred", bytes(range(100)))
+
+    result = bucket.get_object(prefix + "hundred", headers={"Range": "bytes=-500"})
+
+    assert (result.status, result.read()) == (200, bytes(range(100)))
+
+
+def test_range_ending_past_the_end_with_standard_behavior_is_cut_to_the_object(
+    bucket: oss2.Bucket, prefix: str
+) -> None:
+    bucket.put_object(prefix + "hundred", bytes(range(100)))
+
+    result = bucket.get_object(
+        prefix + "hundred",
+        headers={"Range": "bytes=50-500", "x-oss-range-behavior": "standard"},
+    )
+
+    assert (result.status, result.headers["Content-Range"], result.read()) == (
+        206,
+        "bytes 50-99/100",
+        bytes(range(50, 100)),
+    )
+
+
 def test_if_none_match_with_the_current_etag_is_not_modified(
     bucket: oss2.Bucket, prefix: str
 ) -> None:
