@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from . import conditions, imaging, limits, listing, subresources, tagging, xmlshape
+from . import conditions, imaging, limits, listing, policy, subresources, tagging, xmlshape
 from .auth import Authenticator, SignedRequest
 from .checksums import content_md5, crc64, md5_etag
 from .errors import OssError, access_denied, invalid_argument
@@ -119,11 +119,16 @@ class FakeOss:
         headers = {k.lower(): v for k, v in request.headers.items()}
         body = _read_body(request, headers, self.body_timeout)
         signed = SignedRequest(request.method, bucket, key, params, headers)
-        authenticated = self._auth.authenticate(signed)
+        principal = self._auth.authenticate(signed)
         call = _Call(request, bucket, key, params, headers, body)
-        if not authenticated:
+        if principal is None:
             self._check_anonymous(call)
-        subresources.check_supported(request.method, bool(key), params, headers)
+        else:  # RAM: the credential's policy (the account's own key may do everything)
+            policy.check_request(principal.policy, request.method, bucket, key, params, headers, body)
+        # A V1 signed URL of a temporary credential carries its token as ?security-token.
+        url_auth = "Signature" in params
+        served = {k: v for k, v in params.items() if not (url_auth and k == "security-token")}
+        subresources.check_supported(request.method, bool(key), served, headers)
         if not bucket:
             if request.method == "GET":
                 return _xml(
