@@ -124,7 +124,9 @@ class FakeOss:
         if principal is None:
             self._check_anonymous(call)
         else:  # RAM: the credential's policy (the account's own key may do everything)
-            policy.check_request(principal.policy, request.method, bucket, key, params, headers, body)
+            policy.check_request(
+                principal.policy, request.method, bucket, key, params, headers, body
+            )
         # A V1 signed URL of a temporary credential carries its token as ?security-token.
         url_auth = "Signature" in params
         served = {k: v for k, v in params.items() if not (url_auth and k == "security-token")}

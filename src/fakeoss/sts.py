@@ -24,12 +24,12 @@ from .errors import OssError
 from .policy import Policy
 
 ACCESS_KEY_PREFIX = "STS."
-_TOKEN_PREFIX = "FAKESTS1."
+_TOKEN_PREFIX = "FAKESTS1."  # noqa: S105 (a format marker, not a secret)
 
 # OSS's answers for a temporary credential it cannot use (its documentation's error pages
 # 0002-00000006 and 0002-00000007; the codes and messages as OSS sends them).
-_INVALID_TOKEN_EC = "0002-00000006"
-_EXPIRED_TOKEN_EC = "0002-00000007"
+_INVALID_TOKEN_EC = "0002-00000006"  # noqa: S105 (an error code)
+_EXPIRED_TOKEN_EC = "0002-00000007"  # noqa: S105 (an error code)
 
 
 def invalid_security_token() -> OssError:
@@ -82,9 +82,7 @@ class TokenIssuer:
         claims = {"akid": access_key_id, "role": role, "exp": expiration, "policy": policy.document}
         payload = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
         token = f"{_TOKEN_PREFIX}{payload}.{_b64(self._sign(payload.encode()))}"
-        return TemporaryCredentials(
-            access_key_id, self.secret_of(access_key_id), token, expiration
-        )
+        return TemporaryCredentials(access_key_id, self.secret_of(access_key_id), token, expiration)
 
     def secret_of(self, access_key_id: str) -> str:
         return _b64(self._sign(b"secret:" + access_key_id.encode()))

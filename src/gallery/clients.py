@@ -12,6 +12,7 @@ import oss2
 import redis
 from flask import Flask, current_app
 
+from gallery import credentials
 from gallery.catalog import Catalog
 from gallery.index import RecordIndex
 from gallery.outage import Outage
@@ -43,12 +44,12 @@ def make_clients(settings: Settings) -> Clients:
         socket_connect_timeout=settings.REDIS_TIMEOUT,
         socket_timeout=settings.REDIS_TIMEOUT,
     )
-    auth = oss2.Auth(
-        settings.OSS_ACCESS_KEY_ID.get_secret_value(),
-        settings.OSS_ACCESS_KEY_SECRET.get_secret_value(),
-    )
+    # Fetched once here, so a role mode that cannot get credentials stops the app at start
+    # with one line, rather than failing its first request.
+    provider = credentials.credentials_provider(settings)
+    credentials.check_credentials(settings, provider)
     bucket = oss2.Bucket(
-        auth,
+        oss2.ProviderAuth(provider),
         settings.OSS_ENDPOINT,
         settings.OSS_BUCKET,
         # oss2 hands this to requests as one number: the connect and each read timeout.

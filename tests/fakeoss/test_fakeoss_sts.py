@@ -92,7 +92,9 @@ def test_a_token_not_issued_by_the_account_is_invalid(fake: RunningFakeOss) -> N
     assert error.headers["x-oss-ec"] == "0002-00000006"
 
 
-def test_a_token_of_another_access_key_is_invalid(fake: RunningFakeOss, issuer: TokenIssuer) -> None:
+def test_a_token_of_another_access_key_is_invalid(
+    fake: RunningFakeOss, issuer: TokenIssuer
+) -> None:
     first = issuer.issue("a", Policy.allow_all(), lifetime=60)
     second = issuer.issue("b", Policy.allow_all(), lifetime=60)
     mixed = TemporaryCredentials(
@@ -139,9 +141,9 @@ def test_a_prefix_policy_denies_keys_outside_the_prefix(
     bucket = sts_bucket(fake, creds)
     bucket.put_object("gallery/inside.txt", b"ok")
     assert error_of(lambda: bucket.put_object("outside.txt", b"no")).code == "AccessDenied"
-    assert error_of(lambda: bucket.batch_delete_objects(["gallery/inside.txt", "outside.txt"])).code == (
-        "AccessDenied"
-    )
+    assert error_of(
+        lambda: bucket.batch_delete_objects(["gallery/inside.txt", "outside.txt"])
+    ).code == ("AccessDenied")
 
 
 def test_an_explicit_deny_wins_over_an_allow(fake: RunningFakeOss, issuer: TokenIssuer) -> None:
