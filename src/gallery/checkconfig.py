@@ -54,6 +54,15 @@ def check_config(environ: Mapping[str, str], instance_path: Path) -> ConfigRepor
         settings = load_settings(config, instance_path=instance_path, environ=environ)
     except ConfigError as exc:
         return ConfigReport(config, "fail", f"{without_value(str(exc))} (the app refuses to start)")
+    if settings.OSS_CREDENTIALS != "access-key":
+        # A role mode starts only if it gets credentials: ask as the app would (bounded by
+        # OSS_TIMEOUT). Imported here: the access-key answer stays free of the SDKs.
+        from gallery.credentials import check_credentials, credentials_provider
+
+        try:
+            check_credentials(settings, credentials_provider(settings))
+        except ConfigError as exc:
+            return ConfigReport(config, "fail", f"{exc} (the app refuses to start)")
     if settings.SECRET_KEY.get_secret_value() == DEFAULT_SECRET_KEY:
         detail = "SECRET_KEY is the development default: fine here, set it before production"
         return ConfigReport(config, "warn", detail)
