@@ -17,7 +17,7 @@ import oss2
 import pictures
 import pytest
 from flask import Flask
-from support import AUTH, upload, wait_for
+from support import upload, wait_for
 
 from fakeoss.metadata import MetadataService, RunningMetadata, running_metadata
 from fakeoss.policy import Policy
