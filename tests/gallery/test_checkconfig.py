@@ -63,3 +63,20 @@ def test_the_command_loads_no_web_or_queue_libraries(tmp_path: Path) -> None:
     answer, loaded = result.stdout.splitlines()
     assert json.loads(answer)["config"] == "develop"
     assert loaded == "[]"
+
+
+def test_a_ram_role_mode_without_a_metadata_service_fails_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    from loopback import closed_port_url
+
+    environ = {
+        **PRODUCTION,
+        "OSS_CREDENTIALS": "ecs-ram-role",
+        "OSS_ECS_METADATA_URL": closed_port_url("http"),
+        "OSS_TIMEOUT": "0.5",
+    }
+    report = check_config(environ, tmp_path)
+    assert report.status == "fail"
+    assert report.detail.startswith("OSS_ECS_METADATA_URL=http://127.0.0.1:")
+    assert report.detail.endswith("(the app refuses to start)")
