@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import oss2
 from oss2.credentials import Credentials, CredentialsProvider, StaticCredentialsProvider
 
-from gallery.settings import ConfigError, Settings
+from gallery.settings import SECRETS_DIR, ConfigError, Settings
 
 # ECS credentials live six hours and STS's at most twelve: an expiry further ahead than this
 # (plus OSS's 15 minutes of tolerated skew) means this host's clock is behind.
@@ -68,9 +72,46 @@ class SdkCredentials(CredentialsProvider):  # type: ignore[misc]
         return float(expiration) if expiration else None
 
 
+class SecretFileCredentials(CredentialsProvider):  # type: ignore[misc]
+    """sts-token given as secret files: read again whenever one of them changes, so whatever
+    renews the token outside the app (a sidecar, a cron job, `invoke deploy`) is followed
+    without a restart. Write the three files together (a folder swap, as Kubernetes does):
+    a request signed between two writes would pair a new id with an old token."""
+
+    NAMES = ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SECURITY_TOKEN")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._seen: tuple[float, ...] = ()
+        self._credentials = Credentials("", "", "")
+
+    def get_credentials(self) -> Credentials:
+        with self._lock:
+            try:
+                stamps = tuple((self.folder / n).stat().st_mtime_ns for n in self.NAMES)
+                if stamps != self._seen:
+                    values = [(self.folder / n).read_text("utf-8").strip() for n in self.NAMES]
+                    self._credentials = Credentials(*values)
+                    self._seen = stamps
+            except OSError as exc:
+                raise CredentialsUnavailable("sts-token", one_line(exc)) from None
+            return self._credentials
+
+
+def secrets_folder(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("SECRETS_DIR") or SECRETS_DIR)
+
+
+def secrets_folder_has_token(environ: Mapping[str, str]) -> bool:
+    return (secrets_folder(environ) / "OSS_SECURITY_TOKEN").is_file()
+
+
 def credentials_provider(settings: Settings) -> CredentialsProvider:
     """The provider OSS_CREDENTIALS names, built from the settings (nothing fetched yet)."""
     mode = settings.OSS_CREDENTIALS
+    if mode == "sts-token" and secrets_folder_has_token(os.environ):
+        return SecretFileCredentials(secrets_folder(os.environ))
     if mode in ("access-key", "sts-token"):
         return StaticCredentialsProvider(
             settings.OSS_ACCESS_KEY_ID.get_secret_value(),

@@ -277,3 +277,41 @@ class TestStartRefusals:
     def test_oidc_mode_without_a_role(self, app_overrides: dict[str, Any]) -> None:
         message = self.start(app_overrides, OSS_CREDENTIALS="oidc-role-arn")
         assert message.startswith("setting OSS_OIDC_ROLE_ARN='' is invalid")
+
+
+def write_sts_secrets(folder: Path, credentials: Any) -> None:
+    """The three files, swapped in at once as a renewing agent (or Kubernetes) writes them."""
+    staging = folder.with_name(folder.name + ".new")
+    staging.mkdir()
+    (staging / "OSS_ACCESS_KEY_ID").write_text(credentials.access_key_id)
+    (staging / "OSS_ACCESS_KEY_SECRET").write_text(credentials.access_key_secret)
+    (staging / "OSS_SECURITY_TOKEN").write_text(credentials.security_token + "\n")
+    if folder.exists():
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+    staging.rename(folder)
+
+
+def test_an_sts_token_renewed_in_its_secret_files_is_followed_without_a_restart(
+    instance_path: Path,
+    app_overrides: dict[str, Any],
+    fakeoss: RunningFakeOss,
+    bucket: oss2.Bucket,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issuer = TokenIssuer(fakeoss.access_key_secret)
+    policy = Policy.bucket_read_write(bucket.bucket_name)
+    secrets = tmp_path / "secrets"
+    first = issuer.issue("gallery-app", policy, LIFETIME)
+    write_sts_secrets(secrets, first)
+    monkeypatch.setenv("SECRETS_DIR", str(secrets))
+    keys = ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET")
+    overrides = {k: v for k, v in app_overrides.items() if k not in keys}
+    client = create_app({**overrides, "OSS_CREDENTIALS": "sts-token"}).test_client()
+    assert upload(client, pictures.png()).status_code == 201
+
+    write_sts_secrets(secrets, issuer.issue("gallery-app", policy, 3600))
+    wait_for(lambda: time.time() > first.expiration + 1, what="the first token to expire")
+    assert upload(client, pictures.png()).status_code == 201
