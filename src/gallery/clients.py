@@ -16,7 +16,7 @@ from gallery import credentials
 from gallery.catalog import Catalog
 from gallery.index import RecordIndex
 from gallery.outage import Outage
-from gallery.settings import Settings
+from gallery.settings import Settings, oss_region
 from gallery.storage import ImageStore
 
 EXTENSION_KEY = "gallery.clients"
@@ -48,14 +48,16 @@ def make_clients(settings: Settings) -> Clients:
     # with one line, rather than failing its first request.
     provider = credentials.credentials_provider(settings)
     credentials.check_credentials(settings, provider)
+    v4 = settings.OSS_SIGNATURE_VERSION == "v4"
     bucket = oss2.Bucket(
-        oss2.ProviderAuth(provider),
+        oss2.ProviderAuthV4(provider) if v4 else oss2.ProviderAuth(provider),
         settings.OSS_ENDPOINT,
         settings.OSS_BUCKET,
         # oss2 hands this to requests as one number: the connect and each read timeout.
         connect_timeout=settings.OSS_TIMEOUT,
         enable_crc=True,
         is_path_style=settings.OSS_PATH_STYLE,
+        region=oss_region(settings) if v4 else None,
     )
     store = ImageStore(
         bucket,

@@ -90,6 +90,10 @@ class Settings(BaseModel):
     OSS_OIDC_TOKEN_FILE: str = ""
     OSS_ROLE_SESSION_NAME: str = Field(default="gallery", pattern=r"^[A-Za-z0-9.@_-]{2,64}$")
     OSS_ROLE_DURATION_SECONDS: int = Field(default=3600, ge=900, le=43200)
+    # How requests are signed: v4 (OSS's current signature, needs the region) or v1.
+    OSS_SIGNATURE_VERSION: Literal["v1", "v4"] = "v1"
+    # The bucket's region (cn-hangzhou); empty: read from an oss-REGION... endpoint.
+    OSS_REGION: str = Field(default="", pattern=r"^([a-z]{2,}(-[a-z0-9]+)+)?$")
     OSS_STS_ENDPOINT: str = Field(default="sts.aliyuncs.com", pattern=r"^(https?://)?[^\s/]+/?$")
     REDIS_URL: str = Field(pattern=r"^rediss?://")
     # Largest accepted request body in bytes (uploads); Flask answers 413 above it.
@@ -360,7 +364,23 @@ def load_settings(
             f"setting {name}={shown(name, values.get(name))} is invalid: {err['msg']}"
         ) from None
     require_credential_settings(settings)
+    if settings.OSS_SIGNATURE_VERSION == "v4" and not oss_region(settings):
+        raise ConfigError(
+            f"setting OSS_REGION='' is invalid: OSS_SIGNATURE_VERSION=v4 needs the bucket's "
+            f"region, which OSS_ENDPOINT={settings.OSS_ENDPOINT!r} does not name "
+            "(set OSS_REGION, e.g. cn-hangzhou)"
+        )
     return settings
+
+
+def oss_region(settings: Settings) -> str:
+    """OSS_REGION, else the region an endpoint such as oss-cn-hangzhou(-internal).aliyuncs.com
+    names; '' when neither says."""
+    if settings.OSS_REGION:
+        return settings.OSS_REGION
+    host = settings.OSS_ENDPOINT.split("://", 1)[-1].split("/", 1)[0]
+    match = re.fullmatch(r"oss-([a-z]{2,}(?:-[a-z0-9]+)+?)(?:-internal)?\.aliyuncs\.com", host)
+    return match.group(1) if match else ""
 
 
 # What each OSS_CREDENTIALS mode needs set, and what to do about it.

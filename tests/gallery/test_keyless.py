@@ -25,7 +25,7 @@ from fakeoss.sts import TokenIssuer
 from fakeoss.testing import RunningFakeOss
 from gallery import create_app
 from gallery.clients import clients
-from gallery.settings import ConfigError
+from gallery.settings import ConfigError, load_settings, oss_region
 from loopback import closed_port_url
 
 # Seconds each role credential lasts: the SDK refreshes ahead of expiry in whole seconds.
@@ -315,3 +315,42 @@ def test_an_sts_token_renewed_in_its_secret_files_is_followed_without_a_restart(
     write_sts_secrets(secrets, issuer.issue("gallery-app", policy, 3600))
     wait_for(lambda: time.time() > first.expiration + 1, what="the first token to expire")
     assert upload(client, pictures.png()).status_code == 201
+
+
+def test_v4_signing_works_with_the_role_s_credentials(
+    instance_path: Path, app_overrides: dict[str, Any], app_metadata: RunningMetadata
+) -> None:
+    app = create_app(
+        {
+            **app_overrides,
+            **keyless(app_metadata),
+            "OSS_SIGNATURE_VERSION": "v4",
+            "OSS_REGION": "cn-hangzhou",
+        }
+    )
+    client = app.test_client()
+    image_id = upload(client, pictures.png()).json["id"]  # type: ignore[index]
+    location = client.get(f"/images/{image_id}").headers["Location"]
+    assert "x-oss-signature-version=OSS4-HMAC-SHA256" in location
+    assert "x-oss-security-token=" in location
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "region"),
+    [
+        ("https://oss-cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+        ("https://oss-ap-southeast-1-internal.aliyuncs.com", "ap-southeast-1"),
+    ],
+)
+def test_the_v4_region_is_read_from_an_oss_endpoint(
+    tmp_path: Path, endpoint: str, region: str
+) -> None:
+    overrides = {"OSS_ENDPOINT": endpoint, "OSS_SIGNATURE_VERSION": "v4"}
+    settings = load_settings("testing", instance_path=tmp_path, environ={}, overrides=overrides)
+    assert oss_region(settings) == region
+
+
+def test_v4_without_a_region_names_the_setting(tmp_path: Path) -> None:
+    overrides = {"OSS_SIGNATURE_VERSION": "v4"}  # the testing endpoint is 127.0.0.1
+    with pytest.raises(ConfigError, match=r"^setting OSS_REGION='' is invalid: "):
+        load_settings("testing", instance_path=tmp_path, environ={}, overrides=overrides)
