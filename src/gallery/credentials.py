@@ -158,11 +158,12 @@ _SETTING_OF_MODE = {
 
 def check_credentials(
     settings: Settings, provider: CredentialsProvider, now: float | None = None
-) -> None:
+) -> float | None:
     """Fetch credentials once, as the app does at start; ConfigError (one line) if that fails
-    or they cannot be used from this host (expired by its clock, or expiring too far ahead)."""
+    or they cannot be used from this host (expired by its clock, or expiring too far ahead).
+    Returns their expiry (Unix time), None for credentials that do not expire."""
     if not isinstance(provider, SdkCredentials):
-        return  # static keys: nothing to fetch; OSS itself says whether they hold
+        return None  # static keys: nothing to fetch; OSS itself says whether they hold
     try:
         provider.get_credentials()
         expiration = provider.expiration()
@@ -170,7 +171,7 @@ def check_credentials(
         raise ConfigError(_fetch_failed(settings, exc.reason)) from None
     now = time.time() if now is None else now
     if expiration is None:
-        return
+        return None
     if expiration <= now:
         raise ConfigError(
             f"OSS_CREDENTIALS={settings.OSS_CREDENTIALS}: the credentials it got expired at "
@@ -184,6 +185,7 @@ def check_credentials(
             f"clock ({_utc(now)}): the clock is behind; synchronise it (chrony/NTP), OSS "
             "refuses requests more than 15 minutes off"
         )
+    return expiration
 
 
 def _fetch_failed(settings: Settings, reason: str) -> str:
