@@ -34,9 +34,6 @@ from gallery.settings import SECRETS_DIR, ConfigError, Settings
 LONGEST_CREDENTIAL_SECONDS = 12 * 3600
 CLOCK_SKEW_SECONDS = 15 * 60
 
-log = logging.getLogger(__name__)
-
-
 class CredentialsUnavailable(oss2.exceptions.RequestError):  # type: ignore[misc]
     """The provider could not hand out credentials (metadata service or STS unreachable, or
     refusing). str(self.reason) is one line without secrets."""
@@ -83,7 +80,7 @@ class SecretFileCredentials(CredentialsProvider):  # type: ignore[misc]
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        self._seen: tuple[float, ...] = ()
+        self._seen: tuple[int, ...] = ()
         self._credentials = Credentials("", "", "")
 
     def get_credentials(self) -> Credentials:
@@ -126,7 +123,8 @@ def credentials_provider(settings: Settings) -> CredentialsProvider:
     _quiet_sdk_logger()  # after the imports: each SDK module adds its handler as it loads
 
     # The SDK counts milliseconds. One OSS timeout per call: a host with no metadata service
-    # costs start-up at most that long (hardened mode fails at its first call).
+    # costs start-up at most that long in hardened mode, which fails at its first call (with
+    # it off, the SDK falls back to a second call without a session token).
     timeout_ms = int(settings.OSS_TIMEOUT * 1000)
     options = HttpOptions(connect_timeout=timeout_ms, read_timeout=timeout_ms)
     if mode == "ecs-ram-role":
@@ -147,13 +145,6 @@ def credentials_provider(settings: Settings) -> CredentialsProvider:
         http_options=options,
     )
     return SdkCredentials(provider, mode)
-
-
-# The setting to name when a mode's start-up fetch fails.
-_SETTING_OF_MODE = {
-    "ecs-ram-role": "OSS_ECS_METADATA_URL",
-    "oidc-role-arn": "OSS_OIDC_ROLE_ARN",
-}
 
 
 def check_credentials(
