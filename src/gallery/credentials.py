@@ -34,6 +34,7 @@ from gallery.settings import SECRETS_DIR, ConfigError, Settings
 LONGEST_CREDENTIAL_SECONDS = 12 * 3600
 CLOCK_SKEW_SECONDS = 15 * 60
 
+
 class CredentialsUnavailable(oss2.exceptions.RequestError):  # type: ignore[misc]
     """The provider could not hand out credentials (metadata service or STS unreachable, or
     refusing). str(self.reason) is one line without secrets."""
