@@ -1,6 +1,6 @@
 """Where the app's OSS credentials come from: the provider OSS_CREDENTIALS chooses.
 
-    access-key      a RAM user's AccessKey pair (OSS_ACCESS_KEY_ID/_SECRET): today's, static
+    access-key      an AccessKey pair (OSS_ACCESS_KEY_ID/_SECRET): today's, static
     sts-token       STS credentials given as secrets (the pair and OSS_SECURITY_TOKEN)
     ecs-ram-role    the ECS instance's RAM role, from the metadata service (OSS_ECS_*)
     oidc-role-arn   a RAM role assumed with an OIDC token (CI, ACK's RRSA; OSS_OIDC_*)

@@ -11,7 +11,7 @@ def describe_source(settings: Settings) -> str:
     answer, for `invoke doctor` and a deploy's dry run)."""
     mode = settings.OSS_CREDENTIALS
     if mode == "access-key":
-        return "a RAM user's AccessKey pair (OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET): long-lived"
+        return "an AccessKey pair (OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET): long-lived"
     if mode == "sts-token":
         return "an STS token given as settings (OSS_SECURITY_TOKEN): renewed outside the app"
     if mode == "ecs-ram-role":

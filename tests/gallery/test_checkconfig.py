@@ -84,7 +84,7 @@ def test_a_ram_role_mode_without_a_metadata_service_fails_naming_the_setting(
 
 def test_the_answer_says_where_credentials_come_from_without_secrets(tmp_path: Path) -> None:
     report = check_config(PRODUCTION, tmp_path)
-    assert report.credentials.startswith("a RAM user's AccessKey pair")
+    assert report.credentials.startswith("an AccessKey pair")
     assert "secret-value" not in report.credentials
 
 
