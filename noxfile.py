@@ -59,6 +59,12 @@ OSS_SECRETS = (
     "OSS_ACCESS_KEY_SECRET",
     "ALIBABA_CLOUD_ACCESS_KEY_ID",
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "OSS_SECURITY_TOKEN",
+    # CI's OIDC exchange (the integration job's role): no other session may assume it.
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
 )
 
 

@@ -20,6 +20,8 @@ import oss2.http
 from oss2.credentials import Credentials, StaticCredentialsProvider
 
 from .errors import OssError, access_denied
+from .policy import Policy
+from .sts import TokenIssuer, is_temporary
 
 # OSS refuses requests whose Date is further than this from its clock.
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
@@ -40,52 +42,70 @@ class SignedRequest:
     headers: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Who signed a request: the account's own key (everything allowed) or a temporary
+    credential, with the RAM policy its token carries."""
+
+    credentials: Credentials
+    policy: Policy
+    role: str = ""
+
+
 class Authenticator:
-    """Checks that a request was signed with the one key pair this server knows."""
+    """Checks that a request was signed with the account's key pair, or with temporary
+    credentials issued from it (STS: an AccessKey pair and a security token)."""
 
     def __init__(self, access_key_id: str, access_key_secret: str, region: str) -> None:
         self._access_key_id = access_key_id
         self._region = region
-        self._credentials = Credentials(access_key_id, access_key_secret)
+        self._root = Principal(Credentials(access_key_id, access_key_secret), Policy.allow_all())
+        self._issuer = TokenIssuer(access_key_secret)
         provider = StaticCredentialsProvider(access_key_id, access_key_secret)
         self._v1 = oss2.ProviderAuth(provider)
         self._v2 = oss2.ProviderAuthV2(provider)
         self._v4 = oss2.ProviderAuthV4(provider)
 
-    def authenticate(self, req: SignedRequest, now: float | None = None) -> bool:
-        """Return True for a correctly signed request, False for an anonymous one.
+    def authenticate(self, req: SignedRequest, now: float | None = None) -> Principal | None:
+        """Return who signed a correctly signed request, None for an anonymous one.
 
-        Raises OssError for a request that carries a signature that does not hold.
+        Raises OssError for a request that carries a signature that does not hold, or a
+        temporary credential that is unknown or expired.
         """
         now = time.time() if now is None else now
         req = SignedRequest(req.method, req.bucket, req.key, req.params, _as_signed(req.headers))
         authorization = req.headers.get("authorization", "")
         if authorization.startswith("OSS4-HMAC-SHA256 "):
-            self._check_v4_header(req, authorization, now)
-        elif authorization.startswith("OSS "):
-            self._check_v1_header(req, authorization, now)
-        elif authorization.startswith("OSS2 "):
-            self._check_v2_header(req, authorization, now)
-        elif authorization:
+            return self._check_v4_header(req, authorization, now)
+        if authorization.startswith("OSS "):
+            return self._check_v1_header(req, authorization, now)
+        if authorization.startswith("OSS2 "):
+            return self._check_v2_header(req, authorization, now)
+        if authorization:
             raise OssError(400, "InvalidArgument", "Authorization header is invalid.")
-        elif req.params.get("x-oss-signature-version") == "OSS2":
-            self._check_v2_url(req, now)
-        elif "Signature" in req.params:
-            self._check_v1_url(req, now)
-        elif req.params.get("x-oss-signature-version") == "OSS4-HMAC-SHA256":
-            self._check_v4_url(req, now)
-        else:
-            return False
-        return True
+        if req.params.get("x-oss-signature-version") == "OSS2":
+            return self._check_v2_url(req, now)
+        if "Signature" in req.params:
+            return self._check_v1_url(req, now)
+        if req.params.get("x-oss-signature-version") == "OSS4-HMAC-SHA256":
+            return self._check_v4_url(req, now)
+        return None
 
-    def _check_key_id(self, key_id: str) -> None:
-        if not hmac.compare_digest(key_id.encode(), self._access_key_id.encode()):
-            raise OssError(
-                403,
-                "InvalidAccessKeyId",
-                "The OSS Access Key Id you provided does not exist in our records.",
-                OSSAccessKeyId=key_id,
-            )
+    def _check_key_id(self, key_id: str, token: str, now: float) -> Principal:
+        # A security token makes it an STS request: OSS then looks the id up among temporary
+        # credentials only, and a temporary id without its token is unknown.
+        if token and is_temporary(key_id):
+            grant = self._issuer.verify(key_id, token, now)
+            credentials = Credentials(key_id, self._issuer.secret_of(key_id), token)
+            return Principal(credentials, grant.policy, grant.role)
+        if not token and hmac.compare_digest(key_id.encode(), self._access_key_id.encode()):
+            return self._root
+        raise OssError(
+            403,
+            "InvalidAccessKeyId",
+            "The OSS Access Key Id you provided does not exist in our records.",
+            OSSAccessKeyId=key_id,
+        )
 
     def _check_scope(self, scope: _V4Scope) -> None:
         # OSS checks the scope before the signature: a wrong region is named as such.
@@ -105,18 +125,23 @@ class Authenticator:
 
     # --- V1 -----------------------------------------------------------------
 
-    def _check_v1_header(self, req: SignedRequest, authorization: str, now: float) -> None:
+    def _check_v1_header(self, req: SignedRequest, authorization: str, now: float) -> Principal:
         key_id, sep, signature = authorization[len("OSS ") :].rpartition(":")
         if not sep:
             raise OssError(400, "InvalidArgument", "Authorization header is invalid.")
-        self._check_key_id(key_id.strip())
+        token = req.headers.get("x-oss-security-token", "")
+        principal = self._check_key_id(key_id.strip(), token, now)
         date = req.headers.get("x-oss-date") or req.headers.get("date", "")
         _check_http_date(date, now)
-        expected = self._v1_signature(req.method, req.bucket, req.key, req.params, req.headers)
+        expected = self._v1_signature(
+            req.method, req.bucket, req.key, req.params, req.headers, principal.credentials
+        )
         self._compare(expected, signature.strip())
+        return principal
 
-    def _check_v1_url(self, req: SignedRequest, now: float) -> None:
-        self._check_key_id(req.params.get("OSSAccessKeyId", ""))
+    def _check_v1_url(self, req: SignedRequest, now: float) -> Principal:
+        token = req.params.get("security-token", "")
+        principal = self._check_key_id(req.params.get("OSSAccessKeyId", ""), token, now)
         expires = req.params.get("Expires", "")
         if not expires.isdigit():
             raise access_denied("Invalid Expires parameter in the signed URL.")
@@ -127,8 +152,11 @@ class Authenticator:
         params = {k: v for k, v in req.params.items() if k not in _V1_URL_PARAMS}
         headers = {k: v for k, v in req.headers.items() if k != "x-oss-date"}
         headers["date"] = expires
-        expected = self._v1_signature(req.method, req.bucket, req.key, params, headers)
+        expected = self._v1_signature(
+            req.method, req.bucket, req.key, params, headers, principal.credentials
+        )
         self._compare(expected, req.params.get("Signature", ""))
+        return principal
 
     def _v1_signature(
         self,
@@ -137,25 +165,31 @@ class Authenticator:
         key: str,
         params: Mapping[str, str],
         headers: Mapping[str, str],
+        credentials: Credentials,
     ) -> str:
         rebuilt = _oss2_request(method, params, headers)
         make: Any = self._v1._ProviderAuth__make_signature
-        return str(make(rebuilt, bucket, key, self._credentials))
+        return str(make(rebuilt, bucket, key, credentials))
 
     # --- V2 (HMAC-SHA256, every query parameter and the additional headers signed) ----
 
-    def _check_v2_header(self, req: SignedRequest, authorization: str, now: float) -> None:
+    def _check_v2_header(self, req: SignedRequest, authorization: str, now: float) -> Principal:
         fields = dict(
             item.strip().partition(":")[::2] for item in authorization[len("OSS2 ") :].split(",")
         )
-        self._check_key_id(fields.get("AccessKeyId", ""))
+        token = req.headers.get("x-oss-security-token", "")
+        principal = self._check_key_id(fields.get("AccessKeyId", ""), token, now)
         _check_http_date(req.headers.get("x-oss-date") or req.headers.get("date", ""), now)
         additional = set(_split_additional(fields.get("AdditionalHeaders", "")) or [])
-        expected = self._v2_signature(req, req.params, req.headers, additional)
+        expected = self._v2_signature(
+            req, req.params, req.headers, additional, principal.credentials
+        )
         self._compare(expected, fields.get("Signature", ""))
+        return principal
 
-    def _check_v2_url(self, req: SignedRequest, now: float) -> None:
-        self._check_key_id(req.params.get("x-oss-access-key-id", ""))
+    def _check_v2_url(self, req: SignedRequest, now: float) -> Principal:
+        token = req.params.get("security-token", "")
+        principal = self._check_key_id(req.params.get("x-oss-access-key-id", ""), token, now)
         expires = req.params.get("x-oss-expires", "")
         if not expires.isdigit():
             raise access_denied("Invalid x-oss-expires parameter in the signed URL.")
@@ -166,8 +200,9 @@ class Authenticator:
         # As in V1, the expiry time stands in the Date header's place.
         headers = {k: v for k, v in req.headers.items() if k != "x-oss-date"}
         headers["date"] = expires
-        expected = self._v2_signature(req, params, headers, additional)
+        expected = self._v2_signature(req, params, headers, additional, principal.credentials)
         self._compare(expected, req.params.get("x-oss-signature", ""))
+        return principal
 
     def _v2_signature(
         self,
@@ -175,29 +210,35 @@ class Authenticator:
         params: Mapping[str, str],
         headers: Mapping[str, str],
         additional: set[str],
+        credentials: Credentials,
     ) -> str:
         rebuilt = _oss2_request(req.method, params, headers)
         make: Any = self._v2._ProviderAuthV2__make_signature
-        return str(make(rebuilt, req.bucket, req.key, additional, self._credentials))
+        return str(make(rebuilt, req.bucket, req.key, additional, credentials))
 
     # --- V4 -----------------------------------------------------------------
 
-    def _check_v4_header(self, req: SignedRequest, authorization: str, now: float) -> None:
+    def _check_v4_header(self, req: SignedRequest, authorization: str, now: float) -> Principal:
         fields = _parse_v4_authorization(authorization)
         scope = _V4Scope.parse(fields.get("Credential", ""))
-        self._check_key_id(scope.access_key_id)
+        token = req.headers.get("x-oss-security-token", "")
+        principal = self._check_key_id(scope.access_key_id, token, now)
         self._check_scope(scope)
         date_time = req.headers.get("x-oss-date", "")
         signed_at = _parse_v4_date(date_time)
         if abs(signed_at - now) > MAX_CLOCK_SKEW_SECONDS:
             raise _time_too_skewed()
         additional = _split_additional(fields.get("AdditionalHeaders", ""))
-        expected = self._v4_signature(req, req.params, scope, additional, date_time)
+        expected = self._v4_signature(
+            req, req.params, scope, additional, date_time, principal.credentials
+        )
         self._compare(expected, fields.get("Signature", ""))
+        return principal
 
-    def _check_v4_url(self, req: SignedRequest, now: float) -> None:
+    def _check_v4_url(self, req: SignedRequest, now: float) -> Principal:
         scope = _V4Scope.parse(req.params.get("x-oss-credential", ""))
-        self._check_key_id(scope.access_key_id)
+        token = req.params.get("x-oss-security-token", "")
+        principal = self._check_key_id(scope.access_key_id, token, now)
         self._check_scope(scope)
         date_time = req.params.get("x-oss-date", "")
         expires = req.params.get("x-oss-expires", "")
@@ -208,8 +249,11 @@ class Authenticator:
         additional = _split_additional(req.params.get("x-oss-additional-headers", ""))
         # The signature covers every query parameter except itself.
         params = {k: v for k, v in req.params.items() if k != "x-oss-signature"}
-        expected = self._v4_signature(req, params, scope, additional, date_time)
+        expected = self._v4_signature(
+            req, params, scope, additional, date_time, principal.credentials
+        )
         self._compare(expected, req.params.get("x-oss-signature", ""))
+        return principal
 
     def _v4_signature(
         self,
@@ -218,12 +262,13 @@ class Authenticator:
         scope: _V4Scope,
         additional: list[str] | None,
         date_time: str,
+        credentials: Credentials,
     ) -> str:
         rebuilt = _oss2_request(req.method, params, req.headers)
         rebuilt.region = scope.region
         rebuilt.product = scope.product
         make: Any = self._v4._ProviderAuthV4__make_signature
-        signature = make(rebuilt, req.bucket, req.key, additional, self._credentials, date_time)
+        signature = make(rebuilt, req.bucket, req.key, additional, credentials, date_time)
         return str(signature)
 
 

@@ -34,6 +34,7 @@ from . import (
     imaging,
     limits,
     listing,
+    policy,
     restore,
     saveas,
     subresources,
@@ -144,11 +145,18 @@ class FakeOss:
         headers = {k.lower(): v for k, v in request.headers.items()}
         body = _read_body(request, headers, self.body_timeout)
         signed = SignedRequest(request.method, bucket, key, params, headers)
-        authenticated = self._auth.authenticate(signed)
+        principal = self._auth.authenticate(signed)
         call = _Call(request, bucket, key, params, headers, body)
-        if not authenticated:
+        if principal is None:
             self._check_anonymous(call)
-        subresources.check_supported(request.method, bool(key), params, headers)
+        else:  # RAM: the credential's policy (the account's own key may do everything)
+            policy.check_request(
+                principal.policy, request.method, bucket, key, params, headers, body
+            )
+        # A V1 or V2 signed URL of a temporary credential carries its token as ?security-token.
+        url_auth = "Signature" in params or params.get("x-oss-signature-version") == "OSS2"
+        served = {k: v for k, v in params.items() if not (url_auth and k == "security-token")}
+        subresources.check_supported(request.method, bool(key), served, headers)
         limit = transfer.traffic_limit(headers, params)
         if limit is not None and request.method in ("PUT", "POST"):
             response = self._route(call)

@@ -105,7 +105,6 @@ _REFUSED_HEADERS = {
     "x-oss-server-side-data-encryption": "KMS data encryption",
     "x-oss-server-side-encryption-key-id": "KMS encryption keys",
     "x-oss-request-payer": "requester pays",
-    "x-oss-security-token": "STS temporary credentials",
 }
 
 

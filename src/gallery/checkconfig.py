@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Literal
 
 # Not gallery.factory: the app (Flask, Celery, oss2, Redis) is no part of the answer, and
 # importing it made every `invoke doctor` about 0.5 s slower.
+from gallery.credentialsource import describe_source
 from gallery.settings import (
     DEFAULT_SECRET_KEY,
     PROJECT_ROOT,
@@ -36,6 +38,8 @@ class ConfigReport:
     config: str
     status: Status
     detail: str
+    # Where OSS credentials come from (no secrets), once the settings load.
+    credentials: str = ""
 
 
 def without_value(message: str) -> str:
@@ -54,10 +58,24 @@ def check_config(environ: Mapping[str, str], instance_path: Path) -> ConfigRepor
         settings = load_settings(config, instance_path=instance_path, environ=environ)
     except ConfigError as exc:
         return ConfigReport(config, "fail", f"{without_value(str(exc))} (the app refuses to start)")
+    source = describe_source(settings)
+    if settings.OSS_CREDENTIALS != "access-key":
+        # A role mode starts only if it gets credentials: ask as the app would (bounded by
+        # OSS_TIMEOUT). Imported here: the access-key answer stays free of the SDKs.
+        from gallery.credentials import check_credentials, credentials_provider
+
+        try:
+            expiration = check_credentials(settings, credentials_provider(settings))
+        except ConfigError as exc:
+            return ConfigReport(config, "fail", f"{exc} (the app refuses to start)", source)
+        if expiration is not None:
+            source += time.strftime(
+                "; current ones expire at %Y-%m-%dT%H:%M:%SZ", time.gmtime(expiration)
+            )
     if settings.SECRET_KEY.get_secret_value() == DEFAULT_SECRET_KEY:
         detail = "SECRET_KEY is the development default: fine here, set it before production"
-        return ConfigReport(config, "warn", detail)
-    return ConfigReport(config, "ok", "the app starts with these settings")
+        return ConfigReport(config, "warn", detail, source)
+    return ConfigReport(config, "ok", "the app starts with these settings", source)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,11 +14,12 @@ import oss2
 import redis
 from flask import Flask, current_app
 
+from gallery import credentials
 from gallery.catalog import Catalog
 from gallery.index import RecordIndex
 from gallery.metrics import CountingOssSession, CountingRedis
 from gallery.outage import Outage
-from gallery.settings import Settings
+from gallery.settings import Settings, oss_region
 from gallery.storage import ImageStore
 
 EXTENSION_KEY = "gallery.clients"
@@ -54,12 +55,13 @@ def make_clients(
         ),
     )
     redis_client.on_failure = lambda exc: report("redis", exc)
-    auth = oss2.Auth(
-        settings.OSS_ACCESS_KEY_ID.get_secret_value(),
-        settings.OSS_ACCESS_KEY_SECRET.get_secret_value(),
-    )
+    # Fetched once here, so a role mode that cannot get credentials stops the app at start
+    # with one line, rather than failing its first request.
+    provider = credentials.credentials_provider(settings)
+    credentials.check_credentials(settings, provider)
+    v4 = settings.OSS_SIGNATURE_VERSION == "v4"
     bucket = oss2.Bucket(
-        auth,
+        oss2.ProviderAuthV4(provider) if v4 else oss2.ProviderAuth(provider),
         settings.OSS_ENDPOINT,
         settings.OSS_BUCKET,
         # oss2 hands this to requests as one number: the connect and each read timeout.
@@ -67,6 +69,7 @@ def make_clients(
         enable_crc=True,
         is_path_style=settings.OSS_PATH_STYLE,
         session=CountingOssSession(lambda exc: report("oss", exc)),
+        region=oss_region(settings) if v4 else None,
     )
     store = ImageStore(
         bucket,

@@ -7,6 +7,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
+from gallery.credentials import CredentialsUnavailable
 from gallery.inspection import UploadRefused
 from gallery.requestid import current_request_id
 from gallery.throttle import LoginThrottled
@@ -53,6 +54,19 @@ def render_storage_down(error: oss2.exceptions.OssError) -> tuple[Response | str
     return error_response(503, HTTP_STATUS_CODES[503], STORAGE_DOWN)
 
 
+def render_no_credentials(error: CredentialsUnavailable) -> tuple[Response | str, int]:
+    # The provider could not refresh (metadata service or STS down): like OSS down, one line.
+    current_app.logger.warning(
+        "OSS credentials unavailable (OSS_CREDENTIALS=%s) on %s %s: %s request_id=%s",
+        error.source,
+        request.method,
+        request.path,
+        error.reason,
+        current_request_id(),
+    )
+    return error_response(503, HTTP_STATUS_CODES[503], STORAGE_DOWN)
+
+
 def render_throttled(error: LoginThrottled) -> tuple[Response | str, int, dict[str, str]]:
     message = f"Too many login attempts. Try again in {error.retry_after} s."
     body, code = error_response(429, HTTP_STATUS_CODES[429], message)
@@ -78,5 +92,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(UploadRefused, render_refusal)
     app.register_error_handler(oss2.exceptions.OssError, render_storage_down)
+    app.register_error_handler(CredentialsUnavailable, render_no_credentials)
     app.register_error_handler(LoginThrottled, render_throttled)
     app.register_error_handler(Exception, handle_unexpected)

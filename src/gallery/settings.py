@@ -9,6 +9,7 @@ app with one line naming the setting, never a traceback deep in a request.
 from __future__ import annotations
 
 import os
+import re
 import runpy
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,10 +31,24 @@ SECRET_SETTINGS = frozenset(
         "SECRET_KEY",
         "OSS_ACCESS_KEY_ID",
         "OSS_ACCESS_KEY_SECRET",
+        "OSS_SECURITY_TOKEN",
         "GALLERY_API_TOKEN",
         "GALLERY_ADMIN_PASSWORD_HASH",
     }
 )
+# Where the app's OSS credentials come from (gallery/credentials.py, README "Cloud credentials").
+CREDENTIAL_MODES = ("access-key", "sts-token", "ecs-ram-role", "oidc-role-arn")
+CredentialMode = Literal["access-key", "sts-token", "ecs-ram-role", "oidc-role-arn"]
+# Alibaba's ECS instance metadata service, as every Alibaba SDK reaches it.
+ECS_METADATA_URL = "http://100.100.100.200"
+# The variables Alibaba's SDKs and CI integrations use, read when the OSS_ name is not set.
+STANDARD_VARIABLES = {
+    "OSS_OIDC_ROLE_ARN": "ALIBABA_CLOUD_ROLE_ARN",
+    "OSS_OIDC_PROVIDER_ARN": "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "OSS_OIDC_TOKEN_FILE": "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+    "OSS_ROLE_SESSION_NAME": "ALIBABA_CLOUD_ROLE_SESSION_NAME",
+    "OSS_ECS_ROLE_NAME": "ALIBABA_CLOUD_ECS_METADATA",
+}
 
 
 # instance/ lives at the project root in a checkout; an installed app sets GALLERY_INSTANCE_PATH.
@@ -57,8 +72,29 @@ class Settings(BaseModel):
     SECRET_KEY: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     OSS_ENDPOINT: str = Field(pattern=r"^https?://[^\s/]+/?$")
     OSS_BUCKET: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-    OSS_ACCESS_KEY_ID: SecretStr
-    OSS_ACCESS_KEY_SECRET: SecretStr
+    # --- OSS credentials (issue 28): OSS_CREDENTIALS chooses, the rest serve one mode each ---
+    OSS_CREDENTIALS: CredentialMode = "access-key"
+    # access-key and sts-token: the AccessKey pair (a RAM user's, or STS's temporary one).
+    OSS_ACCESS_KEY_ID: SecretStr = SecretStr("")
+    OSS_ACCESS_KEY_SECRET: SecretStr = SecretStr("")
+    # sts-token: the security token that goes with the temporary pair.
+    OSS_SECURITY_TOKEN: SecretStr = SecretStr("")
+    # ecs-ram-role: the role attached to the instance (empty: ask the metadata service), the
+    # service's address, and hardened mode (every call with a session token, no fallback).
+    OSS_ECS_ROLE_NAME: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,64}$")
+    OSS_ECS_METADATA_URL: str = Field(default=ECS_METADATA_URL, pattern=r"^https?://[^\s/]+/?$")
+    OSS_ECS_HARDENED_MODE: bool = True
+    # oidc-role-arn: the role, the RAM OIDC provider and the file holding the forge's token.
+    OSS_OIDC_ROLE_ARN: str = ""
+    OSS_OIDC_PROVIDER_ARN: str = ""
+    OSS_OIDC_TOKEN_FILE: str = ""
+    OSS_ROLE_SESSION_NAME: str = Field(default="gallery", pattern=r"^[A-Za-z0-9.@_-]{2,64}$")
+    OSS_ROLE_DURATION_SECONDS: int = Field(default=3600, ge=900, le=43200)
+    # How requests are signed: v4 (OSS's current signature, needs the region) or v1.
+    OSS_SIGNATURE_VERSION: Literal["v1", "v4"] = "v1"
+    # The bucket's region (cn-hangzhou); empty: read from an oss-REGION... endpoint.
+    OSS_REGION: str = Field(default="", pattern=r"^([a-z]{2,}(-[a-z0-9]+)+)?$")
+    OSS_STS_ENDPOINT: str = Field(default="sts.aliyuncs.com", pattern=r"^(https?://)?[^\s/]+/?$")
     REDIS_URL: str = Field(pattern=r"^rediss?://")
     # Largest accepted request body in bytes (uploads); Flask answers 413 above it.
     MAX_CONTENT_LENGTH: int = Field(default=20 * 1024 * 1024, gt=0)
@@ -136,8 +172,6 @@ class Settings(BaseModel):
     METRICS_ENABLED: bool = True
 
     @field_validator(
-        "OSS_ACCESS_KEY_ID",
-        "OSS_ACCESS_KEY_SECRET",
         "GALLERY_API_TOKEN",
         "GALLERY_ADMIN_PASSWORD_HASH",
     )
@@ -183,6 +217,9 @@ class DevelopConfig:
     OSS_ACCESS_KEY_ID = "fakeoss-id"
     OSS_ACCESS_KEY_SECRET = "fakeoss-secret"  # noqa: S105 (the fake server's key)
     OSS_PATH_STYLE = True
+    # The local ECS metadata service (`python -m fakeoss.metadata`), for OSS_CREDENTIALS=
+    # ecs-ram-role on a workstation: never Alibaba's address outside production.
+    OSS_ECS_METADATA_URL = "http://127.0.0.1:8100"
     REDIS_URL = "redis://127.0.0.1:6379/0"
     GALLERY_API_TOKEN = DEV_API_TOKEN
     GALLERY_ADMIN_USER = "admin"
@@ -209,6 +246,7 @@ class ProductionConfig(DevelopConfig):
     OSS_ENDPOINT = "https://oss-cn-hangzhou.aliyuncs.com"
     OSS_ACCESS_KEY_ID = ""
     OSS_ACCESS_KEY_SECRET = ""
+    OSS_ECS_METADATA_URL = ECS_METADATA_URL
     OSS_PATH_STYLE = False
     GALLERY_API_TOKEN = ""
     GALLERY_ADMIN_PASSWORD_HASH = ""
@@ -261,8 +299,13 @@ def secret_file_values(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def environment_values(environ: Mapping[str, str]) -> dict[str, str]:
-    """Set variables; an empty one counts as unset (compose passes `${SECRET_KEY:-}` as "")."""
-    return {name: environ[name] for name in FIELD_NAMES if environ.get(name)}
+    """Set variables; an empty one counts as unset (compose passes `${SECRET_KEY:-}` as "").
+    Alibaba's standard names (ALIBABA_CLOUD_ROLE_ARN, ...) stand in for unset OSS_ ones."""
+    values = {name: environ[name] for name in FIELD_NAMES if environ.get(name)}
+    for name, standard in STANDARD_VARIABLES.items():
+        if name not in values and environ.get(standard):
+            values[name] = environ[standard]
+    return values
 
 
 def shown(name: str, value: object) -> str:
@@ -322,10 +365,82 @@ def load_settings(
     if config_name == "production":
         refuse_development_credentials(values)
     try:
-        return Settings.model_validate(values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "settings"
         raise ConfigError(
             f"setting {name}={shown(name, values.get(name))} is invalid: {err['msg']}"
         ) from None
+    require_credential_settings(settings)
+    if settings.OSS_SIGNATURE_VERSION == "v4" and not oss_region(settings):
+        raise ConfigError(
+            f"setting OSS_REGION='' is invalid: OSS_SIGNATURE_VERSION=v4 needs the bucket's "
+            f"region, which OSS_ENDPOINT={settings.OSS_ENDPOINT!r} does not name "
+            "(set OSS_REGION, e.g. cn-hangzhou)"
+        )
+    return settings
+
+
+def oss_region(settings: Settings) -> str:
+    """OSS_REGION, else the region an endpoint such as oss-cn-hangzhou(-internal).aliyuncs.com
+    names; '' when neither says."""
+    if settings.OSS_REGION:
+        return settings.OSS_REGION
+    host = settings.OSS_ENDPOINT.split("://", 1)[-1].split("/", 1)[0]
+    match = re.fullmatch(r"oss-([a-z]{2,}(?:-[a-z0-9]+)+?)(?:-internal)?\.aliyuncs\.com", host)
+    return match.group(1) if match else ""
+
+
+# What each OSS_CREDENTIALS mode needs set, and what to do about it.
+_NEEDED = {
+    "access-key": (
+        ("OSS_ACCESS_KEY_ID", "a RAM user's AccessKey id"),
+        ("OSS_ACCESS_KEY_SECRET", "its secret"),
+    ),
+    "sts-token": (
+        ("OSS_ACCESS_KEY_ID", "STS's temporary AccessKey id"),
+        ("OSS_ACCESS_KEY_SECRET", "its secret"),
+        ("OSS_SECURITY_TOKEN", "its security token"),
+    ),
+    "ecs-ram-role": (),
+    "oidc-role-arn": (
+        ("OSS_OIDC_ROLE_ARN", "the RAM role's ARN (or ALIBABA_CLOUD_ROLE_ARN)"),
+        (
+            "OSS_OIDC_PROVIDER_ARN",
+            "the RAM OIDC provider's ARN (or ALIBABA_CLOUD_OIDC_PROVIDER_ARN)",
+        ),
+        ("OSS_OIDC_TOKEN_FILE", "the OIDC token's file (or ALIBABA_CLOUD_OIDC_TOKEN_FILE)"),
+    ),
+}
+
+
+def require_credential_settings(settings: Settings) -> None:
+    """Each credential mode's settings are set and well-formed; ConfigError names the first
+    that is not (without its value when it is a secret)."""
+    mode = settings.OSS_CREDENTIALS
+    for name, what in _NEEDED[mode]:
+        value = getattr(settings, name)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not text:
+            raise ConfigError(
+                f"setting {name}={shown(name, text)} is invalid: must not be empty "
+                f"(OSS_CREDENTIALS={mode} needs {what})"
+            )
+    if mode == "sts-token":
+        token = settings.OSS_SECURITY_TOKEN.get_secret_value()
+        if any(ch.isspace() or not ch.isprintable() for ch in token):
+            raise ConfigError(
+                "setting OSS_SECURITY_TOKEN='***' is invalid: a security token is one line of "
+                "printable text without spaces (copy it again from STS's AssumeRole answer)"
+            )
+    if mode == "oidc-role-arn":
+        for name, kind in (
+            ("OSS_OIDC_ROLE_ARN", "role"),
+            ("OSS_OIDC_PROVIDER_ARN", "oidc-provider"),
+        ):
+            value = getattr(settings, name)
+            if not re.fullmatch(rf"acs:ram::\d+:{kind}/[\w.@+=,-]+", value):
+                raise ConfigError(
+                    f"setting {name}={value!r} is invalid: expected acs:ram::ACCOUNT_ID:{kind}/NAME"
+                )

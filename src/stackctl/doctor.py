@@ -401,6 +401,10 @@ def app_settings_check(command: Sequence[str]) -> AppSettingsCheck:
             return Check("app settings", "warn", detail)
         if status not in ("ok", "warn", "fail"):
             return Check("app settings", "warn", f"`{shown}` answered {status!r}")
+        # Where the app's OSS credentials come from (no secrets: the app says it in words).
+        credentials = report.get("credentials")
+        if isinstance(credentials, str) and credentials and status != "fail":
+            detail = f"{detail}; OSS credentials: {credentials}"
         return Check(f"app settings ({config})", status, str(detail), blocks_up=status == "fail")
 
     return check

@@ -63,3 +63,48 @@ def test_the_command_loads_no_web_or_queue_libraries(tmp_path: Path) -> None:
     answer, loaded = result.stdout.splitlines()
     assert json.loads(answer)["config"] == "develop"
     assert loaded == "[]"
+
+
+def test_a_ram_role_mode_without_a_metadata_service_fails_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    from loopback import closed_port_url
+
+    environ = {
+        **PRODUCTION,
+        "OSS_CREDENTIALS": "ecs-ram-role",
+        "OSS_ECS_METADATA_URL": closed_port_url("http"),
+        "OSS_TIMEOUT": "0.5",
+    }
+    report = check_config(environ, tmp_path)
+    assert report.status == "fail"
+    assert report.detail.startswith("OSS_ECS_METADATA_URL=http://127.0.0.1:")
+    assert report.detail.endswith("(the app refuses to start)")
+
+
+def test_the_answer_says_where_credentials_come_from_without_secrets(tmp_path: Path) -> None:
+    report = check_config(PRODUCTION, tmp_path)
+    assert report.credentials.startswith("an AccessKey pair")
+    assert "secret-value" not in report.credentials
+
+
+def test_a_ram_role_mode_names_its_metadata_service_and_the_credentials_expiry(
+    tmp_path: Path,
+) -> None:
+    from fakeoss.metadata import MetadataService, running_metadata
+    from fakeoss.policy import Policy
+    from fakeoss.sts import TokenIssuer
+
+    service = MetadataService(TokenIssuer("s"), "gallery-app", Policy.allow_all(), 60)
+    with running_metadata(service) as metadata:
+        environ = {
+            **{k: v for k, v in PRODUCTION.items() if not k.startswith("OSS_ACCESS")},
+            "OSS_CREDENTIALS": "ecs-ram-role",
+            "OSS_ECS_METADATA_URL": metadata.url,
+        }
+        report = check_config(environ, tmp_path)
+    assert report.status == "ok"
+    assert report.credentials.startswith(
+        f"the ECS instance's RAM role (discovered) from the metadata service at {metadata.url}"
+    )
+    assert "; current ones expire at " in report.credentials

@@ -13,7 +13,15 @@ import pytest
 
 from fakeoss.testing import running_fakeoss
 
-REAL_ENV = ("OSS_ENDPOINT", "OSS_BUCKET", "OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET")
+REAL_ENV = ("OSS_ENDPOINT", "OSS_BUCKET")
+# Real OSS's credentials: a RAM role assumed with CI's OIDC token (alibabacloud-credentials'
+# standard variables, what the pipelines provide), else an AccessKey pair.
+OIDC_ENV = (
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+)
+KEY_ENV = ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET")
 FAKE_BUCKET = "contract"
 
 
@@ -25,6 +33,18 @@ class OssTarget:
     access_key_id: str
     access_key_secret: str
     region: str
+    # Set when the credentials are STS's (the OIDC role).
+    security_token: str = ""
+
+    def auth(self, auth_version: str = "v1") -> Any:
+        """The target's own credentials, as oss2 signs with them."""
+        if self.security_token:
+            return oss2.StsAuth(
+                self.access_key_id, self.access_key_secret, self.security_token, auth_version
+            )
+        if auth_version == "v4":
+            return oss2.AuthV4(self.access_key_id, self.access_key_secret)
+        return oss2.Auth(self.access_key_id, self.access_key_secret)
 
     def bucket(
         self,
@@ -37,13 +57,43 @@ class OssTarget:
         key_id = self.access_key_id if access_key_id is None else access_key_id
         secret = self.access_key_secret if access_key_secret is None else access_key_secret
         name = bucket_name or self.bucket_name
+        # Another key id is a stranger's: it goes without the target's security token.
+        token = self.security_token if access_key_id is None else ""
+        replaced = OssTarget(self.name, self.endpoint, name, key_id, secret, self.region, token)
+        auth: Any = replaced.auth(auth_version)
         if auth_version == "v4":
-            auth: Any = oss2.AuthV4(key_id, secret)
             return oss2.Bucket(auth, self.endpoint, name, region=self.region)
-        return oss2.Bucket(oss2.Auth(key_id, secret), self.endpoint, name)
+        return oss2.Bucket(auth, self.endpoint, name)
 
     def anonymous_bucket(self) -> oss2.Bucket:
         return oss2.Bucket(oss2.AnonymousAuth(), self.endpoint, self.bucket_name)
+
+
+def _real_credentials() -> tuple[str, str, str]:
+    """Key id, secret and security token for real OSS, from the CI's OIDC exchange when its
+    variables are set, else from an AccessKey pair; pytest.exit with what is missing."""
+    missing = [name for name in REAL_ENV if not os.environ.get(name)]
+    oidc = all(os.environ.get(name) for name in OIDC_ENV)
+    if not oidc:
+        missing += [name for name in KEY_ENV if not os.environ.get(name)]
+    if missing:
+        pytest.exit(
+            "set OSS_ENDPOINT, OSS_BUCKET and either ALIBABA_CLOUD_ROLE_ARN, "
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE (CI's OIDC role) "
+            "or OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET to run the contract against real "
+            f"OSS (missing: {', '.join(missing)})",
+            returncode=2,
+        )
+    if not oidc:
+        return os.environ["OSS_ACCESS_KEY_ID"], os.environ["OSS_ACCESS_KEY_SECRET"], ""
+    # The SDK reads the three variables itself; a run lasts well under the hour they hold.
+    from alibabacloud_credentials.provider import OIDCRoleArnCredentialsProvider
+
+    try:
+        found = OIDCRoleArnCredentialsProvider(role_session_name="oss-contract").get_credentials()
+    except Exception as exc:  # one line, whatever the SDK raised
+        pytest.exit(f"the OIDC exchange for real OSS credentials failed: {exc}", returncode=2)
+    return found.get_access_key_id(), found.get_access_key_secret(), found.get_security_token()
 
 
 def _region_from_endpoint(endpoint: str) -> str:
@@ -56,21 +106,16 @@ def _region_from_endpoint(endpoint: str) -> str:
 @pytest.fixture(scope="session")
 def oss_target(request: pytest.FixtureRequest) -> Iterator[OssTarget]:
     if request.config.getoption("--target") == "real":
-        missing = [name for name in REAL_ENV if not os.environ.get(name)]
-        if missing:
-            pytest.exit(
-                "set OSS_ENDPOINT, OSS_BUCKET, OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET "
-                f"to run the contract against real OSS (missing: {', '.join(missing)})",
-                returncode=2,
-            )
+        key_id, secret, token = _real_credentials()
         endpoint = os.environ["OSS_ENDPOINT"]
         yield OssTarget(
             name="real",
             endpoint=endpoint,
             bucket_name=os.environ["OSS_BUCKET"],
-            access_key_id=os.environ["OSS_ACCESS_KEY_ID"],
-            access_key_secret=os.environ["OSS_ACCESS_KEY_SECRET"],
+            access_key_id=key_id,
+            access_key_secret=secret,
             region=os.environ.get("OSS_REGION") or _region_from_endpoint(endpoint),
+            security_token=token,
         )
         return
     # Buckets are not created on demand here, so NoSuchBucket behaves as on OSS.

@@ -76,8 +76,9 @@ def test_batch_delete_accepts_a_key_with_a_control_character(
 def test_v4_signature_with_a_wrong_region_is_refused(
     oss_target: OssTarget, prefix: str, region: str
 ) -> None:
-    auth = oss2.AuthV4(oss_target.access_key_id, oss_target.access_key_secret)
-    bucket = oss2.Bucket(auth, oss_target.endpoint, oss_target.bucket_name, region=region)
+    bucket = oss2.Bucket(
+        oss_target.auth("v4"), oss_target.endpoint, oss_target.bucket_name, region=region
+    )
 
     with pytest.raises(oss2.exceptions.ServerError) as raised:
         bucket.put_object(prefix + "r", b"r")

@@ -359,6 +359,15 @@ def test_production_with_the_fake_oss_key_id_passes_as_the_app_starts(tmp_path: 
     assert (check.name, check.status) == ("app settings (production)", "ok")
 
 
+def test_the_check_says_where_the_app_s_oss_credentials_come_from(tmp_path: Path) -> None:
+    check = check_app(PRODUCTION, tmp_path)
+    assert check.detail.endswith(
+        "; OSS credentials: an AccessKey pair "
+        "(OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET): long-lived"
+    )
+    assert "real-secret-value" not in check.detail
+
+
 def test_an_instance_config_counts_like_the_app_reads_it(tmp_path: Path) -> None:
     (tmp_path / "config.py").write_text('GALLERY_API_TOKEN = "dev-gallery-token"\n')
     environ = {k: v for k, v in PRODUCTION.items() if k != "GALLERY_API_TOKEN"}
