@@ -65,6 +65,20 @@ def sources(stack: Stack) -> dict[str, Target]:
     }
 
 
+def scrape_until_every_source_answers(
+    targets: dict[str, Target], within: float = 60.0
+) -> dict[str, str | Unreachable]:
+    """The worker has no health check, so `up` returns once it runs; it serves its metrics at
+    Celery's worker_ready, a moment later. Scrape until all answer (or `within` runs out)."""
+    deadline = time.monotonic() + within
+    while True:
+        found = scrape_all(targets)
+        unreachable = [name for name, text in found.items() if isinstance(text, Unreachable)]
+        if not unreachable or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
 def status_of(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -96,7 +110,7 @@ def test_web_worker_and_nginx_serve_metrics_inside_the_network(
     stack_and_port: tuple[Stack, int],
 ) -> None:
     stack, _ = stack_and_port
-    found = scrape_all(sources(stack))
+    found = scrape_until_every_source_answers(sources(stack))
     assert not [name for name, text in found.items() if isinstance(text, Unreachable)], found
     assert "gallery_http_requests_total" in str(found["web"])
     assert "gallery_thumbnail_queue_depth" in str(found["web"])
