@@ -44,6 +44,7 @@ def compose_environment(https: HttpsSettings, project_dir: Path) -> dict[str, st
     if https.mode == "acme":
         values["ACME_DIRECTORY"] = https.acme_directory
         values["ACME_EMAIL"] = https.acme_email
+        values["ACME_RENEW_BEFORE"] = https.acme_renew_before
         values["ACME_EAB_KID"] = https.acme_eab_kid
         values["ACME_EAB_HMAC_KEY"] = https.acme_eab_hmac_key.get_secret_value()
         values["STACK_ACME_CA_PEM"] = (

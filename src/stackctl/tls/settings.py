@@ -51,6 +51,10 @@ class HttpsSettings(BaseModel):
     # External account binding (ZeroSSL, Google Trust Services, ...): both or neither.
     acme_eab_kid: str = ""
     acme_eab_hmac_key: SecretStr = SecretStr("")
+    # How long before its expiry a certificate is renewed (certbot's span: "30 days", "1 hour").
+    acme_renew_before: str = Field(
+        default="30 days", pattern=r"^[1-9][0-9]* (seconds?|minutes?|hours?|days?|weeks?)$"
+    )
     # A CA bundle the ACME client trusts for the directory (a private or test ACME server).
     acme_ca_bundle: Path | None = None
     # Addresses or CIDR ranges of the load balancer whose X-Forwarded-* nginx believes (lb).
@@ -107,6 +111,7 @@ ENV_NAMES = {
     "ACME_EMAIL": "acme_email",
     "ACME_EAB_KID": "acme_eab_kid",
     "ACME_EAB_HMAC_KEY": "acme_eab_hmac_key",
+    "ACME_RENEW_BEFORE": "acme_renew_before",
     "ACME_CA_BUNDLE": "acme_ca_bundle",
     "TRUSTED_LB_ADDRESSES": "trusted_lb_addresses",
 }
