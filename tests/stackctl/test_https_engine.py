@@ -264,8 +264,10 @@ def test_first_acme_up_obtains_a_certificate_and_serves_main_over_https(
     https_stack.up()
     join_acme_network(https_stack)
     wait_until(
-        lambda: "stackctl test ACME CA"
-        in served_certificate(https_stack.https_port, HOST).issuer.rfc4514_string(),
+        lambda: (
+            "stackctl test ACME CA"
+            in served_certificate(https_stack.https_port, HOST).issuer.rfc4514_string()
+        ),
         120,
         "nginx to serve the ACME certificate",
     )
@@ -277,7 +279,9 @@ def test_first_acme_up_obtains_a_certificate_and_serves_main_over_https(
     assert negotiated_protocol(https_stack.https_port, acme_server, HOST) == "h2"
 
 
-def test_plain_http_gets_a_301_to_https(https_stack: HttpsStack, resolves_to_loopback: None) -> None:
+def test_plain_http_gets_a_301_to_https(
+    https_stack: HttpsStack, resolves_to_loopback: None
+) -> None:
     response = requests.get(
         f"http://{HOST}:{https_stack.http_port}/main/", allow_redirects=False, timeout=10
     )
@@ -293,7 +297,9 @@ def test_port_80_answers_only_the_challenge_the_health_check_and_redirects(
     challenge = requests.get(f"{base}/.well-known/acme-challenge/unknown", timeout=10)
     assert challenge.status_code == 404
     assert "X-Request-ID" not in challenge.headers  # nginx's own 404: the app never saw it
-    login = requests.post(f"{base}/login", data={"password": "admin"}, allow_redirects=False)
+    login = requests.post(
+        f"{base}/login", data={"password": "admin"}, allow_redirects=False, timeout=10
+    )
     assert login.status_code == 301
     assert "Set-Cookie" not in login.headers
 
@@ -311,13 +317,10 @@ class Load:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def enough(self) -> bool:
-        return (
-            self.sent >= LOAD_CEILING
-            or (
-                self.sent >= LOAD_REQUESTS
-                and self.renewed.is_set()
-                and self.after_renewal >= LOAD_AFTER_RENEWAL
-            )
+        return self.sent >= LOAD_CEILING or (
+            self.sent >= LOAD_REQUESTS
+            and self.renewed.is_set()
+            and self.after_renewal >= LOAD_AFTER_RENEWAL
         )
 
     def worker(self, deadline: float) -> None:
@@ -372,10 +375,12 @@ def test_a_recreated_proxy_and_acme_client_keep_the_certificate(
     https_stack.up()
     join_acme_network(https_stack)  # certbot asks the ACME server's directory even to keep
     wait_until(
-        lambda: requests.get(
-            f"https://{HOST}:{https_stack.https_port}/main/", verify=acme_server, timeout=10
-        ).text
-        == WELCOME,
+        lambda: (
+            requests.get(
+                f"https://{HOST}:{https_stack.https_port}/main/", verify=acme_server, timeout=10
+            ).text
+            == WELCOME
+        ),
         60,
         "the recreated nginx to serve /main/",
     )
