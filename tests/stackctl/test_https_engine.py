@@ -14,6 +14,8 @@ import datetime as dt
 import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -34,6 +36,7 @@ from test_stack_engine import WELCOME, remove_project_images
 from loopback import free_port
 from stackctl.engine import connect
 from stackctl.stack import Stack
+from stackctl.tls.localca import ensure_local_ca, ensure_server_certificate
 from stackctl.tls.prepare import prepare_https
 from stackctl.workspace import load_workspace
 
@@ -152,6 +155,26 @@ def wait_until(condition: Any, seconds: float, what: str) -> None:
     raise AssertionError(f"waited {seconds:.0f} s for {what}")
 
 
+def sslyze_intermediate(
+    port: int, root: Path, server_name: str
+) -> subprocess.CompletedProcess[str]:
+    """sslyze's check of the proxy against Mozilla's "intermediate" configuration."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sslyze",
+            "--mozilla_config=intermediate",
+            f"--certinfo_ca_file={root}",
+            f"{server_name}:{port}{{127.0.0.1}}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 # --- local HTTPS for `invoke up` -------------------------------------------------------------
 
 
@@ -202,6 +225,107 @@ def test_local_mode_logs_in_with_a_secure_cookie_over_https_only(https_stack: Ht
     assert "Secure" in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_local_mode_passes_sslyzes_mozilla_intermediate_check(https_stack: HttpsStack) -> None:
+    root = Path(https_stack.environ["STACK_CA_DIR"]) / "rootCA.pem"
+    scan = sslyze_intermediate(https_stack.https_port, root, "localhost")
+    assert scan.returncode == 0, scan.stdout[-2000:]
+    assert "OK - Compliant." in scan.stdout
+
+
+# --- certificate files given as secrets -------------------------------------------------------
+
+
+def issue_into(https_stack: HttpsStack, cert: Path, key: Path) -> int:
+    """A certificate for gallery.test from the local CA, written into the given files in place
+    (the files are bind-mounted: a rename would leave nginx the old ones); its serial."""
+    now = dt.datetime.now(dt.timezone.utc)
+    ca = ensure_local_ca(Path(https_stack.environ["STACK_CA_DIR"]), now)
+    fresh = https_stack.directory / f"issued-{uuid.uuid4().hex[:6]}"
+    ensure_server_certificate(ca, [HOST], fresh, now)
+    cert.write_bytes((fresh / "fullchain.pem").read_bytes())
+    key.write_bytes((fresh / "privkey.pem").read_bytes())
+    leaf = x509.load_pem_x509_certificates(cert.read_bytes())[0]
+    return leaf.serial_number
+
+
+def test_files_mode_serves_the_given_certificate_with_hsts(
+    https_stack: HttpsStack, resolves_to_loopback: None
+) -> None:
+    cert, key = https_stack.directory / "site.crt", https_stack.directory / "site.key"
+    serial = issue_into(https_stack, cert, key)
+    https_stack.extra = {
+        "STACK_HTTPS": "files",
+        "HTTPS_HOSTS": HOST,
+        "TLS_CERT_FILE": str(cert),
+        "TLS_KEY_FILE": str(key),
+    }
+    https_stack.up()
+    root = Path(https_stack.environ["STACK_CA_DIR"]) / "rootCA.pem"
+    response = requests.get(
+        f"https://{HOST}:{https_stack.https_port}/main/", verify=root, timeout=10
+    )
+    assert response.text == WELCOME
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert served_certificate(https_stack.https_port, HOST).serial_number == serial
+
+
+def test_files_mode_rolls_a_changed_certificate_out_with_a_reload(
+    https_stack: HttpsStack,
+) -> None:
+    cert, key = https_stack.directory / "site.crt", https_stack.directory / "site.key"
+    nginx_before = https_stack.container("nginx").id
+    serial = issue_into(https_stack, cert, key)
+    wait_until(
+        lambda: served_certificate(https_stack.https_port, HOST).serial_number == serial,
+        60,
+        "nginx to serve the changed certificate",
+    )
+    assert https_stack.container("nginx").id == nginx_before  # reloaded, not recreated
+
+
+# --- behind a load balancer that terminates TLS ---------------------------------------------
+
+
+def project_subnet(https_stack: HttpsStack) -> str:
+    """Where the published port's connections come from (Docker's proxy, the gateway)."""
+    name = f"{https_stack.environ['COMPOSE_PROJECT_NAME']}_default"
+    network = https_stack.client.networks.get(name)
+    return str(network.attrs["IPAM"]["Config"][0]["Subnet"])
+
+
+def test_lb_mode_passes_a_trusted_balancers_https_to_the_app(https_stack: HttpsStack) -> None:
+    https_stack.extra = {"STACK_HTTPS": "lb", "TRUSTED_LB_ADDRESSES": project_subnet(https_stack)}
+    https_stack.up()
+    base = f"http://127.0.0.1:{https_stack.http_port}"
+    forwarded = {"X-Forwarded-Proto": "https"}
+    response = requests.get(f"{base}/main/", headers=forwarded, timeout=10)
+    assert response.text == WELCOME
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    login = requests.get(f"{base}/login", headers=forwarded, allow_redirects=False, timeout=10)
+    assert login.status_code == 200  # the app saw https: no redirect, a Secure cookie
+    assert "Secure" in login.headers["Set-Cookie"]
+
+
+def test_lb_mode_redirects_the_balancers_plain_http(https_stack: HttpsStack) -> None:
+    response = requests.get(
+        f"http://127.0.0.1:{https_stack.http_port}/main/", allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 301
+    assert response.headers["Location"] == "https://127.0.0.1/main/"
+
+
+def test_lb_mode_believes_no_one_else(https_stack: HttpsStack) -> None:
+    https_stack.extra = {"STACK_HTTPS": "lb", "TRUSTED_LB_ADDRESSES": "192.0.2.0/24"}
+    https_stack.up()
+    response = requests.get(
+        f"http://127.0.0.1:{https_stack.http_port}/main/",
+        headers={"X-Forwarded-Proto": "https"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 301
 
 
 # --- automatic certificates (ACME, HTTP-01) -----------------------------------------------------
@@ -277,6 +401,14 @@ def test_first_acme_up_obtains_a_certificate_and_serves_main_over_https(
     assert response.text == WELCOME
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert negotiated_protocol(https_stack.https_port, acme_server, HOST) == "h2"
+
+
+def test_the_acme_proxy_passes_sslyzes_mozilla_intermediate_check(
+    https_stack: HttpsStack, acme_server: Path
+) -> None:
+    scan = sslyze_intermediate(https_stack.https_port, acme_server, HOST)
+    assert scan.returncode == 0, scan.stdout[-2000:]
+    assert "OK - Compliant." in scan.stdout
 
 
 def test_plain_http_gets_a_301_to_https(
