@@ -10,12 +10,16 @@ ACME server reaches nginx as gallery.test on a network the test makes.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -29,10 +33,12 @@ import docker
 import pytest
 import requests
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 from stack_copy import copy_project
 from test_stack_engine import WELCOME, remove_project_images
 
+from http_upload import png
 from loopback import free_port
 from stackctl.engine import connect
 from stackctl.stack import Stack
@@ -181,7 +187,7 @@ def sslyze_intermediate(
 def test_local_mode_serves_main_over_https_trusting_only_the_local_root(
     https_stack: HttpsStack,
 ) -> None:
-    https_stack.extra = {"STACK_HTTPS": "local"}
+    https_stack.extra = {"STACK_HTTPS": "local", "HTTPS_HOSTS": HOST}
     https_stack.up()
     root = Path(https_stack.environ["STACK_CA_DIR"]) / "rootCA.pem"
     response = requests.get(
@@ -232,6 +238,83 @@ def test_local_mode_passes_sslyzes_mozilla_intermediate_check(https_stack: Https
     scan = sslyze_intermediate(https_stack.https_port, root, "localhost")
     assert scan.returncode == 0, scan.stdout[-2000:]
     assert "OK - Compliant." in scan.stdout
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def chromium(https_stack: HttpsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Headless Debian chromium that resolves gallery.test to 127.0.0.1 and trusts the stack's
+    server key (by its SPKI hash, as a root in its store would make it trust the chain)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
+    leaf = x509.load_pem_x509_certificates(
+        (https_stack.directory / ".stack" / "https" / "fullchain.pem").read_bytes()
+    )[0]
+    spki = leaf.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    profile = tempfile.mkdtemp(prefix="https-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+        "--ignore-certificate-errors-spki-list="
+        + base64.b64encode(hashlib.sha256(spki).digest()).decode(),
+    ]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_a_browser_logs_in_over_https_on_a_real_host_name_and_sees_its_thumbnail(
+    https_stack: HttpsStack, chromium: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    wait = WebDriverWait(chromium, 60)
+    picture = tmp_path / "harbour.png"
+    picture.write_bytes(png((640, 480)))
+    # Typed as plain HTTP: nginx sends the browser to HTTPS before any form is shown.
+    chromium.get(f"http://{HOST}:{https_stack.http_port}/login")
+    assert chromium.current_url == f"https://{HOST}:{https_stack.https_port}/login"
+    chromium.find_element(By.NAME, "username").send_keys("admin")
+    chromium.find_element(By.NAME, "password").send_keys("admin")
+    chromium.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    wait.until(seen.presence_of_element_located((By.ID, "upload-form")))
+    (cookie,) = [c for c in chromium.get_cookies() if c["name"] == "session"]
+    assert cookie["secure"]
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
+
+    chromium.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(str(picture))
+    chromium.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Uploaded"))
+    thumbnail = wait.until(
+        seen.presence_of_element_located((By.CSS_SELECTOR, ".tile[data-status=ready] img.thumb"))
+    )
+    wait.until(lambda _: chromium.execute_script("return arguments[0].naturalWidth", thumbnail))
+    assert chromium.execute_script("return arguments[0].naturalWidth", thumbnail) == 320
 
 
 # --- certificate files given as secrets -------------------------------------------------------
