@@ -180,8 +180,10 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *session.posargs)
 
 
-def run_pytest(session: nox.Session, *pytest_args: str, measure: bool = True) -> None:
-    install(session, "test")
+def run_pytest(
+    session: nox.Session, *pytest_args: str, measure: bool = True, groups: tuple[str, ...] = ()
+) -> None:
+    install(session, "test", *groups)
     cov = ["--cov", "--cov-report=term-missing:skip-covered"] if measure else []
     session.run(
         "pytest",
@@ -221,7 +223,10 @@ def tests(session: nox.Session) -> None:
 def engine(session: nox.Session) -> None:
     """Tests against the real Docker engine: images, the stack, invoke up/down."""
     # Engine tests walk one stack (or host) through a story, step by step: in file order.
-    run_pytest(session, "-m", "engine", "-p", "no:cacheprovider", "-p", "no:randomly")
+    # sslyze (the `tls` group) checks the HTTPS proxy against Mozilla's configuration.
+    run_pytest(
+        session, "-m", "engine", "-p", "no:cacheprovider", "-p", "no:randomly", groups=("tls",)
+    )
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)

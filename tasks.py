@@ -71,12 +71,27 @@ def open_stack(
     mode: str | None = None,
     profiles: list[str] | None = None,
     services: list[str] | None = None,
+    found: Any = None,
 ) -> Any:
     from stackctl.engine import connect
     from stackctl.stack import Stack
 
-    found = workspace(c, mode, profiles, services)
+    found = found or workspace(c, mode, profiles, services)
     return Stack(connect(found.settings), found.project, found.settings, console())
+
+
+def https_certificates(found: Any) -> list[str]:
+    """In an HTTPS mode (STACK_HTTPS), make or check the certificates before anything moves:
+    which certificate each host name will have, one line each."""
+    if found.https.mode == "off":
+        return []  # plain HTTP: not even the import of cryptography
+    import datetime as dt
+
+    from stackctl.tls.prepare import prepare_https
+
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = prepare_https(found.https, found.settings.project_dir, now)
+    return [row.describe(now) for row in rows]
 
 
 def services_of(service: list[str] | None) -> list[str]:
@@ -108,7 +123,11 @@ def up(
 ) -> None:
     """Bring the stack up from compose.yaml; change only what changed."""
     services = services_of(service)
-    stack = open_stack(c, mode, profile, services)
+    found = workspace(c, mode, profile, services)
+    certificates = https_certificates(found)
+    stack = open_stack(c, found=found)
+    for line in certificates:
+        stack.console.print(f"[bold]https[/]: {line}", soft_wrap=True)
     plans = stack.up(services, build=build, wait=wait)
     changed = list(dict.fromkeys(p.service for p in plans if p.action != "keep"))
     count = len({p.service for p in plans})

@@ -58,7 +58,10 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = settings.SESSION_LIFETIME_SECONDS
     app.session_interface = sessions.CookieSessions()
     if settings.TRUSTED_PROXIES:
-        # Behind nginx: the client's address (login throttling) is what nginx saw.
+        # Behind nginx: the client's address (login throttling) is what nginx saw, and the
+        # scheme (Secure session cookies, https URLs) is nginx's X-Forwarded-Proto. nginx sets
+        # that header, never passes a client's on (and says https behind a load balancer only
+        # when the balancer's address is trusted), and web is reachable only through nginx.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.TRUSTED_PROXIES, x_proto=settings.TRUSTED_PROXIES
         )

@@ -13,8 +13,9 @@ import secrets
 import time
 
 import redis
-from flask import Flask, g, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Response
 from itsdangerous import URLSafeTimedSerializer
 
 from gallery.clients import clients
@@ -43,6 +44,18 @@ class CookieSessions(SecureCookieSessionInterface):
             built = (keys, super().get_signing_serializer(app))
             self._built = built  # one assignment: threads see the old pair or the new one
         return built[1]
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """No session cookie on a plain-HTTP request when cookies are Secure (production).
+
+        A browser drops a Secure cookie that comes over plain HTTP on any host but localhost,
+        where it keeps it: a login would work there and silently fail on the real host name.
+        Not sending it makes both the same. Whether the request came over HTTPS is what the
+        trusted proxy said (X-Forwarded-Proto through ProxyFix, TRUSTED_PROXIES hops).
+        """
+        if app.config["SESSION_COOKIE_SECURE"] and not request.is_secure:
+            return
+        super().save_session(app, session, response)
 
 
 def session_key(session_id: str) -> str:

@@ -30,6 +30,25 @@ from gallery.sessions import end_session, start_session
 from gallery.uploads import accept_upload
 
 bp = Blueprint("web", __name__)
+
+
+def login_over_https() -> BaseResponse | None:
+    """With Secure session cookies (production), the login page and form only over HTTPS.
+
+    The session cookie is never sent over plain HTTP (sessions.CookieSessions), so a login there
+    would check the password and leave nobody logged in: send it to HTTPS first (308 keeps a
+    POST a POST), before CSRF, which could only fail without the cookie.
+    """
+    if (
+        request.endpoint == "web.login"
+        and current_app.config["SESSION_COOKIE_SECURE"]
+        and not request.is_secure
+    ):
+        return redirect(request.url.replace("http://", "https://", 1), 308)
+    return None
+
+
+bp.before_request(login_over_https)
 bp.before_request(csrf.protect)
 
 PAGE_SIZE = 24

@@ -31,6 +31,7 @@ from stackctl.errors import EngineUnreachable, SettingsError, StackError
 from stackctl.portholders import PortHolder, port_holders
 from stackctl.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
 from stackctl.settings import StackSettings, load_settings
+from stackctl.tls.settings import HttpsSettings
 
 if TYPE_CHECKING:
     import docker
@@ -116,6 +117,7 @@ def diagnose(
     except StackError:
         dotenv = {}  # load_workspace meets the same error: it is the first line
     project: Project | None = None
+    https_settings: HttpsSettings | None = None
     try:
         found = load_workspace(project_dir, environ=environ, compose_file=compose_file)
     except StackError as exc:
@@ -125,7 +127,7 @@ def diagnose(
         except SettingsError:
             settings = load_settings(project_dir, {}, {}, compose_file)
     else:
-        settings, project = found.settings, found.project
+        settings, project, https_settings = found.settings, found.project, found.https
         first = Check(
             "stack settings",
             "ok",
@@ -134,7 +136,26 @@ def diagnose(
     checks = run_checks(
         settings, project, environ={**dotenv, **environ}, connect=connect, check_app=check_app
     )
-    return [first, *checks, check_tool_environment(project_dir)]
+    https = check_https(https_settings, project_dir) if https_settings else []
+    return [first, *checks, *https, check_tool_environment(project_dir)]
+
+
+def check_https(https: HttpsSettings, project_dir: Path) -> list[Check]:
+    """Which certificate each host name will have, where from, when it expires (read only)."""
+    if https.mode == "off":
+        return [
+            Check("https", "ok", "off: plain HTTP (STACK_HTTPS=local|files|acme|lb serves HTTPS)")
+        ]
+    import datetime as dt
+
+    from stackctl.tls.prepare import planned_certificates
+
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        rows = planned_certificates(https, project_dir, now)
+    except StackError as exc:
+        return [Check("https", "fail", str(exc), blocks_up=True)]
+    return [Check(f"https {row.host}", "ok", row.describe(now)) for row in rows]
 
 
 def run_checks(

@@ -40,3 +40,7 @@ class ServiceUnhealthy(StackError):
 
 class SettingsError(StackError):
     """A stackctl setting (environment or .env) is invalid."""
+
+
+class CertificateRefused(StackError):
+    """A certificate or key file cannot be served: names the file and what to do."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackctl.compose import Project, load_project
@@ -12,12 +12,15 @@ from stackctl.compose.envfiles import read_dotenv
 from stackctl.errors import ComposeError
 from stackctl.gcpause import paused_gc
 from stackctl.settings import StackSettings, load_settings
+from stackctl.tls.overrides import compose_environment, override_file
+from stackctl.tls.settings import HttpsSettings, load_https_settings
 
 
 @dataclass(frozen=True)
 class Workspace:
     settings: StackSettings
     project: Project
+    https: HttpsSettings = field(default_factory=HttpsSettings)
 
 
 def load_workspace(
@@ -37,6 +40,11 @@ def load_workspace(
         environ["STACK_MODE"] = mode
     dotenv = read_dotenv(project_dir, environ)
     settings = load_settings(project_dir, environ, dotenv, compose_file)
+    # An HTTPS mode merges its override over compose.yaml and gives it the values it reads.
+    https = load_https_settings(project_dir, environ, dotenv)
+    https_override = override_file(https, project_dir)
+    for name, value in compose_environment(https, project_dir).items():
+        environ.setdefault(name, value)
     if not profiles:
         listed = environ.get("COMPOSE_PROFILES", dotenv.get("COMPOSE_PROFILES", ""))
         profiles = [name.strip() for name in listed.split(",") if name.strip()]
@@ -48,7 +56,7 @@ def load_workspace(
             environ,
             project_name=settings.project_name,
             profiles=profiles,
-            overrides=settings.override_files,
+            overrides=[*settings.override_files, *filter(None, [https_override])],
             services=services,
         )
-    return Workspace(settings=settings, project=project)
+    return Workspace(settings=settings, project=project, https=https)

@@ -57,12 +57,17 @@ def as_seed(directory: Path) -> None:
     if "\n  web:\n" not in text:
         raise SystemExit("bench_throughput: compose.yaml has no `  web:` service to change")
     compose.write_text(text.replace("\n  web:\n", "\n  web:\n" + SEED_COMMAND, 1))
-    template = directory / "containers/nginx/default.conf.template"
-    lines = template.read_text().splitlines(keepends=True)
-    kept = [line for line in lines if line.strip() not in KEEPALIVE_LINES]
-    if len(lines) - len(kept) != len(KEEPALIVE_LINES):
-        raise SystemExit(f"bench_throughput: {template.name} no longer has the keep-alive lines")
-    template.write_text("".join(kept))
+    removed = 0
+    # The upstream block's keepalive lines, and the proxy's HTTP/1.1 lines (a snippet every
+    # server includes).
+    for name in ("default.conf.template", "snippets/app-proxy.conf"):
+        template = directory / "containers/nginx" / name
+        lines = template.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if line.strip() not in KEEPALIVE_LINES]
+        removed += len(lines) - len(kept)
+        template.write_text("".join(kept))
+    if removed != len(KEEPALIVE_LINES):
+        raise SystemExit("bench_throughput: containers/nginx no longer has the keep-alive lines")
 
 
 def cgroup_cpu_seconds(container_id: str) -> float | None:

@@ -109,3 +109,22 @@ def test_bad_compose_file_is_one_line_before_any_engine_call(
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert expected in lines[0]
+
+
+def test_up_refuses_an_expired_certificate_in_one_line_before_any_engine_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from tls_material import write_pair
+
+    now = dt.datetime.now(dt.timezone.utc)
+    cert, key = write_pair(tmp_path / "certs", not_after=now - dt.timedelta(days=1))
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    monkeypatch.setenv("STACK_HTTPS", "files")
+    monkeypatch.setenv("TLS_CERT_FILE", str(cert))
+    monkeypatch.setenv("TLS_KEY_FILE", str(key))
+    assert invoke_here("up", "--mode", "production") == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {cert}: the certificate expired on")
