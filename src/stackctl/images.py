@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from stackctl.dockerfile import BaseImageRef, base_images_of, declared_args
+from stackctl.engine.models import built_image_id, inspect_image
 from stackctl.errors import BaseImageMissing, BuildError
 
 LOG_TAIL_LINES = 20
@@ -94,9 +95,9 @@ class _BuildOutput:
             self.exit_code = code if isinstance(code, int) else None
             self.tail.append(self.error)
             return False
-        aux = chunk.get("aux")
-        if isinstance(aux, dict) and aux.get("ID"):
-            self.image_id = str(aux["ID"])
+        built = built_image_id(chunk)
+        if built is not None:
+            self.image_id = built
         new_step = False
         text = chunk.get("stream") or chunk.get("status") or ""
         for raw in str(text).splitlines():
@@ -253,7 +254,7 @@ def build_image(
                 raise output.failure(service) from None
             if output.error is not None or output.image_id is None:
                 raise output.failure(service)
-            image_id = str(client.api.inspect_image(tag)["Id"])
+            image_id = inspect_image(client.api, tag).id
         except BaseException:
             shown.finished(line)
             raise

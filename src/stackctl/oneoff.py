@@ -15,6 +15,7 @@ from docker.errors import NotFound
 from stackctl import labels
 from stackctl.buildargs import buildargs_for
 from stackctl.converge import first_network, network_name
+from stackctl.engine.models import created_id, wait_status
 from stackctl.errors import StackError
 from stackctl.images import build_image
 from stackctl.stack import Stack
@@ -59,26 +60,27 @@ def run_tests(
     command = ["pytest", "-p", "no:cacheprovider", *(pytest_args or DEFAULT_TEST_ARGS)]
     stack.console.print(f"[bold]running[/] {shlex.join(command)}")
     api = stack.api
-    container = api.create_container(
-        image=image,
-        command=command,
-        environment={"TEST_REDIS_URL": TEST_REDIS_URL},
-        labels={
-            labels.PROJECT: stack.project.name,
-            labels.SERVICE: f"{service}-test",
-            labels.ONEOFF: "True",
-        },
-        host_config=api.create_host_config(
-            network_mode=network_name(stack.project, first_network(stack.project, service)),
-            init=True,
-        ),
+    container = created_id(
+        api.create_container(
+            image=image,
+            command=command,
+            environment={"TEST_REDIS_URL": TEST_REDIS_URL},
+            labels={
+                labels.PROJECT: stack.project.name,
+                labels.SERVICE: f"{service}-test",
+                labels.ONEOFF: "True",
+            },
+            host_config=api.create_host_config(
+                network_mode=network_name(stack.project, first_network(stack.project, service)),
+                init=True,
+            ),
+        )
     )
     try:
-        api.start(container["Id"])
-        for chunk in api.logs(container["Id"], stream=True, follow=True):
+        api.start(container)
+        for chunk in api.logs(container, stream=True, follow=True):
             write(chunk.decode("utf-8", "replace"))
-        status: int = api.wait(container["Id"])["StatusCode"]
-        return status
+        return wait_status(api.wait(container))
     finally:
         with contextlib.suppress(NotFound):
-            api.remove_container(container["Id"], force=True)
+            api.remove_container(container, force=True)

@@ -147,10 +147,10 @@ class CheckedApi(ScriptedApi):
         }
         return found
 
-    def exec_create(self, container_id: str, command: list[str], **options: Any) -> str:
+    def exec_create(self, container_id: str, command: list[str], **options: Any) -> dict[str, str]:
         self.commands.append(command)
         self.attached = bool(options.get("stdout") or options.get("stderr"))
-        return f"exec-{len(self.commands)}"
+        return {"Id": f"exec-{len(self.commands)}"}  # as docker-py answers
 
     def exec_start(self, exec_id: str) -> bytes:
         if self.hold is not None:
@@ -211,7 +211,7 @@ def test_a_hanging_own_check_neither_blocks_the_wait_nor_runs_twice_at_once() ->
 def test_the_check_command_is_docker_s_own_reading_of_the_test(
     test: list[str] | None, command: list[str] | None
 ) -> None:
-    from stackctl.health import check_command
+    from stackctl.engine.models import check_command
 
     assert check_command(test) == command
 

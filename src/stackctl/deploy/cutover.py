@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from stackctl.compose import ServiceSpec
-from stackctl.converge import create_options, host_options
+from stackctl.converge import create_options, health_config, host_options
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, Role
 from stackctl.deploy.errors import DeployFailed, ReleaseCommandFailed, ReleaseUnhealthy
@@ -33,6 +33,17 @@ from stackctl.deploy.secretfiles import (
     secret_files,
 )
 from stackctl.deploy.settings import DeploySettings
+from stackctl.engine.execs import run_in
+from stackctl.engine.healthchecks import create_healthcheck
+from stackctl.engine.models import (
+    Container,
+    created_id,
+    inspect_container,
+    inspect_image,
+    listed_containers,
+    wait_status,
+)
+from stackctl.engine.readiness import Phase, readiness
 from stackctl.secretmounts import SECRETS_DIR, without_secrets
 
 if TYPE_CHECKING:
@@ -102,27 +113,21 @@ def ensure_network(client: docker.DockerClient, app: str) -> None:
 
 def releases(client: docker.DockerClient, app: str) -> list[Release]:
     """The host's releases (all roles of one version together), newest deploy first."""
-    found = client.api.containers(
-        all=True, filters={"label": [f"{labels.APP}={app}", f"{labels.KIND}=role"]}
-    )
-    by_version: dict[str, list[dict[str, Any]]] = {}
+    found = listed_containers(client.api, label=[f"{labels.APP}={app}", f"{labels.KIND}=role"])
+    by_version: dict[str, list[Container]] = {}
     for container in found:
-        by_version.setdefault(container["Labels"].get(labels.RELEASE, ""), []).append(container)
+        by_version.setdefault(container.labels.get(labels.RELEASE, ""), []).append(container)
     result = []
     for version, containers in by_version.items():
-        first = containers[0]["Labels"]
-        running = tuple(
-            sorted(c["Labels"].get(labels.ROLE, "") for c in containers if c["State"] == "running")
-        )
+        first = containers[0].labels
+        running = tuple(sorted(c.labels.get(labels.ROLE, "") for c in containers if c.running))
         result.append(
             Release(
                 version=version,
-                containers={
-                    c["Labels"].get(labels.ROLE, ""): c["Names"][0].lstrip("/") for c in containers
-                },
+                containers={c.labels.get(labels.ROLE, ""): c.name for c in containers},
                 running=bool(running),
                 deployed_at=max(
-                    float(c["Labels"].get(labels.DEPLOYED_AT, "0") or 0) for c in containers
+                    float(c.labels.get(labels.DEPLOYED_AT, "0") or 0) for c in containers
                 ),
                 commit=first.get(labels.VERSION, ""),
                 dirty=first.get(labels.DIRTY) == "true",
@@ -137,13 +142,12 @@ def serving(client: docker.DockerClient, app: str) -> str | None:
     from docker.errors import NotFound
 
     try:
-        state = client.api.inspect_container(proxy_name(app))["State"]
+        proxy = inspect_container(client.api, proxy_name(app))
     except NotFound:
         return None
-    if not state.get("Running"):
+    if not proxy.running:
         return None
-    result = client.api.exec_create(proxy_name(app), ["sh", "-c", _SERVING_SCRIPT])
-    output = client.api.exec_start(result["Id"]).decode(errors="replace").strip()
+    output = run_in(client.api, proxy_name(app), ["sh", "-c", _SERVING_SCRIPT]).text.strip()
     return output.rsplit(":", 1)[0] if output else None
 
 
@@ -154,8 +158,7 @@ def current_version(client: docker.DockerClient, app: str) -> str | None:
     upstream = serving(client, app)
     if upstream:
         with contextlib.suppress(NotFound):
-            found: str = client.api.inspect_container(upstream)["Config"]["Labels"][labels.RELEASE]
-            return found
+            return inspect_container(client.api, upstream).labels[labels.RELEASE]
     running = [r for r in releases(client, app) if r.running]
     return running[0].version if running else None
 
@@ -164,23 +167,6 @@ def log_tail(client: docker.DockerClient, container: str, lines: int = LOG_TAIL)
     raw = client.api.logs(container, stdout=True, stderr=True, tail=lines)
     text: str = raw.decode(errors="replace")
     return text.splitlines()[-lines:]
-
-
-def nanoseconds(seconds: float) -> int:
-    return int(seconds * 1_000_000_000)
-
-
-def healthcheck_of(spec: ServiceSpec) -> dict[str, Any] | None:
-    check = spec.healthcheck
-    if check is None or check.disabled or not check.test:
-        return None
-    return {
-        "test": check.test,
-        "interval": nanoseconds(check.interval),
-        "timeout": nanoseconds(check.timeout),
-        "retries": check.retries,
-        "start_period": nanoseconds(check.start_period),
-    }
 
 
 def container_environment(spec: ServiceSpec, environment: Mapping[str, str]) -> dict[str, str]:
@@ -225,7 +211,7 @@ def create_service_container(
         working_dir=spec.working_dir,
         user=spec.user or "",
         labels={**spec.labels, **container_labels, labels.IMAGE: image},
-        healthcheck=healthcheck_of(spec),
+        healthcheck=create_healthcheck(health_config(spec, deployed=True)),
         stop_signal=spec.stop_signal,
         stop_timeout=int(spec.stop_grace_period or settings.stop_timeout),
         host_config=client.api.create_host_config(
@@ -246,7 +232,7 @@ def create_service_container(
         if aliases
         else None,
     )
-    return str(created["Id"])
+    return created_id(created)
 
 
 def create_with_secrets(
@@ -332,27 +318,22 @@ def wait_ready(
     up` does: Docker runs a check first an interval (5 s in compose.yaml) after the start, and
     the cutover would wait that long for an app answering in half a second. Unhealthy stays
     Docker's word (its retries), so one failed run of ours fails nothing."""
-    from stackctl.health import OwnChecks, container_check
+    from stackctl.health import OwnChecks
 
     passed = threading.Event()  # wakes the wait when a run of ours passes
     own_checks = OwnChecks(client.api, on_pass=passed.set)
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        inspected = client.api.inspect_container(container)
-        state = inspected["State"]
-        health = (state.get("Health") or {}).get("Status")
-        check = container_check(inspected)
-        if not state.get("Running"):
-            return time.monotonic() - started, f"exited with code {state.get('ExitCode')}"
-        if health == "unhealthy":
+        inspected = inspect_container(client.api, container)
+        phase = readiness(inspected)
+        if not inspected.running:
+            return time.monotonic() - started, f"exited with code {inspected.exit_code}"
+        if phase is Phase.UNHEALTHY:
             return time.monotonic() - started, "failed its health check"
-        own_passed = (
-            health == "starting" and check is not None and own_checks.passed(container, *check)
-        )
         if (
-            health == "healthy"
-            or own_passed
-            or (check is None and time.monotonic() - started >= settle)
+            phase is Phase.HEALTHY
+            or (phase is Phase.STARTING and own_checks.check_passed(container, inspected.check))
+            or (phase is Phase.RUNNING and time.monotonic() - started >= settle)
         ):
             client.api.update_container(container, restart_policy={"Name": "unless-stopped"})
             return time.monotonic() - started, None
@@ -376,34 +357,36 @@ def ensure_proxy(
 
     name = proxy_name(settings.app)
     try:
-        found = client.api.inspect_container(name)
+        found: Container | None = inspect_container(client.api, name)
     except NotFound:
         found = None
     if found is not None:
-        same_image = found["Image"] == client.api.inspect_image(image)["Id"]
-        if same_image and found["State"].get("Running"):
+        same_image = found.image_id == inspect_image(client.api, image).id
+        if same_image and found.running:
             return False
         client.api.remove_container(name, force=True)
-    created = client.api.create_container(
-        image,
-        name=name,
-        environment={
-            **spec.environment,
-            "NGINX_UPSTREAM": upstream,
-            # Deploys switch the upstream themselves; no name watcher needed.
-            "UPSTREAM_RECHECK_SECONDS": "0",
-        },
-        ports=[80],
-        labels={labels.APP: settings.app, labels.KIND: "proxy", labels.ROLE: "proxy"},
-        stop_signal=spec.stop_signal,
-        host_config=client.api.create_host_config(
-            network_mode=network_name(settings.app),
-            port_bindings={80: (settings.http_host, settings.http_port)},
-            restart_policy={"Name": "unless-stopped"},
-            log_config=_LOG_CONFIG,
-        ),
+    created = created_id(
+        client.api.create_container(
+            image,
+            name=name,
+            environment={
+                **spec.environment,
+                "NGINX_UPSTREAM": upstream,
+                # Deploys switch the upstream themselves; no name watcher needed.
+                "UPSTREAM_RECHECK_SECONDS": "0",
+            },
+            ports=[80],
+            labels={labels.APP: settings.app, labels.KIND: "proxy", labels.ROLE: "proxy"},
+            stop_signal=spec.stop_signal,
+            host_config=client.api.create_host_config(
+                network_mode=network_name(settings.app),
+                port_bindings={80: (settings.http_host, settings.http_port)},
+                restart_policy={"Name": "unless-stopped"},
+                log_config=_LOG_CONFIG,
+            ),
+        )
     )
-    client.api.start(created["Id"])
+    client.api.start(created)
     _wait_proxy(client, name)
     return True
 
@@ -412,29 +395,28 @@ def _wait_proxy(client: docker.DockerClient, name: str, timeout: float = 30) -> 
     command = ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/nginx-health"]
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if client.api.inspect_container(name)["State"].get("Running"):
-            result = client.api.exec_create(name, command)
-            client.api.exec_start(result["Id"])
-            if client.api.exec_inspect(result["Id"])["ExitCode"] == 0:
-                return
+        if inspect_container(client.api, name).running and run_in(client.api, name, command).ok:
+            return
         time.sleep(_POLL)
     raise DeployFailed(f"the proxy did not answer in {timeout:.0f}s: {log_tail(client, name)[-3:]}")
 
 
 def switch_proxy(client: docker.DockerClient, app: str, upstream: str) -> None:
     """Point the proxy at `container:port` with a graceful reload."""
-    result = client.api.exec_create(
-        proxy_name(app), ["sh", "-c", _SWITCH_SCRIPT], environment={"DEPLOY_UPSTREAM": upstream}
+    result = run_in(
+        client.api,
+        proxy_name(app),
+        ["sh", "-c", _SWITCH_SCRIPT],
+        environment={"DEPLOY_UPSTREAM": upstream},
     )
-    output = client.api.exec_start(result["Id"]).decode(errors="replace")
-    if client.api.exec_inspect(result["Id"])["ExitCode"] != 0:
-        raise DeployFailed(f"the proxy refused the switch to {upstream}: {output}")
+    if not result.ok:
+        raise DeployFailed(f"the proxy refused the switch to {upstream}: {result.text}")
 
 
 def stop_container(client: docker.DockerClient, container: str, default_timeout: int) -> None:
     """Stop with the container's own stop signal and grace period (compose's stop_signal and
     stop_grace_period: a Celery worker gets SIGQUIT)."""
-    configured = client.api.inspect_container(container)["Config"].get("StopTimeout")
+    configured = inspect_container(client.api, container).stop_timeout
     client.api.stop(
         container, timeout=int(configured if configured is not None else default_timeout)
     )
@@ -460,8 +442,7 @@ def prune(client: docker.DockerClient, settings: DeploySettings) -> list[str]:
         images = set()
         for container in release.containers.values():
             with contextlib.suppress(NotFound):
-                image_label = client.api.inspect_container(container)["Config"]["Labels"]
-                images.add(image_label.get(labels.IMAGE, ""))
+                images.add(inspect_container(client.api, container).labels.get(labels.IMAGE, ""))
             remove_role_container(client, container)
         for image in images - {""}:
             with contextlib.suppress(APIError):
@@ -481,25 +462,26 @@ def run_release_command(
 ) -> None:
     """Run the release command from the first role's image as a one-off container."""
     spec = app.spec(app.roles[0].service)
-    created = client.api.create_container(
-        image,
-        command=shlex.split(settings.release_command),
-        environment=container_environment(spec, environment),
-        labels={labels.APP: settings.app, labels.ROLE: "release-command"},
-        host_config=client.api.create_host_config(network_mode=network_name(settings.app)),
+    created = created_id(
+        client.api.create_container(
+            image,
+            command=shlex.split(settings.release_command),
+            environment=container_environment(spec, environment),
+            labels={labels.APP: settings.app, labels.ROLE: "release-command"},
+            host_config=client.api.create_host_config(network_mode=network_name(settings.app)),
+        )
     )
     try:
-        client.api.start(created["Id"])
-        result: Any = client.api.wait(created["Id"], timeout=int(timeout))
-        code = int(result.get("StatusCode", 1))
+        client.api.start(created)
+        code = wait_status(client.api.wait(created, timeout=int(timeout)))
         if code != 0:
             raise ReleaseCommandFailed(
                 f"release command `{settings.release_command}` exited with code {code}: "
                 "nothing was switched",
-                log_tail=log_tail(client, created["Id"]),
+                log_tail=log_tail(client, created),
             )
     finally:
-        client.api.remove_container(created["Id"], force=True)
+        client.api.remove_container(created, force=True)
 
 
 def cutover(
@@ -632,6 +614,6 @@ def _running(client: docker.DockerClient, container: str) -> bool:
     from docker.errors import NotFound
 
     try:
-        return bool(client.api.inspect_container(container)["State"].get("Running"))
+        return inspect_container(client.api, container).running
     except NotFound:
         return False

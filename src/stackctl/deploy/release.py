@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings
+from stackctl.engine.models import inspect_image
 from stackctl.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def build_release(
         found = built.get(service)
         if found is None:
             try:
-                found = str(local.api.inspect_image(reference)["Id"])
+                found = inspect_image(local.api, reference).id
             except Exception:
                 raise DeployFailed(
                     f"image {reference} of {service} is not in the local engine and has no"

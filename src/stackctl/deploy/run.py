@@ -16,6 +16,7 @@ from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.plan import batches
 from stackctl.deploy.release import ReleaseImages, check_one_container_per_host, check_secrets
 from stackctl.deploy.settings import DeploySettings, HostAddress
+from stackctl.engine.models import inspect_container
 from stackctl.errors import StackError
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ def rollback(
             )
         proxy_image = None
         if app.proxied is not None:
-            proxy_image = client.api.inspect_container(cutover.proxy_name(settings.app))["Image"]
+            proxy_image = inspect_container(client.api, cutover.proxy_name(settings.app)).image_id
         cutover.cutover(
             client,
             settings,

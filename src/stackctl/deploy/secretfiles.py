@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from stackctl.compose import Project, ServiceSpec
 from stackctl.deploy import labels
+from stackctl.engine.models import created_id, inspect_container
 from stackctl.secretmounts import SECRETS_DIR
 
 if TYPE_CHECKING:
@@ -96,14 +97,16 @@ def fill_secrets_volume(
 ) -> None:
     """Write `files` into `volume`, owned by the user of `container` (created, maybe never
     started, mounting the volume) unless told otherwise."""
-    user = client.api.inspect_container(container)["Config"].get("User") or "0"
+    user = inspect_container(client.api, container).user or "0"
     default_uid, default_gid = user_ids(client, container, user)
-    helper = client.api.create_container(
-        ensure_helper_image(client),
-        command=["true"],
-        entrypoint=[],
-        labels={labels.APP: app, labels.KIND: "secrets-helper"},
-        host_config=client.api.create_host_config(binds={volume: {"bind": SECRETS_DIR}}),
+    helper = created_id(
+        client.api.create_container(
+            ensure_helper_image(client),
+            command=["true"],
+            entrypoint=[],
+            labels={labels.APP: app, labels.KIND: "secrets-helper"},
+            host_config=client.api.create_host_config(binds={volume: {"bind": SECRETS_DIR}}),
+        )
     )
     try:
         archive = io.BytesIO()
@@ -115,9 +118,9 @@ def fill_secrets_volume(
                 info.uid = int(file.uid) if file.uid is not None else default_uid
                 info.gid = int(file.gid) if file.gid is not None else default_gid
                 tar.addfile(info, io.BytesIO(file.content))
-        client.api.put_archive(helper["Id"], SECRETS_DIR, archive.getvalue())
+        client.api.put_archive(helper, SECRETS_DIR, archive.getvalue())
     finally:
-        client.api.remove_container(helper["Id"], force=True)
+        client.api.remove_container(helper, force=True)
 
 
 def user_ids(client: docker.DockerClient, container: str, user: str) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stackctl.compose import Project, ServiceSpec
 from stackctl.deploy import labels
 from stackctl.deploy.secretfiles import DEFAULT_MODE, secret_files
+from stackctl.engine.models import Service, created_id, inspect_image
 
 if TYPE_CHECKING:
     import docker
@@ -113,14 +114,14 @@ def image_user_ids(local: docker.DockerClient, image: str) -> tuple[str, str]:
     (a created, never started container)."""
     from stackctl.deploy.secretfiles import user_ids
 
-    user = local.api.inspect_image(image)["Config"].get("User") or "0"
+    user = inspect_image(local.api, image).user or "0"
     if ":" not in user and user.isdigit():
         return user, user
-    helper = local.api.create_container(image, command=["true"], entrypoint=[])
+    helper = created_id(local.api.create_container(image, command=["true"], entrypoint=[]))
     try:
-        uid, gid = user_ids(local, helper["Id"], user)
+        uid, gid = user_ids(local, helper, user)
     finally:
-        local.api.remove_container(helper["Id"], force=True)
+        local.api.remove_container(helper, force=True)
     return str(uid), str(gid)
 
 
@@ -128,12 +129,9 @@ def prune_secrets(manager: docker.DockerClient, app: str) -> list[str]:
     """Remove this app's secret versions no service refers to; their names."""
     from docker.errors import APIError
 
-    used = set()
+    used: set[str] = set()
     for service in manager.services.list(filters={"label": f"{labels.APP}={app}"}):
-        for spec_key in ("Spec", "PreviousSpec"):
-            spec = service.attrs.get(spec_key) or {}
-            for ref in spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Secrets") or []:
-                used.add(ref["SecretID"])
+        used |= Service(service).secret_ids
     removed = []
     for secret in manager.secrets.list(filters={"label": f"{labels.APP}={app}"}):
         if secret.id in used:
