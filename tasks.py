@@ -304,7 +304,7 @@ def deploy_(
 
     settings = deploy_settings(c, hosts=tuple(host or ()), batch_size=batch_size)
     stack, app = deploy_app(settings)
-    environment = release_environment(settings)
+    environment = release_environment(settings, app=app)
     out = console()
     if swarm_target(target):
         from stackctl.swarm import run as swarm_run

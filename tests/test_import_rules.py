@@ -53,3 +53,22 @@ def test_the_rule_sees_lazy_and_type_only_imports(tmp_path: Path) -> None:
         "stackctl/doctor.py -> fakeoss",
         "stackctl/doctor.py -> gallery",
     ]
+
+
+APP_WORDS = ("gallery", "FLASK_CONFIG", "tests/")
+
+
+def app_knowledge(src: Path) -> list[str]:
+    """`module:line word` for each line of stackctl naming the app, its settings or its tests."""
+    found = []
+    for path in sorted((src / "stackctl").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            # stackctl's own rule may name its own test.
+            line = line.replace("tests/test_engine_layer.py", "")
+            found += [f"{path.relative_to(src)}:{number} {w}" for w in APP_WORDS if w in line]
+    return found
+
+
+def test_stackctl_names_no_app_setting_or_test_path() -> None:
+    # What the app needs comes from compose.yaml (x-deploy.env, x-deploy.secrets, x-test).
+    assert app_knowledge(SRC) == []

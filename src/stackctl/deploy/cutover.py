@@ -466,7 +466,7 @@ def run_release_command(
         client.api.create_container(
             image,
             command=shlex.split(settings.release_command),
-            environment=container_environment(spec, environment),
+            environment=container_environment(spec, app.role_environment(environment)),
             labels={labels.APP: settings.app, labels.ROLE: "release-command"},
             host_config=client.api.create_host_config(network_mode=network_name(settings.app)),
         )

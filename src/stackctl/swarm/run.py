@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 Say = Callable[[str], None]
-PLAIN = ("FLASK_CONFIG",)
-"""Run-time values that are settings, not secrets: they stay environment."""
 LOG_TAIL = 20
 _POLL = 0.5
 
@@ -99,11 +97,6 @@ def _check_nodes(swarm: swarm_nodes.Swarm) -> None:
         )
 
 
-def _secret_values(environment: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    plain = {k: v for k, v in environment.items() if k in PLAIN}
-    return plain, {k: v for k, v in environment.items() if k not in PLAIN}
-
-
 def plan(
     local: docker.DockerClient,
     settings: DeploySettings,
@@ -116,7 +109,7 @@ def plan(
     create_secrets: bool,
 ) -> list[Planned]:
     """Each service's wanted spec beside the running one (secrets created when asked)."""
-    plain, secret_values = _secret_values(environment)
+    plain, secret_values = app.plain_and_secret(environment)
     refs = {**images.roles, **images.accessories}
     if app.proxy and images.proxy:
         refs[app.proxy] = images.proxy

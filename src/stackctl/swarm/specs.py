@@ -51,7 +51,7 @@ class Inputs:
     images: Mapping[str, str]
     """compose service -> image reference on the nodes"""
     environment: Mapping[str, str]
-    """plain run-time values of the roles (FLASK_CONFIG): no secrets"""
+    """plain run-time values of the roles (compose.yaml's `x-deploy.env`): no secrets"""
     secrets: Mapping[str, list[dict[str, Any]]]
     """compose service -> its ContainerSpec.Secrets entries"""
     nodes: int
