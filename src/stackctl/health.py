@@ -23,11 +23,11 @@ from rich.console import Console
 
 from stackctl import labels
 from stackctl.engine.execs import run_in
+from stackctl.engine.logs import LOG_TAIL, last_lines
 from stackctl.engine.models import Container, HealthCheck, inspect_container, project_containers
 from stackctl.engine.readiness import Phase, readiness
 from stackctl.errors import ServiceUnhealthy
 
-LOG_TAIL = 20
 POLL_SECONDS = 0.2
 
 
@@ -275,5 +275,4 @@ class HealthWaiter:
         found = project_containers(self.api, self.project, service)
         if not found:
             return []
-        raw: bytes = self.api.logs(found[0].id, tail=lines)
-        return raw.decode("utf-8", "replace").splitlines()
+        return last_lines(self.api, found[0].id, lines)

@@ -29,10 +29,10 @@ from rich.progress import (
 )
 
 from stackctl.dockerfile import BaseImageRef, base_images_of, declared_args
+from stackctl.engine.logs import LOG_TAIL
 from stackctl.engine.models import built_image_id, inspect_image
 from stackctl.errors import BaseImageMissing, BuildError
 
-LOG_TAIL_LINES = 20
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -83,7 +83,7 @@ class _BuildOutput:
     image_id: str | None = None
     error: str | None = None
     exit_code: int | None = None
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL_LINES))
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
 
     def feed(self, chunk: Mapping[str, Any]) -> bool:
         """Take one decoded stream chunk; True when it started a new step."""

@@ -36,10 +36,11 @@ from stackctl.converge import (
 )
 from stackctl.engine import models
 from stackctl.engine.healthchecks import create_healthcheck
+from stackctl.engine.logs import LOG_TAIL
 from stackctl.engine.models import Container, project_containers
 from stackctl.engine.readiness import Phase, readiness
 from stackctl.errors import StackError
-from stackctl.health import LOG_TAIL, HealthWaiter
+from stackctl.health import HealthWaiter
 from stackctl.logs import log_lines
 from stackctl.portcheck import engine_is_local, refuse_taken_ports
 from stackctl.portholders import port_holders

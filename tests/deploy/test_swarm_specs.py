@@ -8,8 +8,9 @@ import pytest
 from deploy_hosts import ROOT, TEST_OVERRIDE
 
 from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.secrets import Secret
 from stackctl.errors import SettingsError
-from stackctl.swarm.secrets import SwarmSecret, secret_references
+from stackctl.swarm.secrets import secret_references
 from stackctl.swarm.settings import deploy_target, load_swarm_settings
 from stackctl.swarm.specs import Inputs, changes, normal, service_specs
 
@@ -31,7 +32,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> AppDefinition:
 
 def specs_for(app: AppDefinition, **settings: str) -> dict[str, dict]:  # type: ignore[type-arg]
     swarm = load_swarm_settings(HOSTS, environ=settings)
-    secret = SwarmSecret("SECRET_KEY", b"s3cret-value", None, None, 0o400)
+    secret = Secret("SECRET_KEY", b"s3cret-value", None, None, 0o400)
     refs = secret_references(APP, [secret], {}, ("10001", "10001"))
     inputs = Inputs(
         app=APP,
@@ -121,11 +122,11 @@ def test_a_changed_image_is_the_one_change_shown(app: AppDefinition) -> None:
 
 
 def test_secret_versions_differ_by_content_and_hide_it() -> None:
-    one = SwarmSecret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
-    two = SwarmSecret("SECRET_KEY", b"b", None, None, 0o400).object_name(APP)
+    one = Secret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
+    two = Secret("SECRET_KEY", b"b", None, None, 0o400).object_name(APP)
     assert one != two
     assert one.startswith(f"{APP}_SECRET_KEY_")
-    assert one == SwarmSecret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
+    assert one == Secret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
 
 
 @pytest.mark.parametrize(
@@ -229,7 +230,7 @@ def test_service_secrets_are_the_compose_files_then_the_values_they_do_not_cover
     tmp_path: Path,
 ) -> None:
     from stackctl.deploy.appdef import load_app
-    from stackctl.swarm.secrets import service_secrets
+    from stackctl.deploy.secrets import service_secrets
 
     (tmp_path / "key.txt").write_text("from-the-file\n")
     (tmp_path / "compose.yaml").write_text(

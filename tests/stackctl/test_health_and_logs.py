@@ -67,7 +67,7 @@ def test_an_unhealthy_service_names_the_logs_command_and_carries_its_last_lines(
         "service web is unhealthy; its last log lines: `invoke logs --service web --tail 50`"
     )
     assert raised.value.log_tail == ["booting", "cannot reach redis"]
-    assert api.log_calls == [{"tail": 20}]
+    assert api.log_calls == [{"stdout": True, "stderr": True, "tail": 20}]
 
 
 def test_an_exited_service_says_its_exit_code() -> None:

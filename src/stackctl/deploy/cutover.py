@@ -30,11 +30,12 @@ from stackctl.deploy.secretfiles import (
     ensure_helper_image,
     fill_secrets_volume,
     prepare_volume,
-    secret_files,
 )
+from stackctl.deploy.secrets import secret_files
 from stackctl.deploy.settings import DeploySettings
 from stackctl.engine.execs import run_in
 from stackctl.engine.healthchecks import create_healthcheck
+from stackctl.engine.logs import LOG_TAIL, last_lines
 from stackctl.engine.models import (
     Container,
     created_id,
@@ -49,7 +50,6 @@ from stackctl.secretmounts import SECRETS_DIR, without_secrets
 if TYPE_CHECKING:
     import docker
 
-LOG_TAIL = 20
 _POLL = 0.2
 _LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "3"}}
 # Pins the upstream into the proxy's template (so a restarted proxy keeps it), renders the site
@@ -164,9 +164,7 @@ def current_version(client: docker.DockerClient, app: str) -> str | None:
 
 
 def log_tail(client: docker.DockerClient, container: str, lines: int = LOG_TAIL) -> list[str]:
-    raw = client.api.logs(container, stdout=True, stderr=True, tail=lines)
-    text: str = raw.decode(errors="replace")
-    return text.splitlines()[-lines:]
+    return last_lines(client.api, container, lines)
 
 
 def container_environment(spec: ServiceSpec, environment: Mapping[str, str]) -> dict[str, str]:

@@ -4,16 +4,13 @@ parallel, stopping at the first batch with a failure."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from stackctl.deploy import cutover, lock, transfer
+from stackctl.deploy import cutover, fanout, lock, transfer
 from stackctl.deploy.accessories import accessory_logs, ensure_accessory, remove_accessory
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
-from stackctl.deploy.plan import batches
 from stackctl.deploy.release import ReleaseImages, check_one_container_per_host, check_secrets
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.engine.models import inspect_container
@@ -31,26 +28,13 @@ HostWork = Callable[["docker.DockerClient", HostAddress, Callable[[str], None]],
 def locked_hosts(
     settings: DeploySettings, *, holder: str, message: str
 ) -> Iterator[dict[HostAddress, docker.DockerClient]]:
-    """Clients for every host, each host's lock held; all released at the end."""
-    from stackctl.deploy.hosts import connect_host
-
-    clients: dict[HostAddress, docker.DockerClient] = {}
-    locked: list[HostAddress] = []
-    try:
-        for address in settings.addresses:
-            clients[address] = connect_host(address, settings)
-            lock.acquire_lock(
-                clients[address], settings.app, address.name, holder=holder, message=message
-            )
-            locked.append(address)
+    """Clients for every host (connected side by side), each host's lock held; all released
+    at the end."""
+    with (
+        fanout.connected(settings) as clients,
+        fanout.locked(settings, clients, holder=holder, message=message),
+    ):
         yield clients
-    finally:
-        for address in locked:
-            with contextlib.suppress(Exception):
-                lock.release_lock(clients[address], settings.app)
-        for client in clients.values():
-            with contextlib.suppress(Exception):
-                client.close()
 
 
 def in_batches(
@@ -59,22 +43,7 @@ def in_batches(
     work: HostWork,
     console: Console,
 ) -> None:
-    printing = threading.Lock()
-
-    def say(text: str) -> None:
-        with printing:
-            console.print(text, markup=False, highlight=False)
-
-    for number, batch in enumerate(batches(settings), start=1):
-        say(f"batch {number}: {', '.join(a.name for a in batch)}")
-        with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-            futures = [pool.submit(work, clients[a], a, say) for a in batch]
-            errors = [f.exception() for f in futures]
-        failed = [e for e in errors if e is not None]
-        if failed:
-            if len(failed) > 1:
-                say(f"{len(failed)} hosts of batch {number} failed; the first:")
-            raise failed[0]
+    fanout.in_batches(settings, clients, work, fanout.Printer(console))
 
 
 def _host_key(settings: DeploySettings, address: HostAddress) -> str:
@@ -250,12 +219,9 @@ def _rollback_target(
 
 def versions(settings: DeploySettings) -> dict[str, list[str]]:
     """Per host, each kept release with its roles and which of them run."""
-    from stackctl.deploy.hosts import connect_host
-
     listing: dict[str, list[str]] = {}
-    for address in settings.addresses:
-        client = connect_host(address, settings)
-        try:
+    with fanout.connected(settings) as clients:
+        for address, client in clients.items():
             current = cutover.current_version(client, settings.app)
             lines = []
             for release in cutover.releases(client, settings.app):
@@ -266,8 +232,6 @@ def versions(settings: DeploySettings) -> dict[str, list[str]]:
                 mark = "* " if release.version == current else "  "
                 lines.append(f"{mark}{release.version}: {roles}")
             listing[address.name] = lines
-        finally:
-            client.close()
     return listing
 
 
@@ -311,15 +275,9 @@ def accessory(
             )
 
     if action == "logs":
-        from stackctl.deploy.hosts import connect_host
-
-        printing = lambda text: console.print(text, markup=False, highlight=False)  # noqa: E731
-        for address in settings.addresses:
-            client = connect_host(address, settings)
-            try:
-                one_host(client, address, printing)
-            finally:
-                client.close()
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                one_host(client, address, fanout.Printer(console))
         return
     with locked_hosts(settings, holder=holder, message=f"accessory {service} {action}") as clients:
         in_batches(settings, clients, one_host, console)
@@ -327,31 +285,21 @@ def accessory(
 
 def release_locks(settings: DeploySettings, console: Console) -> None:
     """Clear every host's deploy lock (a deploy that died holding it)."""
-    from stackctl.deploy.hosts import connect_host
-
-    for address in settings.addresses:
-        client = connect_host(address, settings)
-        try:
+    with fanout.connected(settings) as clients:
+        for address, client in clients.items():
             held = lock.read_lock(client, settings.app)
             if lock.release_lock(client, settings.app) and held is not None:
                 console.print(f"{address.name}: released the lock {held.describe()}", markup=False)
             else:
                 console.print(f"{address.name}: no lock held", markup=False)
-        finally:
-            client.close()
 
 
 def lock_status(settings: DeploySettings) -> dict[str, str]:
-    from stackctl.deploy.hosts import connect_host
-
     status = {}
-    for address in settings.addresses:
-        client = connect_host(address, settings)
-        try:
+    with fanout.connected(settings) as clients:
+        for address, client in clients.items():
             held = lock.read_lock(client, settings.app)
-        finally:
-            client.close()
-        status[address.name] = held.describe() if held else "not locked"
+            status[address.name] = held.describe() if held else "not locked"
     return status
 
 

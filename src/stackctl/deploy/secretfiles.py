@@ -17,44 +17,18 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stackctl.compose import Project, ServiceSpec
 from stackctl.deploy import labels
+from stackctl.deploy.secrets import Secret
 from stackctl.engine.models import created_id, inspect_container
 from stackctl.secretmounts import SECRETS_DIR
 
 if TYPE_CHECKING:
     import docker
 
-DEFAULT_MODE = 0o400
 HELPER_IMAGE = "stackctl/secrets-helper:1"
 _HELPER_LABEL = "io.stackctl.kind=secrets-helper"
-
-
-@dataclass(frozen=True)
-class SecretFile:
-    name: str
-    """The file name under /run/secrets."""
-    content: bytes
-    uid: str | None
-    gid: str | None
-    mode: int
-
-
-def secret_files(project: Project, spec: ServiceSpec) -> list[SecretFile]:
-    """The service's secrets, read from their files now (compose checked they exist)."""
-    return [
-        SecretFile(
-            name=secret.file_name,
-            content=project.secrets[secret.source].read_bytes(),
-            uid=secret.uid,
-            gid=secret.gid,
-            mode=secret.mode if secret.mode is not None else DEFAULT_MODE,
-        )
-        for secret in spec.secrets
-    ]
 
 
 def prepare_volume(client: docker.DockerClient, *, volume: str, app: str) -> None:
@@ -93,7 +67,7 @@ def fill_secrets_volume(
     volume: str,
     container: str,
     app: str,
-    files: list[SecretFile],
+    files: list[Secret],
 ) -> None:
     """Write `files` into `volume`, owned by the user of `container` (created, maybe never
     started, mounting the volume) unless told otherwise."""
@@ -112,7 +86,7 @@ def fill_secrets_volume(
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w") as tar:
             for file in files:
-                info = tarfile.TarInfo(file.name)
+                info = tarfile.TarInfo(file.file_name)
                 info.size = len(file.content)
                 info.mode = file.mode
                 info.uid = int(file.uid) if file.uid is not None else default_uid

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from stackctl.deploy import fanout
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings, HostAddress
@@ -42,29 +42,9 @@ def accessory_label(app: str, service: str) -> str:
 
 @contextlib.contextmanager
 def connected(settings: DeploySettings) -> Iterator[dict[HostAddress, docker.DockerClient]]:
-    """A client per host, all connected at once; the first host that does not answer fails it."""
-    from stackctl.deploy.hosts import connect_host
-
-    with ThreadPoolExecutor(max_workers=min(8, len(settings.addresses))) as pool:
-        futures = {
-            a: pool.submit(connect_host, a, settings, timeout=300) for a in settings.addresses
-        }
-        clients: dict[HostAddress, docker.DockerClient] = {}
-        error: BaseException | None = None
-        for address, future in futures.items():
-            exc = future.exception()
-            if exc is None:
-                clients[address] = future.result()
-            elif error is None:
-                error = exc
-    try:
-        if error is not None:
-            raise error
+    """A client per host, all connected at once (`fanout.connected`; joining may be slow)."""
+    with fanout.connected(settings, timeout=300) as clients:
         yield clients
-    finally:
-        for client in clients.values():
-            with contextlib.suppress(Exception):
-                client.close()
 
 
 def find_swarm(
@@ -205,9 +185,6 @@ def node_table(swarm: Swarm) -> dict[str, Node]:
 
 def map_parallel(swarm: Swarm, work: Callable[[HostAddress, docker.DockerClient], None]) -> None:
     """`work` on every host at once; the first failure is raised after all have finished."""
-    with ThreadPoolExecutor(max_workers=min(8, len(swarm.clients))) as pool:
-        futures = [pool.submit(work, a, c) for a, c in swarm.clients.items()]
-        errors = [f.exception() for f in futures]
-    failed = [e for e in errors if e is not None]
-    if failed:
-        raise failed[0]
+    fanout.side_by_side(
+        list(swarm.clients.items()), lambda item: work(*item), limit=fanout.MAX_CONNECTING
+    )

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed, ReleaseUnhealthy
+from stackctl.deploy.fanout import Printer
 from stackctl.deploy.release import ReleaseImages, check_secrets
+from stackctl.deploy.secrets import Secret, service_secrets
 from stackctl.deploy.settings import DeploySettings
+from stackctl.engine.logs import last_lines
 from stackctl.engine.models import Node, Service, ServiceSpec, Task, UpdateStatus, inspect_container
 from stackctl.engine.readiness import readiness
 from stackctl.engine.services import request_rollback
@@ -33,20 +36,11 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 Say = Callable[[str], None]
-LOG_TAIL = 20
 _POLL = 0.5
 
 
 def _sayer(console: Console) -> Say:
-    import threading
-
-    lock = threading.Lock()
-
-    def say(text: str) -> None:
-        with lock:
-            console.print(text, markup=False, highlight=False)
-
-    return say
+    return Printer(console)
 
 
 @dataclass(frozen=True)
@@ -114,10 +108,10 @@ def plan(
     if app.proxy and images.proxy:
         refs[app.proxy] = images.proxy
     user_ids: dict[str, tuple[str, str]] = {}
-    wanted: dict[str, list[swarm_secrets.SwarmSecret]] = {}
+    wanted: dict[str, list[Secret]] = {}
     for service in app.services:
         values = secret_values if any(r.service == service for r in app.roles) else {}
-        wanted[service] = swarm_secrets.service_secrets(app.project, app.spec(service), values)
+        wanted[service] = service_secrets(app.project, app.spec(service), values)
     every = [s for found in wanted.values() for s in found]
     ids: dict[str, str] = {}
     if create_secrets:
@@ -394,10 +388,10 @@ def _task_logs(swarm: swarm_nodes.Swarm, task: Task) -> list[str]:
     if address is None or not container:
         return []
     try:
-        raw = swarm.clients[address].api.logs(container, stdout=True, stderr=True, tail=LOG_TAIL)
+        lines = last_lines(swarm.clients[address].api, container)
     except Exception:
         return []
-    return [f"{address.name}: {line}" for line in raw.decode(errors="replace").splitlines()]
+    return [f"{address.name}: {line}" for line in lines]
 
 
 def rollback(
