@@ -135,7 +135,7 @@ def ps(c: Context, target: str | None = None) -> None:
     from rich.table import Table
 
     if target is not None and swarm_target(target):
-        from stackctl.swarm.run import ps as swarm_ps
+        from stackctl.deploy.swarm.run import ps as swarm_ps
 
         settings = deploy_settings(c)
         _, app = deploy_app(settings)
@@ -249,14 +249,14 @@ def swarm_target(given: str | None) -> bool:
     import os
 
     from stackctl.compose.envfiles import read_dotenv
-    from stackctl.swarm.settings import deploy_target
+    from stackctl.deploy.swarm.settings import deploy_target
 
     return deploy_target(given, os.environ, read_dotenv(PROJECT_DIR)) == "swarm"
 
 
 def swarm_settings(settings: Any) -> Any:
     from stackctl.compose.envfiles import read_dotenv
-    from stackctl.swarm.settings import load_swarm_settings
+    from stackctl.deploy.swarm.settings import load_swarm_settings
 
     return load_swarm_settings(settings.hosts, dotenv=read_dotenv(PROJECT_DIR))
 
@@ -299,7 +299,7 @@ def deploy_(
         release_environment,
         source_version,
     )
-    from stackctl.deploy.run import deploy
+    from stackctl.deploy.ssh.run import deploy
     from stackctl.engine import connect
 
     settings = deploy_settings(c, hosts=tuple(host or ()), batch_size=batch_size)
@@ -307,7 +307,7 @@ def deploy_(
     environment = release_environment(settings, app=app)
     out = console()
     if swarm_target(target):
-        from stackctl.swarm import run as swarm_run
+        from stackctl.deploy.swarm import run as swarm_run
 
         check_secrets(settings, app, environment)
         local = connect(stack)
@@ -345,7 +345,7 @@ def deploy_(
 @reporting_errors
 def deploy_lock(c: Context, release: bool = False, host: list[str] | None = None) -> None:
     """Show each host's deploy lock (who, since when, why); --release clears it."""
-    from stackctl.deploy.run import lock_status, release_locks
+    from stackctl.deploy.ssh.run import lock_status, release_locks
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     out = console()
@@ -364,7 +364,7 @@ def deploy_lock(c: Context, release: bool = False, host: list[str] | None = None
 @reporting_errors
 def deploy_versions(c: Context, host: list[str] | None = None) -> None:
     """Each host's kept releases with every role's state; * marks the one running."""
-    from stackctl.deploy.run import versions
+    from stackctl.deploy.ssh.run import versions
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     out = console()
@@ -400,7 +400,7 @@ def deploy_accessory(
 ) -> None:
     """Manage an accessory (Redis) on the hosts: --reboot, --logs or --remove."""
     from stackctl.deploy.release import build_release
-    from stackctl.deploy.run import accessory
+    from stackctl.deploy.ssh.run import accessory
     from stackctl.engine import connect
 
     chosen = [a for a, on in (("reboot", reboot), ("logs", logs), ("remove", remove)) if on]
@@ -441,12 +441,12 @@ def rollback_(
     c: Context, version: str | None = None, host: list[str] | None = None, target: str | None = None
 ) -> None:
     """Move every role back to a kept release together, health-checked like a deploy."""
-    from stackctl.deploy.run import rollback
+    from stackctl.deploy.ssh.run import rollback
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     _, app = deploy_app(settings)
     if swarm_target(target):
-        from stackctl.swarm.run import rollback as swarm_rollback
+        from stackctl.deploy.swarm.run import rollback as swarm_rollback
 
         if version is not None:
             raise Exit(
@@ -463,7 +463,7 @@ def rollback_(
 @reporting_errors
 def swarm_init(c: Context, host: list[str] | None = None) -> None:
     """Make the ECS hosts one Docker Swarm over SSH (init, join, node labels); idempotent."""
-    from stackctl.swarm.run import init
+    from stackctl.deploy.swarm.run import init
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     _, app = deploy_app(settings)

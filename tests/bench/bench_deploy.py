@@ -40,7 +40,7 @@ from deploy_hosts import (
 )
 from stack_copy import copy_project
 
-from stackctl.deploy.run import deploy
+from stackctl.deploy.ssh.run import deploy
 
 MAX_REQUESTS = 50_000
 MAX_SECONDS = 300.0

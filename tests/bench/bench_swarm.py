@@ -106,9 +106,9 @@ def timed_under_load(hosts: list[SimulatedHost], deploy: Callable[[], None]) -> 
 
 def main() -> None:
     warnings.filterwarnings("ignore", module="paramiko")
-    from stackctl.deploy.run import deploy as ssh_deploy
-    from stackctl.swarm import run as swarm_run
-    from stackctl.swarm.settings import SwarmSettings
+    from stackctl.deploy.ssh.run import deploy as ssh_deploy
+    from stackctl.deploy.swarm import run as swarm_run
+    from stackctl.deploy.swarm.settings import SwarmSettings
 
     local = docker.from_env(timeout=600)
     build_host_image(local)

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.release import ReleaseImages, release_environment
-from stackctl.deploy.run import deploy
+from stackctl.deploy.ssh.run import deploy
 
 pytestmark = [
     pytest.mark.engine,

@@ -31,14 +31,16 @@ from PIL import Image
 from rich.console import Console
 
 from conftest import api_token
-from stackctl.deploy import cutover, lock
-from stackctl.deploy.accessories import accessory_name
+from stackctl.deploy import lock
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployLocked, ReleaseCommandFailed, ReleaseUnhealthy
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.release import ReleaseImages, release_environment
-from stackctl.deploy.run import deploy, release_locks, rollback, versions
 from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.ssh import containers as ssh_containers
+from stackctl.deploy.ssh import proxy, releases
+from stackctl.deploy.ssh.accessories import accessory_name
+from stackctl.deploy.ssh.run import deploy, release_locks, rollback, versions
 
 pytestmark = [
     pytest.mark.engine,
@@ -85,7 +87,7 @@ def running_roles(settings: DeploySettings) -> dict[str, str]:
     client = remote(settings)
     try:
         found = {}
-        for release in cutover.releases(client, APP):
+        for release in releases.releases(client, APP):
             for role in release.running_roles:
                 assert role not in found, f"two {role} containers run"
                 found[role] = release.version
@@ -158,7 +160,7 @@ def test_first_deploy_starts_accessories_and_both_roles_and_the_worker_makes_thu
     assert took is not None, "no thumbnail within 10 s"
     # The deployed worker is the only one on that Redis: its log has the job.
     client = remote(settings)
-    logs = client.api.logs(cutover.role_container(APP, "worker", "v1")).decode()
+    logs = client.api.logs(ssh_containers.role_container(APP, "worker", "v1")).decode()
     client.close()
     assert "succeeded" in logs
 
@@ -233,7 +235,7 @@ def test_rollback_moves_web_and_worker_back_together(
     assert OLD_WELCOME in body(host.url)
     assert running_roles(settings) == {"web": "v1", "worker": "v1"}
     client = remote(settings)
-    assert cutover.serving(client, APP) == cutover.role_container(APP, "web", "v1")
+    assert proxy.serving(client, APP) == ssh_containers.role_container(APP, "web", "v1")
     client.close()
     listing = versions(settings)[settings.addresses[0].name]
     assert "* v1: web running, worker running" in listing
@@ -294,7 +296,7 @@ def test_a_secret_file_is_readable_by_the_app_and_in_no_env_image_label_or_outpu
     settings: DeploySettings, images: dict[str, ReleaseImages]
 ) -> None:
     client = remote(settings)
-    running_web = cutover.role_container(APP, "web", running_roles(settings)["web"])
+    running_web = ssh_containers.role_container(APP, "web", running_roles(settings)["web"])
     web = client.api.inspect_container(running_web)["Config"]["Image"]
     history = json.dumps(client.api.history(web))
     image_config = json.dumps(client.api.inspect_image(web))
@@ -306,7 +308,7 @@ def test_a_secret_file_is_readable_by_the_app_and_in_no_env_image_label_or_outpu
     client.close()
 
     for role, version in running_roles(settings).items():
-        container = cutover.role_container(APP, role, version)
+        container = ssh_containers.role_container(APP, role, version)
         # As the app's own user (the image's USER): readable, 0400, owned by uid 10001.
         assert host_exec(settings, container, ["cat", "/run/secrets/SECRET_KEY"]) == secret_value()
         mode = host_exec(settings, container, ["stat", "-c", "%a %u", "/run/secrets/SECRET_KEY"])

@@ -41,11 +41,11 @@ from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.errors import ReleaseUnhealthy
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.swarm import nodes as swarm_nodes
+from stackctl.deploy.swarm import run as swarm_run
+from stackctl.deploy.swarm.settings import SwarmSettings
+from stackctl.deploy.swarm.specs import service_name
 from stackctl.errors import EngineUnreachable
-from stackctl.swarm import nodes as swarm_nodes
-from stackctl.swarm import run as swarm_run
-from stackctl.swarm.settings import SwarmSettings
-from stackctl.swarm.specs import service_name
 
 pytestmark = [
     pytest.mark.engine,

@@ -9,10 +9,10 @@ from deploy_hosts import ROOT, TEST_OVERRIDE
 
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.secrets import Secret
+from stackctl.deploy.swarm.secrets import secret_references
+from stackctl.deploy.swarm.settings import deploy_target, load_swarm_settings
+from stackctl.deploy.swarm.specs import Inputs, changes, normal, service_specs
 from stackctl.errors import SettingsError
-from stackctl.swarm.secrets import secret_references
-from stackctl.swarm.settings import deploy_target, load_swarm_settings
-from stackctl.swarm.specs import Inputs, changes, normal, service_specs
 
 APP = "specs"
 HOSTS = ("root@10.0.0.1", "root@10.0.0.2:2222", "10.0.0.3")
@@ -172,7 +172,7 @@ def test_a_missing_secret_stops_the_deploy_before_any_host_is_contacted(
     from stackctl.deploy.errors import DeployFailed
     from stackctl.deploy.release import ReleaseImages, SourceVersion
     from stackctl.deploy.settings import load_deploy_settings
-    from stackctl.swarm.run import deploy
+    from stackctl.deploy.swarm.run import deploy
 
     # Port 9 on loopback: nothing answers there, and nothing may be tried before the check.
     settings = load_deploy_settings(
@@ -213,8 +213,8 @@ class _Manager:
 def test_a_ready_node_outside_deploy_hosts_stops_the_deploy_with_its_name() -> None:
     from stackctl.deploy.errors import DeployFailed
     from stackctl.deploy.settings import HostAddress
-    from stackctl.swarm.nodes import Swarm
-    from stackctl.swarm.run import _check_nodes
+    from stackctl.deploy.swarm.nodes import Swarm
+    from stackctl.deploy.swarm.run import _check_nodes
 
     ours = HostAddress("10.0.0.1", 22, "root")
     nodes = [_Node("a" * 25, "ecs-1"), _Node("b" * 25, "ecs-9"), _Node("c" * 25, "gone", "down")]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
-from stackctl.deploy.cutover import wait_ready
+from stackctl.deploy.ssh.containers import wait_ready
 
 if TYPE_CHECKING:
     import docker

@@ -7,12 +7,14 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from stackctl.deploy import cutover, fanout, lock, transfer
-from stackctl.deploy.accessories import accessory_logs, ensure_accessory, remove_accessory
+from stackctl.deploy import fanout, lock, transfer
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.release import ReleaseImages, check_one_container_per_host, check_secrets
 from stackctl.deploy.settings import DeploySettings, HostAddress
+from stackctl.deploy.ssh import containers, proxy, releases
+from stackctl.deploy.ssh.accessories import accessory_logs, ensure_accessory, remove_accessory
+from stackctl.deploy.ssh.cutover import cutover
 from stackctl.engine.models import inspect_container
 from stackctl.errors import StackError
 
@@ -101,8 +103,8 @@ def deploy(
         if not roles:
             return
         if settings.release_command:
-            cutover.ensure_network(client, settings.app)
-            cutover.run_release_command(
+            containers.ensure_network(client, settings.app)
+            containers.run_release_command(
                 client,
                 settings,
                 app,
@@ -110,7 +112,7 @@ def deploy(
                 environment=environment,
             )
             say(f"{address.name}: release command passed")
-        cutover.cutover(
+        cutover(
             client,
             settings,
             app,
@@ -168,8 +170,8 @@ def rollback(
         client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
     ) -> None:
         roles = app.roles_on(_host_key(settings, address))
-        current = cutover.current_version(client, settings.app)
-        known = cutover.releases(client, settings.app)
+        current = releases.current_version(client, settings.app)
+        known = releases.releases(client, settings.app)
         target = _rollback_target(known, current, version, address.name)
         lacking = [r.service for r in roles if r.service not in target.containers]
         if lacking:
@@ -179,8 +181,8 @@ def rollback(
             )
         proxy_image = None
         if app.proxied is not None:
-            proxy_image = inspect_container(client.api, cutover.proxy_name(settings.app)).image_id
-        cutover.cutover(
+            proxy_image = inspect_container(client.api, proxy.proxy_name(settings.app)).image_id
+        cutover(
             client,
             settings,
             app,
@@ -203,8 +205,8 @@ def rollback(
 
 
 def _rollback_target(
-    known: list[cutover.Release], current: str | None, version: str | None, host: str
-) -> cutover.Release:
+    known: list[releases.Release], current: str | None, version: str | None, host: str
+) -> releases.Release:
     if version is not None:
         for release in known:
             if release.version == version or release.version.startswith(version):
@@ -222,9 +224,9 @@ def versions(settings: DeploySettings) -> dict[str, list[str]]:
     listing: dict[str, list[str]] = {}
     with fanout.connected(settings) as clients:
         for address, client in clients.items():
-            current = cutover.current_version(client, settings.app)
+            current = releases.current_version(client, settings.app)
             lines = []
-            for release in cutover.releases(client, settings.app):
+            for release in releases.releases(client, settings.app):
                 roles = ", ".join(
                     f"{role} {'running' if role in release.running_roles else 'stopped'}"
                     for role in sorted(release.containers)

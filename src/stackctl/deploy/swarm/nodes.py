@@ -13,8 +13,8 @@ from stackctl.deploy import fanout
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings, HostAddress
+from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.models import Node, SwarmInfo, join_token, swarm_info
-from stackctl.swarm.settings import SwarmSettings
 
 if TYPE_CHECKING:
     import docker

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
-from stackctl.deploy.cutover import (
+from stackctl.deploy.errors import DeployFailed
+from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.ssh.containers import (
     create_service_container,
     create_with_secrets,
     ensure_network,
     log_tail,
     wait_ready,
 )
-from stackctl.deploy.errors import DeployFailed
-from stackctl.deploy.settings import DeploySettings
 from stackctl.engine.models import inspect_container, inspect_image
 
 if TYPE_CHECKING:

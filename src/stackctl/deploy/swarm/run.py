@@ -21,15 +21,15 @@ from stackctl.deploy.fanout import Printer
 from stackctl.deploy.release import ReleaseImages, check_secrets
 from stackctl.deploy.secrets import Secret, service_secrets
 from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.swarm import nodes as swarm_nodes
+from stackctl.deploy.swarm import secrets as swarm_secrets
+from stackctl.deploy.swarm import specs as swarm_specs
+from stackctl.deploy.swarm.images import ship_to_nodes
+from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.logs import last_lines
 from stackctl.engine.models import Node, Service, ServiceSpec, Task, UpdateStatus, inspect_container
 from stackctl.engine.readiness import readiness
 from stackctl.engine.services import request_rollback
-from stackctl.swarm import nodes as swarm_nodes
-from stackctl.swarm import secrets as swarm_secrets
-from stackctl.swarm import specs as swarm_specs
-from stackctl.swarm.images import ship_to_nodes
-from stackctl.swarm.settings import SwarmSettings
 
 if TYPE_CHECKING:
     import docker
