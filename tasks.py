@@ -23,10 +23,12 @@ def reporting_errors(body: F) -> F:
 
     @functools.wraps(body)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from stackctl.errors import BuildError, ServiceUnhealthy, StackError
+        from stackctl.errors import BuildError, ServiceUnhealthy, StackError, UsageError
 
         try:
             return body(*args, **kwargs)
+        except UsageError as error:
+            raise Exit(f"error: {error}", code=2) from None
         except (BuildError, ServiceUnhealthy) as error:
             for line in error.log_tail:
                 print(f"  | {line}", file=sys.stderr)
@@ -124,7 +126,12 @@ def down(c: Context, volumes: bool = False) -> None:
     open_stack(c).down(volumes=volumes)
 
 
-@task(help={"target": "swarm: the swarm services' tasks per node (default: this stack)"})
+@task(
+    help={
+        "target": "hosts: each host's kept releases; swarm: the swarm services' tasks per node"
+        " (default: this stack)"
+    }
+)
 @reporting_errors
 def ps(c: Context, target: str | None = None) -> None:
     """List the stack's containers: service, state, health, published ports.
@@ -134,13 +141,10 @@ def ps(c: Context, target: str | None = None) -> None:
     """
     from rich.table import Table
 
-    if target is not None and swarm_target(target):
-        from stackctl.deploy.swarm.run import ps as swarm_ps
-
-        settings = deploy_settings(c)
-        _, app = deploy_app(settings)
-        for line in swarm_ps(settings, app):
-            console().print(line, markup=False, highlight=False)
+    if target is not None:
+        run = deploy_run(c)
+        for line in choose_target(target).ps(run):
+            run.say(line)
         return
     stack = open_stack(c)
     table = Table("SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", box=None)
@@ -244,14 +248,27 @@ def deploy_settings(c: Context, **overrides: object) -> Any:
     return load_deploy_settings(PROJECT_DIR, dotenv=read_dotenv(PROJECT_DIR), overrides=overrides)
 
 
-def swarm_target(given: str | None) -> bool:
-    """--target (or DEPLOY_TARGET) is `swarm`."""
-    import os
-
+def choose_target(given: str | None) -> Any:
+    """The deploy target --target (or DEPLOY_TARGET) names: stackctl chooses it."""
     from stackctl.compose.envfiles import read_dotenv
-    from stackctl.deploy.swarm.settings import deploy_target
+    from stackctl.deploy.targets import choose
 
-    return deploy_target(given, os.environ, read_dotenv(PROJECT_DIR)) == "swarm"
+    return choose(given, read_dotenv(PROJECT_DIR))
+
+
+def deploy_run(c: Context, *, secrets: bool = False, **overrides: object) -> Any:
+    """A deploy command's inputs for its target; `secrets`: with the release's run-time values."""
+    from stackctl.compose.envfiles import read_dotenv
+    from stackctl.deploy.release import release_environment
+    from stackctl.deploy.targets import DeployRun
+    from stackctl.engine import connect
+
+    settings = deploy_settings(c, **overrides)
+    stack, app = deploy_app(settings)
+    environment = release_environment(settings, app=app) if secrets else {}
+    return DeployRun(
+        settings, app, stack, environment, console(), connect, dotenv=read_dotenv(PROJECT_DIR)
+    )
 
 
 def swarm_settings(settings: Any) -> Any:
@@ -291,47 +308,13 @@ def deploy_(
     target: str | None = None,
 ) -> None:
     """Ship the app (roles, accessories, proxy of compose.yaml's x-deploy) to the ECS hosts."""
-    from stackctl.deploy.plan import describe_plan
-    from stackctl.deploy.release import (
-        build_release,
-        check_secrets,
-        missing_secrets,
-        release_environment,
-        source_version,
-    )
-    from stackctl.deploy.ssh.run import deploy
-    from stackctl.engine import connect
-
-    settings = deploy_settings(c, hosts=tuple(host or ()), batch_size=batch_size)
-    stack, app = deploy_app(settings)
-    environment = release_environment(settings, app=app)
-    out = console()
-    if swarm_target(target):
-        from stackctl.deploy.swarm import run as swarm_run
-
-        check_secrets(settings, app, environment)
-        local = connect(stack)
-        images = build_release(local, stack, app, out)
-        options = swarm_settings(settings)
-        if dry_run:
-            lines = swarm_run.dry_run(local, settings, options, app, images, environment)
-            for line in lines:
-                out.print(line, markup=False, highlight=False)
-            return
-        swarm_run.deploy(local, settings, options, app, images, environment, out)
-        out.print(f"[bold green]deployed[/] {images.version} to the swarm")
-        return
+    chosen = choose_target(target)
+    run = deploy_run(c, secrets=True, hosts=tuple(host or ()), batch_size=batch_size)
     if dry_run:
-        missing = missing_secrets(settings, app, environment)
-        version = source_version(PROJECT_DIR).release()
-        for line in describe_plan(settings, app, version, missing_secrets=missing):
-            out.print(line, markup=False, highlight=False)
+        for line in chosen.plan(run):
+            run.say(line)
         return
-    check_secrets(settings, app, environment)
-    local = connect(stack)
-    images = build_release(local, stack, app, out)
-    deploy(local, settings, app, images, environment, out, message=message)
-    out.print(f"[bold green]deployed[/] {images.version} to {len(settings.hosts)} host(s)")
+    run.console.print(chosen.deploy(run, message=message))
 
 
 @task(
@@ -441,22 +424,8 @@ def rollback_(
     c: Context, version: str | None = None, host: list[str] | None = None, target: str | None = None
 ) -> None:
     """Move every role back to a kept release together, health-checked like a deploy."""
-    from stackctl.deploy.ssh.run import rollback
-
-    settings = deploy_settings(c, hosts=tuple(host or ()))
-    _, app = deploy_app(settings)
-    if swarm_target(target):
-        from stackctl.deploy.swarm.run import rollback as swarm_rollback
-
-        if version is not None:
-            raise Exit(
-                "error: rollback --target swarm goes back to each service's previous spec"
-                " (Swarm keeps one): drop --version, or deploy that version",
-                code=2,
-            )
-        swarm_rollback(settings, swarm_settings(settings), app, console())
-        return
-    rollback(settings, app, console(), version=version)
+    chosen = choose_target(target)
+    chosen.rollback(deploy_run(c, hosts=tuple(host or ())), version=version)
 
 
 @task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})

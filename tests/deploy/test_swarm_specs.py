@@ -10,8 +10,9 @@ from deploy_hosts import ROOT, TEST_OVERRIDE
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.secrets import Secret
 from stackctl.deploy.swarm.secrets import secret_references
-from stackctl.deploy.swarm.settings import deploy_target, load_swarm_settings
+from stackctl.deploy.swarm.settings import load_swarm_settings
 from stackctl.deploy.swarm.specs import Inputs, changes, normal, service_specs
+from stackctl.deploy.targets import deploy_target
 from stackctl.errors import SettingsError
 
 APP = "specs"
