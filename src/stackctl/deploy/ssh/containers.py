@@ -9,7 +9,8 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from stackctl.compose import ServiceSpec
 from stackctl.converge import create_options, health_config, host_options
@@ -68,8 +69,20 @@ def container_environment(spec: ServiceSpec, environment: Mapping[str, str]) -> 
     return without_secrets({**spec.environment, **environment}, spec)
 
 
-def create_service_container(
-    client: docker.DockerClient,
+@dataclass(frozen=True)
+class CreateRequest:
+    """A container's create call, written out before any engine is asked (so a test reads it
+    without one): docker-py's `create_container` arguments, its host config's and the network
+    it joins with its aliases."""
+
+    image: str
+    options: dict[str, Any]
+    host: dict[str, Any]
+    network: str
+    aliases: tuple[str, ...] = ()
+
+
+def service_request(
     settings: DeploySettings,
     spec: ServiceSpec,
     *,
@@ -80,8 +93,8 @@ def create_service_container(
     aliases: list[str],
     secrets_in: str | None,
     restart: str,
-) -> str:
-    """Create (not start) a container for a compose service as compose.yaml describes it."""
+) -> CreateRequest:
+    """A container for a compose service as compose.yaml describes it (pure)."""
     from docker.types import Mount
 
     mounts = [
@@ -95,37 +108,62 @@ def create_service_container(
     ]
     if secrets_in is not None:
         mounts.append(Mount(target=SECRETS_DIR, source=secrets_in, type="volume", read_only=True))
-    created = client.api.create_container(
-        image,
-        name=name,
-        command=spec.command,
-        entrypoint=spec.entrypoint,
-        environment=container_environment(spec, environment),
-        working_dir=spec.working_dir,
-        user=spec.user or "",
-        labels={**spec.labels, **container_labels, labels.IMAGE: image},
-        healthcheck=create_healthcheck(health_config(spec, deployed=True)),
-        stop_signal=spec.stop_signal,
-        stop_timeout=int(spec.stop_grace_period or settings.stop_timeout),
-        host_config=client.api.create_host_config(
-            **{
-                "log_config": LOG_CONFIG,
-                # compose.yaml's caps, limits, ulimits, logging...: as `invoke up` gives them.
-                **host_options(spec),
-                "network_mode": network_name(settings.app),
-                "mounts": mounts,
-                "init": spec.init or None,
-                "restart_policy": {"Name": restart},
-            }
-        ),
-        **create_options(spec),
-        networking_config=client.api.create_networking_config(
-            {network_name(settings.app): client.api.create_endpoint_config(aliases=aliases)}
+    return CreateRequest(
+        image=image,
+        options={
+            "name": name,
+            "command": spec.command,
+            "entrypoint": spec.entrypoint,
+            "environment": container_environment(spec, environment),
+            "working_dir": spec.working_dir,
+            "user": spec.user or "",
+            "labels": {**spec.labels, **container_labels, labels.IMAGE: image},
+            "healthcheck": create_healthcheck(health_config(spec, deployed=True)),
+            "stop_signal": spec.stop_signal,
+            "stop_timeout": int(spec.stop_grace_period or settings.stop_timeout),
+            **create_options(spec),
+        },
+        host={
+            "log_config": LOG_CONFIG,
+            # compose.yaml's caps, limits, ulimits, logging...: as `invoke up` gives them.
+            **host_options(spec),
+            "network_mode": network_name(settings.app),
+            "mounts": mounts,
+            "init": spec.init or None,
+            "restart_policy": {"Name": restart},
+        },
+        network=network_name(settings.app),
+        aliases=tuple(aliases),
+    )
+
+
+def create(client: docker.DockerClient, request: CreateRequest) -> str:
+    """Create (not start) the container `request` describes; its id."""
+    api = client.api
+    networking = (
+        api.create_networking_config(
+            {request.network: api.create_endpoint_config(aliases=list(request.aliases))}
         )
-        if aliases
-        else None,
+        if request.aliases
+        else None
+    )
+    created = api.create_container(
+        request.image,
+        **request.options,
+        host_config=api.create_host_config(**request.host),
+        networking_config=networking,
     )
     return created_id(created)
+
+
+def create_service_container(
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    spec: ServiceSpec,
+    **request: Any,
+) -> str:
+    """Create (not start) a container for a compose service (`service_request`'s arguments)."""
+    return create(client, service_request(settings, spec, **request))
 
 
 def create_with_secrets(

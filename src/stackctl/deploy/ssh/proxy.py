@@ -13,7 +13,6 @@ from stackctl.deploy.settings import DeploySettings
 from stackctl.engine.execs import run_in
 from stackctl.engine.models import (
     Container,
-    created_id,
     inspect_container,
     inspect_image,
 )
@@ -21,7 +20,14 @@ from stackctl.engine.models import (
 if TYPE_CHECKING:
     import docker
 
-from stackctl.deploy.ssh.containers import LOG_CONFIG, POLL_SECONDS, log_tail, network_name
+from stackctl.deploy.ssh.containers import (
+    LOG_CONFIG,
+    POLL_SECONDS,
+    CreateRequest,
+    create,
+    log_tail,
+    network_name,
+)
 
 # Pins the upstream into the proxy's template (so a restarted proxy keeps it), renders the site
 # and reloads nginx only when the new configuration tests good.
@@ -40,6 +46,7 @@ fi
 mv "$t.new" "$t"
 nginx -s reload
 """
+PROXY_PORT = 80
 _SERVING_SCRIPT = "sed -n 's/^ *server \\([^ ;]*\\).*/\\1/p' /etc/nginx/conf.d/default.conf"
 
 
@@ -59,6 +66,35 @@ def serving(client: docker.DockerClient, app: str) -> str | None:
         return None
     output = run_in(client.api, proxy_name(app), ["sh", "-c", _SERVING_SCRIPT]).text.strip()
     return output.rsplit(":", 1)[0] if output else None
+
+
+def proxy_request(
+    settings: DeploySettings, spec: ServiceSpec, image: str, upstream: str
+) -> CreateRequest:
+    """The proxy's container: compose.yaml's proxy service, publishing port 80 on
+    DEPLOY_HTTP_HOST:DEPLOY_HTTP_PORT, sending to `upstream` (pure)."""
+    return CreateRequest(
+        image=image,
+        options={
+            "name": proxy_name(settings.app),
+            "environment": {
+                **spec.environment,
+                "NGINX_UPSTREAM": upstream,
+                # Deploys switch the upstream themselves; no name watcher needed.
+                "UPSTREAM_RECHECK_SECONDS": "0",
+            },
+            "ports": [PROXY_PORT],
+            "labels": {labels.APP: settings.app, labels.KIND: "proxy", labels.ROLE: "proxy"},
+            "stop_signal": spec.stop_signal,
+        },
+        host={
+            "network_mode": network_name(settings.app),
+            "port_bindings": {PROXY_PORT: (settings.http_host, settings.http_port)},
+            "restart_policy": {"Name": "unless-stopped"},
+            "log_config": LOG_CONFIG,
+        },
+        network=network_name(settings.app),
+    )
 
 
 def ensure_proxy(
@@ -84,27 +120,7 @@ def ensure_proxy(
         if same_image and found.running:
             return False
         client.api.remove_container(name, force=True)
-    created = created_id(
-        client.api.create_container(
-            image,
-            name=name,
-            environment={
-                **spec.environment,
-                "NGINX_UPSTREAM": upstream,
-                # Deploys switch the upstream themselves; no name watcher needed.
-                "UPSTREAM_RECHECK_SECONDS": "0",
-            },
-            ports=[80],
-            labels={labels.APP: settings.app, labels.KIND: "proxy", labels.ROLE: "proxy"},
-            stop_signal=spec.stop_signal,
-            host_config=client.api.create_host_config(
-                network_mode=network_name(settings.app),
-                port_bindings={80: (settings.http_host, settings.http_port)},
-                restart_policy={"Name": "unless-stopped"},
-                log_config=LOG_CONFIG,
-            ),
-        )
-    )
+    created = create(client, proxy_request(settings, spec, image, upstream))
     client.api.start(created)
     _wait_proxy(client, name)
     return True
