@@ -260,7 +260,7 @@ def deploy_run(c: Context, *, secrets: bool = False, **overrides: object) -> Any
     """A deploy command's inputs for its target; `secrets`: with the release's run-time values."""
     from stackctl.compose.envfiles import read_dotenv
     from stackctl.deploy.release import release_environment
-    from stackctl.deploy.targets import DeployRun
+    from stackctl.deploy.target import DeployRun
     from stackctl.engine import connect
 
     settings = deploy_settings(c, **overrides)

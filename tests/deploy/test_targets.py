@@ -12,7 +12,8 @@ from stackctl.deploy.appdef import load_for_deploy
 from stackctl.deploy.settings import load_deploy_settings
 from stackctl.deploy.ssh.target import SshTarget
 from stackctl.deploy.swarm.target import SwarmTarget
-from stackctl.deploy.targets import DeployRun, Target, choose
+from stackctl.deploy.target import DeployRun, Target
+from stackctl.deploy.targets import choose
 from stackctl.errors import SettingsError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackctl.deploy.targets import DeployRun
+from stackctl.deploy.target import DeployRun
 
 
 class SshTarget:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
-from stackctl.deploy.targets import DeployRun
+from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
 
 
