@@ -240,6 +240,8 @@ def wait_ready(
     *,
     timeout: float,
     settle: float,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[threading.Event, float], object] = threading.Event.wait,
 ) -> tuple[float, str | None]:
     """Seconds until the container was ready and None, or the seconds and why it is not.
 
@@ -248,28 +250,31 @@ def wait_ready(
     Docker's word or a run of the same check command through exec passing first, as `invoke
     up` does: Docker runs a check first an interval (5 s in compose.yaml) after the start, and
     the cutover would wait that long for an app answering in half a second. Unhealthy stays
-    Docker's word (its retries), so one failed run of ours fails nothing."""
+    Docker's word (its retries), so one failed run of ours fails nothing.
+
+    `clock` tells the time and `pause(event, seconds)` waits until a run of our check passed
+    (the event) or the seconds are over: a test gives its own (a controlled clock)."""
     from stackctl.health import OwnChecks
 
     passed = threading.Event()  # wakes the wait when a run of ours passes
-    own_checks = OwnChecks(client.api, on_pass=passed.set)
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    own_checks = OwnChecks(client.api, clock=clock, on_pass=passed.set)
+    started = clock()
+    while clock() - started < timeout:
         inspected = inspect_container(client.api, container)
         phase = readiness(inspected)
         if not inspected.running:
-            return time.monotonic() - started, f"exited with code {inspected.exit_code}"
+            return clock() - started, f"exited with code {inspected.exit_code}"
         if phase is Phase.UNHEALTHY:
-            return time.monotonic() - started, "failed its health check"
+            return clock() - started, "failed its health check"
         if (
             phase is Phase.HEALTHY
             or (phase is Phase.STARTING and own_checks.check_passed(container, inspected.check))
-            or (phase is Phase.RUNNING and time.monotonic() - started >= settle)
+            or (phase is Phase.RUNNING and clock() - started >= settle)
         ):
             client.api.update_container(container, restart_policy={"Name": "unless-stopped"})
-            return time.monotonic() - started, None
+            return clock() - started, None
         due = own_checks.until_due()
-        passed.wait(POLL_SECONDS if due is None else min(POLL_SECONDS, due))
+        pause(passed, POLL_SECONDS if due is None else min(POLL_SECONDS, due))
     return timeout, f"not ready after {timeout:.0f}s"
 
 
