@@ -8,7 +8,7 @@ from pathlib import Path
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import load_app
 from stackctl.deploy.settings import load_deploy_settings
-from stackctl.deploy.ssh.containers import service_request
+from stackctl.deploy.ssh.containers import CreateRequest, service_request
 from stackctl.deploy.ssh.proxy import proxy_request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,8 +16,8 @@ SETTINGS = load_deploy_settings(ROOT, environ={"DEPLOY_HOSTS": "a", "DEPLOY_HTTP
 APP = load_app(ROOT / "compose.yaml", {})
 
 
-def test_a_role_gets_compose_s_health_check_and_stop_grace_and_no_restart_until_ready() -> None:
-    request = service_request(
+def web_request(secrets_in: str | None = None) -> CreateRequest:
+    return service_request(
         SETTINGS,
         APP.spec("web"),
         name="aliecs-web-v2",
@@ -25,9 +25,13 @@ def test_a_role_gets_compose_s_health_check_and_stop_grace_and_no_restart_until_
         environment=APP.role_environment({"SECRET_KEY": "s3cret"}),
         container_labels={"release": "v2"},
         aliases=[],
-        secrets_in=None,
+        secrets_in=secrets_in,
         restart="no",
     )
+
+
+def test_a_role_gets_compose_s_health_check_and_stop_grace_and_no_restart_until_ready() -> None:
+    request = web_request()
     check = request.options["healthcheck"]
     assert check["Test"] == APP.spec("web").healthcheck.test  # type: ignore[union-attr]
     assert check["Interval"] == 5_000_000_000
@@ -38,17 +42,7 @@ def test_a_role_gets_compose_s_health_check_and_stop_grace_and_no_restart_until_
 
 
 def test_a_role_s_environment_is_compose_s_then_the_app_s_then_the_release_s() -> None:
-    request = service_request(
-        SETTINGS,
-        APP.spec("web"),
-        name="aliecs-web-v2",
-        image="aliecs/web:v2",
-        environment=APP.role_environment({"SECRET_KEY": "s3cret"}),
-        container_labels={},
-        aliases=[],
-        secrets_in="aliecs-web-v2-secrets",
-        restart="no",
-    )
+    request = web_request("aliecs-web-v2-secrets")
     environment = request.options["environment"]
     assert environment["FLASK_CONFIG"] == "production"
     assert environment["SECRET_KEY"] == "s3cret"

@@ -25,6 +25,10 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def check_command(test: list[str] | None) -> list[str] | None:
     """The command a container's health check runs (`Config.Healthcheck.Test`), None for none."""
     if not test or test[0] == "NONE":
@@ -118,8 +122,7 @@ class Container:
     @property
     def exit_code(self) -> int | None:
         """The last exit code (inspections only; None from a list entry)."""
-        code = self._state.get("ExitCode")
-        return None if code is None else int(code)
+        return _int(self._state.get("ExitCode"))
 
     @property
     def health(self) -> str:
@@ -137,8 +140,7 @@ class Container:
         if not log:
             return None
         last = _mapping(log[-1])
-        code = last.get("ExitCode")
-        return (None if code is None else int(code)), str(last.get("Output") or "")
+        return _int(last.get("ExitCode")), str(last.get("Output") or "")
 
     @property
     def check(self) -> HealthCheck | None:
@@ -159,8 +161,7 @@ class Container:
     @property
     def stop_timeout(self) -> int | None:
         """Its own stop grace period in seconds (inspections only), None when not set."""
-        found = self._config.get("StopTimeout")
-        return None if found is None else int(found)
+        return _int(self._config.get("StopTimeout"))
 
     @property
     def user(self) -> str:

@@ -16,6 +16,7 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from stackctl.deploy.appdef import AppDefinition, Role
@@ -29,6 +30,7 @@ from stackctl.engine.models import (
 if TYPE_CHECKING:
     import docker
 
+from stackctl.deploy.release import ReleaseImages
 from stackctl.deploy.ssh.containers import (
     boot_role,
     ensure_network,
@@ -39,7 +41,43 @@ from stackctl.deploy.ssh.containers import (
     wait_ready,
 )
 from stackctl.deploy.ssh.proxy import ensure_proxy, switch_proxy
-from stackctl.deploy.ssh.releases import current_version, prune, releases
+from stackctl.deploy.ssh.releases import Release, current_version, prune, releases
+
+
+@dataclass(frozen=True)
+class Move:
+    """Where a host's roles go: a new release (from its images, with the release's run-time
+    values) or, for a rollback, a kept release whose containers are started as they were."""
+
+    version: str
+    commit: str
+    dirty: bool
+    environment: Mapping[str, str] = field(default_factory=dict)
+    images: Mapping[str, str] = field(default_factory=dict)
+    """role service -> image reference (a new release only)"""
+    proxy_image: str | None = None
+    restart_kept: bool = False
+
+    @classmethod
+    def to_new(cls, images: ReleaseImages, environment: Mapping[str, str]) -> Move:
+        return cls(
+            images.version,
+            images.source.commit,
+            images.source.dirty,
+            environment=environment,
+            images=images.roles,
+            proxy_image=images.proxy,
+        )
+
+    @classmethod
+    def back_to(cls, release: Release, proxy_image: str | None) -> Move:
+        return cls(
+            release.version,
+            release.commit,
+            release.dirty,
+            proxy_image=proxy_image,
+            restart_kept=True,
+        )
 
 
 def cutover(
@@ -49,20 +87,14 @@ def cutover(
     *,
     host: str,
     roles: tuple[Role, ...],
-    version: str,
-    commit: str,
-    dirty: bool,
-    environment: Mapping[str, str],
-    images: Mapping[str, str],
-    proxy_image: str | None,
+    move: Move,
     say: Callable[[str], None],
-    restart_kept: bool = False,
 ) -> str | None:
-    """Move the host's `roles` to `version`; the release that ran before (None on a fresh host).
-
-    `restart_kept` (a rollback): start the release's kept containers as they were instead of
-    creating new ones from `images`.
+    """Move the host's `roles` to `move.version`; the release that ran before (None on a fresh
+    host). A rollback (`move.restart_kept`) starts the release's kept containers as they were
+    instead of creating new ones from `move.images`.
     """
+    version, restart_kept, proxy_image = move.version, move.restart_kept, move.proxy_image
     ensure_network(client, settings.app)
     before = current_version(client, settings.app)
     names = {r.service: role_container(settings.app, r.service, version) for r in roles}
@@ -84,11 +116,11 @@ def cutover(
                     settings,
                     app,
                     role,
-                    image=images[role.service],
+                    image=move.images[role.service],
                     version=version,
-                    commit=commit,
-                    dirty=dirty,
-                    environment=environment,
+                    commit=move.commit,
+                    dirty=move.dirty,
+                    environment=move.environment,
                 )
             return wait_ready(
                 client,

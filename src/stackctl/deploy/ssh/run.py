@@ -14,7 +14,7 @@ from stackctl.deploy.release import ReleaseImages, check_one_container_per_host,
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.deploy.ssh import containers, proxy, releases
 from stackctl.deploy.ssh.accessories import accessory_logs, ensure_accessory, remove_accessory
-from stackctl.deploy.ssh.cutover import cutover
+from stackctl.deploy.ssh.cutover import Move, cutover
 from stackctl.engine.models import inspect_container
 from stackctl.errors import StackError
 
@@ -112,20 +112,8 @@ def deploy(
                 environment=environment,
             )
             say(f"{address.name}: release command passed")
-        cutover(
-            client,
-            settings,
-            app,
-            host=address.name,
-            roles=roles,
-            version=images.version,
-            commit=images.source.commit,
-            dirty=images.source.dirty,
-            environment=environment,
-            images=images.roles,
-            proxy_image=images.proxy,
-            say=say,
-        )
+        move = Move.to_new(images, environment)
+        cutover(client, settings, app, host=address.name, roles=roles, move=move, say=say)
         say(f"{address.name}: running {images.version} ({', '.join(r.service for r in roles)})")
 
     with locked_hosts(settings, holder=holder, message=message) as clients, progress:
@@ -182,21 +170,8 @@ def rollback(
         proxy_image = None
         if app.proxied is not None:
             proxy_image = inspect_container(client.api, proxy.proxy_name(settings.app)).image_id
-        cutover(
-            client,
-            settings,
-            app,
-            host=address.name,
-            roles=roles,
-            version=target.version,
-            commit=target.commit,
-            dirty=target.dirty,
-            environment={},
-            images={},
-            proxy_image=proxy_image,
-            say=say,
-            restart_kept=True,
-        )
+        move = Move.back_to(target, proxy_image)
+        cutover(client, settings, app, host=address.name, roles=roles, move=move, say=say)
         say(f"{address.name}: rolled back to {target.version}")
 
     message = f"rollback to {version or 'the previous release'}"
