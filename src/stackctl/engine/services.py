@@ -18,9 +18,9 @@ def request_rollback(api: Any, service: Service) -> None:
     private methods (ruff's SLF rule is waived for this line only).
     """
     service.reload()
-    result = api._post_json(
-        api._url("/services/{0}/update", service.id),
+    result = api._post_json(  # noqa: SLF001
+        api._url("/services/{0}/update", service.id),  # noqa: SLF001
         data=dict(service.spec_body),
         params={"version": service.version, "rollback": "previous"},
     )
-    api._raise_for_status(result)
+    api._raise_for_status(result)  # noqa: SLF001
