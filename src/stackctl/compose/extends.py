@@ -13,13 +13,13 @@ from stackctl.compose.messages import child, show
 from stackctl.compose.yamlfile import load_yaml, without_extensions
 
 if TYPE_CHECKING:
-    from stackctl.compose.reader import ComposeReader
+    from stackctl.compose.checks import Checks
 
 
 class Extends:
     """Resolves `extends` for the services of one compose file; errors through its reader."""
 
-    def __init__(self, reader: ComposeReader) -> None:
+    def __init__(self, reader: Checks) -> None:
         self.reader = reader
 
     def resolved(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from stackctl.compose.messages import child, show
 
 if TYPE_CHECKING:
-    from stackctl.compose.reader import ComposeReader
+    from stackctl.compose.checks import Checks
 
 _BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 _BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -18,7 +18,7 @@ _BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 class HostOptions:
     """Reads the engine-facing service keys; errors through its reader."""
 
-    def __init__(self, reader: ComposeReader) -> None:
+    def __init__(self, reader: Checks) -> None:
         self.reader = reader
 
     def extra_hosts(self, value: object, path: str) -> list[str]:
