@@ -31,7 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stackctl"))
 
-from deploy_hosts import (
+from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.release import (
+    release_environment,
+)
+from support.deploy_hosts import (
     TEST_LABEL,
     TEST_LABEL_VALUE,
     TEST_OVERRIDE,
@@ -45,12 +49,7 @@ from deploy_hosts import (
     wait_reachable,
     write_key_and_secrets,
 )
-from stack_copy import copy_project
-
-from stackctl.deploy.appdef import AppDefinition, load_app
-from stackctl.deploy.release import (
-    release_environment,
-)
+from support.stack_copy import copy_project
 
 APP = "benchswarm"
 OLD, NEW = "welcome to CI/CD world", "welcome, swarm bench"

@@ -8,29 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
-import requests
-from deploy_hosts import (
-    APP,
-    NEW_WELCOME,
-    Load,
-    SimulatedHost,
-    body,
-    deploy_settings,
-    hosts_fixture,
-    secret_value,
-    wait_reachable,
-)
-from PIL import Image
 from rich.console import Console
 
-from conftest import api_token
 from stackctl.deploy import lock
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployLocked, ReleaseCommandFailed, ReleaseUnhealthy
@@ -41,6 +25,20 @@ from stackctl.deploy.ssh import containers as ssh_containers
 from stackctl.deploy.ssh import proxy, releases
 from stackctl.deploy.ssh.accessories import accessory_name
 from stackctl.deploy.ssh.run import deploy, release_locks, rollback, versions
+from support.deploy_hosts import (
+    APP,
+    NEW_WELCOME,
+    OLD_WELCOME,
+    Load,
+    SimulatedHost,
+    body,
+    deploy_settings,
+    hosts_fixture,
+    secret_value,
+    thumbnail_ready,
+    upload,
+    wait_reachable,
+)
 
 pytestmark = [
     pytest.mark.engine,
@@ -48,7 +46,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning"),
 ]
 
-OLD_WELCOME = "welcome to CI/CD world"
 OUTPUT = io.StringIO()
 REDIS_KEY = "deploy-test:kept"
 
@@ -105,31 +102,6 @@ def host_exec(settings: DeploySettings, container: str, command: list[str]) -> s
         return output.decode().strip()
     finally:
         client.close()
-
-
-def upload(url: str) -> str:
-    picture = io.BytesIO()
-    Image.new("RGB", (640, 480), (30, 120, 200)).save(picture, "PNG")
-    response = requests.post(
-        f"{url}/api/images",
-        files={"file": (f"{uuid.uuid4().hex[:6]}.png", picture.getvalue(), "image/png")},
-        headers={"Authorization": f"Bearer {api_token()}"},
-        timeout=20,
-    )
-    assert response.status_code == 201, response.text
-    image_id: str = response.json()["id"]
-    return image_id
-
-
-def thumbnail_ready(url: str, image_id: str, within: float) -> float | None:
-    """Seconds until the image's thumbnail was ready, None when it was not within `within`."""
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        found = requests.get(f"{url}/api/images/{image_id}", timeout=5).json()
-        if found["thumbnail_status"] == "ready":
-            return time.monotonic() - started
-        time.sleep(0.2)
-    return None
 
 
 def retag(local: docker.DockerClient, ref: str, tag: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deploy_hosts import ROOT, TEST_OVERRIDE
 
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.secrets import Secret
@@ -14,6 +13,7 @@ from stackctl.deploy.swarm.settings import load_swarm_settings
 from stackctl.deploy.swarm.specs import Inputs, changes, normal, service_specs
 from stackctl.deploy.targets import deploy_target
 from stackctl.errors import SettingsError
+from support.deploy_hosts import ROOT, TEST_OVERRIDE
 
 APP = "specs"
 HOSTS = ("root@10.0.0.1", "root@10.0.0.2:2222", "10.0.0.3")

@@ -19,10 +19,10 @@ import pytest
 from rich.console import Console
 
 from gallery.settings import DEV_API_TOKEN
-from http_upload import png, post_png
 from stackctl.engine import connect
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
+from support.http_upload import png, post_png
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]
