@@ -175,7 +175,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON, allow_parallel=True)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on src/."""
+    """mypy --strict on src/, tasks.py and noxfile.py (pyproject's [tool.mypy] files)."""
     install(session, "typecheck")
     session.run("mypy", *session.posargs)
 

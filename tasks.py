@@ -12,7 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from invoke import Collection, Context, Exit, task
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
 
 PROJECT_DIR = Path(__file__).resolve().parent
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,10 +26,12 @@ def reporting_errors(body: F) -> F:
 
     @functools.wraps(body)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from stackctl.errors import BuildError, ServiceUnhealthy, StackError
+        from stackctl.errors import BuildError, ServiceUnhealthy, StackError, UsageError
 
         try:
             return body(*args, **kwargs)
+        except UsageError as error:
+            raise Exit(f"error: {error}", code=2) from None
         except (BuildError, ServiceUnhealthy) as error:
             for line in error.log_tail:
                 print(f"  | {line}", file=sys.stderr)
@@ -143,7 +148,12 @@ def down(c: Context, volumes: bool = False) -> None:
     open_stack(c).down(volumes=volumes)
 
 
-@task(help={"target": "swarm: the swarm services' tasks per node (default: this stack)"})
+@task(
+    help={
+        "target": "hosts: each host's kept releases; swarm: the swarm services' tasks per node"
+        " (default: this stack)"
+    }
+)
 @reporting_errors
 def ps(c: Context, target: str | None = None) -> None:
     """List the stack's containers: service, state, health, published ports.
@@ -153,13 +163,10 @@ def ps(c: Context, target: str | None = None) -> None:
     """
     from rich.table import Table
 
-    if target is not None and swarm_target(target):
-        from stackctl.swarm.run import ps as swarm_ps
-
-        settings = deploy_settings(c)
-        _, app = deploy_app(settings)
-        for line in swarm_ps(settings, app):
-            console().print(line, markup=False, highlight=False)
+    if target is not None:
+        run = deploy_run(c)
+        for line in choose_target(target).ps(run):
+            run.say(line)
         return
     stack = open_stack(c)
     table = Table("SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS", box=None)
@@ -263,19 +270,32 @@ def deploy_settings(c: Context, **overrides: object) -> Any:
     return load_deploy_settings(PROJECT_DIR, dotenv=read_dotenv(PROJECT_DIR), overrides=overrides)
 
 
-def swarm_target(given: str | None) -> bool:
-    """--target (or DEPLOY_TARGET) is `swarm`."""
-    import os
-
+def choose_target(given: str | None) -> Any:
+    """The deploy target --target (or DEPLOY_TARGET) names: stackctl chooses it."""
     from stackctl.compose.envfiles import read_dotenv
-    from stackctl.swarm.settings import deploy_target
+    from stackctl.deploy.targets import choose
 
-    return deploy_target(given, os.environ, read_dotenv(PROJECT_DIR)) == "swarm"
+    return choose(given, read_dotenv(PROJECT_DIR))
+
+
+def deploy_run(c: Context, *, secrets: bool = False, **overrides: object) -> Any:
+    """A deploy command's inputs for its target; `secrets`: with the release's run-time values."""
+    from stackctl.compose.envfiles import read_dotenv
+    from stackctl.deploy.release import release_environment
+    from stackctl.deploy.target import DeployRun
+    from stackctl.engine import connect
+
+    settings = deploy_settings(c, **overrides)
+    stack, app = deploy_app(settings)
+    environment = release_environment(settings, app=app) if secrets else {}
+    return DeployRun(
+        settings, app, stack, environment, console(), connect, dotenv=read_dotenv(PROJECT_DIR)
+    )
 
 
 def swarm_settings(settings: Any) -> Any:
     from stackctl.compose.envfiles import read_dotenv
-    from stackctl.swarm.settings import load_swarm_settings
+    from stackctl.deploy.swarm.settings import load_swarm_settings
 
     return load_swarm_settings(settings.hosts, dotenv=read_dotenv(PROJECT_DIR))
 
@@ -310,47 +330,13 @@ def deploy_(
     target: str | None = None,
 ) -> None:
     """Ship the app (roles, accessories, proxy of compose.yaml's x-deploy) to the ECS hosts."""
-    from stackctl.deploy.plan import describe_plan
-    from stackctl.deploy.release import (
-        build_release,
-        check_secrets,
-        missing_secrets,
-        release_environment,
-        source_version,
-    )
-    from stackctl.deploy.run import deploy
-    from stackctl.engine import connect
-
-    settings = deploy_settings(c, hosts=tuple(host or ()), batch_size=batch_size)
-    stack, app = deploy_app(settings)
-    environment = release_environment(settings)
-    out = console()
-    if swarm_target(target):
-        from stackctl.swarm import run as swarm_run
-
-        check_secrets(settings, app, environment)
-        local = connect(stack)
-        images = build_release(local, stack, app, out)
-        options = swarm_settings(settings)
-        if dry_run:
-            lines = swarm_run.dry_run(local, settings, options, app, images, environment)
-            for line in lines:
-                out.print(line, markup=False, highlight=False)
-            return
-        swarm_run.deploy(local, settings, options, app, images, environment, out)
-        out.print(f"[bold green]deployed[/] {images.version} to the swarm")
-        return
+    chosen = choose_target(target)
+    run = deploy_run(c, secrets=True, hosts=tuple(host or ()), batch_size=batch_size)
     if dry_run:
-        missing = missing_secrets(settings, app, environment)
-        version = source_version(PROJECT_DIR).release()
-        for line in describe_plan(settings, app, version, missing_secrets=missing):
-            out.print(line, markup=False, highlight=False)
+        for line in chosen.plan(run):
+            run.say(line)
         return
-    check_secrets(settings, app, environment)
-    local = connect(stack)
-    images = build_release(local, stack, app, out)
-    deploy(local, settings, app, images, environment, out, message=message)
-    out.print(f"[bold green]deployed[/] {images.version} to {len(settings.hosts)} host(s)")
+    run.console.print(chosen.deploy(run, message=message))
 
 
 @task(
@@ -364,7 +350,7 @@ def deploy_(
 @reporting_errors
 def deploy_lock(c: Context, release: bool = False, host: list[str] | None = None) -> None:
     """Show each host's deploy lock (who, since when, why); --release clears it."""
-    from stackctl.deploy.run import lock_status, release_locks
+    from stackctl.deploy.ssh.run import lock_status, release_locks
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     out = console()
@@ -383,7 +369,7 @@ def deploy_lock(c: Context, release: bool = False, host: list[str] | None = None
 @reporting_errors
 def deploy_versions(c: Context, host: list[str] | None = None) -> None:
     """Each host's kept releases with every role's state; * marks the one running."""
-    from stackctl.deploy.run import versions
+    from stackctl.deploy.ssh.run import versions
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     out = console()
@@ -419,7 +405,7 @@ def deploy_accessory(
 ) -> None:
     """Manage an accessory (Redis) on the hosts: --reboot, --logs or --remove."""
     from stackctl.deploy.release import build_release
-    from stackctl.deploy.run import accessory
+    from stackctl.deploy.ssh.run import accessory
     from stackctl.engine import connect
 
     chosen = [a for a, on in (("reboot", reboot), ("logs", logs), ("remove", remove)) if on]
@@ -460,29 +446,15 @@ def rollback_(
     c: Context, version: str | None = None, host: list[str] | None = None, target: str | None = None
 ) -> None:
     """Move every role back to a kept release together, health-checked like a deploy."""
-    from stackctl.deploy.run import rollback
-
-    settings = deploy_settings(c, hosts=tuple(host or ()))
-    _, app = deploy_app(settings)
-    if swarm_target(target):
-        from stackctl.swarm.run import rollback as swarm_rollback
-
-        if version is not None:
-            raise Exit(
-                "error: rollback --target swarm goes back to each service's previous spec"
-                " (Swarm keeps one): drop --version, or deploy that version",
-                code=2,
-            )
-        swarm_rollback(settings, swarm_settings(settings), app, console())
-        return
-    rollback(settings, app, console(), version=version)
+    chosen = choose_target(target)
+    chosen.rollback(deploy_run(c, hosts=tuple(host or ())), version=version)
 
 
 @task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})
 @reporting_errors
 def swarm_init(c: Context, host: list[str] | None = None) -> None:
     """Make the ECS hosts one Docker Swarm over SSH (init, join, node labels); idempotent."""
-    from stackctl.swarm.run import init
+    from stackctl.deploy.swarm.run import init
 
     settings = deploy_settings(c, hosts=tuple(host or ()))
     _, app = deploy_app(settings)

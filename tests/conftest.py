@@ -12,7 +12,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from fakeoss.testing import RunningFakeOss, running_fakeoss
 from gallery import create_app
-from loopback import free_port
+from support.loopback import free_port
+from support.workers import CeleryWorker
 
 FAKEOSS_BUCKET = "gallery"
 
@@ -144,12 +144,6 @@ def oss_settings(fake: RunningFakeOss, bucket_name: str = FAKEOSS_BUCKET) -> dic
 def worker_settings() -> dict[str, str]:
     """Extra settings for the test's worker; a test module overrides this fixture."""
     return {}
-
-
-@dataclass(frozen=True)
-class CeleryWorker:
-    process: subprocess.Popen[bytes]
-    log_path: Path
 
 
 @pytest.fixture

@@ -53,3 +53,56 @@ def test_the_rule_sees_lazy_and_type_only_imports(tmp_path: Path) -> None:
         "stackctl/doctor.py -> fakeoss",
         "stackctl/doctor.py -> gallery",
     ]
+
+
+APP_WORDS = ("gallery", "FLASK_CONFIG", "tests/")
+
+
+def app_knowledge(src: Path) -> list[str]:
+    """`module:line word` for each line of stackctl naming the app, its settings or its tests."""
+    found = []
+    for path in sorted((src / "stackctl").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            # stackctl's own rule may name its own test.
+            line = line.replace("tests/test_engine_layer.py", "")
+            found += [f"{path.relative_to(src)}:{number} {w}" for w in APP_WORDS if w in line]
+    return found
+
+
+def test_stackctl_names_no_app_setting_or_test_path() -> None:
+    # What the app needs comes from compose.yaml (x-deploy.env, x-deploy.secrets, x-test).
+    assert app_knowledge(SRC) == []
+
+
+def test_tests_share_helpers_through_tests_support_only() -> None:
+    """No sys.path.insert in a test, no `from conftest import`, no test module importing
+    another: shared helpers live in tests/support (on pytest's pythonpath)."""
+    tests = SRC.parent / "tests"
+    found = []
+    for path in sorted(tests.rglob("*.py")):
+        if "bench" in path.parts:  # benchmarks run as scripts: they put tests/ on the path
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            elif (
+                isinstance(node, ast.Attribute)
+                and node.attr == "insert"
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "path"
+            ):
+                names = ["sys.path.insert"]
+            for name in names:
+                first = name.split(".")[0]
+                if first == "conftest" or first.startswith("test_") or name == "sys.path.insert":
+                    found.append(f"{path.relative_to(tests)}:{node.lineno} {name}")
+    # Left for issue 26's next step: two engine tests still take a sibling's compose text or
+    # stack fixture (to move into tests/support with them).
+    assert found == [
+        "stackctl/test_compose_parity_engine.py:21 test_stack_compose_keys_engine",
+        "stackctl/test_compose_parity_engine.py:22 test_stack_small_engine",
+        "stackctl/test_thumbnails_oss_process_engine.py:17 test_stack_engine",
+    ]

@@ -19,6 +19,7 @@ from stackctl.compose import Project
 from stackctl.contexthash import context_hash, files_digest
 from stackctl.converge import image_name
 from stackctl.dockerfile import copied_sources
+from stackctl.engine.models import Image, inspect_image
 from stackctl.settings import StackSettings
 
 FINGERPRINT_PREFIX = "inputs-"
@@ -169,12 +170,11 @@ def _plan(
 def image_with_fingerprint(client: docker.DockerClient, tag: str, fingerprint: str) -> str | None:
     """The image last built from these inputs, if `tag` still points at it."""
     try:
-        marked = client.api.inspect_image(fingerprint_tag(tag, fingerprint))
-        current = client.api.inspect_image(tag)
+        marked = inspect_image(client.api, fingerprint_tag(tag, fingerprint))
+        current = inspect_image(client.api, tag)
     except ImageNotFound:
         return None
-    found: str = current["Id"]
-    return found if marked["Id"] == found else None
+    return current.id if marked.id == current.id else None
 
 
 def mark_built(client: docker.DockerClient, tag: str, fingerprint: str) -> None:
@@ -186,8 +186,8 @@ def mark_built(client: docker.DockerClient, tag: str, fingerprint: str) -> None:
     api = client.api
     repository = repository_of(tag)
     mark = fingerprint_tag(tag, fingerprint)
-    for image in api.images(name=repository):
-        for old in image.get("RepoTags") or []:
+    for image in map(Image, api.images(name=repository)):
+        for old in image.tags:
             if old.startswith(f"{repository}:{FINGERPRINT_PREFIX}") and old != mark:
                 # force: only this reference goes; a container may still use the image.
                 api.remove_image(old, force=True, noprune=True)
@@ -205,10 +205,10 @@ def remove_superseded_images(client: docker.DockerClient, project: str) -> list[
     api = client.api
     removed: list[str] = []
     dangling = api.images(filters={"dangling": True, "label": f"{labels.PROJECT}={project}"})
-    for image in dangling:
+    for image in map(Image, dangling):
         try:
-            api.remove_image(image["Id"])
+            api.remove_image(image.id)
         except (APIError, ImageNotFound):
             continue
-        removed.append(image["Id"])
+        removed.append(image.id)
     return removed

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from stackctl import labels
 from stackctl.compose import MountSpec, Project, ServiceSpec
-from stackctl.containers import Container
+from stackctl.engine.healthchecks import HealthConfig
+from stackctl.engine.models import Container
 from stackctl.secretmounts import secret_contents, secret_mounts, without_secrets
 
 Action = Literal["create", "recreate", "start", "keep"]
@@ -86,17 +87,6 @@ class MountConfig:
     """A volume's engine name (project-prefixed) or a bind mount's host path."""
     target: str
     read_only: bool = False
-
-
-@dataclass(frozen=True)
-class HealthConfig:
-    """A healthcheck as the Engine API takes it: durations in nanoseconds."""
-
-    test: tuple[str, ...]
-    interval: int
-    timeout: int
-    retries: int
-    start_period: int
 
 
 @dataclass(frozen=True)
@@ -193,8 +183,23 @@ class ContainerConfig:
         return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def container_config(project: Project, spec: ServiceSpec, image_id: str) -> ContainerConfig:
+def health_config(spec: ServiceSpec, *, deployed: bool = False) -> HealthConfig | None:
+    """The service's `healthcheck:` as the engine takes it, for `up`'s create call (and its
+    config hash), the SSH deploy's and a Swarm service's spec. `deployed`: a disabled check or
+    one without a test is left out (the image's own check applies), as deploys always did."""
     check = spec.healthcheck
+    if check is None or (deployed and (check.disabled or not check.test)):
+        return None
+    return HealthConfig(
+        test=tuple(check.test),
+        interval=nanoseconds(check.interval),
+        timeout=nanoseconds(check.timeout),
+        retries=check.retries,
+        start_period=nanoseconds(check.start_period),
+    )
+
+
+def container_config(project: Project, spec: ServiceSpec, image_id: str) -> ContainerConfig:
     endpoints = service_endpoints(project, spec)
     return ContainerConfig(
         image=image_name(project, spec),
@@ -207,15 +212,7 @@ def container_config(project: Project, spec: ServiceSpec, image_id: str) -> Cont
         stop_signal=spec.stop_signal,
         stop_timeout=int(spec.stop_grace_period) if spec.stop_grace_period else None,
         ports=exposed_ports(spec),
-        healthcheck=None
-        if check is None
-        else HealthConfig(
-            test=tuple(check.test),
-            interval=nanoseconds(check.interval),
-            timeout=nanoseconds(check.timeout),
-            retries=check.retries,
-            start_period=nanoseconds(check.start_period),
-        ),
+        healthcheck=health_config(spec),
         labels=dict(sorted(spec.labels.items())),
         port_bindings=port_bindings(spec),
         mounts=service_mounts(project, spec),

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from stackctl.compose import Project
 from stackctl.engine import DEFAULT_HOST
+from stackctl.engine.models import EngineVersion, disk_usage_images
 from stackctl.errors import EngineUnreachable, SettingsError, StackError
 from stackctl.portholders import PortHolder, port_holders
 from stackctl.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
@@ -219,14 +220,14 @@ def check_engine(
 ) -> tuple[Check, docker.DockerClient | None]:
     try:
         client = connect(settings)
-        version = client.version()
+        version = EngineVersion(client.version())
     except EngineUnreachable as exc:
         return Check("Docker engine", "fail", str(exc), blocks_up=True), None
     except Exception as exc:  # the engine answered the ping, then refused: its words, one line
         detail = f"the engine answered but failed: {_one_line(exc)}"
         return Check("Docker engine", "fail", detail, blocks_up=True), None
     where = settings.docker_host or DEFAULT_HOST
-    found = f"Docker {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})"
+    found = f"Docker {version.version} (API {version.api_version})"
     return Check("Docker engine", "ok", f"{found} at {where}"), client
 
 
@@ -255,17 +256,15 @@ def check_reclaimable(client: docker.DockerClient | None) -> Check:
     from docker.errors import APIError
 
     try:
-        images = client.api.df().get("Images") or []
+        images = disk_usage_images(client.api)
     except APIError as exc:
         # The engine runs one disk-usage count at a time ("a disk usage operation is already
         # running" while another `docker system df` or doctor counts): a fact, not a fault.
         reason = " ".join(str(exc.explanation or exc).split())
         return Check("reclaimable space", "warn", f"not counted now: the engine says {reason}")
-    unused = [image for image in images if not image.get("Containers")]
-    reclaimable = sum(
-        max(0, image["Size"] - max(0, image.get("SharedSize", 0))) for image in unused
-    )
-    dangling = sum(1 for image in unused if not image.get("RepoTags"))
+    unused = [image for image in images if not image.containers]
+    reclaimable = sum(max(0, image.size - max(0, image.shared_size)) for image in unused)
+    dangling = sum(1 for image in unused if not image.tags)
     found = f"{reclaimable / GB:.1f} GB in {len(unused)} unused images ({dangling} untagged)"
     if reclaimable >= RECLAIMABLE_WARN_BYTES:
         return Check(

@@ -38,6 +38,10 @@ class ServiceUnhealthy(StackError):
         self.log_tail = log_tail or []
 
 
+class UsageError(StackError):
+    """The command's options do not fit together: exit code 2, as for a usage error."""
+
+
 class SettingsError(StackError):
     """A stackctl setting (environment or .env) is invalid."""
 

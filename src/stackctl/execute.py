@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from stackctl.engine.execs import inspect_exec, start_exec
 from stackctl.errors import StackError
 from stackctl.stack import Stack
 
@@ -43,7 +44,7 @@ def exec_in(
     container = running_container(stack, service)
     tty = interactive and sys.stdin.isatty() and sys.stdout.isatty()
     api = stack.api
-    exec_id = api.exec_create(container, list(command), stdin=tty, tty=tty, user=user)["Id"]
+    exec_id = start_exec(api, container, command, stdin=tty, tty=tty, user=user)
     if tty:
         attach_terminal(api, exec_id)
     else:
@@ -71,10 +72,9 @@ def exit_code(api: Any, exec_id: str, seconds: float = 10) -> int:
     """The exec's exit code; the engine may report it a moment after the output ends."""
     deadline = time.monotonic() + seconds
     while True:
-        state = api.exec_inspect(exec_id)
-        if not state.get("Running") or time.monotonic() > deadline:
-            code = state.get("ExitCode")
-            return 1 if code is None else int(code)
+        running, code = inspect_exec(api, exec_id)
+        if not running or time.monotonic() > deadline:
+            return 1 if code is None else code
         time.sleep(0.05)
 
 

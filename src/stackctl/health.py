@@ -22,10 +22,12 @@ from requests import RequestException
 from rich.console import Console
 
 from stackctl import labels
-from stackctl.containers import project_containers
+from stackctl.engine.execs import run_in
+from stackctl.engine.logs import LOG_TAIL, last_lines
+from stackctl.engine.models import Container, HealthCheck, inspect_container, project_containers
+from stackctl.engine.readiness import Phase, readiness
 from stackctl.errors import ServiceUnhealthy
 
-LOG_TAIL = 20
 POLL_SECONDS = 0.2
 
 
@@ -33,27 +35,6 @@ def logs_hint(service: str, lines: int = 50) -> str:
     """The `invoke logs` command line that shows a service's last lines (tested through Invoke's
     own parser: a positional service name is not an argument `logs` takes)."""
     return f"invoke logs --service {service} --tail {lines}"
-
-
-def check_command(test: list[str] | None) -> list[str] | None:
-    """The command a container's health check runs (`Config.Healthcheck.Test`), None for none."""
-    if not test or test[0] == "NONE":
-        return None
-    if test[0] == "CMD-SHELL" and len(test) == 2:
-        return ["/bin/sh", "-c", test[1]]
-    if test[0] == "CMD" and len(test) > 1:
-        return list(test[1:])
-    return None
-
-
-def container_check(inspection: dict[str, Any]) -> tuple[list[str], float] | None:
-    """An inspected container's health check: its command and its interval in seconds (Docker's
-    default, 30 s, when 0 or absent); None for a container without one."""
-    check = (inspection.get("Config") or {}).get("Healthcheck") or {}
-    command = check_command(check.get("Test"))
-    if command is None:
-        return None
-    return command, (check.get("Interval") or 30_000_000_000) / 1e9  # in ns
 
 
 class Changes:
@@ -136,6 +117,10 @@ class OwnChecks:
         self._gap: dict[str, float] = {}
         self._passed: set[str] = set()
 
+    def check_passed(self, container_id: str, check: HealthCheck | None) -> bool:
+        """`passed` for a container's own check (False for one without)."""
+        return check is not None and self.passed(container_id, check.command, check.interval)
+
     def passed(self, container_id: str, command: list[str], period: float = 1.0) -> bool:
         """True once a run of `command` in the container exited 0; else starts a run when one
         is due (and none is still going) and answers False."""
@@ -184,12 +169,7 @@ def check_passes(api: Any, container_id: str, command: list[str]) -> bool:
     """One run of a health check's command in the container: True when it exited 0; False for a
     failure and for a container not (or no longer) running."""
     try:
-        # Attached (its output read and dropped): exec_start then returns when the command has
-        # ended. Detached, it returned at once and the exit code was not there yet: a check
-        # slower than that round trip (any `python -c`) never passed.
-        exec_id = api.exec_create(container_id, command, stdout=True, stderr=True)
-        api.exec_start(exec_id)
-        return bool(api.exec_inspect(exec_id).get("ExitCode") == 0)
+        return run_in(api, container_id, command).ok
     except (DockerException, RequestException):
         return False
 
@@ -207,34 +187,22 @@ class HealthWaiter:
         """Waits inside the block wake on the project's container events, not only at polls."""
         return self.changes.watching(self.api, self.project)
 
-    def state(self, service: str) -> dict[str, Any]:
-        """The `State` of the service's (first) container, as `inspect` gives it."""
-        return self.states(service)[0]
-
-    def states(self, service: str) -> list[dict[str, Any]]:
-        """The `State` of each of the service's containers (one per replica)."""
-        return [inspection["State"] for inspection in self._inspections(service)]
-
-    def _inspections(self, service: str) -> list[dict[str, Any]]:
+    def inspections(self, service: str) -> list[Container]:
+        """Each of the service's containers (one per replica), inspected."""
         found = project_containers(self.api, self.project, service)
         if not found:
             raise ServiceUnhealthy(f"service {service} has no container: run `invoke up`")
-        inspections = []
-        for container in found:
-            inspection = self.api.inspect_container(container.id)
-            inspection.setdefault("Id", container.id)
-            inspections.append(inspection)
-        return inspections
+        # A stand-in engine's inspection may lack the id the list gave.
+        return [Container({"Id": c.id, **self.api.inspect_container(c.id)}) for c in found]
 
     def check_now(self, container_id: str) -> bool:
         """Run the container's health check once now: True when it passes (False without one,
         and for a container gone meanwhile)."""
         try:
-            inspection = self.api.inspect_container(container_id)
+            check = inspect_container(self.api, container_id).check
         except (DockerException, RequestException):
             return False
-        check = container_check(inspection)
-        return check is not None and check_passes(self.api, container_id, check[0])
+        return check is not None and check_passes(self.api, container_id, check.command)
 
     def wait_healthy(
         self,
@@ -251,7 +219,7 @@ class HealthWaiter:
         limit = timeout or self.timeout
         late = f"was not healthy within {limit:.0f} s"
 
-        def done(found: dict[str, Any]) -> bool:
+        def done(found: Container) -> bool:
             return self._healthy(service, found, own_check=own_check)
 
         if not status:
@@ -263,15 +231,15 @@ class HealthWaiter:
     def wait_completed(self, service: str, timeout: float | None = None) -> None:
         limit = timeout or self.timeout
         late = "did not complete in time"
-        self._poll(service, limit, late, lambda found: self._completed(service, found["State"]))
+        self._poll(service, limit, late, lambda found: self._completed(service, found))
 
     def _poll(
-        self, service: str, limit: float, late: str, done: Callable[[dict[str, Any]], bool]
+        self, service: str, limit: float, late: str, done: Callable[[Container], bool]
     ) -> None:
         deadline = time.monotonic() + limit
         seen = self.changes.seen()  # before looking: a change while looking ends the next wait
         # Every replica is looked at each round, so a failed one is reported at once.
-        while not all([done(found) for found in self._inspections(service)]):
+        while not all([done(found) for found in self.inspections(service)]):
             if time.monotonic() > deadline:
                 self.fail(service, late)
             due = self.own_checks.until_due()
@@ -280,26 +248,21 @@ class HealthWaiter:
             self.changes.wait(seen, POLL_SECONDS if due is None else min(POLL_SECONDS, due))
             seen = self.changes.seen()
 
-    def _healthy(self, service: str, inspection: dict[str, Any], *, own_check: bool) -> bool:
-        state = inspection["State"]
-        health = (state.get("Health") or {}).get("Status")
-        if health in (None, "healthy") and state.get("Running"):
-            return True
-        if not state.get("Running") and state.get("Status") in ("exited", "dead"):
-            self.fail(service, f"exited with code {state.get('ExitCode')}")
-        if health == "unhealthy":
+    def _healthy(self, service: str, container: Container, *, own_check: bool) -> bool:
+        phase = readiness(container)
+        if phase is Phase.EXITED:
+            self.fail(service, f"exited with code {container.exit_code}")
+        if phase is Phase.UNHEALTHY:
             self.fail(service, "is unhealthy")
-        if own_check and health == "starting" and state.get("Running"):
-            check = container_check(inspection)
-            if check is not None:
-                return self.own_checks.passed(str(inspection["Id"]), *check)
-        return False
+        if own_check and phase is Phase.STARTING:
+            return self.own_checks.check_passed(container.id, container.check)
+        return phase.ready
 
-    def _completed(self, service: str, state: dict[str, Any]) -> bool:
-        if state.get("Running"):
+    def _completed(self, service: str, container: Container) -> bool:
+        if container.running:
             return False
-        if state.get("ExitCode") != 0:
-            self.fail(service, f"exited with code {state.get('ExitCode')}")
+        if container.exit_code != 0:
+            self.fail(service, f"exited with code {container.exit_code}")
         return True
 
     def fail(self, service: str, what: str) -> NoReturn:
@@ -312,5 +275,4 @@ class HealthWaiter:
         found = project_containers(self.api, self.project, service)
         if not found:
             return []
-        raw: bytes = self.api.logs(found[0].id, tail=lines)
-        return raw.decode("utf-8", "replace").splitlines()
+        return last_lines(self.api, found[0].id, lines)

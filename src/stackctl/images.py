@@ -29,9 +29,10 @@ from rich.progress import (
 )
 
 from stackctl.dockerfile import BaseImageRef, base_images_of, declared_args
+from stackctl.engine.logs import LOG_TAIL
+from stackctl.engine.models import built_image_id, inspect_image
 from stackctl.errors import BaseImageMissing, BuildError
 
-LOG_TAIL_LINES = 20
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -82,7 +83,7 @@ class _BuildOutput:
     image_id: str | None = None
     error: str | None = None
     exit_code: int | None = None
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL_LINES))
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
 
     def feed(self, chunk: Mapping[str, Any]) -> bool:
         """Take one decoded stream chunk; True when it started a new step."""
@@ -94,9 +95,9 @@ class _BuildOutput:
             self.exit_code = code if isinstance(code, int) else None
             self.tail.append(self.error)
             return False
-        aux = chunk.get("aux")
-        if isinstance(aux, dict) and aux.get("ID"):
-            self.image_id = str(aux["ID"])
+        built = built_image_id(chunk)
+        if built is not None:
+            self.image_id = built
         new_step = False
         text = chunk.get("stream") or chunk.get("status") or ""
         for raw in str(text).splitlines():
@@ -253,7 +254,7 @@ def build_image(
                 raise output.failure(service) from None
             if output.error is not None or output.image_id is None:
                 raise output.failure(service)
-            image_id = str(client.api.inspect_image(tag)["Id"])
+            image_id = inspect_image(client.api, tag).id
         except BaseException:
             shown.finished(line)
             raise

@@ -1,7 +1,13 @@
-"""`invoke test`: pytest in a one-off container of the web test stage, on the stack's network.
+"""`invoke test`: pytest in a one-off container of a service's test stage, on the stack's network.
 
 The tests run inside the image that ships (plus the test dependencies), next to the stack's own
-Redis; the exit code and summary come back to the caller.
+services; the exit code and summary come back to the caller. Which suites, which environment and
+which services must run come from compose.yaml's `x-test` block (stackctl knows no app's tests):
+
+    x-test:
+      args: [-m, not browser]               # pytest's arguments when the task is given none
+      environment: {TEST_REDIS_URL: ...}    # for the test container only
+      needs: [redis]                        # services that must be running first
 """
 
 from __future__ import annotations
@@ -9,21 +15,66 @@ from __future__ import annotations
 import contextlib
 import shlex
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from docker.errors import NotFound
 
 from stackctl import labels
 from stackctl.buildargs import buildargs_for
+from stackctl.compose.reader import show
+from stackctl.compose.yamlfile import read_yaml_file
 from stackctl.converge import first_network, network_name
-from stackctl.errors import StackError
+from stackctl.engine.models import created_id, wait_status
+from stackctl.errors import ComposeError, StackError
 from stackctl.images import build_image
 from stackctl.stack import Stack
 
 TEST_TARGET = "test"
-# The app's own suites: the engine, browser and real-OSS ones need what a container lacks.
-DEFAULT_TEST_ARGS = ["tests/gallery", "tests/fakeoss", "tests/oss_contract", "-m", "not browser"]
-# Redis database 15 of the stack's redis: the tests flush it, the app uses 0.
-TEST_REDIS_URL = "redis://redis:6379/15"
+BLOCK = "x-test"
+
+
+@dataclass(frozen=True)
+class TestSetup:
+    """compose.yaml's `x-test` block."""
+
+    __test__ = False  # not a pytest class
+
+    args: tuple[str, ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+
+
+def load_test_setup(compose_file: Path) -> TestSetup:
+    """The `x-test` block of the compose file (empty without one); a one-line error naming the
+    key for a malformed one."""
+    document = read_yaml_file(compose_file, compose_file.name)
+    block = document.get(BLOCK) if isinstance(document, dict) else None
+    if block is None:
+        return TestSetup()
+
+    def fail(path: str, message: str) -> ComposeError:
+        return ComposeError(f"{compose_file.name}: {path}: {message}")
+
+    if not isinstance(block, dict):
+        raise fail(BLOCK, f"expected a mapping, got {show(block)}")
+    for key in block:
+        if key not in ("args", "environment", "needs"):
+            raise fail(f"{BLOCK}.{key}", "unsupported key (supported: args, environment, needs)")
+
+    def words(key: str) -> tuple[str, ...]:
+        value = block.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+            raise fail(f"{BLOCK}.{key}", f"expected a list of strings, got {show(value)}")
+        return tuple(value)
+
+    environment = block.get("environment") or {}
+    if not isinstance(environment, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in environment.items()
+    ):
+        shown = show(environment)
+        raise fail(f"{BLOCK}.environment", f"expected a mapping of strings, got {shown}")
+    return TestSetup(words("args"), dict(environment), words("needs"))
 
 
 def build_test_image(stack: Stack, service: str = "web") -> str:
@@ -52,33 +103,36 @@ def run_tests(
     write: Callable[[str], None],
     service: str = "web",
 ) -> int:
-    """Run pytest in a one-off container beside the stack's redis; return its exit code."""
-    if not stack.containers("redis"):
-        raise StackError("the stack's redis is not running: run `invoke up` first")
+    """Run pytest in a one-off container beside the stack's services; return its exit code."""
+    setup = load_test_setup(stack.project.compose_file)
+    for needed in setup.needs:
+        if not stack.containers(needed):
+            raise StackError(f"the stack's {needed} is not running: run `invoke up` first")
     image = build_test_image(stack, service)
-    command = ["pytest", "-p", "no:cacheprovider", *(pytest_args or DEFAULT_TEST_ARGS)]
+    command = ["pytest", "-p", "no:cacheprovider", *(pytest_args or setup.args)]
     stack.console.print(f"[bold]running[/] {shlex.join(command)}")
     api = stack.api
-    container = api.create_container(
-        image=image,
-        command=command,
-        environment={"TEST_REDIS_URL": TEST_REDIS_URL},
-        labels={
-            labels.PROJECT: stack.project.name,
-            labels.SERVICE: f"{service}-test",
-            labels.ONEOFF: "True",
-        },
-        host_config=api.create_host_config(
-            network_mode=network_name(stack.project, first_network(stack.project, service)),
-            init=True,
-        ),
+    container = created_id(
+        api.create_container(
+            image=image,
+            command=command,
+            environment=setup.environment,
+            labels={
+                labels.PROJECT: stack.project.name,
+                labels.SERVICE: f"{service}-test",
+                labels.ONEOFF: "True",
+            },
+            host_config=api.create_host_config(
+                network_mode=network_name(stack.project, first_network(stack.project, service)),
+                init=True,
+            ),
+        )
     )
     try:
-        api.start(container["Id"])
-        for chunk in api.logs(container["Id"], stream=True, follow=True):
+        api.start(container)
+        for chunk in api.logs(container, stream=True, follow=True):
             write(chunk.decode("utf-8", "replace"))
-        status: int = api.wait(container["Id"])["StatusCode"]
-        return status
+        return wait_status(api.wait(container))
     finally:
         with contextlib.suppress(NotFound):
-            api.remove_container(container["Id"], force=True)
+            api.remove_container(container, force=True)

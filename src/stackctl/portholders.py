@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stackctl.containers import Container
+from stackctl.engine.models import Container
 
 if TYPE_CHECKING:
     import docker

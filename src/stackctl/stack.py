@@ -18,12 +18,11 @@ from typing import Any
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
-from docker.types import Healthcheck, IPAMConfig, IPAMPool, Mount
+from docker.types import IPAMConfig, IPAMPool, Mount
 from rich.console import Console
 
 from stackctl import labels
 from stackctl.compose import Project, ServiceSpec
-from stackctl.containers import Container, project_containers
 from stackctl.converge import (
     ContainerConfig,
     Endpoint,
@@ -35,8 +34,13 @@ from stackctl.converge import (
     plan_replicas,
     volume_name,
 )
+from stackctl.engine import models
+from stackctl.engine.healthchecks import create_healthcheck
+from stackctl.engine.logs import LOG_TAIL
+from stackctl.engine.models import Container, project_containers
+from stackctl.engine.readiness import Phase, readiness
 from stackctl.errors import StackError
-from stackctl.health import LOG_TAIL, HealthWaiter
+from stackctl.health import HealthWaiter
 from stackctl.logs import log_lines
 from stackctl.portcheck import engine_is_local, refuse_taken_ports
 from stackctl.portholders import port_holders
@@ -102,7 +106,7 @@ class Stack:
     def _image_id(self, spec: ServiceSpec) -> str:
         reference = image_name(self.project, spec)
         try:
-            found: str = self.api.inspect_image(reference)["Id"]
+            found = models.inspect_image(self.api, reference).id
         except ImageNotFound:
             raise StackError(
                 f"image {reference!r} of service {spec.name} is not in the engine: "
@@ -251,10 +255,9 @@ class Stack:
         """The container's volumes by container path: a recreated container gets its anonymous
         volumes back, data and all, as compose v2 does."""
         try:
-            mounts = self.api.inspect_container(container_id).get("Mounts") or []
+            return models.inspect_container(self.api, container_id).volumes
         except NotFound:
             return {}
-        return {m["Destination"]: m["Name"] for m in mounts if m.get("Type") == "volume"}
 
     def _anonymous_volumes(self, container: Container) -> list[str]:
         """The engine names of the container's anonymous volumes (by the service's targets)."""
@@ -298,7 +301,6 @@ class Stack:
             if endpoints
             else None
         )
-        check = config.healthcheck
         created = self.api.create_container(
             image=config.image,
             name=name,
@@ -310,21 +312,13 @@ class Stack:
             stop_signal=config.stop_signal,
             stop_timeout=config.stop_timeout,
             ports=list(config.ports),
-            healthcheck=Healthcheck(
-                test=list(check.test),
-                interval=check.interval,
-                timeout=check.timeout,
-                retries=check.retries,
-                start_period=check.start_period,
-            )
-            if check
-            else None,
+            healthcheck=create_healthcheck(config.healthcheck),
             labels=container_labels(self.project, plan.service, config.config_hash, plan.number),
             host_config=host_config,
             networking_config=networking,
             **config.create_options,
         )
-        container_id: str = created["Id"]
+        container_id = models.created_id(created)
         for endpoint in endpoints[1:]:
             self.api.connect_container_to_network(
                 container_id,
@@ -393,7 +387,7 @@ class Stack:
         for key in used:
             spec = self.project.networks[key]
             name = network_name(self.project, key)
-            if any(found["Name"] == name for found in self.api.networks(names=[name])):
+            if any(found.name == name for found in models.networks(self.api, names=[name])):
                 continue
             if spec.external:
                 raise StackError(
@@ -482,16 +476,14 @@ class Stack:
                     removal.result()
         for name in removed:
             self.console.print(f" [green]✔[/] {name}  removed")
-        for network in self.api.networks(
-            filters={"label": f"{labels.PROJECT}={self.project.name}"}
-        ):
-            self._remove_quietly(self.api.remove_network, network["Id"])
-            self.console.print(f" [green]✔[/] network {network['Name']}  removed")
+        project_label = {"label": f"{labels.PROJECT}={self.project.name}"}
+        for network in models.networks(self.api, filters=project_label):
+            self._remove_quietly(self.api.remove_network, network.id)
+            self.console.print(f" [green]✔[/] network {network.name}  removed")
         if volumes:
-            listed = self.api.volumes(filters={"label": f"{labels.PROJECT}={self.project.name}"})
-            for volume in listed.get("Volumes") or []:
-                self._remove_quietly(self.api.remove_volume, volume["Name"])
-                self.console.print(f" [green]✔[/] volume {volume['Name']}  removed")
+            for volume in models.volumes(self.api, filters=project_label):
+                self._remove_quietly(self.api.remove_volume, volume.name)
+                self.console.print(f" [green]✔[/] volume {volume.name}  removed")
         return removed
 
     @staticmethod
@@ -509,7 +501,7 @@ class Stack:
         command itself) found it healthy: such a container's check is run once now, side by
         side, and its answer shown."""
         containers = sorted(self.containers(), key=lambda c: c.name)
-        starting = [c.id for c in containers if c.health == "starting"]
+        starting = [c.id for c in containers if readiness(c) is Phase.STARTING]
         passing: set[str] = set()
         if starting:
             with ThreadPoolExecutor(max_workers=len(starting)) as pool:

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stackctl"))
 
-from deploy_hosts import (
+from stackctl.deploy.ssh.run import deploy
+from support.deploy_hosts import (
     APP,
     Load,
     body,
@@ -38,9 +39,7 @@ from deploy_hosts import (
     wait_reachable,
     write_key_and_secrets,
 )
-from stack_copy import copy_project
-
-from stackctl.deploy.run import deploy
+from support.stack_copy import copy_project
 
 MAX_REQUESTS = 50_000
 MAX_SECONDS = 300.0

@@ -20,13 +20,12 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
 from bench_stack import running_copy  # noqa: E402
 
-from http_upload import post_png  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a script)
 from stackctl.stack import Stack  # noqa: E402
+from support.http_upload import post_png  # noqa: E402
 
 SIDE = 7000
 APP_COMMANDS = frozenset({"gunicorn", "celery"})

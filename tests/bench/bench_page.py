@@ -21,12 +21,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
 from bench_stack import running_copy  # noqa: E402
 
-from http_upload import png, post_png  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a script)
+from support.http_upload import png, post_png  # noqa: E402
 
 
 def upload(base: str, number: int) -> None:

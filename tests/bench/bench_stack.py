@@ -15,14 +15,12 @@ from pathlib import Path
 from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
-from stack_copy import copy_project  # noqa: E402
-
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a script)
 from stackctl.engine import connect  # noqa: E402
 from stackctl.stack import Stack  # noqa: E402
 from stackctl.workspace import load_workspace  # noqa: E402
+from support.stack_copy import copy_project  # noqa: E402
 
 
 def wait_until(base: str, check: str, seconds: float) -> None:

@@ -31,7 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stackctl"))
 
-from deploy_hosts import (
+from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.release import (
+    release_environment,
+)
+from support.deploy_hosts import (
     TEST_LABEL,
     TEST_LABEL_VALUE,
     TEST_OVERRIDE,
@@ -45,12 +49,7 @@ from deploy_hosts import (
     wait_reachable,
     write_key_and_secrets,
 )
-from stack_copy import copy_project
-
-from stackctl.deploy.appdef import AppDefinition, load_app
-from stackctl.deploy.release import (
-    release_environment,
-)
+from support.stack_copy import copy_project
 
 APP = "benchswarm"
 OLD, NEW = "welcome to CI/CD world", "welcome, swarm bench"
@@ -106,9 +105,9 @@ def timed_under_load(hosts: list[SimulatedHost], deploy: Callable[[], None]) -> 
 
 def main() -> None:
     warnings.filterwarnings("ignore", module="paramiko")
-    from stackctl.deploy.run import deploy as ssh_deploy
-    from stackctl.swarm import run as swarm_run
-    from stackctl.swarm.settings import SwarmSettings
+    from stackctl.deploy.ssh.run import deploy as ssh_deploy
+    from stackctl.deploy.swarm import run as swarm_run
+    from stackctl.deploy.swarm.settings import SwarmSettings
 
     local = docker.from_env(timeout=600)
     build_host_image(local)

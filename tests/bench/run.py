@@ -26,10 +26,9 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
-from stack_copy import copy_project, free_port  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a script)
+from support.stack_copy import copy_project, free_port  # noqa: E402
 
 WELCOME = "welcome to CI/CD world 🌏"
 

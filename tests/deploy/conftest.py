@@ -4,26 +4,26 @@ through `invoke up`'s build), and simulated hosts started once per module."""
 
 from __future__ import annotations
 
-import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
-from deploy_hosts import (
+from werkzeug.security import generate_password_hash
+
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.release import ReleaseImages
+from support.deploy_hosts import (
     APP,
     NEW_WELCOME,
     ROOT,
+    api_token,
     build_host_image,
     build_release_images,
     deploy_app,
     write_key_and_secrets,
 )
-from werkzeug.security import generate_password_hash
-
-from stackctl.deploy.appdef import AppDefinition
-from stackctl.deploy.release import ReleaseImages
 
 BROKEN_WORKER = Path(__file__).with_name("compose.broken-worker.yaml")
 
@@ -48,13 +48,6 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-_TOKEN = secrets.token_hex(16)
-
-
-def api_token() -> str:
-    return _TOKEN
-
-
 @pytest.fixture(scope="session")
 def public_key(key_dir: Path) -> str:
     return (key_dir / "id_rsa.pub").read_text().strip()
@@ -71,10 +64,7 @@ def images(
 ) -> dict[str, ReleaseImages]:
     """v1 from this tree, v2 from a copy with the welcome line changed (a user's source change),
     broken: v1's images with a worker that exits at start. All built as `invoke up` builds."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
-    from stack_copy import copy_project
+    from support.stack_copy import copy_project
 
     built = {"v1": build_release_images(local, app, "v1")}
     with tempfile.TemporaryDirectory(prefix="deploy-v2-") as folder:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import docker
 import pytest
-from deploy_hosts import SimulatedHost, body, deploy_settings, hosts_fixture, wait_reachable
 from rich.console import Console
 
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.release import ReleaseImages, release_environment
-from stackctl.deploy.run import deploy
+from stackctl.deploy.ssh.run import deploy
+from support.deploy_hosts import SimulatedHost, body, deploy_settings, hosts_fixture, wait_reachable
 
 pytestmark = [
     pytest.mark.engine,

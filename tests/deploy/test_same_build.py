@@ -8,7 +8,6 @@ from pathlib import Path
 
 import docker
 import pytest
-from deploy_hosts import ROOT, compose_environ, deploy_app
 from rich.console import Console
 
 from stackctl.compose import load_project
@@ -16,6 +15,7 @@ from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release
 from stackctl.settings import load_settings
 from stackctl.stack import Stack
+from support.deploy_hosts import ROOT, compose_environ, deploy_app
 
 pytestmark = pytest.mark.engine
 

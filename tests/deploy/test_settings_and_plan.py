@@ -66,13 +66,28 @@ def test_secrets_come_from_the_file_then_the_environment(tmp_path: Path) -> None
         ROOT, environ={"DEPLOY_HOSTS": "a", "DEPLOY_SECRETS_FILE": str(secrets_file)}
     )
 
-    env = release_environment(settings, environ={"SECRET_KEY": "env", "GALLERY_API_TOKEN": "t"})
+    app = load_app(ROOT / "compose.yaml", {})
 
-    assert env == {
-        "FLASK_CONFIG": "production",
-        "SECRET_KEY": "from-file",
-        "GALLERY_API_TOKEN": "t",
+    env = release_environment(
+        settings, environ={"SECRET_KEY": "env", "GALLERY_API_TOKEN": "t"}, app=app
+    )
+
+    assert env == {"SECRET_KEY": "from-file", "GALLERY_API_TOKEN": "t"}
+    assert app.role_environment(env) == {"FLASK_CONFIG": "production", **env}
+
+
+def test_the_app_names_its_own_settings_and_secrets_in_x_deploy() -> None:
+    settings = load_deploy_settings(ROOT, environ={"DEPLOY_HOSTS": "a"})
+    app = load_app(ROOT / "compose.yaml", {"DEPLOY_FLASK_CONFIG": "testing"})
+
+    assert app.env == {"FLASK_CONFIG": "testing"}
+    assert "SECRET_KEY" in app.secrets
+    assert release_environment(settings, environ={"SECRET_KEY": "s"}) == {}  # no app, no names
+    assert release_environment(settings, environ={"SECRET_KEY": "s"}, app=app) == {
+        "SECRET_KEY": "s"
     }
+    plain, secret = app.plain_and_secret({"FLASK_CONFIG": "develop", "SECRET_KEY": "s"})
+    assert (plain, secret) == ({"FLASK_CONFIG": "develop"}, {"SECRET_KEY": "s"})
 
 
 def test_the_dry_run_prints_the_plan_without_secrets(tmp_path: Path) -> None:

@@ -8,37 +8,37 @@ from __future__ import annotations
 
 import io
 import json
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
-import requests
-from deploy_hosts import (
+from rich.console import Console
+
+from stackctl.deploy import lock
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.errors import DeployLocked, ReleaseCommandFailed, ReleaseUnhealthy
+from stackctl.deploy.hosts import connect_host
+from stackctl.deploy.release import ReleaseImages, release_environment
+from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.ssh import containers as ssh_containers
+from stackctl.deploy.ssh import proxy, releases
+from stackctl.deploy.ssh.accessories import accessory_name
+from stackctl.deploy.ssh.run import deploy, release_locks, rollback, versions
+from support.deploy_hosts import (
     APP,
     NEW_WELCOME,
+    OLD_WELCOME,
     Load,
     SimulatedHost,
     body,
     deploy_settings,
     hosts_fixture,
     secret_value,
+    thumbnail_ready,
+    upload,
     wait_reachable,
 )
-from PIL import Image
-from rich.console import Console
-
-from conftest import api_token
-from stackctl.deploy import cutover, lock
-from stackctl.deploy.accessories import accessory_name
-from stackctl.deploy.appdef import AppDefinition
-from stackctl.deploy.errors import DeployLocked, ReleaseCommandFailed, ReleaseUnhealthy
-from stackctl.deploy.hosts import connect_host
-from stackctl.deploy.release import ReleaseImages, release_environment
-from stackctl.deploy.run import deploy, release_locks, rollback, versions
-from stackctl.deploy.settings import DeploySettings
 
 pytestmark = [
     pytest.mark.engine,
@@ -46,7 +46,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning"),
 ]
 
-OLD_WELCOME = "welcome to CI/CD world"
 OUTPUT = io.StringIO()
 REDIS_KEY = "deploy-test:kept"
 
@@ -85,7 +84,7 @@ def running_roles(settings: DeploySettings) -> dict[str, str]:
     client = remote(settings)
     try:
         found = {}
-        for release in cutover.releases(client, APP):
+        for release in releases.releases(client, APP):
             for role in release.running_roles:
                 assert role not in found, f"two {role} containers run"
                 found[role] = release.version
@@ -103,31 +102,6 @@ def host_exec(settings: DeploySettings, container: str, command: list[str]) -> s
         return output.decode().strip()
     finally:
         client.close()
-
-
-def upload(url: str) -> str:
-    picture = io.BytesIO()
-    Image.new("RGB", (640, 480), (30, 120, 200)).save(picture, "PNG")
-    response = requests.post(
-        f"{url}/api/images",
-        files={"file": (f"{uuid.uuid4().hex[:6]}.png", picture.getvalue(), "image/png")},
-        headers={"Authorization": f"Bearer {api_token()}"},
-        timeout=20,
-    )
-    assert response.status_code == 201, response.text
-    image_id: str = response.json()["id"]
-    return image_id
-
-
-def thumbnail_ready(url: str, image_id: str, within: float) -> float | None:
-    """Seconds until the image's thumbnail was ready, None when it was not within `within`."""
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        found = requests.get(f"{url}/api/images/{image_id}", timeout=5).json()
-        if found["thumbnail_status"] == "ready":
-            return time.monotonic() - started
-        time.sleep(0.2)
-    return None
 
 
 def retag(local: docker.DockerClient, ref: str, tag: str) -> str:
@@ -158,7 +132,7 @@ def test_first_deploy_starts_accessories_and_both_roles_and_the_worker_makes_thu
     assert took is not None, "no thumbnail within 10 s"
     # The deployed worker is the only one on that Redis: its log has the job.
     client = remote(settings)
-    logs = client.api.logs(cutover.role_container(APP, "worker", "v1")).decode()
+    logs = client.api.logs(ssh_containers.role_container(APP, "worker", "v1")).decode()
     client.close()
     assert "succeeded" in logs
 
@@ -233,7 +207,7 @@ def test_rollback_moves_web_and_worker_back_together(
     assert OLD_WELCOME in body(host.url)
     assert running_roles(settings) == {"web": "v1", "worker": "v1"}
     client = remote(settings)
-    assert cutover.serving(client, APP) == cutover.role_container(APP, "web", "v1")
+    assert proxy.serving(client, APP) == ssh_containers.role_container(APP, "web", "v1")
     client.close()
     listing = versions(settings)[settings.addresses[0].name]
     assert "* v1: web running, worker running" in listing
@@ -294,7 +268,7 @@ def test_a_secret_file_is_readable_by_the_app_and_in_no_env_image_label_or_outpu
     settings: DeploySettings, images: dict[str, ReleaseImages]
 ) -> None:
     client = remote(settings)
-    running_web = cutover.role_container(APP, "web", running_roles(settings)["web"])
+    running_web = ssh_containers.role_container(APP, "web", running_roles(settings)["web"])
     web = client.api.inspect_container(running_web)["Config"]["Image"]
     history = json.dumps(client.api.history(web))
     image_config = json.dumps(client.api.inspect_image(web))
@@ -306,7 +280,7 @@ def test_a_secret_file_is_readable_by_the_app_and_in_no_env_image_label_or_outpu
     client.close()
 
     for role, version in running_roles(settings).items():
-        container = cutover.role_container(APP, role, version)
+        container = ssh_containers.role_container(APP, role, version)
         # As the app's own user (the image's USER): readable, 0400, owned by uid 10001.
         assert host_exec(settings, container, ["cat", "/run/secrets/SECRET_KEY"]) == secret_value()
         mode = host_exec(settings, container, ["stat", "-c", "%a %u", "/run/secrets/SECRET_KEY"])

@@ -18,8 +18,20 @@ from typing import Any
 
 import docker
 import pytest
-from deploy_hosts import (
+from rich.console import Console
+
+from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.errors import ReleaseUnhealthy
+from stackctl.deploy.release import ReleaseImages, release_environment
+from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.swarm import nodes as swarm_nodes
+from stackctl.deploy.swarm import run as swarm_run
+from stackctl.deploy.swarm.settings import SwarmSettings
+from stackctl.deploy.swarm.specs import service_name
+from stackctl.errors import EngineUnreachable
+from support.deploy_hosts import (
     NEW_WELCOME,
+    OLD_WELCOME,
     ROOT,
     TEST_LABEL,
     TEST_LABEL_VALUE,
@@ -32,20 +44,10 @@ from deploy_hosts import (
     remove_host,
     secret_value,
     start_host,
+    thumbnail_ready,
+    upload,
     wait_reachable,
 )
-from rich.console import Console
-from test_single_host import OLD_WELCOME, thumbnail_ready, upload
-
-from stackctl.deploy.appdef import AppDefinition, load_app
-from stackctl.deploy.errors import ReleaseUnhealthy
-from stackctl.deploy.release import ReleaseImages, release_environment
-from stackctl.deploy.settings import DeploySettings
-from stackctl.errors import EngineUnreachable
-from stackctl.swarm import nodes as swarm_nodes
-from stackctl.swarm import run as swarm_run
-from stackctl.swarm.settings import SwarmSettings
-from stackctl.swarm.specs import service_name
 
 pytestmark = [
     pytest.mark.engine,
@@ -77,10 +79,7 @@ def swarm_app(project_dir: Path, key_dir: Path, *overrides: Path) -> AppDefiniti
 @pytest.fixture(scope="module")
 def releases(local: docker.DockerClient, key_dir: Path) -> dict[str, ReleaseImages]:
     """v1 (this tree), v2 (the welcome line changed), badhealth (v1 with a failing check)."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
-    from stack_copy import copy_project
+    from support.stack_copy import copy_project
 
     built = {}
     with tempfile.TemporaryDirectory(prefix="swarm-v2-") as folder:
@@ -397,7 +396,7 @@ def test_ps_shows_every_task_with_its_node_and_health(
 
 
 def test_an_unreachable_node_is_one_line(settings: DeploySettings, key_dir: Path) -> None:
-    from loopback import free_port
+    from support.loopback import free_port
 
     gone = deploy_settings_with_extra(settings, key_dir, f"root@127.0.0.1:{free_port()}")
     with pytest.raises(EngineUnreachable) as failed:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deploy_hosts import ROOT, TEST_OVERRIDE
 
 from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.secrets import Secret
+from stackctl.deploy.swarm.secrets import secret_references
+from stackctl.deploy.swarm.settings import load_swarm_settings
+from stackctl.deploy.swarm.specs import Inputs, changes, normal, service_specs
+from stackctl.deploy.targets import deploy_target
 from stackctl.errors import SettingsError
-from stackctl.swarm.secrets import SwarmSecret, secret_references
-from stackctl.swarm.settings import deploy_target, load_swarm_settings
-from stackctl.swarm.specs import Inputs, changes, normal, service_specs
+from support.deploy_hosts import ROOT, TEST_OVERRIDE
 
 APP = "specs"
 HOSTS = ("root@10.0.0.1", "root@10.0.0.2:2222", "10.0.0.3")
@@ -31,7 +33,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> AppDefinition:
 
 def specs_for(app: AppDefinition, **settings: str) -> dict[str, dict]:  # type: ignore[type-arg]
     swarm = load_swarm_settings(HOSTS, environ=settings)
-    secret = SwarmSecret("SECRET_KEY", b"s3cret-value", None, None, 0o400)
+    secret = Secret("SECRET_KEY", b"s3cret-value", None, None, 0o400)
     refs = secret_references(APP, [secret], {}, ("10001", "10001"))
     inputs = Inputs(
         app=APP,
@@ -121,11 +123,11 @@ def test_a_changed_image_is_the_one_change_shown(app: AppDefinition) -> None:
 
 
 def test_secret_versions_differ_by_content_and_hide_it() -> None:
-    one = SwarmSecret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
-    two = SwarmSecret("SECRET_KEY", b"b", None, None, 0o400).object_name(APP)
+    one = Secret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
+    two = Secret("SECRET_KEY", b"b", None, None, 0o400).object_name(APP)
     assert one != two
     assert one.startswith(f"{APP}_SECRET_KEY_")
-    assert one == SwarmSecret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
+    assert one == Secret("SECRET_KEY", b"a", None, None, 0o400).object_name(APP)
 
 
 @pytest.mark.parametrize(
@@ -171,7 +173,7 @@ def test_a_missing_secret_stops_the_deploy_before_any_host_is_contacted(
     from stackctl.deploy.errors import DeployFailed
     from stackctl.deploy.release import ReleaseImages, SourceVersion
     from stackctl.deploy.settings import load_deploy_settings
-    from stackctl.swarm.run import deploy
+    from stackctl.deploy.swarm.run import deploy
 
     # Port 9 on loopback: nothing answers there, and nothing may be tried before the check.
     settings = load_deploy_settings(
@@ -212,8 +214,8 @@ class _Manager:
 def test_a_ready_node_outside_deploy_hosts_stops_the_deploy_with_its_name() -> None:
     from stackctl.deploy.errors import DeployFailed
     from stackctl.deploy.settings import HostAddress
-    from stackctl.swarm.nodes import Swarm
-    from stackctl.swarm.run import _check_nodes
+    from stackctl.deploy.swarm.nodes import Swarm
+    from stackctl.deploy.swarm.run import _check_nodes
 
     ours = HostAddress("10.0.0.1", 22, "root")
     nodes = [_Node("a" * 25, "ecs-1"), _Node("b" * 25, "ecs-9"), _Node("c" * 25, "gone", "down")]
@@ -229,7 +231,7 @@ def test_service_secrets_are_the_compose_files_then_the_values_they_do_not_cover
     tmp_path: Path,
 ) -> None:
     from stackctl.deploy.appdef import load_app
-    from stackctl.swarm.secrets import service_secrets
+    from stackctl.deploy.secrets import service_secrets
 
     (tmp_path / "key.txt").write_text("from-the-file\n")
     (tmp_path / "compose.yaml").write_text(

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
-from stackctl.deploy.cutover import wait_ready
+import pytest
+
+from stackctl.deploy.ssh.containers import wait_ready
 
 if TYPE_CHECKING:
     import docker
@@ -50,17 +52,37 @@ class ScriptedEngine:
         self.restart_policies.append(restart_policy)
 
 
-def wait(engine: ScriptedEngine, *, timeout: float = 5, settle: float = 3) -> tuple[float, Any]:
-    """wait_ready on a client whose `api` is the scripted engine."""
+class Clock:
+    """A controlled clock: time moves only when the wait pauses, by what it asked for. A pause
+    still lets a run of the check in flight (a thread) end: it waits on its event, bounded."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pause(self, event: threading.Event, seconds: float) -> None:
+        event.wait(0.2)  # real time: only for a run in flight to report
+        self.now += seconds
+
+
+def wait(
+    engine: ScriptedEngine, *, timeout: float = 5, settle: float = 3, clock: Clock | None = None
+) -> tuple[float, Any]:
+    """wait_ready on a client whose `api` is the scripted engine, on a controlled clock."""
     client = cast("docker.DockerClient", SimpleNamespace(api=engine))
-    return wait_ready(client, "app-web-v2", timeout=timeout, settle=settle)
+    clock = clock or Clock()
+    return wait_ready(
+        client, "app-web-v2", timeout=timeout, settle=settle, clock=clock, pause=clock.pause
+    )
 
 
 def test_a_passing_run_of_the_check_is_ready_while_docker_still_says_starting() -> None:
     engine = ScriptedEngine(STARTING, CHECK, exit_code=0)
     took, failure = wait(engine)
     assert failure is None
-    assert took < 1  # not Docker's first check, 5 s after the start
+    assert took < 5  # on the controlled clock: before Docker's first check, 5 s after the start
     assert engine.commands[0] == ["redis-cli", "ping"]
     assert engine.restart_policies == [{"Name": "unless-stopped"}]
 
@@ -90,7 +112,7 @@ def test_without_a_check_it_is_ready_after_running_its_settle_time() -> None:
         engine = ScriptedEngine({"Running": True}, check)
         took, failure = wait(engine, timeout=5, settle=0.3)
         assert failure is None
-        assert 0.3 <= took < 1
+        assert took == pytest.approx(0.4)  # the first poll (every 0.2 s) after 0.3 s running
         assert engine.commands == []
 
 

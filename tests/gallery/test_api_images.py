@@ -3,14 +3,14 @@ from __future__ import annotations
 import re
 
 import oss2
-import pictures
 import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from support import AUTH, bucket_keys, upload
 
 from gallery import create_app
+from support import pictures
+from support.gallery import AUTH, bucket_keys, upload
 
 ID = r"[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 

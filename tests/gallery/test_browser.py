@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import oss2
-import pictures
 import pytest
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from gallery import create_app
+from support import pictures
 
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402

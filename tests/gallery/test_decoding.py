@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 
-import pictures
 import pytest
 from flask import Flask
-from support import upload
 
 from gallery.decoding import DecodeSlots, decode_slots
 from gallery.inspection import UploadRefused
+from support import pictures
+from support.gallery import upload
 
 
 def test_a_full_process_tells_the_next_decode_to_come_back() -> None:

@@ -11,19 +11,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import oss2
-import pictures
 import pytest
-from faults import HangingProxy, RedisProcess, hanging_proxy
 from flask import Flask
 from flask.testing import FlaskClient
-from support import AUTH, bucket_keys, upload, wait_for
 
 from fakeoss.testing import RunningFakeOss
 from gallery import create_app
 from gallery.clients import clients
 from gallery.records import ImageRecord
 from gallery.tasks import THUMBNAIL_TASK, celery_of, sweep
-from loopback import closed_port_url
+from support import pictures
+from support.faults import HangingProxy, RedisProcess, hanging_proxy
+from support.gallery import AUTH, bucket_keys, upload, wait_for
+from support.loopback import closed_port_url
 
 # The budget for an answer while a dependency hangs.
 BUDGET_SECONDS = 2.0

@@ -10,9 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
-from support import wait_for
-
-from loopback import free_port
+from support.gallery import wait_for
+from support.loopback import free_port
 
 CONF = Path(__file__).resolve().parents[2] / "containers" / "web" / "gunicorn.conf.py"
 

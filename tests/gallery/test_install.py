@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pictures
 import pytest
 from flask.testing import FlaskClient
-from support import upload, wait_for
 
 from fakeoss.testing import RunningFakeOss
 from gallery import create_app
+from support import pictures
+from support.gallery import upload, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 
 import oss2
-import pictures
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from support import upload
 
 from gallery.metadata import scrub
+from support import pictures
+from support.gallery import upload
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112

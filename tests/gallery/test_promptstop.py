@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis
-from support import wait_for
 
 from gallery.promptstop import unblock_brpops
-from loopback import closed_port_url
+from support.gallery import wait_for
+from support.loopback import closed_port_url
 
 if TYPE_CHECKING:
-    from conftest import CeleryWorker
+    from support.workers import CeleryWorker
 
 
 def waiting_brpop(url: str, client_name: str) -> bool:

@@ -5,7 +5,7 @@ from typing import Any
 from flask import Flask
 
 from gallery import create_app
-from loopback import closed_port_url
+from support.loopback import closed_port_url
 
 
 def test_readyz_names_redis_when_it_is_down(app_overrides: dict[str, Any]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import oss2
-import pictures
 import pytest
 from flask import Flask
-from support import upload
 
 from gallery import create_app
 from gallery.records import ImageRecord
+from support import pictures
+from support.gallery import upload
 
 
 @pytest.fixture

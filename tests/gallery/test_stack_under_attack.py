@@ -5,7 +5,6 @@ project name and a free port on 127.0.0.1."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import time
@@ -19,23 +18,14 @@ import pytest
 from rich.console import Console
 
 from gallery.settings import DEV_API_TOKEN
-from http_upload import png, post_png
 from stackctl.engine import connect
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
+from support.http_upload import png, post_png
+from support.stack_copy import copy_project
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_copy_project() -> Any:
-    path = ROOT / "tests" / "stackctl" / "stack_copy.py"
-    spec = importlib.util.spec_from_file_location("stack_copy_for_gallery", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.copy_project
 
 
 class GalleryStack:
@@ -57,7 +47,7 @@ class GalleryStack:
 @pytest.fixture(scope="module")
 def gallery_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GalleryStack]:
     directory = tmp_path_factory.mktemp("gallery-stack")
-    environ = {**os.environ, **load_copy_project()(directory)}
+    environ = {**os.environ, **copy_project(directory)}
     found = GalleryStack(directory, environ)
     stack = found.stack()
     stack.up()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-import pictures
 from PIL import Image
 
 from gallery.thumbnails import make_thumbnails
+from support import pictures
 
 
 def opened(data: bytes) -> Image.Image:

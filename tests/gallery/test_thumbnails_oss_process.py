@@ -6,14 +6,14 @@ import io
 from typing import Any
 
 import oss2
-import pictures
 import requests
 from flask import Flask
 from PIL import Image
-from support import upload
 
 from gallery import create_app
 from gallery.settings import load_settings
+from support import pictures
+from support.gallery import upload
 
 
 def oss_process_app(app_overrides: dict[str, Any], **extra: Any) -> Flask:

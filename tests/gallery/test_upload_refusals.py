@@ -8,10 +8,11 @@ import re
 from dataclasses import dataclass, field
 
 import oss2
-import pictures
 import pytest
 from flask.testing import FlaskClient
-from support import AUTH, bucket_keys, upload
+
+from support import pictures
+from support.gallery import AUTH, bucket_keys, upload
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,17 @@ import re
 from typing import Any
 
 import oss2
-import pictures
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import BadSignature
-from support import bucket_keys, multipart, upload
 from werkzeug.security import generate_password_hash
 
 from gallery import create_app
 from gallery.sessions import CookieSessions
-from loopback import closed_port_url
+from support import pictures
+from support.gallery import bucket_keys, multipart, upload
+from support.loopback import closed_port_url
 
 # The develop hash of "admin" is scrypt, 80 ms of CPU a check by design. These tests check
 # passwords about forty times for what happens around the check (sessions, CSRF, redirects,

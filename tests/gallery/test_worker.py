@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import oss2
-import pictures
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from support import AUTH, bucket_keys, upload, wait_for
 
 from gallery import create_app
 from gallery.tasks import THUMBNAIL_TASK, celery_of
-from loopback import closed_port_url
+from support import pictures
+from support.gallery import AUTH, bucket_keys, upload, wait_for
+from support.loopback import closed_port_url
 
 
 def thumbnail_ready(client: FlaskClient, image_id: str) -> dict[str, Any] | None:

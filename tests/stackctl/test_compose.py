@@ -540,7 +540,6 @@ def test_models_are_frozen(root: Path) -> None:
         spec.image = "other"
 
 
-@pytest.mark.skipif(not (REPO_ROOT / "compose.yaml").is_file(), reason="no compose.yaml yet")
 def test_the_repository_compose_file_loads() -> None:
     environ = {"SECRET_KEY": "test", "HOME": "/root"}
 

@@ -26,7 +26,6 @@ from stackctl.compose import (
     Ulimit,
     VolumeSpec,
 )
-from stackctl.containers import Container
 from stackctl.converge import (
     MountConfig,
     container_config,
@@ -34,6 +33,7 @@ from stackctl.converge import (
     plan_replicas,
     plan_service,
 )
+from stackctl.engine.models import Container
 from stackctl.settings import StackSettings
 from stackctl.stack import Stack
 
@@ -263,3 +263,30 @@ def test_container_name_replaces_compose_numbering() -> None:
 
     assert container_name(project, "web") == "gallery-web"
     assert container_name(project, "redis", 2) == "demo-redis-2"
+
+
+def test_one_health_check_mapping_serves_up_the_ssh_deploy_and_swarm() -> None:
+    from stackctl.converge import health_config
+    from stackctl.engine.healthchecks import create_healthcheck, swarm_healthcheck
+
+    check = health_config(web())
+    assert check is not None
+    assert create_healthcheck(check) == {
+        "Test": ["CMD", "true"],
+        "Interval": 5_000_000_000,
+        "Timeout": 2_000_000_000,
+        "Retries": 3,
+        "StartPeriod": 1_000_000_000,
+    }
+    assert swarm_healthcheck(check) == create_healthcheck(check)
+    assert health_config(web(), deployed=True) == check
+
+
+def test_a_disabled_check_is_kept_by_up_and_left_out_by_a_deploy() -> None:
+    from stackctl.converge import health_config
+
+    disabled = web(healthcheck=HealthcheckSpec(test=["NONE"]))
+    found = health_config(disabled)
+    assert found is not None
+    assert found.test == ("NONE",)  # `up` disables the image's check (and hashes that)
+    assert health_config(disabled, deployed=True) is None  # deploys keep the image's own

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -257,14 +256,15 @@ def test_a_registry_that_hangs_is_reported_within_the_budget(
 ) -> None:
     monkeypatch.setattr(doctor, "URL_BUDGET", 0.2)
     release = threading.Event()
+    answered = threading.Event()
 
     def hangs(url: str, timeout: float) -> None:
         release.wait(5)
+        answered.set()
 
-    started = time.monotonic()
     checks = run(tmp_path, probe_url=hangs)
+    assert not answered.is_set()  # doctor reported while the probe still hung
     release.set()
-    assert time.monotonic() - started < 2
     assert named(checks, "pip index") == Check("pip index", "warn", "no answer within 0.2 s")
 
 

@@ -67,7 +67,7 @@ def test_an_unhealthy_service_names_the_logs_command_and_carries_its_last_lines(
         "service web is unhealthy; its last log lines: `invoke logs --service web --tail 50`"
     )
     assert raised.value.log_tail == ["booting", "cannot reach redis"]
-    assert api.log_calls == [{"tail": 20}]
+    assert api.log_calls == [{"stdout": True, "stderr": True, "tail": 20}]
 
 
 def test_an_exited_service_says_its_exit_code() -> None:
@@ -147,10 +147,10 @@ class CheckedApi(ScriptedApi):
         }
         return found
 
-    def exec_create(self, container_id: str, command: list[str], **options: Any) -> str:
+    def exec_create(self, container_id: str, command: list[str], **options: Any) -> dict[str, str]:
         self.commands.append(command)
         self.attached = bool(options.get("stdout") or options.get("stderr"))
-        return f"exec-{len(self.commands)}"
+        return {"Id": f"exec-{len(self.commands)}"}  # as docker-py answers
 
     def exec_start(self, exec_id: str) -> bytes:
         if self.hold is not None:
@@ -211,7 +211,7 @@ def test_a_hanging_own_check_neither_blocks_the_wait_nor_runs_twice_at_once() ->
 def test_the_check_command_is_docker_s_own_reading_of_the_test(
     test: list[str] | None, command: list[str] | None
 ) -> None:
-    from stackctl.health import check_command
+    from stackctl.engine.models import check_command
 
     assert check_command(test) == command
 

@@ -236,8 +236,6 @@ def test_a_missing_base_image_raises_with_the_fix(
 
 @pytest.fixture(scope="session")
 def web_image() -> Iterator[dict[str, Any]]:
-    if not (ROOT / "src" / "gallery" / "wsgi.py").exists():
-        pytest.skip("src/gallery/wsgi.py is not there yet")
     client = docker.from_env()
     stack_settings = load_settings(ROOT, environ=os.environ)
     if not client.images.list(name=stack_settings.python_base_image):

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from invoke import Program
 
 from stackctl.health import logs_hint
+from support.tasks_module import load_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_tasks() -> ModuleType:
-    """tasks.py as `invoke` loads it: from the project folder, which is not a package."""
-    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 tasks = load_tasks()

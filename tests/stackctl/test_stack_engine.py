@@ -17,15 +17,15 @@ import docker
 import pytest
 from PIL import Image
 from rich.console import Console
-from stack_copy import copy_project
 
-from http_upload import png, post_png
 from stackctl import labels
 from stackctl.converge import image_name
 from stackctl.engine import connect
 from stackctl.oneoff import run_tests
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
+from support.http_upload import png, post_png
+from support.stack_copy import copy_project
 
 pytestmark = pytest.mark.engine
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from invoke import Program
-from test_invoke_edge import load_tasks
+
+from support.tasks_module import load_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from stack_copy import copy_project
 from test_stack_engine import (
     WELCOME,
     StackUnderTest,
@@ -22,6 +21,8 @@ from test_stack_engine import (
     upload_png,
     wait_for_text,
 )
+
+from support.stack_copy import copy_project
 
 pytestmark = pytest.mark.engine
 

@@ -10,6 +10,7 @@ import heapq
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Literal
 
@@ -247,23 +248,19 @@ class Project(_Spec):
     """Declared networks, and `default` (implicit unless declared) when a service uses it."""
 
     def start_order(self) -> list[str]:
-        """Every service after the services it depends on; ties broken by name."""
-        waiting_on = {name: set(spec.depends_on) for name, spec in self.services.items()}
-        needed_by: dict[str, list[str]] = {}
-        for name, deps in waiting_on.items():
-            for dependency in deps:
-                needed_by.setdefault(dependency, []).append(name)
-        ready = [name for name, deps in waiting_on.items() if not deps]
+        """Every service after the services it depends on; ties broken by name (graphlib's
+        order, the smallest name first among those whose dependencies have started)."""
+        graph = TopologicalSorter({n: set(s.depends_on) for n, s in self.services.items()})
+        graph.prepare()  # the loader refused cycles already
+        ready = list(graph.get_ready())
         heapq.heapify(ready)
         order: list[str] = []
         while ready:
             name = heapq.heappop(ready)
             order.append(name)
-            for other in needed_by.get(name, ()):
-                deps = waiting_on[other]
-                deps.discard(name)
-                if not deps:
-                    heapq.heappush(ready, other)
+            graph.done(name)
+            for other in graph.get_ready():
+                heapq.heappush(ready, other)
         return order
 
 

@@ -13,13 +13,13 @@ from stackctl.compose.messages import child, show
 from stackctl.compose.yamlfile import load_yaml, without_extensions
 
 if TYPE_CHECKING:
-    from stackctl.compose.reader import ComposeReader
+    from stackctl.compose.checks import Checks
 
 
 class Extends:
     """Resolves `extends` for the services of one compose file; errors through its reader."""
 
-    def __init__(self, reader: ComposeReader) -> None:
+    def __init__(self, reader: Checks) -> None:
         self.reader = reader
 
     def resolved(
@@ -46,8 +46,8 @@ class Extends:
         extends = definition["extends"]
         if isinstance(extends, str):
             extends = {"service": extends}
-        settings = self.reader._known_keys(
-            self.reader._mapping(
+        settings = self.reader.known_keys(
+            self.reader.mapping(
                 extends, extends_path, "a service name or a mapping with service, file"
             ),
             extends_path,
@@ -55,10 +55,10 @@ class Extends:
         )
         if "service" not in settings:
             self.reader.fail(extends_path, 'missing key "service"')
-        base_name = self.reader._string(settings["service"], child(extends_path, "service"))
+        base_name = self.reader.string(settings["service"], child(extends_path, "service"))
         own = {key: value for key, value in definition.items() if key != "extends"}
         if "file" in settings:
-            file_text = self.reader._string(settings["file"], child(extends_path, "file"))
+            file_text = self.reader.string(settings["file"], child(extends_path, "file"))
             file = Path(os.path.normpath(base_dir / file_text))
             other_services = self._extended_file_services(file, child(extends_path, "file"))
             other_dir = file.parent
@@ -79,7 +79,7 @@ class Extends:
             other_services, base_name, other_services[base_name], base_path, other_dir,
             (*seen, key),
         )  # fmt: skip
-        base = self.reader._mapping(base, extends_path, "a service mapping")
+        base = self.reader.mapping(base, extends_path, "a service mapping")
         if other_dir != self.reader.project_dir:
             base = self._rebased(base, other_dir)
         merged: dict[object, object] = merge(base, own)
@@ -90,10 +90,10 @@ class Extends:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             self.reader.fail(path, f"cannot read {show(str(file))}: {exc.strerror or exc}")
-        document = without_extensions(load_yaml(text, self.reader._shown_path(file)))
+        document = without_extensions(load_yaml(text, self.reader.shown_path(file)))
         if not isinstance(document, dict) or not isinstance(document.get("services"), dict):
             self.reader.fail(path, f"{show(str(file))} has no services mapping to extend from")
-        services = self.reader._interpolated(document["services"], path)
+        services = self.reader.interpolated(document["services"], path)
         assert isinstance(services, dict)
         return services
 

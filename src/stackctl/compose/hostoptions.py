@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from stackctl.compose.messages import child, show
 
 if TYPE_CHECKING:
-    from stackctl.compose.reader import ComposeReader
+    from stackctl.compose.checks import Checks
 
 _BYTES = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 _BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -18,7 +18,7 @@ _BYTE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 class HostOptions:
     """Reads the engine-facing service keys; errors through its reader."""
 
-    def __init__(self, reader: ComposeReader) -> None:
+    def __init__(self, reader: Checks) -> None:
         self.reader = reader
 
     def extra_hosts(self, value: object, path: str) -> list[str]:
@@ -29,10 +29,10 @@ class HostOptions:
                 (str(host), address, child(path, str(host))) for host, address in value.items()
             ]
         else:
-            items = self.reader._list(value, path, 'a list of "HOST:ADDRESS" or a mapping')
+            items = self.reader.sequence(value, path, 'a list of "HOST:ADDRESS" or a mapping')
             entries = []
             for i, item in enumerate(items):
-                text = self.reader._string(item, child(path, i))
+                text = self.reader.string(item, child(path, i))
                 separator = "=" if "=" in text else ":"
                 host, _, address = text.partition(separator)
                 entries.append((host, address, child(path, i)))
@@ -43,51 +43,53 @@ class HostOptions:
                     item_path, f"invalid host entry {show(host)}: expected HOST:ADDRESS"
                 )
             if address != "host-gateway":
-                address = self.reader._host_ip(address, item_path)
+                address = self.reader.host_ip(address, item_path)
             hosts.append(f"{host}={address}")
         return hosts
 
     def sysctls(self, value: object, path: str) -> dict[str, str]:
-        pairs = self.reader._key_values(value, path)
+        pairs = self.reader.key_values(value, path)
         missing = next((key for key, item in pairs.items() if item is None), None)
         if missing is not None:
             self.reader.fail(child(path, missing), "a sysctl needs a value")
         return {key: item for key, item in pairs.items() if item is not None}
 
     def ulimits(self, value: object, path: str) -> dict[str, dict[str, int]]:
-        settings = self.reader._mapping(
+        settings = self.reader.mapping(
             value, path, "a mapping of limit names to a number or soft/hard"
         )
         ulimits: dict[str, dict[str, int]] = {}
         for name, limit in settings.items():
             item_path = child(path, str(name))
             if isinstance(limit, dict):
-                limits = self.reader._known_keys(limit, item_path, ("soft", "hard"))
+                limits = self.reader.known_keys(limit, item_path, ("soft", "hard"))
                 if set(limits) != {"soft", "hard"}:
                     self.reader.fail(item_path, "expected both soft and hard")
-                soft = self.reader._integer(limits["soft"], child(item_path, "soft"))
-                hard = self.reader._integer(limits["hard"], child(item_path, "hard"))
+                soft = self.reader.integer(limits["soft"], child(item_path, "soft"))
+                hard = self.reader.integer(limits["hard"], child(item_path, "hard"))
             else:
-                soft = hard = self.reader._integer(limit, item_path)
+                soft = hard = self.reader.integer(limit, item_path)
             ulimits[str(name)] = {"soft": soft, "hard": hard}
         return ulimits
 
     def logging(self, value: object, path: str) -> dict[str, object]:
-        settings = self.reader._known_keys(
-            self.reader._mapping(value, path, "a mapping with driver, options"),
+        settings = self.reader.known_keys(
+            self.reader.mapping(value, path, "a mapping with driver, options"),
             path,
             ("driver", "options"),
         )
         found: dict[str, object] = {}
         if settings.get("driver") is not None:
-            found["driver"] = self.reader._string(settings["driver"], child(path, "driver"))
+            found["driver"] = self.reader.string(settings["driver"], child(path, "driver"))
         if settings.get("options") is not None:
-            found["options"] = self.reader._labels(settings["options"], child(path, "options"))
+            found["options"] = self.reader.label_mapping(
+                settings["options"], child(path, "options")
+            )
         return found
 
     def deploy(self, value: object, path: str) -> dict[str, object]:
-        settings = self.reader._known_keys(
-            self.reader._mapping(value, path, "a mapping with replicas, resources"),
+        settings = self.reader.known_keys(
+            self.reader.mapping(value, path, "a mapping with replicas, resources"),
             path,
             ("replicas", "resources", "mode"),
             ("endpoint_mode", "labels", "placement", "restart_policy", "rollback_config",
@@ -100,13 +102,11 @@ class HostOptions:
                 f"unsupported mode {show(settings['mode'])}: only replicated (without swarm)",
             )
         if settings.get("replicas") is not None:
-            found["replicas"] = self.reader._integer(settings["replicas"], child(path, "replicas"))
+            found["replicas"] = self.reader.integer(settings["replicas"], child(path, "replicas"))
         if settings.get("resources") is not None:
             resources_path = child(path, "resources")
-            resources = self.reader._known_keys(
-                self.reader._mapping(
-                    settings["resources"], resources_path, "a mapping with limits"
-                ),
+            resources = self.reader.known_keys(
+                self.reader.mapping(settings["resources"], resources_path, "a mapping with limits"),
                 resources_path,
                 ("limits", "reservations"),
             )
@@ -118,8 +118,8 @@ class HostOptions:
         return found
 
     def _resource(self, value: object, path: str) -> dict[str, object]:
-        settings = self.reader._known_keys(
-            self.reader._mapping(value, path, "a mapping with cpus, memory, pids"),
+        settings = self.reader.known_keys(
+            self.reader.mapping(value, path, "a mapping with cpus, memory, pids"),
             path,
             ("cpus", "memory", "pids"),
             ("devices", "generic_resources"),
@@ -128,7 +128,7 @@ class HostOptions:
         if settings.get("cpus") is not None:
             cpus = settings["cpus"]
             try:
-                found["cpus"] = float(self.reader._text(cpus, child(path, "cpus"), "cpus"))
+                found["cpus"] = float(self.reader.text(cpus, child(path, "cpus"), "cpus"))
             except ValueError:
                 self.reader.fail(
                     child(path, "cpus"), f"invalid cpus {show(cpus)}: expected a number"
@@ -136,7 +136,7 @@ class HostOptions:
         if settings.get("memory") is not None:
             found["memory"] = self._bytes(settings["memory"], child(path, "memory"))
         if settings.get("pids") is not None:
-            found["pids"] = self.reader._integer(settings["pids"], child(path, "pids"))
+            found["pids"] = self.reader.integer(settings["pids"], child(path, "pids"))
         return found
 
     def _bytes(self, value: object, path: str) -> int:
@@ -155,12 +155,12 @@ class HostOptions:
     def string_or_strings(self, value: object, path: str) -> list[str]:
         if isinstance(value, str):
             return [value]
-        items = self.reader._list(value, path, "a string or a list of strings")
-        return [self.reader._string(item, child(path, i)) for i, item in enumerate(items)]
+        items = self.reader.sequence(value, path, "a string or a list of strings")
+        return [self.reader.string(item, child(path, i)) for i, item in enumerate(items)]
 
     def groups(self, value: object, path: str) -> list[str]:
-        items = self.reader._list(value, path, "a list of group names or ids")
-        return [self.reader._text(item, child(path, i), "group") for i, item in enumerate(items)]
+        items = self.reader.sequence(value, path, "a list of group names or ids")
+        return [self.reader.text(item, child(path, i), "group") for i, item in enumerate(items)]
 
     def merge_short_limits(
         self, definition: dict[str, object], values: dict[str, object], path: str

@@ -186,18 +186,18 @@ class ComposeReader:
             self._expect("", document, 'a mapping with a "services" key at the top level')
         document = self._without_version(document)
         self._check_not_version_1(document)
-        document = self._known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
+        document = self.known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
         for override in self.overrides:
             document = merge(document, self._override(override))
         if self.overrides:
             # Past the merge a value may come from either file: name them all.
-            self.shown_as = " + ".join([self.shown_as, *map(self._shown_path, self.overrides)])
+            self.shown_as = " + ".join([self.shown_as, *map(self.shown_path, self.overrides)])
         if "services" not in document:
             self.fail("services", "missing: define at least one service")
         self.variables = {**self._dotenv(), **self.environ}
         # As in compose v2, the file may use the project's name: ${COMPOSE_PROJECT_NAME}.
         self.variables["COMPOSE_PROJECT_NAME"] = self._name_for_variables(document)
-        interpolated = self._interpolated(document, "")
+        interpolated = self.interpolated(document, "")
         for name in sorted(self._unset):
             logger.warning('The "%s" variable is not set. Defaulting to a blank string.', name)
         assert isinstance(interpolated, dict)
@@ -208,14 +208,14 @@ class ComposeReader:
 
     def _override(self, path: Path) -> dict[str, object]:
         """An override file, read and checked under its own name; paths stay project-relative."""
-        shown_as = self._shown_path(path)
+        shown_as = self.shown_path(path)
         document = without_extensions(read_yaml_file(path, shown_as))
         if not isinstance(document, dict):
             raise ComposeError(f"{shown_as}: expected a mapping at the top level")
         base_name, self.shown_as = self.shown_as, shown_as
         try:
             document = self._without_version(document)
-            return self._known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
+            return self.known_keys(document, "", TOP_LEVEL_KEYS, COMPOSE_TOP_LEVEL_KEYS)
         finally:
             self.shown_as = base_name
 
@@ -264,7 +264,7 @@ class ComposeReader:
     def _dotenv(self) -> dict[str, str]:
         return read_dotenv(self.project_dir, self.environ)
 
-    def _interpolated(self, node: object, path: str) -> object:
+    def interpolated(self, node: object, path: str) -> object:
         if isinstance(node, str):
             try:
                 return interpolate(node, self.variables, self._unset.add)
@@ -277,12 +277,12 @@ class ComposeReader:
                     " you may need to escape any $ with another $",
                 )
         if isinstance(node, dict):
-            return {key: self._interpolated(value, child(path, key)) for key, value in node.items()}
+            return {key: self.interpolated(value, child(path, key)) for key, value in node.items()}
         if isinstance(node, list):
-            return [self._interpolated(value, child(path, i)) for i, value in enumerate(node)]
+            return [self.interpolated(value, child(path, i)) for i, value in enumerate(node)]
         return node
 
-    def _known_keys(
+    def known_keys(
         self,
         mapping: dict[object, object],
         path: str,
@@ -313,22 +313,22 @@ class ComposeReader:
             known[key] = value
         return known
 
-    def _mapping(self, value: object, path: str, expected: str) -> dict[object, object]:
+    def mapping(self, value: object, path: str, expected: str) -> dict[object, object]:
         if not isinstance(value, dict):
             self._expect(path, value, expected)
         return value
 
-    def _list(self, value: object, path: str, expected: str) -> list[object]:
+    def sequence(self, value: object, path: str, expected: str) -> list[object]:
         if not isinstance(value, list):
             self._expect(path, value, expected)
         return value
 
-    def _string(self, value: object, path: str) -> str:
+    def string(self, value: object, path: str) -> str:
         if not isinstance(value, str):
             self._expect(path, value, "a string")
         return value
 
-    def _text(self, value: object, path: str, what: str) -> str:
+    def text(self, value: object, path: str, what: str) -> str:
         """A scalar as the string a container sees: as compose v2 formats it (`1e3` is "1000")."""
         if isinstance(value, (str, int, float)):
             return go_text(value)
@@ -358,7 +358,7 @@ class ComposeReader:
             text = home + text[1:]
         return Path(os.path.normpath(self.project_dir / text))
 
-    def _shown_path(self, path: Path) -> str:
+    def shown_path(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.project_dir))
         except ValueError:
@@ -371,28 +371,28 @@ class ComposeReader:
         raw = document.get("networks")
         if raw is None:
             return {}
-        raw = self._mapping(raw, "networks", "a mapping of network names to null or settings")
+        raw = self.mapping(raw, "networks", "a mapping of network names to null or settings")
         networks: dict[str, dict[str, object]] = {}
         supported = NETWORK_KEYS
         for name, settings in raw.items():
             path = child("networks", str(name))
             if not isinstance(name, str) or not _NETWORK_NAME.match(name):
                 self.fail(path, f"invalid network name {show(name)}: use letters, digits, _ . -")
-            settings = self._known_keys(
-                {} if settings is None else self._mapping(settings, path, "null or a mapping"),
+            settings = self.known_keys(
+                {} if settings is None else self.mapping(settings, path, "null or a mapping"),
                 path,
                 supported,
                 ("enable_ipv4", "enable_ipv6"),
             )
             fields: dict[str, object] = {}
             if settings.get("name") is not None:
-                fields["engine_name"] = self._string(settings["name"], child(path, "name"))
+                fields["engine_name"] = self.string(settings["name"], child(path, "name"))
             external = settings.get("external")
             if isinstance(external, dict):
                 # compose v1's `external: {name: X}`: v2 still reads it.
-                external_settings = self._known_keys(external, child(path, "external"), ("name",))
+                external_settings = self.known_keys(external, child(path, "external"), ("name",))
                 if "name" in external_settings:
-                    fields["engine_name"] = self._string(
+                    fields["engine_name"] = self.string(
                         external_settings["name"], child(path, "external.name")
                     )
                 external = True
@@ -405,10 +405,10 @@ class ComposeReader:
                     )
                 fields["external"] = True
             if settings.get("driver") is not None:
-                fields["driver"] = self._string(settings["driver"], child(path, "driver"))
+                fields["driver"] = self.string(settings["driver"], child(path, "driver"))
             for key in ("driver_opts", "labels"):
                 if settings.get(key) is not None:
-                    fields[key] = self._labels(settings[key], child(path, key))
+                    fields[key] = self.label_mapping(settings[key], child(path, key))
             for key in ("internal", "attachable"):
                 if settings.get(key) is not None:
                     fields[key] = self._boolean(settings[key], child(path, key))
@@ -418,22 +418,24 @@ class ComposeReader:
         return networks
 
     def _ipam(self, value: object, path: str) -> dict[str, object]:
-        settings = self._known_keys(
-            self._mapping(value, path, "a mapping with driver, config"),
+        settings = self.known_keys(
+            self.mapping(value, path, "a mapping with driver, config"),
             path,
             ("driver", "config"),
             ("options",),
         )
         ipam: dict[str, object] = {}
         if settings.get("driver") is not None:
-            ipam["driver"] = self._string(settings["driver"], child(path, "driver"))
-        pools = self._list(settings.get("config") or [], child(path, "config"), "a list of pools")
+            ipam["driver"] = self.string(settings["driver"], child(path, "driver"))
+        pools = self.sequence(
+            settings.get("config") or [], child(path, "config"), "a list of pools"
+        )
         configs: list[dict[str, str]] = []
         ipam["config"] = configs
         for i, pool in enumerate(pools):
             pool_path = child(child(path, "config"), i)
-            pool_settings = self._known_keys(
-                self._mapping(pool, pool_path, "a mapping with subnet, gateway, ip_range"),
+            pool_settings = self.known_keys(
+                self.mapping(pool, pool_path, "a mapping with subnet, gateway, ip_range"),
                 pool_path,
                 ("subnet", "gateway", "ip_range"),
                 ("aux_addresses",),
@@ -443,7 +445,7 @@ class ComposeReader:
                 if pool_settings.get(key) is not None:
                     found[key] = self._network(pool_settings[key], child(pool_path, key))
             if pool_settings.get("gateway") is not None:
-                found["gateway"] = self._host_ip(
+                found["gateway"] = self.host_ip(
                     pool_settings["gateway"], child(pool_path, "gateway")
                 )
             configs.append(found)
@@ -451,7 +453,7 @@ class ComposeReader:
 
     def _network(self, value: object, path: str) -> str:
         try:
-            return str(ipaddress.ip_network(self._string(value, path)))
+            return str(ipaddress.ip_network(self.string(value, path)))
         except ValueError:
             self.fail(
                 path, f"invalid subnet {show(value)}: expected an address/prefix like 172.20.0.0/24"
@@ -462,7 +464,7 @@ class ComposeReader:
         raw = document.get("volumes")
         if raw is None:
             return {}
-        raw = self._mapping(raw, "volumes", "a mapping of volume names to null or settings")
+        raw = self.mapping(raw, "volumes", "a mapping of volume names to null or settings")
         volumes: dict[str, dict[str, object]] = {}
         for name, settings in raw.items():
             path = child("volumes", str(name))
@@ -471,17 +473,17 @@ class ComposeReader:
             if settings is None:
                 volumes[name] = {}
                 continue
-            settings = self._known_keys(
-                self._mapping(settings, path, "null or a mapping with driver, labels"),
+            settings = self.known_keys(
+                self.mapping(settings, path, "null or a mapping with driver, labels"),
                 path,
                 ("driver", "labels"),
                 ("driver_opts", "external", "name"),
             )
             fields: dict[str, object] = {}
             if "driver" in settings:
-                fields["driver"] = self._string(settings["driver"], child(path, "driver"))
+                fields["driver"] = self.string(settings["driver"], child(path, "driver"))
             if "labels" in settings:
-                fields["labels"] = self._labels(settings["labels"], child(path, "labels"))
+                fields["labels"] = self.label_mapping(settings["labels"], child(path, "labels"))
             volumes[name] = fields
         return volumes
 
@@ -491,14 +493,14 @@ class ComposeReader:
         raw = document.get("secrets")
         if raw is None:
             return {}
-        raw = self._mapping(raw, "secrets", "a mapping of secret names to {file: PATH}")
+        raw = self.mapping(raw, "secrets", "a mapping of secret names to {file: PATH}")
         secrets: dict[str, dict[str, object]] = {}
         for name, settings in raw.items():
             path = child("secrets", str(name))
             if not isinstance(name, str) or not _SECRET_NAME.match(name):
                 self.fail(path, f"invalid secret name {show(name)}: use letters, digits, _ . -")
-            settings = self._known_keys(
-                self._mapping(settings, path, "a mapping with file or environment"),
+            settings = self.known_keys(
+                self.mapping(settings, path, "a mapping with file or environment"),
                 path,
                 ("file", "environment"),
                 ("external", "name", "content", "driver", "driver_opts", "template_driver"),
@@ -510,7 +512,7 @@ class ComposeReader:
                     " (read from a variable)",
                 )
             if "environment" in settings:
-                variable = self._string(settings["environment"], child(path, "environment"))
+                variable = self.string(settings["environment"], child(path, "environment"))
                 value = self.variables.get(variable)
                 if value is None:
                     self.fail(
@@ -520,7 +522,7 @@ class ComposeReader:
                     )
                 secrets[name] = {"name": name, "environment": variable, "content": value}
                 continue
-            text = self._string(settings["file"], child(path, "file"))
+            text = self.string(settings["file"], child(path, "file"))
             file = self._project_path(text)
             if not file.is_file():
                 self.fail(
@@ -548,8 +550,8 @@ class ComposeReader:
     # -- a service -------------------------------------------------------------------------
 
     def _service(self, name: str, definition: object, path: str) -> dict[str, object]:
-        definition = self._known_keys(
-            self._mapping(definition, path, "a mapping with image or build"),
+        definition = self.known_keys(
+            self.mapping(definition, path, "a mapping with image or build"),
             path,
             SERVICE_KEYS,
             COMPOSE_SERVICE_KEYS,
@@ -565,7 +567,7 @@ class ComposeReader:
             "volumes": self._mounts,
             "healthcheck": self._healthcheck,
             "restart": self._restart,
-            "labels": self._labels,
+            "labels": self.label_mapping,
             "stop_grace_period": self._duration,
             "profiles": self._profiles,
             "user": self._user,
@@ -593,7 +595,7 @@ class ComposeReader:
             elif key in _PLAIN_SERVICE_KEYS:
                 values[key] = value
             elif key in _STRING_SERVICE_KEYS and value is not None:
-                values[key] = self._string(value, child(path, key))
+                values[key] = self.string(value, child(path, key))
             elif key in _BOOLEAN_SERVICE_KEYS and value is not None:
                 values[key] = self._boolean(value, child(path, key))
         values["environment"] = self._service_environment(definition, path)
@@ -624,14 +626,14 @@ class ComposeReader:
         return {key: value for key, value in values.items() if value is not None}
 
     def _strings(self, value: object, path: str) -> list[str]:
-        items = self._list(value, path, "a list of strings")
-        return [self._string(item, child(path, i)) for i, item in enumerate(items)]
+        items = self.sequence(value, path, "a list of strings")
+        return [self.string(item, child(path, i)) for i, item in enumerate(items)]
 
     def _expose(self, value: object, path: str) -> list[str]:
-        items = self._list(value, path, 'a list of ports like "3000" or "8000-8010/udp"')
+        items = self.sequence(value, path, 'a list of ports like "3000" or "8000-8010/udp"')
         exposed: list[str] = []
         for i, item in enumerate(items):
-            text = self._text(item, child(path, i), "port") if not isinstance(item, bool) else ""
+            text = self.text(item, child(path, i), "port") if not isinstance(item, bool) else ""
             match = _EXPOSE.match(text)
             if not match or not all(
                 1 <= int(port) <= 65535 for port in match.groups()[:2] if port is not None
@@ -644,13 +646,13 @@ class ComposeReader:
         return exposed
 
     def _container_name(self, value: object, path: str) -> str:
-        name = self._string(value, path)
+        name = self.string(value, path)
         if not _CONTAINER_NAME.match(name):
             self.fail(path, f"invalid container name {show(name)}: use letters, digits, _ . -")
         return name
 
     def _network_mode(self, service: str, value: object, path: str) -> str:
-        mode = self._string(value, path)
+        mode = self.string(value, path)
         if mode in ("host", "none") or (mode.startswith("service:") and mode != "service:"):
             if mode == f"service:{service}":
                 self.fail(path, f"{service} cannot join its own network stack")
@@ -665,8 +667,8 @@ class ComposeReader:
         if value is None:
             return {"default": {}}
         if isinstance(value, list):
-            value = {self._string(item, child(path, i)): None for i, item in enumerate(value)}
-        settings = self._mapping(value, path, "a list of network names or a mapping")
+            value = {self.string(item, child(path, i)): None for i, item in enumerate(value)}
+        settings = self.mapping(value, path, "a list of network names or a mapping")
         networks: dict[str, dict[str, object]] = {}
         for name, options in settings.items():
             item_path = child(path, str(name))
@@ -677,8 +679,8 @@ class ComposeReader:
                     item_path,
                     f"undeclared network {show(name)}: declare it under the top-level networks key",
                 )
-            options = self._known_keys(
-                {} if options is None else self._mapping(options, item_path, "null or a mapping"),
+            options = self.known_keys(
+                {} if options is None else self.mapping(options, item_path, "null or a mapping"),
                 item_path,
                 ("aliases", "ipv4_address", "ipv6_address"),
                 ("driver_opts", "gw_priority", "interface_name", "link_local_ips", "mac_address",
@@ -689,11 +691,11 @@ class ComposeReader:
                 fields["aliases"] = self._strings(options["aliases"], child(item_path, "aliases"))
             for key in ("ipv4_address", "ipv6_address"):
                 if options.get(key) is not None:
-                    fields[key] = self._host_ip(options[key], child(item_path, key))
+                    fields[key] = self.host_ip(options[key], child(item_path, key))
             networks[name] = fields
         return networks
 
-    def _integer(self, value: object, path: str) -> int:
+    def integer(self, value: object, path: str) -> int:
         """An integer, or a string of digits (as interpolation leaves it): never a boolean."""
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -706,11 +708,11 @@ class ComposeReader:
         if isinstance(value, str):
             settings, context_path = {"context": value}, path
         elif isinstance(value, dict):
-            settings = self._known_keys(value, path, ("context", "dockerfile", "args", "target"))
+            settings = self.known_keys(value, path, ("context", "dockerfile", "args", "target"))
             context_path = child(path, "context")
         else:
             self._expect(path, value, "a context path or a mapping with context, dockerfile, ...")
-        context_text = self._string(settings.get("context", "."), context_path)
+        context_text = self.string(settings.get("context", "."), context_path)
         if _GIT_CONTEXT.match(context_text) or _URL.match(context_text):
             remote = "a git repository" if _GIT_CONTEXT.match(context_text) else "a URL"
             self.fail(
@@ -727,7 +729,7 @@ class ComposeReader:
             )
         build: dict[str, object] = {"context": context}
         dockerfile_path = child(path, "dockerfile") if "dockerfile" in settings else path
-        dockerfile = self._string(settings.get("dockerfile", "Dockerfile"), dockerfile_path)
+        dockerfile = self.string(settings.get("dockerfile", "Dockerfile"), dockerfile_path)
         if not (context / dockerfile).is_file():
             self.fail(
                 dockerfile_path,
@@ -735,9 +737,9 @@ class ComposeReader:
             )
         build["dockerfile"] = dockerfile
         if settings.get("args") is not None:
-            build["args"] = self._resolved(self._key_values(settings["args"], child(path, "args")))
+            build["args"] = self._resolved(self.key_values(settings["args"], child(path, "args")))
         if settings.get("target") is not None:
-            build["target"] = self._string(settings["target"], child(path, "target"))
+            build["target"] = self.string(settings["target"], child(path, "target"))
         return build
 
     def _command(self, value: object, path: str) -> list[str]:
@@ -746,10 +748,10 @@ class ComposeReader:
                 return shlex.split(value)
             except ValueError as exc:
                 self.fail(path, f"invalid command {show(value)}: {str(exc).lower()}")
-        items = self._list(value, path, "a string or a list of strings")
-        return [self._text(item, child(path, i), "argument") for i, item in enumerate(items)]
+        items = self.sequence(value, path, "a string or a list of strings")
+        return [self.text(item, child(path, i), "argument") for i, item in enumerate(items)]
 
-    def _key_values(self, value: object, path: str) -> dict[str, str | None]:
+    def key_values(self, value: object, path: str) -> dict[str, str | None]:
         """A mapping, or a list of KEY=VALUE / KEY entries; a KEY without a value maps to None."""
         pairs: dict[str, str | None] = {}
         if isinstance(value, dict):
@@ -757,7 +759,7 @@ class ComposeReader:
                 item_path = child(path, str(key))
                 if not isinstance(key, str) or not _ENV_KEY.match(key):
                     self.fail(item_path, f"invalid key {show(key)}: no spaces or = allowed")
-                pairs[key] = None if item is None else self._text(item, item_path, "value")
+                pairs[key] = None if item is None else self.text(item, item_path, "value")
         elif isinstance(value, list):
             for i, entry in enumerate(value):
                 if not isinstance(entry, str):
@@ -783,8 +785,8 @@ class ComposeReader:
                 resolved[key] = value
         return resolved
 
-    def _labels(self, value: object, path: str) -> dict[str, str]:
-        return {key: value or "" for key, value in self._key_values(value, path).items()}
+    def label_mapping(self, value: object, path: str) -> dict[str, str]:
+        return {key: value or "" for key, value in self.key_values(value, path).items()}
 
     def _service_environment(self, definition: dict[str, object], path: str) -> dict[str, str]:
         environment: dict[str, str] = {}
@@ -792,23 +794,23 @@ class ComposeReader:
         if env_files is not None:
             env_file_path = child(path, "env_file")
             entries = [env_files] if isinstance(env_files, str) else env_files
-            entries = self._list(entries, env_file_path, "a path or a list of paths")
+            entries = self.sequence(entries, env_file_path, "a path or a list of paths")
             for i, entry in enumerate(entries):
                 entry_path = (
                     env_file_path if isinstance(env_files, str) else child(env_file_path, i)
                 )
-                file = self._project_path(self._string(entry, entry_path))
+                file = self._project_path(self.string(entry, entry_path))
                 if not file.is_file():
                     self.fail(entry_path, f"env file not found {show(entry)} ({file})")
-                values = read_env_file(file, self._shown_path(file), variables=self.variables)
+                values = read_env_file(file, self.shown_path(file), variables=self.variables)
                 environment.update(self._resolved(values))
         if definition.get("environment") is not None:
-            pairs = self._key_values(definition["environment"], child(path, "environment"))
+            pairs = self.key_values(definition["environment"], child(path, "environment"))
             environment.update(self._resolved(pairs))
         return environment
 
     def _ports(self, value: object, path: str) -> list[dict[str, object]]:
-        items = self._list(value, path, "a list of ports")
+        items = self.sequence(value, path, "a list of ports")
         return [self._port(item, child(path, i)) for i, item in enumerate(items)]
 
     def _port(self, value: object, path: str) -> dict[str, object]:
@@ -839,7 +841,7 @@ class ComposeReader:
         if len(parts) == 2 and parts[0]:
             port["published"] = self._port_number(parts[0], path, value)
         if host_ip:
-            port["host_ip"] = self._host_ip(host_ip, path)
+            port["host_ip"] = self.host_ip(host_ip, path)
         if protocol:
             port["protocol"] = self._protocol(protocol, path)
         return port
@@ -860,9 +862,9 @@ class ComposeReader:
             self.fail(path, f"invalid port {show(text)}{context}: must be 1-65535")
         return number
 
-    def _host_ip(self, value: object, path: str) -> str:
+    def host_ip(self, value: object, path: str) -> str:
         try:
-            return str(ipaddress.ip_address(self._string(value, path)))
+            return str(ipaddress.ip_address(self.string(value, path)))
         except ValueError:
             self.fail(path, f"invalid host IP {show(value)}: expected an IPv4 or IPv6 address")
 
@@ -872,23 +874,23 @@ class ComposeReader:
         return str(value)
 
     def _long_port(self, value: dict[object, object], path: str) -> dict[str, object]:
-        settings = self._known_keys(value, path, ("target", "published", "host_ip", "protocol"))
+        settings = self.known_keys(value, path, ("target", "published", "host_ip", "protocol"))
         if "target" not in settings:
             self.fail(path, 'missing key "target": the port inside the container')
         port: dict[str, object] = {}
         for key in ("target", "published"):
             number = settings.get(key)
             if number is not None:
-                text = self._text(number, child(path, key), "port")
+                text = self.text(number, child(path, key), "port")
                 port[key] = self._port_number(text, child(path, key), text)
         if settings.get("host_ip") not in (None, ""):
-            port["host_ip"] = self._host_ip(settings["host_ip"], child(path, "host_ip"))
+            port["host_ip"] = self.host_ip(settings["host_ip"], child(path, "host_ip"))
         if settings.get("protocol") is not None:
             port["protocol"] = self._protocol(settings["protocol"], child(path, "protocol"))
         return port
 
     def _mounts(self, value: object, path: str) -> list[dict[str, object]]:
-        items = self._list(value, path, "a list of volumes")
+        items = self.sequence(value, path, "a list of volumes")
         mounts: list[dict[str, object]] = []
         targets: dict[str, str] = {}
         for i, item in enumerate(items):
@@ -930,7 +932,7 @@ class ComposeReader:
         return self._checked_mount("bind" if is_bind else "volume", source, target, read_only, path)
 
     def _long_mount(self, value: dict[object, object], path: str) -> dict[str, object]:
-        settings = self._known_keys(value, path, ("type", "source", "target", "read_only"))
+        settings = self.known_keys(value, path, ("type", "source", "target", "read_only"))
         for key in ("type", "target"):
             if key not in settings:
                 self.fail(path, f'missing key "{key}"')
@@ -944,8 +946,8 @@ class ComposeReader:
             if mount_type == "bind":
                 self.fail(path, 'missing key "source": the host path to mount')
             settings["source"] = ""
-        source = self._string(settings["source"], child(path, "source"))
-        target = self._string(settings["target"], child(path, "target"))
+        source = self.string(settings["source"], child(path, "source"))
+        target = self.string(settings["target"], child(path, "target"))
         read_only = settings.get("read_only", False)
         read_only = self._boolean(read_only, child(path, "read_only"))
         return self._checked_mount(str(mount_type), source, target, read_only, path)
@@ -975,24 +977,24 @@ class ComposeReader:
         return {"type": mount_type, "source": source, "target": target, "read_only": read_only}
 
     def _service_secrets(self, value: object, path: str) -> list[dict[str, object]]:
-        items = self._list(value, path, "a list of secret names or {source, target, ...}")
+        items = self.sequence(value, path, "a list of secret names or {source, target, ...}")
         found: list[dict[str, object]] = []
         for i, item in enumerate(items):
             item_path = child(path, i)
             if isinstance(item, str):
                 fields: dict[str, object] = {"source": item}
             else:
-                settings = self._known_keys(
-                    self._mapping(item, item_path, "a secret name or a mapping with source"),
+                settings = self.known_keys(
+                    self.mapping(item, item_path, "a secret name or a mapping with source"),
                     item_path,
                     ("source", "target", "uid", "gid", "mode"),
                 )
                 if "source" not in settings:
                     self.fail(item_path, 'missing key "source"')
-                fields = {"source": self._string(settings["source"], child(item_path, "source"))}
+                fields = {"source": self.string(settings["source"], child(item_path, "source"))}
                 for key in ("target", "uid", "gid"):
                     if key in settings:
-                        fields[key] = self._text(settings[key], child(item_path, key), key)
+                        fields[key] = self.text(settings[key], child(item_path, key), key)
                 if "mode" in settings:
                     fields["mode"] = self._secret_mode(settings["mode"], child(item_path, "mode"))
             source = str(fields["source"])
@@ -1018,7 +1020,7 @@ class ComposeReader:
         dependencies: dict[str, dict[str, str]] = {}
         if isinstance(value, list):
             for i, dependency in enumerate(value):
-                dependency = self._string(dependency, child(deps_path, i))
+                dependency = self.string(dependency, child(deps_path, i))
                 self.dependency_paths[(name, dependency)] = child(deps_path, i)
                 dependencies[dependency] = {"condition": "service_started"}
         elif isinstance(value, dict):
@@ -1027,8 +1029,8 @@ class ComposeReader:
                 if not isinstance(dependency, str):
                     self._expect(dep_path, dependency, "a service name")
                 self.dependency_paths[(name, dependency)] = dep_path
-                settings = self._known_keys(
-                    self._mapping(settings, dep_path, "a mapping with condition"),
+                settings = self.known_keys(
+                    self.mapping(settings, dep_path, "a mapping with condition"),
                     dep_path,
                     ("condition", "required", "restart"),
                 )
@@ -1048,8 +1050,8 @@ class ComposeReader:
         return dependencies
 
     def _healthcheck(self, value: object, path: str) -> dict[str, object]:
-        settings = self._known_keys(
-            self._mapping(value, path, "a mapping with test, interval, ..."),
+        settings = self.known_keys(
+            self.mapping(value, path, "a mapping with test, interval, ..."),
             path,
             ("test", "interval", "timeout", "start_period", "retries", "disable"),
         )
@@ -1060,7 +1062,7 @@ class ComposeReader:
             if settings.get(key) is not None:
                 healthcheck[key] = self._duration(settings[key], child(path, key))
         if settings.get("retries") is not None:
-            healthcheck["retries"] = self._integer(settings["retries"], child(path, "retries"))
+            healthcheck["retries"] = self.integer(settings["retries"], child(path, "retries"))
         if settings.get("disable") is not None and self._boolean(
             settings["disable"], child(path, "disable")
         ):
@@ -1070,8 +1072,8 @@ class ComposeReader:
     def _health_test(self, value: object, path: str) -> list[str]:
         if isinstance(value, str):
             return ["CMD-SHELL", value]
-        items = self._list(value, path, 'a command string or a list like ["CMD", ...]')
-        test = [self._text(item, child(path, i), "argument") for i, item in enumerate(items)]
+        items = self.sequence(value, path, 'a command string or a list like ["CMD", ...]')
+        test = [self.text(item, child(path, i), "argument") for i, item in enumerate(items)]
         if not test or test[0] not in ("CMD", "CMD-SHELL", "NONE"):
             self.fail(
                 path,
@@ -1090,7 +1092,7 @@ class ComposeReader:
         return value
 
     def _profiles(self, value: object, path: str) -> list[str]:
-        items = self._list(value, path, "a list of profile names")
+        items = self.sequence(value, path, "a list of profile names")
         for i, item in enumerate(items):
             if not isinstance(item, str) or not _PROFILE_NAME.match(item):
                 self.fail(
@@ -1101,4 +1103,4 @@ class ComposeReader:
     def _user(self, value: object, path: str) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        return self._string(value, path)
+        return self.string(value, path)

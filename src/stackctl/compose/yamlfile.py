@@ -61,7 +61,9 @@ class PurePythonParser(Reader, Scanner, Parser):
 
 
 try:
-    from yaml._yaml import CParser as EventParser
+    # libyaml's event parser through PyYAML's public C module (yaml.cyaml, which CSafeLoader is
+    # built on), not the private yaml._yaml; typeshed's stub of yaml.cyaml lists only its loaders.
+    from yaml.cyaml import CParser as EventParser  # type: ignore[attr-defined]
 except ImportError:
     EventParser = PurePythonParser  # type: ignore[misc, assignment]
 

@@ -8,8 +8,13 @@ top-level `x-deploy` block, the facts only a deploy needs (Kamal 2's roles and a
         worker: {}
       accessories:          # started once per host, kept across deploys (named volumes)
         redis: {}
+      env:                  # the roles' plain run-time values (Kamal's `env.clear`): settings,
+        LOG_LEVEL: info     # not secrets (Swarm keeps them environment, not secrets)
+      secrets: [SECRET_KEY] # what the roles refuse to start without (Kamal's `env.secret`):
+                            # from DEPLOY_SECRETS_FILE or the environment, never in a file
 
 A role or accessory may take `hosts: [...]` (a subset of DEPLOY_HOSTS); without it, every host.
+What the app needs at run time is named here, never in stackctl: stackctl knows no app setting.
 Every error is one line naming the file, the key and the value, raised before any host is touched.
 """
 
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +65,24 @@ class AppDefinition:
     proxy: str | None
     """The service whose image runs as the host's proxy; None without a proxied role."""
     shown_as: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    """`x-deploy.secrets`: the names of the run-time secrets every release needs."""
+    """`x-deploy.env`: plain run-time values of the roles (over compose's `environment`, under
+    the release's secrets)."""
+
+    def plain_and_secret(
+        self, environment: Mapping[str, str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The roles' run-time values split: the plain ones (`env`, a release value of the same
+        name over it) and the secrets (every other release value)."""
+        plain = {**self.env, **{k: v for k, v in environment.items() if k in self.env}}
+        return plain, {k: v for k, v in environment.items() if k not in self.env}
+
+    def role_environment(self, environment: Mapping[str, str]) -> dict[str, str]:
+        """What a role's container gets over compose's `environment`: `env`, then the release's
+        values (secrets file, environment)."""
+        return {**self.env, **environment}
 
     def spec(self, service: str) -> ServiceSpec:
         return self.project.services[service]
@@ -150,7 +173,7 @@ class _Checker:
                 f"{self.shown_as}: no {BLOCK} block: add one naming the roles to deploy"
                 f' (e.g. `{BLOCK}: {{roles: {{web: {{proxy: 8000}}}}}}`, see README "Deploy")'
             )
-        block = self._mapping(block, BLOCK, ("proxy", "roles", "accessories"))
+        block = self._mapping(block, BLOCK, ("proxy", "roles", "accessories", "env", "secrets"))
         roles_raw = self._mapping(block.get("roles"), f"{BLOCK}.roles", None)
         if not roles_raw:
             raise self.fail(f"{BLOCK}.roles", "no roles: name at least one service to deploy")
@@ -187,7 +210,28 @@ class _Checker:
             )
         if proxy is not None and not proxied:
             raise self.fail(f"{BLOCK}.proxy", f"proxy {show(proxy)} but no role has `proxy: PORT`")
-        return AppDefinition(self.project, roles, accessories, proxy, self.shown_as)
+        env = self._env(block.get("env"))
+        secrets = self._names(block.get("secrets"), f"{BLOCK}.secrets")
+        return AppDefinition(self.project, roles, accessories, proxy, self.shown_as, env, secrets)
+
+    def _names(self, value: object, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected a list of variable names, got {show(value)}")
+        for i, name in enumerate(value):
+            if not isinstance(name, str) or not name.isidentifier():
+                raise self.fail(f"{path}[{i}]", f"invalid variable name {show(name)}")
+        return tuple(value)
+
+    def _env(self, value: object) -> dict[str, str]:
+        found = {}
+        for name, raw in self._mapping(value, f"{BLOCK}.env", None).items():
+            path = f"{BLOCK}.env.{name}"
+            if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+                raise self.fail(path, f"invalid value {show(raw)}: expected a string or number")
+            found[name] = self._text(raw, path) if isinstance(raw, str) else str(raw)
+        return found
 
     def _text(self, value: str, path: str) -> str:
         try:

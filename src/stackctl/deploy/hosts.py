@@ -53,7 +53,9 @@ def connect_host(
         client = docker.DockerClient(base_url="unix:///nonexistent", version=API_VERSION)
         api: Any = client.api
         api.mount("http+docker://ssh", adapter)
-        api._custom_adapter = adapter
+        # docker-py keeps the SSH adapter it mounts here (and closes it with the client): no
+        # public way to give it ours.
+        api._custom_adapter = adapter  # noqa: SLF001
         api.base_url = "http+docker://ssh"
         api.timeout = int(timeout)
         client.ping()

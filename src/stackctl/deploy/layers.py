@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from stackctl.engine.models import ArchiveEntry, Image, inspect_image
+
 if TYPE_CHECKING:
     import docker
 
@@ -45,11 +47,10 @@ def chains_on(client: docker.DockerClient) -> set[str]:
     from docker.errors import NotFound
 
     held: set[str] = set()
-    for summary in client.api.images(all=False)[:_MAX_IMAGES_INSPECTED]:
+    for summary in map(Image, client.api.images(all=False)[:_MAX_IMAGES_INSPECTED]):
         # An image removed meanwhile holds nothing.
         with contextlib.suppress(NotFound):
-            layers = client.api.inspect_image(summary["Id"])["RootFS"].get("Layers") or []
-            held.update(chain_ids(list(layers)))
+            held.update(chain_ids(inspect_image(client.api, summary.id).layers))
     return held
 
 
@@ -64,15 +65,15 @@ def trimmed(saved: Path, held: set[str], into: Path) -> tuple[int, int]:
     """Copy the archive at `saved` to `into` without the files of layers in `held`; the
     (layers sent, layers left out)."""
     with tarfile.open(saved) as source:
-        manifest = json.load(_member(source, "manifest.json"))
+        manifest = ArchiveEntry.read(json.load(_member(source, "manifest.json")))
         skipped: set[str] = set()
         for entry in manifest:
-            config = json.load(_member(source, entry["Config"]))
+            config = json.load(_member(source, entry.config))
             chains = chain_ids(list(config["rootfs"]["diff_ids"]))
             skipped.update(
-                path for path, chain in zip(entry["Layers"], chains, strict=False) if chain in held
+                path for path, chain in zip(entry.layers, chains, strict=False) if chain in held
             )
-        total = sum(len(entry["Layers"]) for entry in manifest)
+        total = sum(len(entry.layers) for entry in manifest)
         with tarfile.open(into, "w", format=tarfile.PAX_FORMAT) as target:
             for member in source:
                 if member.name in skipped:

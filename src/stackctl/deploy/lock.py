@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from stackctl.deploy import labels
 from stackctl.deploy.errors import DeployLocked
+from stackctl.engine.models import inspect_container
 
 if TYPE_CHECKING:
     import docker
@@ -74,10 +75,9 @@ def read_lock(client: docker.DockerClient, app: str) -> LockInfo | None:
     from docker.errors import NotFound
 
     try:
-        found = client.api.inspect_container(lock_name(app))
+        held = inspect_container(client.api, lock_name(app)).labels
     except NotFound:
         return None
-    held = found["Config"]["Labels"] or {}
     return LockInfo(
         holder=held.get(labels.LOCK_HOLDER, "?"),
         since=float(held.get(labels.LOCK_SINCE, "0") or 0),

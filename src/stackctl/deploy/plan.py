@@ -55,8 +55,9 @@ def describe_plan(
         if settings.release_command
         else "",
         *(
-            f"start {settings.app}-{r.service}-{version} (FLASK_CONFIG={settings.flask_config},"
-            f" environment from {settings.secrets_file or 'the environment'}"
+            f"start {settings.app}-{r.service}-{version} ("
+            + "".join(f"{k}={v}, " for k, v in app.env.items())
+            + f"environment from {settings.secrets_file or 'the environment'}"
             + (f", secret files: {', '.join(secrets)}" if secrets else "")
             + ")"
             for r in app.roles

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings
+from stackctl.engine.models import inspect_image
 from stackctl.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -76,32 +77,43 @@ def source_version(project_dir: Path) -> SourceVersion:
 
 
 def release_environment(
-    settings: DeploySettings, environ: Mapping[str, str] | None = None
+    settings: DeploySettings,
+    environ: Mapping[str, str] | None = None,
+    *,
+    app: AppDefinition | None = None,
 ) -> dict[str, str]:
-    """Run-time values for the roles: FLASK_CONFIG, the secrets file (read strictly: a bad line
-    is named, its value never shown), named secrets from the environment. Given at run time."""
+    """Run-time values for the roles: the secrets file (read strictly: a bad line is named, its
+    value never shown), named secrets from the environment. Given at run time, over the app's
+    plain values (`x-deploy.env`, `AppDefinition.role_environment`)."""
     from stackctl.compose.envfiles import read_env_file
 
     environ = os.environ if environ is None else environ
-    env = {"FLASK_CONFIG": settings.flask_config}
+    env: dict[str, str] = {}
     if settings.secrets_file is not None:
         values = read_env_file(settings.secrets_file, str(settings.secrets_file), secret=True)
         env.update({k: v for k, v in values.items() if v is not None})
-    for name in settings.secret_names:
+    for name in secret_names(settings, app):
         if name not in env and environ.get(name):
             env[name] = environ[name]
     return env
 
 
+def secret_names(settings: DeploySettings, app: AppDefinition | None) -> tuple[str, ...]:
+    """The secrets a release needs: DEPLOY_SECRET_NAMES, else the app's `x-deploy.secrets`."""
+    if settings.secret_names is not None:
+        return settings.secret_names
+    return app.secrets if app is not None else ()
+
+
 def missing_secrets(
     settings: DeploySettings, app: AppDefinition, environment: Mapping[str, str]
 ) -> list[str]:
-    """DEPLOY_SECRET_NAMES given neither as a value (secrets file, environment) nor as a compose
-    secret file of every role: a deploy refuses before it starts anything."""
+    """The secrets (`secret_names`) given neither as a value (secrets file, environment) nor as
+    a compose secret file of every role: a deploy refuses before it starts anything."""
     as_files = [{s.file_name for s in app.spec(role.service).secrets} for role in app.roles]
     return [
         name
-        for name in settings.secret_names
+        for name in secret_names(settings, app)
         if not environment.get(name) and not all(name in files for files in as_files)
     ]
 
@@ -152,7 +164,7 @@ def build_release(
         found = built.get(service)
         if found is None:
             try:
-                found = str(local.api.inspect_image(reference)["Id"])
+                found = inspect_image(local.api, reference).id
             except Exception:
                 raise DeployFailed(
                     f"image {reference} of {service} is not in the local engine and has no"

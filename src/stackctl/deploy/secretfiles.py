@@ -17,43 +17,18 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stackctl.compose import Project, ServiceSpec
 from stackctl.deploy import labels
+from stackctl.deploy.secrets import Secret
+from stackctl.engine.models import created_id, inspect_container
 from stackctl.secretmounts import SECRETS_DIR
 
 if TYPE_CHECKING:
     import docker
 
-DEFAULT_MODE = 0o400
 HELPER_IMAGE = "stackctl/secrets-helper:1"
 _HELPER_LABEL = "io.stackctl.kind=secrets-helper"
-
-
-@dataclass(frozen=True)
-class SecretFile:
-    name: str
-    """The file name under /run/secrets."""
-    content: bytes
-    uid: str | None
-    gid: str | None
-    mode: int
-
-
-def secret_files(project: Project, spec: ServiceSpec) -> list[SecretFile]:
-    """The service's secrets, read from their files now (compose checked they exist)."""
-    return [
-        SecretFile(
-            name=secret.file_name,
-            content=project.secrets[secret.source].read_bytes(),
-            uid=secret.uid,
-            gid=secret.gid,
-            mode=secret.mode if secret.mode is not None else DEFAULT_MODE,
-        )
-        for secret in spec.secrets
-    ]
 
 
 def prepare_volume(client: docker.DockerClient, *, volume: str, app: str) -> None:
@@ -92,32 +67,34 @@ def fill_secrets_volume(
     volume: str,
     container: str,
     app: str,
-    files: list[SecretFile],
+    files: list[Secret],
 ) -> None:
     """Write `files` into `volume`, owned by the user of `container` (created, maybe never
     started, mounting the volume) unless told otherwise."""
-    user = client.api.inspect_container(container)["Config"].get("User") or "0"
+    user = inspect_container(client.api, container).user or "0"
     default_uid, default_gid = user_ids(client, container, user)
-    helper = client.api.create_container(
-        ensure_helper_image(client),
-        command=["true"],
-        entrypoint=[],
-        labels={labels.APP: app, labels.KIND: "secrets-helper"},
-        host_config=client.api.create_host_config(binds={volume: {"bind": SECRETS_DIR}}),
+    helper = created_id(
+        client.api.create_container(
+            ensure_helper_image(client),
+            command=["true"],
+            entrypoint=[],
+            labels={labels.APP: app, labels.KIND: "secrets-helper"},
+            host_config=client.api.create_host_config(binds={volume: {"bind": SECRETS_DIR}}),
+        )
     )
     try:
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w") as tar:
             for file in files:
-                info = tarfile.TarInfo(file.name)
+                info = tarfile.TarInfo(file.file_name)
                 info.size = len(file.content)
                 info.mode = file.mode
                 info.uid = int(file.uid) if file.uid is not None else default_uid
                 info.gid = int(file.gid) if file.gid is not None else default_gid
                 tar.addfile(info, io.BytesIO(file.content))
-        client.api.put_archive(helper["Id"], SECRETS_DIR, archive.getvalue())
+        client.api.put_archive(helper, SECRETS_DIR, archive.getvalue())
     finally:
-        client.api.remove_container(helper["Id"], force=True)
+        client.api.remove_container(helper, force=True)
 
 
 def user_ids(client: docker.DockerClient, container: str, user: str) -> tuple[int, int]:

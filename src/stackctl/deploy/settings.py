@@ -12,14 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from stackctl.errors import SettingsError
 
-# The production app refuses to start without these; they travel only as container environment.
-DEFAULT_SECRET_NAMES = (
-    "SECRET_KEY",
-    "OSS_ACCESS_KEY_ID",
-    "OSS_ACCESS_KEY_SECRET",
-    "GALLERY_API_TOKEN",
-    "GALLERY_ADMIN_PASSWORD_HASH",
-)
 _HOST_RE = re.compile(
     r"^(?:(?P<user>[^@\s]+)@)?(?P<host>[A-Za-z0-9_.-]+|\[[0-9a-fA-F:]+\])(?::(?P<port>\d+))?$"
 )
@@ -62,8 +54,9 @@ class DeploySettings(BaseModel):
     # A dotenv file of secrets and run-time settings for the web containers.
     secrets_file: Path | None = None
     # Taken from the environment when the secrets file does not name them.
-    secret_names: tuple[str, ...] = DEFAULT_SECRET_NAMES
-    flask_config: str = "production"
+    # None: the names compose.yaml's `x-deploy.secrets` lists (what the app refuses to start
+    # without); DEPLOY_SECRET_NAMES replaces them.
+    secret_names: tuple[str, ...] | None = None
     keep_releases: int = Field(default=5, ge=1)
     batch_size: int = Field(default=1, ge=1)
     # "registry.example.com/namespace": build, push there and pull on the hosts; empty: stream
@@ -131,7 +124,6 @@ ENV_NAMES = {
     "DEPLOY_HTTP_PORT": "http_port",
     "DEPLOY_SECRETS_FILE": "secrets_file",
     "DEPLOY_SECRET_NAMES": "secret_names",
-    "DEPLOY_FLASK_CONFIG": "flask_config",
     "DEPLOY_KEEP_RELEASES": "keep_releases",
     "DEPLOY_BATCH_SIZE": "batch_size",
     "DEPLOY_REGISTRY": "registry",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from stackctl.deploy import layers
 from stackctl.deploy.errors import DeployFailed
+from stackctl.engine.models import inspect_image
 
 if TYPE_CHECKING:
     import docker
@@ -24,7 +25,7 @@ def image_id(client: docker.DockerClient, ref: str) -> str | None:
     from docker.errors import ImageNotFound
 
     try:
-        return str(client.api.inspect_image(ref)["Id"])
+        return inspect_image(client.api, ref).id
     except ImageNotFound:
         return None
 
@@ -91,7 +92,7 @@ def _stream(
     progress: Progress | None,
     say: Callable[[str], None],
 ) -> None:
-    size = int(local.api.inspect_image(ref).get("Size") or 0)
+    size = inspect_image(local.api, ref).size
     task: TaskID | None = None
     if progress is not None:
         task = progress.add_task(f"{host}: saving {ref}", total=size or None)

@@ -1,69 +1,28 @@
 """A service's secrets as Swarm secrets: encrypted in the swarm's raft log, given to tasks only
 as files under /run/secrets, never as environment or labels.
 
-Swarm secrets cannot change, so each is versioned by its content: `<app>_<NAME>_<fingerprint>`.
-A changed value is a new name, so the service spec changes and Swarm rolls it out; old versions
-no service uses any more are removed after a deploy. The fingerprint is a slow salted hash
-(PBKDF2), so a secret's name does not offer a cheap way to test guesses of its value.
+Swarm secrets cannot change, so each is versioned by its content: `<app>_<NAME>_<fingerprint>`
+(`Secret.object_name`). A changed value is a new name, so the service spec changes and Swarm
+rolls it out; old versions no service uses any more are removed after a deploy.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from stackctl.compose import Project, ServiceSpec
 from stackctl.deploy import labels
-from stackctl.deploy.secretfiles import DEFAULT_MODE, secret_files
+from stackctl.deploy.secrets import Secret
+from stackctl.engine.models import Service, created_id, inspect_image
 
 if TYPE_CHECKING:
     import docker
 
 SECRET_LABEL = "org.aliecs.deploy.secret"  # noqa: S105 - a label key, not a secret
-_ROUNDS = 50_000
 
 
-@dataclass(frozen=True)
-class SwarmSecret:
-    file_name: str
-    """The file under /run/secrets (the setting's name for the app)."""
-    content: bytes
-    uid: str | None
-    gid: str | None
-    mode: int
-
-    def object_name(self, app: str) -> str:
-        salt = f"{app}/{self.file_name}".encode()
-        digest = hashlib.pbkdf2_hmac("sha256", self.content, salt, _ROUNDS)[:6].hex()
-        return f"{app}_{self.file_name}_{digest}"[:64]
-
-
-def service_secrets(
-    project: Project,
-    spec: ServiceSpec,
-    values: Mapping[str, str],
-) -> list[SwarmSecret]:
-    """The compose secret files of the service, then `values` (the deploy's secrets file and
-    named environment secrets) for names it does not already get as a file."""
-    found = [
-        SwarmSecret(file.name, file.content, file.uid, file.gid, file.mode)
-        for file in secret_files(project, spec)
-    ]
-    names = {s.file_name for s in found}
-    found += [
-        SwarmSecret(name, value.encode(), None, None, DEFAULT_MODE)
-        for name, value in sorted(values.items())
-        if name not in names
-    ]
-    return found
-
-
-def ensure_secrets(
-    manager: docker.DockerClient, app: str, secrets: list[SwarmSecret]
-) -> dict[str, str]:
+def ensure_secrets(manager: docker.DockerClient, app: str, secrets: list[Secret]) -> dict[str, str]:
     """Create the versions the swarm lacks; object name -> secret id for each."""
     existing = {
         s.name: s.id for s in manager.secrets.list(filters={"label": f"{labels.APP}={app}"})
@@ -84,7 +43,7 @@ def ensure_secrets(
 
 def secret_references(
     app: str,
-    secrets: list[SwarmSecret],
+    secrets: list[Secret],
     ids: Mapping[str, str],
     default_ids: tuple[str, str],
 ) -> list[dict[str, Any]]:
@@ -113,14 +72,14 @@ def image_user_ids(local: docker.DockerClient, image: str) -> tuple[str, str]:
     (a created, never started container)."""
     from stackctl.deploy.secretfiles import user_ids
 
-    user = local.api.inspect_image(image)["Config"].get("User") or "0"
+    user = inspect_image(local.api, image).user or "0"
     if ":" not in user and user.isdigit():
         return user, user
-    helper = local.api.create_container(image, command=["true"], entrypoint=[])
+    helper = created_id(local.api.create_container(image, command=["true"], entrypoint=[]))
     try:
-        uid, gid = user_ids(local, helper["Id"], user)
+        uid, gid = user_ids(local, helper, user)
     finally:
-        local.api.remove_container(helper["Id"], force=True)
+        local.api.remove_container(helper, force=True)
     return str(uid), str(gid)
 
 
@@ -128,12 +87,9 @@ def prune_secrets(manager: docker.DockerClient, app: str) -> list[str]:
     """Remove this app's secret versions no service refers to; their names."""
     from docker.errors import APIError
 
-    used = set()
+    used: set[str] = set()
     for service in manager.services.list(filters={"label": f"{labels.APP}={app}"}):
-        for spec_key in ("Spec", "PreviousSpec"):
-            spec = service.attrs.get(spec_key) or {}
-            for ref in spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get("Secrets") or []:
-                used.add(ref["SecretID"])
+        used |= Service(service).secret_ids
     removed = []
     for secret in manager.secrets.list(filters={"label": f"{labels.APP}={app}"}):
         if secret.id in used:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from stackctl.deploy import fanout
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings, HostAddress
-from stackctl.swarm.settings import SwarmSettings
+from stackctl.deploy.swarm.settings import SwarmSettings
+from stackctl.engine.models import Node, SwarmInfo, join_token, swarm_info
 
 if TYPE_CHECKING:
     import docker
@@ -41,49 +42,24 @@ def accessory_label(app: str, service: str) -> str:
 
 @contextlib.contextmanager
 def connected(settings: DeploySettings) -> Iterator[dict[HostAddress, docker.DockerClient]]:
-    """A client per host, all connected at once; the first host that does not answer fails it."""
-    from stackctl.deploy.hosts import connect_host
-
-    with ThreadPoolExecutor(max_workers=min(8, len(settings.addresses))) as pool:
-        futures = {
-            a: pool.submit(connect_host, a, settings, timeout=300) for a in settings.addresses
-        }
-        clients: dict[HostAddress, docker.DockerClient] = {}
-        error: BaseException | None = None
-        for address, future in futures.items():
-            exc = future.exception()
-            if exc is None:
-                clients[address] = future.result()
-            elif error is None:
-                error = exc
-    try:
-        if error is not None:
-            raise error
+    """A client per host, all connected at once (`fanout.connected`; joining may be slow)."""
+    with fanout.connected(settings, timeout=300) as clients:
         yield clients
-    finally:
-        for client in clients.values():
-            with contextlib.suppress(Exception):
-                client.close()
-
-
-def _swarm_info(client: docker.DockerClient) -> dict[str, Any]:
-    info: dict[str, Any] = client.info().get("Swarm") or {}
-    return info
 
 
 def find_swarm(
     settings: DeploySettings, clients: Mapping[HostAddress, docker.DockerClient]
 ) -> Swarm:
     """The swarm the hosts are in; DeployFailed naming the host that is not (run swarm.init)."""
-    infos = {a: _swarm_info(c) for a, c in clients.items()}
-    outside = [a for a, i in infos.items() if i.get("LocalNodeState") != "active"]
+    infos = {a: swarm_info(c) for a, c in clients.items()}
+    outside = [a for a, i in infos.items() if not i.active]
     if outside:
         raise DeployFailed(
             f"host {outside[0].name} is not in a swarm (state"
-            f" {infos[outside[0]].get('LocalNodeState') or 'unknown'}): run `invoke swarm.init`"
+            f" {infos[outside[0]].local_state or 'unknown'}): run `invoke swarm.init`"
         )
-    managers = [a for a, i in infos.items() if i.get("ControlAvailable")]
-    clusters = {(infos[a].get("Cluster") or {}).get("ID") for a in managers}
+    managers = [a for a, i in infos.items() if i.manager]
+    clusters = {infos[a].cluster_id for a in managers}
     if not managers:
         raise DeployFailed(
             "no host of DEPLOY_HOSTS is a swarm manager: run `invoke swarm.init`"
@@ -96,7 +72,7 @@ def find_swarm(
         )
     return Swarm(
         clients=dict(clients),
-        node_ids={a: str(i["NodeID"]) for a, i in infos.items()},
+        node_ids={a: i.node_id for a, i in infos.items()},
         manager=clients[managers[0]],
     )
 
@@ -111,14 +87,14 @@ def init_swarm(
     """Make the hosts one swarm: init on the first host (unless a host already manages one),
     join the others as workers (the first DEPLOY_SWARM_MANAGERS as managers), set labels."""
     addresses = list(clients)
-    infos = {a: _swarm_info(c) for a, c in clients.items()}
-    managers = [a for a in addresses if infos[a].get("ControlAvailable")]
+    infos: dict[HostAddress, SwarmInfo] = {a: swarm_info(c) for a, c in clients.items()}
+    managers = [a for a in addresses if infos[a].manager]
     if managers:
         lead = managers[0]
         say(f"{lead.name}: already a swarm manager")
     else:
         lead = addresses[0]
-        if infos[lead].get("LocalNodeState") == "active":
+        if infos[lead].active:
             raise DeployFailed(
                 f"host {lead.name} is a worker of a swarm none of DEPLOY_HOSTS manages: run"
                 " `docker swarm leave` there, or list a manager first in DEPLOY_HOSTS"
@@ -127,20 +103,17 @@ def init_swarm(
             advertise_addr=swarm_settings.advertise_addr, listen_addr=f"0.0.0.0:{SWARM_PORT}"
         )
         say(f"{lead.name}: swarm initialised (manager)")
-        infos[lead] = _swarm_info(clients[lead])
+        infos[lead] = swarm_info(clients[lead])
     manager = clients[lead]
-    manager.swarm.reload()
-    tokens = manager.swarm.attrs["JoinTokens"]
-    cluster = (infos[lead].get("Cluster") or {}).get("ID")
-    manager_addr = f"{infos[lead]['NodeAddr']}:{SWARM_PORT}"
+    cluster = infos[lead].cluster_id
+    manager_addr = f"{infos[lead].node_addr}:{SWARM_PORT}"
     wanted_managers = set(addresses[: swarm_settings.managers])
     for address in addresses:
         info = infos[address]
         if address == lead:
             continue
-        if info.get("LocalNodeState") == "active":
-            theirs = (info.get("Cluster") or {}).get("ID")
-            if theirs not in (None, cluster) or not _knows(manager, str(info.get("NodeID"))):
+        if info.active:
+            if info.cluster_id not in (None, cluster) or not _knows(manager, info.node_id):
                 raise DeployFailed(
                     f"host {address.name} is in another swarm: run `docker swarm leave --force`"
                     " there, then `invoke swarm.init` again"
@@ -150,7 +123,7 @@ def init_swarm(
         as_manager = address in wanted_managers
         clients[address].swarm.join(
             remote_addrs=[manager_addr],
-            join_token=tokens["Manager" if as_manager else "Worker"],
+            join_token=join_token(manager, manager=as_manager),
             advertise_addr=swarm_settings.advertise_addr,
             listen_addr=f"0.0.0.0:{SWARM_PORT}",
         )
@@ -192,38 +165,26 @@ def set_labels(
     """Add the wanted labels the nodes lack (others' labels are kept); what changed."""
     changed = []
     for address, labels in wanted_labels(settings, swarm_settings, app).items():
-        node = swarm.manager.nodes.get(swarm.node_ids[address])
-        spec = dict(node.attrs["Spec"])
-        current = dict(spec.get("Labels") or {})
+        found = swarm.manager.nodes.get(swarm.node_ids[address])
+        node = Node.of(found)
+        current = node.labels
         if all(current.get(k) == v for k, v in labels.items()):
             continue
+        spec = node.spec
         spec["Labels"] = {**current, **labels}
-        node.update(spec)
+        found.update(spec)
         shown = ", ".join(f"{k}={v}" for k, v in labels.items() if current.get(k) != v)
         changed.append(f"{address.name}: labels {shown}")
     return changed
 
 
-def node_table(swarm: Swarm) -> dict[str, dict[str, Any]]:
-    """node id -> hostname, state, availability, role, labels: from the manager."""
-    table = {}
-    for node in swarm.manager.nodes.list():
-        attrs = node.attrs
-        table[node.id] = {
-            "hostname": attrs["Description"]["Hostname"],
-            "state": attrs["Status"]["State"],
-            "availability": attrs["Spec"].get("Availability", "active"),
-            "role": attrs["Spec"].get("Role", "worker"),
-            "labels": attrs["Spec"].get("Labels") or {},
-        }
-    return table
+def node_table(swarm: Swarm) -> dict[str, Node]:
+    """node id -> the node (hostname, state, availability, role, labels): from the manager."""
+    return {node.id: Node.of(node) for node in swarm.manager.nodes.list()}
 
 
 def map_parallel(swarm: Swarm, work: Callable[[HostAddress, docker.DockerClient], None]) -> None:
     """`work` on every host at once; the first failure is raised after all have finished."""
-    with ThreadPoolExecutor(max_workers=min(8, len(swarm.clients))) as pool:
-        futures = [pool.submit(work, a, c) for a, c in swarm.clients.items()]
-        errors = [f.exception() for f in futures]
-    failed = [e for e in errors if e is not None]
-    if failed:
-        raise failed[0]
+    fanout.side_by_side(
+        list(swarm.clients.items()), lambda item: work(*item), limit=fanout.MAX_CONNECTING
+    )

@@ -6,7 +6,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from loopback import free_port
+from support.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COPIED = ["compose.yaml", "tasks.py", "pyproject.toml", "README.md", ".dockerignore"]

@@ -1,4 +1,11 @@
-"""Connecting to the Docker engine, with the one-line fix when none answers."""
+"""The engine layer: connecting to Docker, and the only place its answers are read.
+
+The Engine API's dicts (`State`, `Config`, `Spec`, ...) are read in `engine/models.py` and
+nowhere else (tests/test_engine_layer.py): the rest of stackctl speaks of typed views, as
+docker-py's models do. `readiness.py` decides whether a container or a Swarm task is ready,
+`execs.py` runs a command in a container, `healthchecks.py` writes a health check the way the
+engine takes it.
+"""
 
 from __future__ import annotations
 

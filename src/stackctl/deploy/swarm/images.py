@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from stackctl.deploy import transfer
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings, HostAddress
-from stackctl.swarm.nodes import Swarm, map_parallel
+from stackctl.deploy.swarm.nodes import Swarm, map_parallel
 
 if TYPE_CHECKING:
     import docker

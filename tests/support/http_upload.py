@@ -1,5 +1,5 @@
 """An upload as a client of the running stack sends it: a PNG posted to /api/images over HTTP
-with the develop API token. Engine tests and benchmarks share it (tests/ is on their sys.path)."""
+with the develop API token. Engine tests and benchmarks share it (`support.http_upload`)."""
 
 from __future__ import annotations
 

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING
 
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
-from stackctl.deploy.cutover import (
+from stackctl.deploy.errors import DeployFailed
+from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.ssh.containers import (
     create_service_container,
     create_with_secrets,
     ensure_network,
     log_tail,
     wait_ready,
 )
-from stackctl.deploy.errors import DeployFailed
-from stackctl.deploy.settings import DeploySettings
+from stackctl.engine.models import inspect_container, inspect_image
 
 if TYPE_CHECKING:
     import docker
@@ -47,16 +48,16 @@ def ensure_accessory(
     ensure_network(client, settings.app)
     name = accessory_name(settings.app, service)
     try:
-        found = client.api.inspect_container(name)
+        found = inspect_container(client.api, name)
     except NotFound:
         found = None
     if found is not None and not reboot:
-        if found["Image"] != client.api.inspect_image(image)["Id"]:
+        if found.image_id != inspect_image(client.api, image).id:
             say(
                 f"{host}: {name} runs an older image than compose.yaml's: kept;"
                 f" `invoke deploy.accessory {service} --reboot` moves it"
             )
-        if found["State"].get("Running"):
+        if found.running:
             return "kept"
         client.api.start(name)
         what = "started"

@@ -15,21 +15,22 @@ from typing import Any
 
 import docker
 import requests
+from PIL import Image
 from rich.console import Console
 
-from loopback import free_port
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
 from stackctl.settings import load_settings
+from support.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_IMAGE = "stackctl-test/ecs-host:latest"
 TEST_LABEL = "org.aliecs.test"
 TEST_LABEL_VALUE = "deploy"
 APP = "deploytest"
-TEST_OVERRIDE = Path(__file__).with_name("compose.deploy-test.yaml")
+TEST_OVERRIDE = ROOT / "tests" / "deploy" / "compose.deploy-test.yaml"
 # A source change a user would make: the page's welcome line.
 NEW_WELCOME = "welcome to release two"
 _SECRET = f"sk-{secrets.token_hex(20)}"
@@ -271,3 +272,40 @@ class Load:
     def __exit__(self, *exc: object) -> None:
         self.done.set()
         self.thread.join(self.seconds + 15)
+
+
+_TOKEN = secrets.token_hex(16)
+
+
+def api_token() -> str:
+    """The deployed app's API token in these tests (made once per session)."""
+    return _TOKEN
+
+
+OLD_WELCOME = "welcome to CI/CD world"
+"""The welcome line of this tree (v1); v2 is built from a copy with it changed."""
+
+
+def upload(url: str) -> str:
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(picture, "PNG")
+    response = requests.post(
+        f"{url}/api/images",
+        files={"file": (f"{uuid.uuid4().hex[:6]}.png", picture.getvalue(), "image/png")},
+        headers={"Authorization": f"Bearer {api_token()}"},
+        timeout=20,
+    )
+    assert response.status_code == 201, response.text
+    image_id: str = response.json()["id"]
+    return image_id
+
+
+def thumbnail_ready(url: str, image_id: str, within: float) -> float | None:
+    """Seconds until the image's thumbnail was ready, None when it was not within `within`."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        found = requests.get(f"{url}/api/images/{image_id}", timeout=5).json()
+        if found["thumbnail_status"] == "ready":
+            return time.monotonic() - started
+        time.sleep(0.2)
+    return None

@@ -4,18 +4,18 @@ parallel, stopping at the first batch with a failure."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from stackctl.deploy import cutover, lock, transfer
-from stackctl.deploy.accessories import accessory_logs, ensure_accessory, remove_accessory
+from stackctl.deploy import fanout, lock, transfer
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
-from stackctl.deploy.plan import batches
 from stackctl.deploy.release import ReleaseImages, check_one_container_per_host, check_secrets
 from stackctl.deploy.settings import DeploySettings, HostAddress
+from stackctl.deploy.ssh import containers, proxy, releases
+from stackctl.deploy.ssh.accessories import accessory_logs, ensure_accessory, remove_accessory
+from stackctl.deploy.ssh.cutover import Move, cutover
+from stackctl.engine.models import inspect_container
 from stackctl.errors import StackError
 
 if TYPE_CHECKING:
@@ -30,26 +30,13 @@ HostWork = Callable[["docker.DockerClient", HostAddress, Callable[[str], None]],
 def locked_hosts(
     settings: DeploySettings, *, holder: str, message: str
 ) -> Iterator[dict[HostAddress, docker.DockerClient]]:
-    """Clients for every host, each host's lock held; all released at the end."""
-    from stackctl.deploy.hosts import connect_host
-
-    clients: dict[HostAddress, docker.DockerClient] = {}
-    locked: list[HostAddress] = []
-    try:
-        for address in settings.addresses:
-            clients[address] = connect_host(address, settings)
-            lock.acquire_lock(
-                clients[address], settings.app, address.name, holder=holder, message=message
-            )
-            locked.append(address)
+    """Clients for every host (connected side by side), each host's lock held; all released
+    at the end."""
+    with (
+        fanout.connected(settings) as clients,
+        fanout.locked(settings, clients, holder=holder, message=message),
+    ):
         yield clients
-    finally:
-        for address in locked:
-            with contextlib.suppress(Exception):
-                lock.release_lock(clients[address], settings.app)
-        for client in clients.values():
-            with contextlib.suppress(Exception):
-                client.close()
 
 
 def in_batches(
@@ -58,22 +45,7 @@ def in_batches(
     work: HostWork,
     console: Console,
 ) -> None:
-    printing = threading.Lock()
-
-    def say(text: str) -> None:
-        with printing:
-            console.print(text, markup=False, highlight=False)
-
-    for number, batch in enumerate(batches(settings), start=1):
-        say(f"batch {number}: {', '.join(a.name for a in batch)}")
-        with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-            futures = [pool.submit(work, clients[a], a, say) for a in batch]
-            errors = [f.exception() for f in futures]
-        failed = [e for e in errors if e is not None]
-        if failed:
-            if len(failed) > 1:
-                say(f"{len(failed)} hosts of batch {number} failed; the first:")
-            raise failed[0]
+    fanout.in_batches(settings, clients, work, fanout.Printer(console))
 
 
 def _host_key(settings: DeploySettings, address: HostAddress) -> str:
@@ -131,8 +103,8 @@ def deploy(
         if not roles:
             return
         if settings.release_command:
-            cutover.ensure_network(client, settings.app)
-            cutover.run_release_command(
+            containers.ensure_network(client, settings.app)
+            containers.run_release_command(
                 client,
                 settings,
                 app,
@@ -140,20 +112,8 @@ def deploy(
                 environment=environment,
             )
             say(f"{address.name}: release command passed")
-        cutover.cutover(
-            client,
-            settings,
-            app,
-            host=address.name,
-            roles=roles,
-            version=images.version,
-            commit=images.source.commit,
-            dirty=images.source.dirty,
-            environment=environment,
-            images=images.roles,
-            proxy_image=images.proxy,
-            say=say,
-        )
+        move = Move.to_new(images, environment)
+        cutover(client, settings, app, host=address.name, roles=roles, move=move, say=say)
         say(f"{address.name}: running {images.version} ({', '.join(r.service for r in roles)})")
 
     with locked_hosts(settings, holder=holder, message=message) as clients, progress:
@@ -198,8 +158,8 @@ def rollback(
         client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
     ) -> None:
         roles = app.roles_on(_host_key(settings, address))
-        current = cutover.current_version(client, settings.app)
-        known = cutover.releases(client, settings.app)
+        current = releases.current_version(client, settings.app)
+        known = releases.releases(client, settings.app)
         target = _rollback_target(known, current, version, address.name)
         lacking = [r.service for r in roles if r.service not in target.containers]
         if lacking:
@@ -209,22 +169,9 @@ def rollback(
             )
         proxy_image = None
         if app.proxied is not None:
-            proxy_image = client.api.inspect_container(cutover.proxy_name(settings.app))["Image"]
-        cutover.cutover(
-            client,
-            settings,
-            app,
-            host=address.name,
-            roles=roles,
-            version=target.version,
-            commit=target.commit,
-            dirty=target.dirty,
-            environment={},
-            images={},
-            proxy_image=proxy_image,
-            say=say,
-            restart_kept=True,
-        )
+            proxy_image = inspect_container(client.api, proxy.proxy_name(settings.app)).image_id
+        move = Move.back_to(target, proxy_image)
+        cutover(client, settings, app, host=address.name, roles=roles, move=move, say=say)
         say(f"{address.name}: rolled back to {target.version}")
 
     message = f"rollback to {version or 'the previous release'}"
@@ -233,8 +180,8 @@ def rollback(
 
 
 def _rollback_target(
-    known: list[cutover.Release], current: str | None, version: str | None, host: str
-) -> cutover.Release:
+    known: list[releases.Release], current: str | None, version: str | None, host: str
+) -> releases.Release:
     if version is not None:
         for release in known:
             if release.version == version or release.version.startswith(version):
@@ -249,15 +196,12 @@ def _rollback_target(
 
 def versions(settings: DeploySettings) -> dict[str, list[str]]:
     """Per host, each kept release with its roles and which of them run."""
-    from stackctl.deploy.hosts import connect_host
-
     listing: dict[str, list[str]] = {}
-    for address in settings.addresses:
-        client = connect_host(address, settings)
-        try:
-            current = cutover.current_version(client, settings.app)
+    with fanout.connected(settings) as clients:
+        for address, client in clients.items():
+            current = releases.current_version(client, settings.app)
             lines = []
-            for release in cutover.releases(client, settings.app):
+            for release in releases.releases(client, settings.app):
                 roles = ", ".join(
                     f"{role} {'running' if role in release.running_roles else 'stopped'}"
                     for role in sorted(release.containers)
@@ -265,8 +209,6 @@ def versions(settings: DeploySettings) -> dict[str, list[str]]:
                 mark = "* " if release.version == current else "  "
                 lines.append(f"{mark}{release.version}: {roles}")
             listing[address.name] = lines
-        finally:
-            client.close()
     return listing
 
 
@@ -310,15 +252,9 @@ def accessory(
             )
 
     if action == "logs":
-        from stackctl.deploy.hosts import connect_host
-
-        printing = lambda text: console.print(text, markup=False, highlight=False)  # noqa: E731
-        for address in settings.addresses:
-            client = connect_host(address, settings)
-            try:
-                one_host(client, address, printing)
-            finally:
-                client.close()
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                one_host(client, address, fanout.Printer(console))
         return
     with locked_hosts(settings, holder=holder, message=f"accessory {service} {action}") as clients:
         in_batches(settings, clients, one_host, console)
@@ -326,31 +262,21 @@ def accessory(
 
 def release_locks(settings: DeploySettings, console: Console) -> None:
     """Clear every host's deploy lock (a deploy that died holding it)."""
-    from stackctl.deploy.hosts import connect_host
-
-    for address in settings.addresses:
-        client = connect_host(address, settings)
-        try:
+    with fanout.connected(settings) as clients:
+        for address, client in clients.items():
             held = lock.read_lock(client, settings.app)
             if lock.release_lock(client, settings.app) and held is not None:
                 console.print(f"{address.name}: released the lock {held.describe()}", markup=False)
             else:
                 console.print(f"{address.name}: no lock held", markup=False)
-        finally:
-            client.close()
 
 
 def lock_status(settings: DeploySettings) -> dict[str, str]:
-    from stackctl.deploy.hosts import connect_host
-
     status = {}
-    for address in settings.addresses:
-        client = connect_host(address, settings)
-        try:
+    with fanout.connected(settings) as clients:
+        for address, client in clients.items():
             held = lock.read_lock(client, settings.app)
-        finally:
-            client.close()
-        status[address.name] = held.describe() if held else "not locked"
+            status[address.name] = held.describe() if held else "not locked"
     return status
 
 

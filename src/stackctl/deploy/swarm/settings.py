@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 
 from stackctl.errors import SettingsError
 
-TARGETS = ("hosts", "swarm")
-
 
 @dataclass(frozen=True)
 class SwarmSettings:
@@ -34,17 +32,6 @@ class SwarmSettings:
 
     def replicas_of(self, service: str, default: int) -> int:
         return self.replicas.get(service, default)
-
-
-def deploy_target(given: str | None, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:
-    """--target, else DEPLOY_TARGET, else `hosts` (the SSH deploy)."""
-    value = given or environ.get("DEPLOY_TARGET") or dotenv.get("DEPLOY_TARGET") or "hosts"
-    if value not in TARGETS:
-        raise SettingsError(
-            f"deploy target {value!r} is unknown (DEPLOY_TARGET or --target): use one of"
-            f" {', '.join(TARGETS)}"
-        )
-    return value
 
 
 def load_swarm_settings(

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackctl.compose import ServiceSpec
+from stackctl.converge import health_config
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.swarm.nodes import accessory_label
+from stackctl.deploy.swarm.settings import SwarmSettings
+from stackctl.engine.healthchecks import swarm_healthcheck
+from stackctl.engine.models import ServiceSpec as EngineServiceSpec
+from stackctl.engine.models import normal, secret_file_names
 from stackctl.secretmounts import without_secrets
-from stackctl.swarm.nodes import accessory_label
-from stackctl.swarm.settings import SwarmSettings
 
 SPEC_HASH = "org.aliecs.swarm.spec"
 NAMESPACE = "com.docker.stack.namespace"  # what `docker stack ps <app>` lists
@@ -47,7 +51,7 @@ class Inputs:
     images: Mapping[str, str]
     """compose service -> image reference on the nodes"""
     environment: Mapping[str, str]
-    """plain run-time values of the roles (FLASK_CONFIG): no secrets"""
+    """plain run-time values of the roles (compose.yaml's `x-deploy.env`): no secrets"""
     secrets: Mapping[str, list[dict[str, Any]]]
     """compose service -> its ContainerSpec.Secrets entries"""
     nodes: int
@@ -55,23 +59,10 @@ class Inputs:
     """the overlay network's id once it exists (the engine answers ids), else its name"""
 
 
-def _healthcheck(spec: ServiceSpec) -> dict[str, Any] | None:
-    check = spec.healthcheck
-    if check is None or check.disabled or not check.test:
-        return None
-    return {
-        "Test": list(check.test),
-        "Interval": int(check.interval * _NS),
-        "Timeout": int(check.timeout * _NS),
-        "Retries": check.retries,
-        "StartPeriod": int(check.start_period * _NS),
-    }
-
-
 def _container(
     spec: ServiceSpec, image: str, env: Mapping[str, str], secrets: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    names = {ref["File"]["Name"] for ref in secrets}
+    names = secret_file_names(secrets)
     environment = {k: v for k, v in without_secrets(dict(env), spec).items() if k not in names}
     container: dict[str, Any] = {
         "Image": image,
@@ -92,9 +83,9 @@ def _container(
         container["StopSignal"] = spec.stop_signal
     if spec.init:
         container["Init"] = True
-    check = _healthcheck(spec)
+    check = health_config(spec, deployed=True)
     if check is not None:
-        container["Healthcheck"] = check
+        container["Healthcheck"] = swarm_healthcheck(check)
     return container
 
 
@@ -160,16 +151,13 @@ def _service(
         "RollbackConfig": _update(order, monitor, "pause"),
         "EndpointSpec": endpoint,
     }
-    body["Labels"][SPEC_HASH] = spec_hash(body)
+    body["Labels"] = {**service_labels, SPEC_HASH: spec_hash(body)}
     return body
 
 
 def spec_hash(body: Mapping[str, Any]) -> str:
     """A fingerprint of a spec (without its own label): unchanged specs are not updated."""
-    shown = json.loads(json.dumps(body, sort_keys=True))
-    shown["Labels"].pop(SPEC_HASH, None)
-    for ref in shown["TaskTemplate"]["ContainerSpec"].get("Secrets") or []:
-        ref.pop("SecretID", None)  # the name carries the version
+    shown = EngineServiceSpec(body).fingerprinted(SPEC_HASH)
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -244,17 +232,6 @@ def service_specs(
     return specs
 
 
-def normal(value: Any) -> Any:
-    """A spec as the engine answers it: Go's `omitempty` drops zero values (0, "", false,
-    empty lists and maps), so they are dropped here too before comparing."""
-    if isinstance(value, Mapping):
-        kept = {k: normal(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v not in (None, 0, "", False, [], {})}
-    if isinstance(value, list):
-        return [normal(v) for v in value]
-    return value
-
-
 def changes(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> list[str]:
     """What an update would change, one `path: old -> new` line each (secrets by name only)."""
     if current is None:
@@ -262,7 +239,7 @@ def changes(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> lis
     old, new = _flatten(normal(current)), _flatten(normal(wanted))
     lines = []
     for key in sorted(set(new) | set(old)):
-        if key.endswith(SPEC_HASH) or "SecretID" in key:
+        if key.endswith((SPEC_HASH, ".SecretID")):
             continue
         if key not in new and key in old and _defaulted(key):
             continue

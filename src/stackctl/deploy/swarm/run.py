@@ -17,35 +17,30 @@ from typing import TYPE_CHECKING, Any
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed, ReleaseUnhealthy
+from stackctl.deploy.fanout import Printer
 from stackctl.deploy.release import ReleaseImages, check_secrets
+from stackctl.deploy.secrets import Secret, service_secrets
 from stackctl.deploy.settings import DeploySettings
-from stackctl.swarm import nodes as swarm_nodes
-from stackctl.swarm import secrets as swarm_secrets
-from stackctl.swarm import specs as swarm_specs
-from stackctl.swarm.images import ship_to_nodes
-from stackctl.swarm.settings import SwarmSettings
+from stackctl.deploy.swarm import nodes as swarm_nodes
+from stackctl.deploy.swarm import secrets as swarm_secrets
+from stackctl.deploy.swarm import specs as swarm_specs
+from stackctl.deploy.swarm.images import ship_to_nodes
+from stackctl.deploy.swarm.settings import SwarmSettings
+from stackctl.engine.logs import last_lines
+from stackctl.engine.models import Node, Service, ServiceSpec, Task, UpdateStatus, inspect_container
+from stackctl.engine.readiness import readiness
+from stackctl.engine.services import request_rollback
 
 if TYPE_CHECKING:
     import docker
     from rich.console import Console
 
 Say = Callable[[str], None]
-PLAIN = ("FLASK_CONFIG",)
-"""Run-time values that are settings, not secrets: they stay environment."""
-LOG_TAIL = 20
 _POLL = 0.5
 
 
 def _sayer(console: Console) -> Say:
-    import threading
-
-    lock = threading.Lock()
-
-    def say(text: str) -> None:
-        with lock:
-            console.print(text, markup=False, highlight=False)
-
-    return say
+    return Printer(console)
 
 
 @dataclass(frozen=True)
@@ -55,15 +50,19 @@ class Planned:
     name: str
     """Swarm service"""
     spec: dict[str, Any]
-    current: Any
-    """the Service, or None when it does not exist yet"""
+    current: Service | None
+    """None when the service does not exist yet"""
+
+    @property
+    def wanted(self) -> ServiceSpec:
+        return ServiceSpec(self.spec)
 
     @property
     def changed(self) -> bool:
         if self.current is None:
             return True
-        have = (self.current.attrs["Spec"].get("Labels") or {}).get(swarm_specs.SPEC_HASH)
-        return bool(have != self.spec["Labels"][swarm_specs.SPEC_HASH])
+        have = self.current.spec.labels.get(swarm_specs.SPEC_HASH)
+        return have != self.wanted.labels[swarm_specs.SPEC_HASH]
 
 
 def init(
@@ -76,25 +75,20 @@ def init(
         table = swarm_nodes.node_table(swarm)
         for address, node_id in swarm.node_ids.items():
             node = table[node_id]
-            say(f"{address.name}: node {node['hostname']} {node['role']} {node['state']}")
+            say(f"{address.name}: node {node.hostname} {node.role} {node.state}")
 
 
 def _check_nodes(swarm: swarm_nodes.Swarm) -> None:
     """Every node that may run a task is one of DEPLOY_HOSTS (the images reach those only)."""
     ours = set(swarm.node_ids.values())
     for node_id, node in swarm_nodes.node_table(swarm).items():
-        if node_id in ours or node["state"] != "ready" or node["availability"] != "active":
+        if node_id in ours or node.state != "ready" or node.availability != "active":
             continue
         raise DeployFailed(
-            f"swarm node {node['hostname']} ({node_id[:12]}) is not in DEPLOY_HOSTS, so the"
+            f"swarm node {node.hostname} ({node_id[:12]}) is not in DEPLOY_HOSTS, so the"
             " images cannot be loaded on it: add its host to DEPLOY_HOSTS or drain it"
             f" (`docker node update --availability drain {node_id[:12]}`)"
         )
-
-
-def _secret_values(environment: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    plain = {k: v for k, v in environment.items() if k in PLAIN}
-    return plain, {k: v for k, v in environment.items() if k not in PLAIN}
 
 
 def plan(
@@ -109,15 +103,15 @@ def plan(
     create_secrets: bool,
 ) -> list[Planned]:
     """Each service's wanted spec beside the running one (secrets created when asked)."""
-    plain, secret_values = _secret_values(environment)
+    plain, secret_values = app.plain_and_secret(environment)
     refs = {**images.roles, **images.accessories}
     if app.proxy and images.proxy:
         refs[app.proxy] = images.proxy
     user_ids: dict[str, tuple[str, str]] = {}
-    wanted: dict[str, list[swarm_secrets.SwarmSecret]] = {}
+    wanted: dict[str, list[Secret]] = {}
     for service in app.services:
         values = secret_values if any(r.service == service for r in app.roles) else {}
-        wanted[service] = swarm_secrets.service_secrets(app.project, app.spec(service), values)
+        wanted[service] = service_secrets(app.project, app.spec(service), values)
     every = [s for found in wanted.values() for s in found]
     ids: dict[str, str] = {}
     if create_secrets:
@@ -148,12 +142,10 @@ def plan(
         ),
     )
     planned = []
-    existing = {
-        s.name: s
-        for s in swarm.manager.services.list(filters={"label": f"{labels.APP}={settings.app}"})
-    }
+    existing = {s.name: s for s in _services(swarm.manager, settings.app)}
     for service, spec in swarm_specs.service_specs(app, inputs, swarm_settings).items():
-        planned.append(Planned(service, spec["Name"], spec, existing.get(spec["Name"])))
+        name = ServiceSpec(spec).name
+        planned.append(Planned(service, name, spec, existing.get(name)))
     return planned
 
 
@@ -176,7 +168,7 @@ def dry_run(
             if not item.changed:
                 lines.append(f"{item.name}: unchanged")
                 continue
-            current = item.current.attrs["Spec"] if item.current is not None else None
+            current = item.current.spec_body if item.current is not None else None
             lines.append(f"{item.name}: {'create' if current is None else 'update'}")
             lines += [f"  {line}" for line in swarm_specs.changes(current, item.spec)]
         return lines
@@ -205,7 +197,7 @@ def deploy(
             local, settings, swarm_settings, app, images, environment, swarm, create_secrets=True
         )
         kinds = [
-            [p for p in planned if p.spec["Labels"][labels.KIND] == kind]
+            [p for p in planned if p.wanted.labels[labels.KIND] == kind]
             for kind in ("accessory", "role", "proxy")
         ]
         for group in kinds:
@@ -243,8 +235,8 @@ def _roll_back_the_rest(
     for item in moving:
         if item.name in failed_names or item.current is None:
             continue
-        service = swarm.manager.services.get(item.name)
-        _request_rollback(swarm.manager, service)
+        service = Service(swarm.manager.services.get(item.name))
+        request_rollback(swarm.manager.api, service)
         say(f"{item.name}: rolling back with {', '.join(sorted(failed_names))}")
         back.append(service)
     for service in back:
@@ -272,45 +264,19 @@ def _ensure_network(manager: docker.DockerClient, app: str) -> None:
 
 
 def _apply(manager: docker.DockerClient, item: Planned) -> None:
-    spec = item.spec
-    task_template = dict(spec["TaskTemplate"])
-    arguments: dict[str, Any] = {
-        "task_template": task_template,
-        "name": spec["Name"],
-        "labels": spec["Labels"],
-        "mode": spec["Mode"],
-        "update_config": spec["UpdateConfig"],
-        "rollback_config": spec["RollbackConfig"],
-        "endpoint_spec": spec["EndpointSpec"],
-    }
+    arguments = item.wanted.create_arguments()
     if item.current is None:
         manager.api.create_service(**arguments)
     else:
         item.current.reload()
-        manager.api.update_service(
-            item.current.id, item.current.attrs["Version"]["Index"], **arguments
-        )
+        manager.api.update_service(item.current.id, item.current.version, **arguments)
 
 
-def _task_matches(task: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
-    """The task runs the wanted container spec (image, command, environment, health, secrets)."""
-    have = task.get("Spec", {}).get("ContainerSpec", {})
-    want = spec["TaskTemplate"]["ContainerSpec"]
-    keys = ("Image", "Args", "Env", "Healthcheck")
-    if swarm_specs.normal({k: have.get(k) for k in keys}) != swarm_specs.normal(
-        {k: want.get(k) for k in keys}
-    ):
-        return False
-    names = {s.get("SecretName") for s in have.get("Secrets") or []}
-    return names == {s["SecretName"] for s in want.get("Secrets") or []}
-
-
-def _expected(swarm: swarm_nodes.Swarm, spec: Mapping[str, Any]) -> int:
-    replicated = spec["Mode"].get("Replicated")
-    if replicated is not None:
-        return int(replicated["Replicas"])
+def _expected(swarm: swarm_nodes.Swarm, spec: ServiceSpec) -> int:
+    if spec.replicas is not None:
+        return spec.replicas
     table = swarm_nodes.node_table(swarm)
-    return sum(1 for n in table.values() if n["state"] == "ready" and n["availability"] == "active")
+    return sum(1 for n in table.values() if n.state == "ready" and n.availability == "active")
 
 
 def _wait(
@@ -321,21 +287,19 @@ def _wait(
     say: Say,
 ) -> None:
     """Until every task runs the new spec (healthy), or Swarm rolled the update back."""
-    service = swarm.manager.services.get(item.name)
-    expected = _expected(swarm, item.spec)
+    service = Service(swarm.manager.services.get(item.name))
+    expected = _expected(swarm, item.wanted)
     per_task = settings.health_timeout + swarm_settings.monitor + 5
     deadline = time.monotonic() + per_task * max(1, expected) + 30
     while True:
         service.reload()
-        state = (service.attrs.get("UpdateStatus") or {}).get("State")
+        state = service.update.state
         if state in ("rollback_started", "rollback_completed", "rollback_paused", "paused"):
             if state == "rollback_started":
                 _wait_rollback(service, deadline)
-            raise _failure(swarm, service, item, service.attrs.get("UpdateStatus") or {})
-        tasks = service.tasks(filters={"desired-state": "running"})
-        ready = [
-            t for t in tasks if t["Status"]["State"] == "running" and _task_matches(t, item.spec)
-        ]
+            raise _failure(swarm, service, item, service.update)
+        tasks = service.tasks(running_only=True)
+        ready = [t for t in tasks if readiness(t).ready and t.runs(item.wanted)]
         if len(ready) >= expected and state in (None, "completed"):
             say(f"{item.name}: {len(ready)}/{expected} task(s) running")
             return
@@ -344,39 +308,39 @@ def _wait(
                 swarm,
                 service,
                 item,
-                {"Message": f"{len(ready)}/{expected} task(s) of the new spec running"},
+                UpdateStatus(None, f"{len(ready)}/{expected} task(s) of the new spec running"),
                 timed_out=True,
             )
         time.sleep(_POLL)
 
 
-def _wait_rollback(service: Any, deadline: float) -> None:
+def _wait_rollback(service: Service, deadline: float) -> None:
     while time.monotonic() < deadline + 60:
         service.reload()
-        if (service.attrs.get("UpdateStatus") or {}).get("State") != "rollback_started":
+        if service.update.state != "rollback_started":
             return
         time.sleep(_POLL)
 
 
 def _failure(
     swarm: swarm_nodes.Swarm,
-    service: Any,
+    service: Service,
     item: Planned,
-    status: Mapping[str, Any],
+    status: UpdateStatus,
     *,
     timed_out: bool = False,
 ) -> ReleaseUnhealthy:
     """The failed deploy as one line: what Swarm did, the failing task's error, its logs."""
     every = service.tasks()
-    mine = [t for t in every if _task_matches(t, item.spec)] or every
-    mine = [t for t in mine if _container_of(t)] or mine
-    mine.sort(key=lambda t: (bool(t["Status"].get("Err")), t.get("UpdatedAt", "")), reverse=True)
+    mine = [t for t in every if t.runs(item.wanted)] or every
+    mine = [t for t in mine if t.container_id] or mine
+    mine.sort(key=lambda t: (bool(t.error), t.updated_at), reverse=True)
     task = mine[0] if mine else None
     reason = _task_reason(swarm, task) if task is not None else ""
-    state = status.get("State") or "timeout"
+    state = status.state or "timeout"
     if timed_out:
         what = (
-            f"not healthy in time ({status.get('Message')}); Swarm is still updating it:"
+            f"not healthy in time ({status.message}); Swarm is still updating it:"
             f" `invoke rollback --target swarm` returns it to the previous spec"
         )
     elif state.startswith("rollback"):
@@ -388,50 +352,46 @@ def _failure(
     message = f"service {item.name}: {what}"
     if reason:
         message += f" ({reason})"
-    if status.get("Message") and not timed_out:
-        message += f"; swarm: {status['Message']}"
+    if status.message and not timed_out:
+        message += f"; swarm: {status.message}"
     return ReleaseUnhealthy(message, log_tail=_task_logs(swarm, task) if task is not None else [])
 
 
-def _container_of(task: Mapping[str, Any]) -> str:
-    return str(((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID") or "")
-
-
-def _task_reason(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> str:
+def _task_reason(swarm: swarm_nodes.Swarm, task: Task) -> str:
     """Swarm's error for the task, else its container's last health check output."""
-    address = swarm.address_of(str(task.get("NodeID")))
+    address = swarm.address_of(task.node_id)
     where = f" on {address.name}" if address else ""
-    if task["Status"].get("Err"):
-        return f"task{where}: {task['Status']['Err']}"
-    container = _container_of(task)
+    if task.error:
+        return f"task{where}: {task.error}"
+    container = task.container_id
     if address is None or not container:
-        return f"task{where}: {task['Status'].get('State')}"
+        return f"task{where}: {task.state}"
     try:
-        state = swarm.clients[address].api.inspect_container(container)["State"]
+        found = inspect_container(swarm.clients[address].api, container)
     except Exception:
-        return f"task{where}: {task['Status'].get('State')}"
-    health = state.get("Health") or {}
-    log = health.get("Log") or []
-    if log:
-        output = " ".join(str(log[-1].get("Output") or "").split())[:200]
+        return f"task{where}: {task.state}"
+    last = found.last_check
+    if last is not None:
+        exit_code, output = last
+        shown = " ".join(output.split())[:200]
         return (
-            f"task{where}: health check {health.get('Status', '?')},"
-            f" exit {log[-1].get('ExitCode')}: {output or '(no output)'}"
+            f"task{where}: health check {found.health or '?'},"
+            f" exit {exit_code}: {shown or '(no output)'}"
         )
-    return f"task{where}: {task['Status'].get('State')}, exit {state.get('ExitCode')}"
+    return f"task{where}: {task.state}, exit {found.exit_code}"
 
 
-def _task_logs(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> list[str]:
+def _task_logs(swarm: swarm_nodes.Swarm, task: Task) -> list[str]:
     """The task container's last log lines, read on the node it ran on."""
-    address = swarm.address_of(str(task.get("NodeID")))
-    container = _container_of(task)
+    address = swarm.address_of(task.node_id)
+    container = task.container_id
     if address is None or not container:
         return []
     try:
-        raw = swarm.clients[address].api.logs(container, stdout=True, stderr=True, tail=LOG_TAIL)
+        lines = last_lines(swarm.clients[address].api, container)
     except Exception:
         return []
-    return [f"{address.name}: {line}" for line in raw.decode(errors="replace").splitlines()]
+    return [f"{address.name}: {line}" for line in lines]
 
 
 def rollback(
@@ -448,40 +408,27 @@ def rollback(
         for role in app.roles:
             name = swarm_specs.service_name(settings.app, role.service)
             service = _service(swarm.manager, name)
-            if not service.attrs.get("PreviousSpec"):
+            if not service.has_previous_spec:
                 raise DeployFailed(f"service {name} has no previous spec to roll back to")
-            _request_rollback(swarm.manager, service)
+            request_rollback(swarm.manager.api, service)
             say(f"{name}: rolling back")
             moved.append(service)
         for service in moved:
             _wait_rolled_back(service, settings.health_timeout * 4 + 60)
-            release = (service.attrs["Spec"].get("Labels") or {}).get(labels.RELEASE, "?")
+            release = service.spec.labels.get(labels.RELEASE, "?")
             say(f"{service.name}: rolled back to {release}")
 
 
-def _request_rollback(manager: docker.DockerClient, service: Any) -> None:
-    """The engine's own rollback (`POST /services/{id}/update?rollback=previous`), which
-    docker-py's update_service does not offer: the previous spec, with the rollback config."""
-    service.reload()
-    api: Any = manager.api
-    result = api._post_json(
-        api._url("/services/{0}/update", service.id),
-        data=service.attrs["Spec"],
-        params={"version": service.attrs["Version"]["Index"], "rollback": "previous"},
-    )
-    api._raise_for_status(result)
-
-
-def _wait_rolled_back(service: Any, timeout: float) -> None:
+def _wait_rolled_back(service: Service, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         service.reload()
-        status = service.attrs.get("UpdateStatus") or {}
-        if status.get("State") == "rollback_completed":
+        status = service.update
+        if status.state == "rollback_completed":
             return
-        if status.get("State") in ("rollback_paused", "paused"):
+        if status.state in ("rollback_paused", "paused"):
             raise DeployFailed(
-                f"service {service.name}: the rollback paused ({status.get('Message', '')}):"
+                f"service {service.name}: the rollback paused ({status.message}):"
                 " see `invoke ps --target swarm`"
             )
         time.sleep(_POLL)
@@ -491,11 +438,15 @@ def _wait_rolled_back(service: Any, timeout: float) -> None:
     )
 
 
-def _service(manager: docker.DockerClient, name: str) -> Any:
+def _services(manager: docker.DockerClient, app: str) -> list[Service]:
+    return [Service(s) for s in manager.services.list(filters={"label": f"{labels.APP}={app}"})]
+
+
+def _service(manager: docker.DockerClient, name: str) -> Service:
     from docker.errors import NotFound
 
     try:
-        return manager.services.get(name)
+        return Service(manager.services.get(name))
     except NotFound:
         raise DeployFailed(
             f"service {name} is not on the swarm: deploy first (`invoke deploy --target swarm`)"
@@ -508,33 +459,31 @@ def ps(settings: DeploySettings, app: AppDefinition) -> list[str]:
         swarm = swarm_nodes.find_swarm(settings, clients)
         table = swarm_nodes.node_table(swarm)
         lines = []
-        services = swarm.manager.services.list(filters={"label": f"{labels.APP}={settings.app}"})
-        for service in sorted(services, key=lambda s: s.name):
-            release = (service.attrs["Spec"].get("Labels") or {}).get(labels.RELEASE, "")
-            update = (service.attrs.get("UpdateStatus") or {}).get("State")
+        for service in sorted(_services(swarm.manager, settings.app), key=lambda s: s.name):
+            release = service.spec.labels.get(labels.RELEASE, "")
+            update = service.update.state
             head = f"{service.name}" + (f" ({release})" if release else "")
             lines.append(head + (f" update {update}" if update else ""))
-            tasks = service.tasks(filters={"desired-state": "running"})
-            for task in sorted(tasks, key=lambda t: (t.get("Slot", 0), t.get("NodeID", ""))):
-                node = table.get(task.get("NodeID", ""), {})
-                address = swarm.address_of(task.get("NodeID", ""))
-                where = address.name if address else node.get("hostname", "?")
+            tasks = service.tasks(running_only=True)
+            for task in sorted(tasks, key=lambda t: (t.slot, t.node_id)):
+                node: Node | None = table.get(task.node_id)
+                address = swarm.address_of(task.node_id)
+                where = address.name if address else node.hostname if node else "?"
                 health = _health(swarm, task)
-                slot = f".{task['Slot']}" if task.get("Slot") else ""
+                slot = f".{task.slot}" if task.slot else ""
                 lines.append(
-                    f"  {service.name}{slot} on {where} ({node.get('state', '?')}):"
-                    f" {task['Status']['State']}{f', {health}' if health else ''}"
+                    f"  {service.name}{slot} on {where} ({node.state if node else '?'}):"
+                    f" {task.state}{f', {health}' if health else ''}"
                 )
         return lines
 
 
-def _health(swarm: swarm_nodes.Swarm, task: Mapping[str, Any]) -> str:
-    address = swarm.address_of(str(task.get("NodeID")))
-    container = ((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID")
-    if address is None or not container:
+def _health(swarm: swarm_nodes.Swarm, task: Task) -> str:
+    """Docker's health word for the task's container, read on its node ("" when unknown)."""
+    address = swarm.address_of(task.node_id)
+    if address is None or not task.container_id:
         return ""
     try:
-        state = swarm.clients[address].api.inspect_container(container)["State"]
+        return inspect_container(swarm.clients[address].api, task.container_id).health
     except Exception:
         return ""
-    return str((state.get("Health") or {}).get("Status") or "")

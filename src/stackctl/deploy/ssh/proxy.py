@@ -1,0 +1,148 @@
+"""The host's proxy (nginx): started publishing the app, switched to a release's proxied role
+with a graceful reload, asked which container it serves (Kamal's `proxy` commands)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from stackctl.compose import ServiceSpec
+from stackctl.deploy import labels
+from stackctl.deploy.errors import DeployFailed
+from stackctl.deploy.settings import DeploySettings
+from stackctl.engine.execs import run_in
+from stackctl.engine.models import (
+    Container,
+    inspect_container,
+    inspect_image,
+)
+
+if TYPE_CHECKING:
+    import docker
+
+from stackctl.deploy.ssh.containers import (
+    LOG_CONFIG,
+    POLL_SECONDS,
+    CreateRequest,
+    create,
+    log_tail,
+    network_name,
+)
+
+# Pins the upstream into the proxy's template (so a restarted proxy keeps it), renders the site
+# and reloads nginx only when the new configuration tests good.
+_SWITCH_SCRIPT = r"""
+set -eu
+t=/etc/nginx/templates/default.conf.template
+[ -f "$t.orig" ] || cp "$t" "$t.orig"
+sed "s#\${NGINX_UPSTREAM}#$DEPLOY_UPSTREAM#g" "$t.orig" > "$t.new"
+envsubst '${CLIENT_MAX_BODY_SIZE} ${NGINX_UPSTREAM}' < "$t.new" > /etc/nginx/conf.d/default.conf.new
+mv /etc/nginx/conf.d/default.conf /etc/nginx/conf.d/default.conf.old
+mv /etc/nginx/conf.d/default.conf.new /etc/nginx/conf.d/default.conf
+if ! nginx -t -q; then
+    mv /etc/nginx/conf.d/default.conf.old /etc/nginx/conf.d/default.conf
+    exit 1
+fi
+mv "$t.new" "$t"
+nginx -s reload
+"""
+PROXY_PORT = 80
+_SERVING_SCRIPT = "sed -n 's/^ *server \\([^ ;]*\\).*/\\1/p' /etc/nginx/conf.d/default.conf"
+
+
+def proxy_name(app: str) -> str:
+    return f"{app}-proxy"
+
+
+def serving(client: docker.DockerClient, app: str) -> str | None:
+    """The container name the proxy sends traffic to, None without a running proxy."""
+    from docker.errors import NotFound
+
+    try:
+        proxy = inspect_container(client.api, proxy_name(app))
+    except NotFound:
+        return None
+    if not proxy.running:
+        return None
+    output = run_in(client.api, proxy_name(app), ["sh", "-c", _SERVING_SCRIPT]).text.strip()
+    return output.rsplit(":", 1)[0] if output else None
+
+
+def proxy_request(
+    settings: DeploySettings, spec: ServiceSpec, image: str, upstream: str
+) -> CreateRequest:
+    """The proxy's container: compose.yaml's proxy service, publishing port 80 on
+    DEPLOY_HTTP_HOST:DEPLOY_HTTP_PORT, sending to `upstream` (pure)."""
+    return CreateRequest(
+        image=image,
+        options={
+            "name": proxy_name(settings.app),
+            "environment": {
+                **spec.environment,
+                "NGINX_UPSTREAM": upstream,
+                # Deploys switch the upstream themselves; no name watcher needed.
+                "UPSTREAM_RECHECK_SECONDS": "0",
+            },
+            "ports": [PROXY_PORT],
+            "labels": {labels.APP: settings.app, labels.KIND: "proxy", labels.ROLE: "proxy"},
+            "stop_signal": spec.stop_signal,
+        },
+        host={
+            "network_mode": network_name(settings.app),
+            "port_bindings": {PROXY_PORT: (settings.http_host, settings.http_port)},
+            "restart_policy": {"Name": "unless-stopped"},
+            "log_config": LOG_CONFIG,
+        },
+        network=network_name(settings.app),
+    )
+
+
+def ensure_proxy(
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    spec: ServiceSpec,
+    image: str,
+    upstream: str,
+) -> bool:
+    """The proxy runs from `image` publishing the app; True when it was (re)created.
+
+    Recreating it (first deploy, or a new proxy image) drops the connections it had: rare.
+    """
+    from docker.errors import NotFound
+
+    name = proxy_name(settings.app)
+    try:
+        found: Container | None = inspect_container(client.api, name)
+    except NotFound:
+        found = None
+    if found is not None:
+        same_image = found.image_id == inspect_image(client.api, image).id
+        if same_image and found.running:
+            return False
+        client.api.remove_container(name, force=True)
+    created = create(client, proxy_request(settings, spec, image, upstream))
+    client.api.start(created)
+    _wait_proxy(client, name)
+    return True
+
+
+def _wait_proxy(client: docker.DockerClient, name: str, timeout: float = 30) -> None:
+    command = ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/nginx-health"]
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if inspect_container(client.api, name).running and run_in(client.api, name, command).ok:
+            return
+        time.sleep(POLL_SECONDS)
+    raise DeployFailed(f"the proxy did not answer in {timeout:.0f}s: {log_tail(client, name)[-3:]}")
+
+
+def switch_proxy(client: docker.DockerClient, app: str, upstream: str) -> None:
+    """Point the proxy at `container:port` with a graceful reload."""
+    result = run_in(
+        client.api,
+        proxy_name(app),
+        ["sh", "-c", _SWITCH_SCRIPT],
+        environment={"DEPLOY_UPSTREAM": upstream},
+    )
+    if not result.ok:
+        raise DeployFailed(f"the proxy refused the switch to {upstream}: {result.text}")

@@ -1,0 +1,82 @@
+"""Where a deploy goes: one interface, two targets (`deploy/ssh/target.py`,
+`deploy/swarm/target.py`), chosen by `deploy/targets.py` (not by the caller). A target takes a
+`DeployRun` (the settings, the app definition, the release's run-time values, the console, and
+the release's images built on first use) and does the rest:
+
+- `plan` (the dry run): SSH, every step with no host contacted and nothing built; Swarm, the
+  specs built and diffed against the swarm's.
+- `deploy`: SSH, per host (lock, ship, accessories, cutover) in batches; Swarm, ship to every
+  node and converge the services.
+- `rollback`: SSH, a kept release's containers restarted; Swarm, each role's previous spec.
+- `ps`: SSH, each host's kept releases (* the one serving); Swarm, each task with its node and
+  health.
+
+Room is left for what the operate issue adds (logs, exec, details, audit) and for a TLS / proxy
+hook: each is one more method here, and each target says what it does with it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.release import ReleaseImages
+from stackctl.deploy.settings import DeploySettings
+
+if TYPE_CHECKING:
+    import docker
+    from rich.console import Console
+
+    from stackctl.settings import StackSettings
+
+
+@dataclass
+class DeployRun:
+    """One command's inputs, the same for every target."""
+
+    settings: DeploySettings
+    app: AppDefinition
+    stack: StackSettings
+    environment: Mapping[str, str]
+    """The release's run-time values (secrets file, environment): `release_environment`."""
+    console: Console
+    connect_local: Callable[[StackSettings], docker.DockerClient] = field(repr=False)
+    """The local engine (where images are built), connected on first use."""
+    dotenv: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def local(self) -> docker.DockerClient:
+        return self.connect_local(self.stack)
+
+    @functools.cached_property
+    def images(self) -> ReleaseImages:
+        """The release's images, built with `invoke up`'s own build (once per command)."""
+        from stackctl.deploy.release import build_release
+
+        return build_release(self.local, self.stack, self.app, self.console)
+
+    def say(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False)
+
+
+class Target(Protocol):
+    name: str
+
+    def plan(self, run: DeployRun) -> list[str]:
+        """The dry run: what a deploy would do, one line each; nothing changes anywhere."""
+        ...
+
+    def deploy(self, run: DeployRun, *, message: str = "") -> str:
+        """Ship the release and move the app to it; the closing line."""
+        ...
+
+    def rollback(self, run: DeployRun, *, version: str | None = None) -> None:
+        """Move the roles back (to `version` where the target keeps releases)."""
+        ...
+
+    def ps(self, run: DeployRun) -> list[str]:
+        """What runs where, one line each."""
+        ...
