@@ -104,5 +104,4 @@ def test_tests_share_helpers_through_tests_support_only() -> None:
     assert found == [
         "stackctl/test_compose_parity_engine.py:21 test_stack_compose_keys_engine",
         "stackctl/test_compose_parity_engine.py:22 test_stack_small_engine",
-        "stackctl/test_thumbnails_oss_process_engine.py:17 test_stack_engine",
     ]

@@ -18,12 +18,13 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("errors", "labels", "lazyimport", "gcpause", "settings")),
-    ("compose", ("compose",)),
+    ("compose", ("compose", "tls")),
     ("engine", ("engine",)),
     ("plan", ("secretmounts", "converge")),
     ("images", ("buildargs", "dockerfile", "contexthash", "images", "baseimages", "builds")),
     ("stack", ("schedule", "health", "logs", "probes", "portholders")),
     ("stack", ("portcheck", "stack", "execute", "oneoff", "workspace")),
+    ("stack", ("metricsview", "metricsscrape")),
     ("doctor", ("doctor",)),
     ("deploy", ("deploy",)),
 )

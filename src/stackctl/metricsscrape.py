@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stackctl.engine.execs import inspect_exec, start_exec
 from stackctl.metricsview import Unreachable
 
-# The gallery's web and worker images (gallery.metrics; the port is the container's
-# METRICS_PORT, 9100 when unset): Python without site, like the image's health check.
+# The app's web and worker images (the port is the container's METRICS_PORT, 9100 when unset):
+# Python without site, like the image's health check.
 APP_SCRAPE = (
     "import os, socket, sys\n"
     "port = int(os.environ.get('METRICS_PORT') or 9100)\n"
@@ -54,9 +55,9 @@ def scrape(api: Any, container: str, command: Sequence[str]) -> str | Unreachabl
     import docker.errors
 
     try:
-        exec_id = api.exec_create(container, list(command))["Id"]
+        exec_id = start_exec(api, container, command)
         out, err = api.exec_start(exec_id, demux=True)
-        code = api.exec_inspect(exec_id).get("ExitCode")
+        _running, code = inspect_exec(api, exec_id)
     except docker.errors.APIError as exc:
         return Unreachable(str(getattr(exc, "explanation", None) or exc))
     if code != 0:

@@ -1,7 +1,7 @@
 """One screen of the services' metrics: request rate, p50/p99 latency, 5xx, queue depth, failed
 Redis and OSS calls, thumbnail jobs and nginx's connections, one row per source.
 
-Pure: it reads what scrapes returned (a source's name -> the Prometheus text of the gallery's
+Pure: it reads what scrapes returned (a source's name -> the Prometheus text of the app's
 web or worker, or the text of nginx's stub_status) and renders text. Where the text comes from
 (an exec in a local container, the same over SSH on a deployed host) is the caller's business,
 so `invoke metrics` and a remote summary share all of this. Two scrapes `seconds` apart give
@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 
 from prometheus_client.parser import text_string_to_metric_families
 
-REQUESTS = "gallery_http_requests_total"
-LATENCY_BUCKETS = "gallery_http_request_duration_seconds_bucket"
-QUEUE_DEPTH = "gallery_thumbnail_queue_depth"
-JOBS = "gallery_thumbnail_jobs_total"
-DEPENDENCY_ERRORS = "gallery_dependency_errors_total"
+# The app's metrics by their names after its namespace (`<namespace>_http_requests_total`, as
+# Prometheus' naming conventions have it): stackctl knows no app, so any namespace is read.
+REQUESTS = "http_requests_total"
+LATENCY_BUCKETS = "http_request_duration_seconds_bucket"
+QUEUE_DEPTH = "thumbnail_queue_depth"
+JOBS = "thumbnail_jobs_total"
+DEPENDENCY_ERRORS = "dependency_errors_total"
 NGINX_REQUESTS = "nginx_http_requests_total"
 NGINX_ACTIVE = "nginx_connections_active"
 _STUB_STATUS = re.compile(
@@ -100,13 +102,22 @@ def parse(text: str) -> Reading:
     return _reading(samples)
 
 
+def _without_namespace(name: str) -> str:
+    """nginx's names (made from its stub_status here) as they are; an app's without its first
+    word, its namespace."""
+    if name.startswith("nginx_"):
+        return name
+    return name.partition("_")[2]
+
+
 def _reading(samples: Iterable[tuple[str, Mapping[str, str], float]]) -> Reading:
     names: set[str] = set()
     requests = server_errors = queue = active = nginx_requests = 0.0
     latency: dict[float, float] = {}
     jobs: dict[str, float] = {}
     failures: dict[str, float] = {}
-    for name, labels, value in samples:
+    for full_name, labels, value in samples:
+        name = _without_namespace(full_name)
         names.add(name)
         if name == REQUESTS:
             requests += value

@@ -68,7 +68,7 @@ def test_the_command_loads_no_web_or_queue_libraries(tmp_path: Path) -> None:
 def test_a_ram_role_mode_without_a_metadata_service_fails_naming_the_setting(
     tmp_path: Path,
 ) -> None:
-    from loopback import closed_port_url
+    from support.loopback import closed_port_url
 
     environ = {
         **PRODUCTION,

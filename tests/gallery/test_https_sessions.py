@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from test_web import CHEAP_ADMIN_HASH, csrf_of
 
 from gallery import create_app
+from support.gallery import CHEAP_ADMIN_HASH, csrf_of
 
 HTTPS = "https://gallery.example"
 HTTP = "http://gallery.example"

@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import oss2
-import pictures
 import pytest
 from flask import Flask
-from support import upload, wait_for
 
 from fakeoss.metadata import MetadataService, RunningMetadata, running_metadata
 from fakeoss.policy import Policy
@@ -26,7 +24,9 @@ from fakeoss.testing import RunningFakeOss
 from gallery import create_app
 from gallery.clients import clients
 from gallery.settings import ConfigError, load_settings, oss_region
-from loopback import closed_port_url
+from support import pictures
+from support.gallery import upload, wait_for
+from support.loopback import closed_port_url
 
 # Seconds each role credential lasts: the SDK refreshes ahead of expiry in whole seconds.
 LIFETIME = 4.0

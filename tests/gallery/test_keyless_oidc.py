@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import oss2
-import pictures
 import pytest
-from support import upload
 
 from fakeoss.policy import Policy
 from fakeoss.sts import TokenIssuer
@@ -19,6 +17,8 @@ from fakeoss.stsapi import FakeIdentityProvider, FakeSts, OidcProvider, Role
 from fakeoss.testing import RunningFakeOss, serve_wsgi
 from gallery import create_app
 from gallery.settings import ConfigError, load_settings
+from support import pictures
+from support.gallery import upload
 
 PROVIDER_ARN = "acs:ram::1234567890:oidc-provider/github"
 ROLE_ARN = "acs:ram::1234567890:role/gallery-ci"

@@ -18,20 +18,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import oss2
-import pictures
 import pytest
-from faults import HangingProxy, RedisProcess, hanging_proxy
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from support import AUTH, upload, wait_for
 
 from fakeoss.testing import RunningFakeOss
 from gallery import create_app
 from gallery.metrics import UNMATCHED_ROUTE, metrics_of
 from gallery.records import new_image_id
-from loopback import free_port
+from support import pictures
+from support.faults import HangingProxy, RedisProcess, hanging_proxy
+from support.gallery import AUTH, upload, wait_for
+from support.loopback import free_port
 
 CONF = Path(__file__).resolve().parents[2] / "containers" / "web" / "gunicorn.conf.py"
 

@@ -5,7 +5,6 @@ nginx. One stack copy (production shape) for the module, its own project name an
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import os
 import time
 import urllib.error
@@ -13,30 +12,20 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
 
-from http_upload import png, post_png
 from stackctl.engine import connect
 from stackctl.metricsscrape import SCRAPES, Target, scrape, scrape_all
 from stackctl.metricsview import Unreachable, render, summarize
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
+from support.http_upload import png, post_png
+from support.stack_copy import copy_project
 
 pytestmark = pytest.mark.engine
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_copy_project() -> Any:
-    path = ROOT / "tests" / "stackctl" / "stack_copy.py"
-    spec = importlib.util.spec_from_file_location("stack_copy_for_metrics", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.copy_project
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +33,7 @@ def stack_and_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
     directory = tmp_path_factory.mktemp("metrics-stack")
     environ = {
         **os.environ,
-        **load_copy_project()(directory),
+        **copy_project(directory),
         "COMPOSE_PROJECT_NAME": f"metrics-test-{uuid.uuid4().hex[:8]}",
     }
     found = load_workspace(directory, environ=environ, mode="production")

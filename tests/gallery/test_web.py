@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import oss2
@@ -10,30 +9,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import BadSignature
-from werkzeug.security import generate_password_hash
 
 from gallery import create_app
 from gallery.sessions import CookieSessions
 from support import pictures
-from support.gallery import bucket_keys, multipart, upload
+from support.gallery import CHEAP_ADMIN_HASH, bucket_keys, csrf_of, multipart, upload
 from support.loopback import closed_port_url
-
-# The develop hash of "admin" is scrypt, 80 ms of CPU a check by design. These tests check
-# passwords about forty times for what happens around the check (sessions, CSRF, redirects,
-# throttling), so their app holds a cheap hash of the same password; the first test below logs in
-# through the shipped one.
-CHEAP_ADMIN_HASH = generate_password_hash("admin", method="pbkdf2:sha256:1")
 
 
 @pytest.fixture
 def app_overrides(app_overrides: dict[str, Any]) -> dict[str, Any]:
     return {**app_overrides, "GALLERY_ADMIN_PASSWORD_HASH": CHEAP_ADMIN_HASH}
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
 
 
 def log_in(client: FlaskClient, password: str = "admin") -> Any:  # noqa: S107 (the dev password)

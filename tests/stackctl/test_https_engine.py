@@ -36,16 +36,16 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from rich.console import Console
-from stack_copy import copy_project
-from test_stack_engine import WELCOME, remove_project_images
 
-from http_upload import png
-from loopback import free_port
 from stackctl.engine import connect
 from stackctl.stack import Stack
 from stackctl.tls.localca import ensure_local_ca, ensure_server_certificate
 from stackctl.tls.prepare import prepare_https
 from stackctl.workspace import load_workspace
+from support.http_upload import png
+from support.loopback import free_port
+from support.stack_copy import copy_project
+from support.stacks import WELCOME, remove_project_images
 
 pytestmark = pytest.mark.engine
 

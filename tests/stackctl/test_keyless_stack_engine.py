@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stack_copy import copy_project
-from test_stack_engine import (
+
+from support.stack_copy import copy_project
+from support.stacks import (
     WELCOME,
     StackUnderTest,
     get_text,

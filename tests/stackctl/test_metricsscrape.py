@@ -12,9 +12,9 @@ from typing import Any
 import docker.errors
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from loopback import free_port
 from stackctl.metricsscrape import NGINX_SCRAPE, SCRAPES, Target, scrape, scrape_all
 from stackctl.metricsview import Unreachable
+from support.loopback import free_port
 
 
 class ExecApi:

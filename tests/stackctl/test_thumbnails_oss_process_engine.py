@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_stack_engine import (
+
+from support.stack_copy import copy_project
+from support.stacks import (
     WELCOME,
     StackUnderTest,
     remove_project_images,
     upload_png,
     wait_for_text,
 )
-
-from support.stack_copy import copy_project
 
 pytestmark = pytest.mark.engine
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ import oss2
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage
+from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse, encode_multipart
 
 from gallery.settings import DEV_API_TOKEN
@@ -65,3 +67,16 @@ def wait_for(condition: Callable[[], Any], *, seconds: float = 20, what: str = "
             return value
         time.sleep(0.1)
     pytest.fail(f"{what} did not happen within {seconds} s")
+
+
+# The develop hash of "admin" is scrypt, 80 ms of CPU a check by design. These tests check
+# passwords about forty times for what happens around the check (sessions, CSRF, redirects,
+# throttling), so their app holds a cheap hash of the same password; the first test below logs in
+# through the shipped one.
+CHEAP_ADMIN_HASH = generate_password_hash("admin", method="pbkdf2:sha256:1")
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the page has no CSRF field"
+    return found.group(1)

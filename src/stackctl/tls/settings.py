@@ -72,7 +72,7 @@ class HttpsSettings(BaseModel):
     def _host_names(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
         for host in hosts:
             if not _is_address(host) and not _HOST_NAME.match(host.lower()):
-                raise ValueError(f"{host!r} is not a host name such as gallery.example.com")
+                raise ValueError(f"{host!r} is not a host name such as www.example.com")
         return tuple(host.lower() for host in hosts)
 
     @field_validator("trusted_lb_addresses")
