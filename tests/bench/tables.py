@@ -1,0 +1,85 @@
+"""Markdown tables of the bench's JSON results (pure: no engine, no network), so the fast tests
+can keep them working: the serving-path comparison and the cost curves."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def spread(values: Sequence[float]) -> str:
+    """`median (min-max)` of a measure over rounds, one decimal below 100, none above."""
+    if not values:
+        return "–"
+    digits = 0 if statistics.median(values) >= 100 else 1
+    middle = f"{statistics.median(values):.{digits}f}"
+    if len(values) == 1:
+        return middle
+    return f"{middle} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def servers_table(result: Mapping[str, Any]) -> list[str]:
+    """bench_servers.py's JSON as one row per candidate and load (path at connections): req/s
+    and p99 as `median (min-max)` over the rounds, p50's median, and the rate against the
+    first candidate (the shipped server) on the same load."""
+    windows: Mapping[str, Mapping[str, list[Mapping[str, Any]]]] = result["windows"]
+    names = list(windows)
+    if not names:
+        return []
+    loads = list(windows[names[0]])
+    lines = [
+        f"| load | server | req/s | p50 (ms) | p99 (ms) | rate vs {names[0]} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for load in loads:
+        first = statistics.median(float(w["rps"]) for w in windows[names[0]][load])
+        for name in names:
+            found = windows[name].get(load, [])
+            rates = [float(w["rps"]) for w in found]
+            p50 = statistics.median(float(w["p50_ms"]) for w in found) if found else 0.0
+            ratio = f"{statistics.median(rates) / first:.2f}×" if rates and first else "–"
+            lines.append(
+                f"| {load} | {name} | {spread(rates)} | {p50:.1f} |"
+                f" {spread([float(w['p99_ms']) for w in found])} | {ratio} |"
+            )
+    return lines
+
+
+def curve_table(
+    measure: str, unit: str, points: Mapping[str, Mapping[int, Sequence[float]]]
+) -> list[str]:
+    """One cost curve: a row per size, a column per side (`median (min-max)` of its rounds in
+    `unit`), and each later side's median over the first's."""
+    sides = list(points)
+    sizes = sorted({size for found in points.values() for size in found})
+    header = f"| {measure} | " + " | ".join(f"{side} ({unit})" for side in sides)
+    ratios = [f"{side} / {sides[0]}" for side in sides[1:]]
+    lines = [
+        header + "".join(f" | {ratio}" for ratio in ratios) + " |",
+        "|---" * (1 + len(sides) + len(ratios)) + "|",
+    ]
+    for size in sizes:
+        cells = [spread(points[side].get(size, [])) for side in sides]
+        row = f"| {size:,} | " + " | ".join(cells)
+        first = points[sides[0]].get(size, [])
+        for side in sides[1:]:
+            other = points[side].get(size, [])
+            if first and other and statistics.median(first):
+                row += f" | {statistics.median(other) / statistics.median(first):.2f}×"
+            else:
+                row += " | –"
+        lines.append(row + " |")
+    return lines
+
+
+def load_line(part: str, before: Sequence[float], after: Sequence[float]) -> str:
+    """The load average at a part's start and end, as BENCHMARKS.md writes it."""
+
+    def shown(values: Sequence[float]) -> str:
+        return " / ".join(f"{value:.1f}" for value in values)
+
+    return (
+        f"{part}: load average {shown(before)} at the start, {shown(after)} at the end"
+        " (1/5/15 min)."
+    )
