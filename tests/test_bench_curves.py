@@ -80,7 +80,7 @@ def test_a_spread_is_the_median_with_the_rounds_range() -> None:
 
 
 def test_the_servers_table_has_a_row_per_server_and_load_against_the_first() -> None:
-    window = {"rps": 0.0, "p50_ms": 1.0, "p99_ms": 10.0}
+    window = {"rps": 0.0, "p50_ms": 1.0, "p99_ms": 10.0, "cpu_ms_per_request": {"web": 0.4}}
     result = {
         "windows": {
             "gunicorn gthread": {"/main/ c16": [{**window, "rps": 1000.0}]},
@@ -89,8 +89,8 @@ def test_the_servers_table_has_a_row_per_server_and_load_against_the_first() -> 
     }
     lines = load("tables").servers_table(result)
     assert lines[0].startswith("| load | server | req/s |")
-    assert lines[2] == "| /main/ c16 | gunicorn gthread | 1000 | 1.0 | 10.0 | 1.00× |"
-    assert lines[3] == "| /main/ c16 | granian | 1500 | 1.0 | 5.0 | 1.50× |"
+    assert lines[2] == "| /main/ c16 | gunicorn gthread | 1000 | 1.0 | 10.0 | 0.400 | 1.00× |"
+    assert lines[3] == "| /main/ c16 | granian | 1500 | 1.0 | 5.0 | 0.400 | 1.50× |"
 
 
 def test_a_curve_table_has_a_row_per_size_and_the_peer_over_ours() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "stackctl"))
 
 from stack_copy import copy_project, free_port  # noqa: E402
+from tables import curve_table, load_line, servers_table  # noqa: E402
 
 WELCOME = "welcome to CI/CD world 🌏"
 
@@ -451,6 +454,85 @@ def compose_load_rows() -> list[str]:
     ]
 
 
+def servers_section(project_prefix: str, seconds: int, images: int) -> list[str]:
+    """The serving path, chosen by measurement (bench_servers.py): every candidate WSGI server
+    behind the same nginx, windows interleaved, at 16 and 64 connections on three paths."""
+    result = bench_json(
+        "bench_servers.py",
+        "--project-prefix",
+        f"{project_prefix}-servers",
+        "--seconds",
+        str(seconds),
+        "--images",
+        str(images),
+    )
+    guarantees = result["guarantees"]
+    assert isinstance(guarantees, dict)
+    sent = ", ".join(
+        f"{name} {'yes' if found['request id'] else 'NO'}" for name, found in guarantees.items()
+    )
+    return [
+        "",
+        f"### The serving path: candidate servers side by side ({images} images; medians of"
+        f" {result['rounds']} windows of {seconds} s, min-max in brackets)",
+        "",
+        load_line("This part", result["load_before"], result["load_after"]),  # type: ignore[arg-type]
+        "",
+        *servers_table(result),
+        "",
+        f"X-Request-ID sent back (nginx's id through the app): {sent}.",
+    ]
+
+
+def curves_section(
+    project_prefix: str, services: str, images: str, rounds: int, charts: Path
+) -> list[str]:
+    """The cost curves (bench_curves.py): each measure a table and a PNG chart in `charts`."""
+    from charts import draw_curve
+
+    result = bench_json(
+        "bench_curves.py",
+        "--project-prefix",
+        f"{project_prefix}-curves",
+        "--services",
+        services,
+        "--images",
+        images,
+        "--rounds",
+        str(rounds),
+    )
+    lines = ["", "### Cost curves", ""]
+
+    def chart(name: str, title: str, size: str, unit: str, points: dict[str, Any]) -> None:
+        path = draw_curve(charts / f"{name}.png", title, size, unit, points)
+        lines.extend(["", f"![{title}]({path.relative_to(ROOT).as_posix()})", ""])
+
+    stack: Any = result["stack"]
+    lines += ["#### Generated stacks: ours (invoke) against compose v2", ""]
+    lines.append(load_line("This part", stack["load_before"], stack["load_after"]))
+    for measure, points in stack["points"].items():
+        found = {side: {int(k): v for k, v in sizes.items()} for side, sizes in points.items()}
+        lines += ["", *curve_table(f"{measure} (services)", "s", found)]
+        chart(f"stack-{measure.replace(' ', '-')}", measure, "services", "seconds", found)
+    gallery: Any = result["gallery"]
+    lines += ["", "#### The gallery as it grows", ""]
+    lines.append(load_line("This part", gallery["load_before"], gallery["load_after"]))
+    for measure, sizes in gallery["points"].items():
+        found = {"ours": {int(k): v for k, v in sizes.items()}}
+        lines += ["", *curve_table(f"{measure} (images)", measure.rsplit("(", 1)[-1][:-1], found)]
+        name = "gallery-" + re.sub(r"[^a-z0-9]+", "-", measure.lower()).strip("-")
+        chart(name, measure, "images", measure, found)
+    idle: Any = result["idle"]
+    lines += ["", "#### The idle stack: ours against the seed's", ""]
+    lines.append(load_line("This part", idle["load_before"], idle["load_after"]))
+    lines += ["", "| measure | ours | seed | ours / seed |", "|---|---|---|---|"]
+    for measure, sides in idle["points"].items():
+        ours, seed = statistics.median(sides["ours"]), statistics.median(sides["seed"])
+        ratio = f"{ours / seed:.2f}×" if seed else "–"
+        lines.append(f"| {measure}, all containers | {ours} | {seed} | {ratio} |")
+    return lines
+
+
 NOTES_MARK = "<!-- run.py keeps everything below this line: hand-written notes, earlier runs -->"
 
 
@@ -487,6 +569,16 @@ def main() -> int:
     )
     parser.add_argument(
         "--skip-metrics", action="store_true", help="skip the cost-of-metrics benchmark (wrk)"
+    )
+    parser.add_argument(
+        "--skip-servers", action="store_true", help="skip the serving-path comparison (wrk)"
+    )
+    parser.add_argument("--servers-seconds", type=int, default=8, help="one server window (s)")
+    parser.add_argument("--skip-curves", action="store_true", help="skip the cost curves")
+    parser.add_argument("--curve-services", default="5,25,100", help="generated stack sizes")
+    parser.add_argument("--curve-images", default="100,10000,100000", help="gallery sizes")
+    parser.add_argument(
+        "--charts", type=Path, default=ROOT / "benchmarks", help="where the curves' PNGs go"
     )
     options = parser.parse_args()
 
@@ -541,6 +633,18 @@ def main() -> int:
         lines.extend(deploy_rows())
     if not options.skip_swarm:
         lines.extend(swarm_rows())
+    if not options.skip_servers:
+        lines.extend(servers_section(options.project_prefix, options.servers_seconds, 100))
+    if not options.skip_curves:
+        lines.extend(
+            curves_section(
+                options.project_prefix,
+                options.curve_services,
+                options.curve_images,
+                options.rounds,
+                options.charts,
+            )
+        )
     text = "\n".join(lines).replace("{load_at_end}", load_average()) + "\n"
     options.output.write_text(text + kept_notes(options.output))
     print(text)

@@ -21,16 +21,18 @@ def spread(values: Sequence[float]) -> str:
 
 def servers_table(result: Mapping[str, Any]) -> list[str]:
     """bench_servers.py's JSON as one row per candidate and load (path at connections): req/s
-    and p99 as `median (min-max)` over the rounds, p50's median, and the rate against the
-    first candidate (the shipped server) on the same load."""
+    and p99 as `median (min-max)` over the rounds, the medians of p50 and of the web
+    container's CPU per request, and the rate against the first candidate (the shipped server)
+    on the same load."""
     windows: Mapping[str, Mapping[str, list[Mapping[str, Any]]]] = result["windows"]
     names = list(windows)
     if not names:
         return []
     loads = list(windows[names[0]])
     lines = [
-        f"| load | server | req/s | p50 (ms) | p99 (ms) | rate vs {names[0]} |",
-        "|---|---|---|---|---|---|",
+        "| load | server | req/s | p50 (ms) | p99 (ms) | web CPU (ms/request) |"
+        f" rate vs {names[0]} |",
+        "|---|---|---|---|---|---|---|",
     ]
     for load in loads:
         first = statistics.median(float(w["rps"]) for w in windows[names[0]][load])
@@ -39,9 +41,16 @@ def servers_table(result: Mapping[str, Any]) -> list[str]:
             rates = [float(w["rps"]) for w in found]
             p50 = statistics.median(float(w["p50_ms"]) for w in found) if found else 0.0
             ratio = f"{statistics.median(rates) / first:.2f}×" if rates and first else "–"
+            # CPU per request of the web container: steadier than the rate on a busy machine.
+            web = [
+                float(w["cpu_ms_per_request"]["web"])
+                for w in found
+                if "web" in w.get("cpu_ms_per_request", {})
+            ]
+            cpu = f"{statistics.median(web):.3f}" if web else "–"
             lines.append(
                 f"| {load} | {name} | {spread(rates)} | {p50:.1f} |"
-                f" {spread([float(w['p99_ms']) for w in found])} | {ratio} |"
+                f" {spread([float(w['p99_ms']) for w in found])} | {cpu} | {ratio} |"
             )
     return lines
 
