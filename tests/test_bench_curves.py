@@ -93,12 +93,12 @@ def test_the_servers_table_has_a_row_per_server_and_load_against_the_first() -> 
     assert lines[3] == "| /main/ c16 | granian | 1500 | 1.0 | 5.0 | 0.400 | 1.50× |"
 
 
-def test_a_curve_table_has_a_row_per_size_and_the_peer_over_ours() -> None:
+def test_a_curve_table_has_a_row_per_size_and_ours_over_the_peer() -> None:
     points = {"ours": {5: [1.0, 2.0, 3.0], 25: [4.0]}, "compose v2": {5: [4.0], 25: [8.0]}}
     lines = load("tables").curve_table("services", "s", points)
-    assert lines[0] == "| services | ours (s) | compose v2 (s) | compose v2 / ours |"
-    assert lines[2] == "| 5 | 2.0 (1.0–3.0) | 4.0 | 2.00× |"
-    assert lines[3] == "| 25 | 4.0 | 8.0 | 2.00× |"
+    assert lines[0] == "| services | ours (s) | compose v2 (s) | ours / compose v2 |"
+    assert lines[2] == "| 5 | 2.0 (1.0–3.0) | 4.0 | 0.50× |"
+    assert lines[3] == "| 25 | 4.0 | 8.0 | 0.50× |"
 
 
 def test_a_size_one_side_did_not_measure_shows_a_dash() -> None:

@@ -45,10 +45,11 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_stack import running_copy  # noqa: E402
+from bench_stack import remove_project_images, running_copy  # noqa: E402
 from bench_throughput import Meters, window  # noqa: E402
 
 from http_upload import png, post_png  # noqa: E402
+from stackctl.stack import Stack  # noqa: E402
 
 # Built on the shipped runtime stage: pip is back for the install (slim-venv took it out), and the
 # three servers land in the same /opt/venv. The copy's Dockerfile gets it right before the test
@@ -256,6 +257,23 @@ def fill(base: str, images: int, deadline_seconds: float = 600) -> None:
     raise SystemExit(f"bench_servers: thumbnails at {base} not ready within {deadline_seconds} s")
 
 
+def web_resident_mib(stack: Stack) -> float:
+    """The memory budget's measure: the web container's resident memory (cgroup anon/rss)."""
+    from bench_curves import resident_bytes
+
+    found = [resident_bytes(container.id) or 0 for container in stack.containers("web")]
+    return round(sum(found) / 2**20, 1)
+
+
+def stop_seconds(stack: Stack) -> float:
+    """A prompt stop: `docker stop` of web (SIGTERM, 10 s grace) with nginx's idle kept-alive
+    connections to it still open, as on every `down` and every recreate."""
+    started = time.perf_counter()
+    for container in stack.containers("web"):
+        stack.client.api.stop(container.id, timeout=10)
+    return round(time.perf_counter() - started, 2)
+
+
 def request_id_sent(base: str) -> bool:
     """The request id guarantee, checked once per candidate: X-Request-ID comes back."""
     with urllib.request.urlopen(f"{base}/main/", timeout=5) as answer:
@@ -286,14 +304,16 @@ def main() -> int:
     connections = [int(value) for value in options.connections.split(",")]
     load_before = os.getloadavg()
     windows: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in chosen}
-    guarantees: dict[str, dict[str, bool]] = {}
+    guarantees: dict[str, dict[str, Any]] = {}
+    projects = [f"{options.project_prefix}-{number}" for number in range(len(chosen))]
     with contextlib.ExitStack() as stacks:
+        stacks.callback(remove_project_images, *projects)
         meters: dict[str, Meters] = {}
         bases: dict[str, str] = {}
-        for number, name in enumerate(chosen):
-            project = f"{options.project_prefix}-{number}"
+        running: dict[str, Stack] = {}
+        for name, project in zip(chosen, projects, strict=True):
             stack, base = stacks.enter_context(running_copy(serve_with(known[name]), project))
-            bases[name] = base
+            bases[name], running[name] = base, stack
             meters[name] = Meters(stack, int(base.rsplit(":", 1)[1]))
             fill(base, options.images)
             guarantees[name] = {"request id": request_id_sent(base)}
@@ -308,6 +328,9 @@ def main() -> int:
                         found = window(f"{bases[name]}{path}", options.seconds, meters[name], count)
                         windows[name].setdefault(f"{label} c{count}", []).append(found)
         load_after = os.getloadavg()
+        for name, stack in running.items():
+            guarantees[name]["web resident MiB after the load"] = web_resident_mib(stack)
+            guarantees[name]["web stop s"] = stop_seconds(stack)
     print(
         json.dumps(
             {

@@ -21,6 +21,7 @@ def draw_curve(
 
     matplotlib.use("Agg")  # no display: files only
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     try:
@@ -33,6 +34,10 @@ def draw_curve(
             above = [max(found[size]) - middle for middle, size in zip(middles, sizes, strict=True)]
             axes.errorbar(sizes, middles, yerr=[below, above], marker="o", capsize=3, label=side)
         axes.set_xscale("log")
+        # The measured sizes as the ticks, written as numbers (5, 25, 10,000), not powers of 10.
+        axes.set_xticks(sorted({size for found in points.values() for size in found}))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axes.xaxis.set_minor_formatter(NullFormatter())
         axes.set_title(title)
         axes.set_xlabel(size_label)
         axes.set_ylabel(value_label)

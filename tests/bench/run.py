@@ -488,8 +488,6 @@ def curves_section(
     project_prefix: str, services: str, images: str, rounds: int, charts: Path
 ) -> list[str]:
     """The cost curves (bench_curves.py): each measure a table and a PNG chart in `charts`."""
-    from charts import draw_curve
-
     result = bench_json(
         "bench_curves.py",
         "--project-prefix",
@@ -501,35 +499,47 @@ def curves_section(
         "--rounds",
         str(rounds),
     )
-    lines = ["", "### Cost curves", ""]
+    return curves_lines(result, charts, ROOT)
+
+
+def curves_lines(result: dict[str, Any], charts: Path, root: Path) -> list[str]:
+    """bench_curves.py's JSON as BENCHMARKS.md's tables, each curve also drawn into `charts`
+    (linked relative to `root`, BENCHMARKS.md's folder); a part not in `result` is left out."""
+    from charts import draw_curve
+
+    lines = ["", "### Cost curves"]
 
     def chart(name: str, title: str, size: str, unit: str, points: dict[str, Any]) -> None:
         path = draw_curve(charts / f"{name}.png", title, size, unit, points)
-        lines.extend(["", f"![{title}]({path.relative_to(ROOT).as_posix()})", ""])
+        lines.extend(["", f"![{title}]({path.relative_to(root).as_posix()})"])
 
-    stack: Any = result["stack"]
-    lines += ["#### Generated stacks: ours (invoke) against compose v2", ""]
-    lines.append(load_line("This part", stack["load_before"], stack["load_after"]))
-    for measure, points in stack["points"].items():
-        found = {side: {int(k): v for k, v in sizes.items()} for side, sizes in points.items()}
-        lines += ["", *curve_table(f"{measure} (services)", "s", found)]
-        chart(f"stack-{measure.replace(' ', '-')}", measure, "services", "seconds", found)
-    gallery: Any = result["gallery"]
-    lines += ["", "#### The gallery as it grows", ""]
-    lines.append(load_line("This part", gallery["load_before"], gallery["load_after"]))
-    for measure, sizes in gallery["points"].items():
-        found = {"ours": {int(k): v for k, v in sizes.items()}}
-        lines += ["", *curve_table(f"{measure} (images)", measure.rsplit("(", 1)[-1][:-1], found)]
-        name = "gallery-" + re.sub(r"[^a-z0-9]+", "-", measure.lower()).strip("-")
-        chart(name, measure, "images", measure, found)
-    idle: Any = result["idle"]
-    lines += ["", "#### The idle stack: ours against the seed's", ""]
-    lines.append(load_line("This part", idle["load_before"], idle["load_after"]))
-    lines += ["", "| measure | ours | seed | ours / seed |", "|---|---|---|---|"]
-    for measure, sides in idle["points"].items():
-        ours, seed = statistics.median(sides["ours"]), statistics.median(sides["seed"])
-        ratio = f"{ours / seed:.2f}×" if seed else "–"
-        lines.append(f"| {measure}, all containers | {ours} | {seed} | {ratio} |")
+    if "stack" in result:
+        stack = result["stack"]
+        lines += ["", "#### Generated stacks: ours (invoke) against compose v2", ""]
+        lines.append(load_line("This part", stack["load_before"], stack["load_after"]))
+        for measure, points in stack["points"].items():
+            found = {side: {int(k): v for k, v in sizes.items()} for side, sizes in points.items()}
+            lines += ["", *curve_table(f"{measure} (services)", "s", found)]
+            chart(f"stack-{measure.replace(' ', '-')}", measure, "services", "seconds", found)
+    if "gallery" in result:
+        gallery = result["gallery"]
+        lines += ["", "#### The gallery as it grows", ""]
+        lines.append(load_line("This part", gallery["load_before"], gallery["load_after"]))
+        for measure, sizes in gallery["points"].items():
+            found = {"ours": {int(k): v for k, v in sizes.items()}}
+            unit = measure.rsplit("(", 1)[-1].rstrip(")")
+            lines += ["", *curve_table(f"{measure} (images)", unit, found)]
+            name = "gallery-" + re.sub(r"[^a-z0-9]+", "-", measure.lower()).strip("-")
+            chart(name, measure, "images", measure, found)
+    if "idle" in result:
+        idle = result["idle"]
+        lines += ["", "#### The idle stack: ours against the seed's", ""]
+        lines.append(load_line("This part", idle["load_before"], idle["load_after"]))
+        lines += ["", "| measure | ours | seed | ours / seed |", "|---|---|---|---|"]
+        for measure, sides in idle["points"].items():
+            ours, seed = statistics.median(sides["ours"]), statistics.median(sides["seed"])
+            ratio = f"{ours / seed:.2f}×" if seed else "–"
+            lines.append(f"| {measure}, all containers | {ours} | {seed} | {ratio} |")
     return lines
 
 

@@ -59,11 +59,12 @@ def curve_table(
     measure: str, unit: str, points: Mapping[str, Mapping[int, Sequence[float]]]
 ) -> list[str]:
     """One cost curve: a row per size, a column per side (`median (min-max)` of its rounds in
-    `unit`), and each later side's median over the first's."""
+    `unit`), and the first side's median (ours) over each later side's (the peer), as
+    BENCHMARKS.md's ratios read: 0.5 is half the peer's time."""
     sides = list(points)
     sizes = sorted({size for found in points.values() for size in found})
     header = f"| {measure} | " + " | ".join(f"{side} ({unit})" for side in sides)
-    ratios = [f"{side} / {sides[0]}" for side in sides[1:]]
+    ratios = [f"{sides[0]} / {side}" for side in sides[1:]]
     lines = [
         header + "".join(f" | {ratio}" for ratio in ratios) + " |",
         "|---" * (1 + len(sides) + len(ratios)) + "|",
@@ -74,8 +75,8 @@ def curve_table(
         first = points[sides[0]].get(size, [])
         for side in sides[1:]:
             other = points[side].get(size, [])
-            if first and other and statistics.median(first):
-                row += f" | {statistics.median(other) / statistics.median(first):.2f}×"
+            if first and other and statistics.median(other):
+                row += f" | {statistics.median(first) / statistics.median(other):.2f}×"
             else:
                 row += " | –"
         lines.append(row + " |")
