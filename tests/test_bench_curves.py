@@ -175,3 +175,23 @@ def test_the_shipped_server_is_the_image_own_command(tmp_path: Path) -> None:
         candidate_copy(tmp_path, "gunicorn gthread"), environ={}, mode="production"
     ).project
     assert project.services["web"].command is None
+
+
+def test_run_writes_each_curve_as_a_table_and_a_linked_chart(tmp_path: Path) -> None:
+    drawn: list[tuple[str, dict[str, dict[int, list[float]]]]] = []
+
+    def draw(path: Path, title: str, size: str, unit: str, points: dict) -> Path:  # type: ignore[type-arg]
+        drawn.append((title, points))
+        return path
+
+    points = {"ours": {"5": [1.0], "25": [2.0]}, "compose v2": {"5": [2.0], "25": [4.0]}}
+    result = {
+        "stack": {"points": {"no-op up": points}, "load_before": [1, 1, 1], "load_after": [2, 2, 2]}
+    }
+    lines = load("run").curves_lines(result, tmp_path / "benchmarks", tmp_path, draw)
+    assert "| 25 | 2.0 | 4.0 | 0.50× |" in lines
+    assert "![no-op up](benchmarks/stack-no-op-up.png)" in lines
+    assert drawn == [
+        ("no-op up", {"ours": {5: [1.0], 25: [2.0]}, "compose v2": {5: [2.0], 25: [4.0]}})
+    ]
+    assert not any("gallery" in line for line in lines)

@@ -502,15 +502,20 @@ def curves_section(
     return curves_lines(result, charts, ROOT)
 
 
-def curves_lines(result: dict[str, Any], charts: Path, root: Path) -> list[str]:
-    """bench_curves.py's JSON as BENCHMARKS.md's tables, each curve also drawn into `charts`
-    (linked relative to `root`, BENCHMARKS.md's folder); a part not in `result` is left out."""
-    from charts import draw_curve
+def curves_lines(
+    result: dict[str, Any], charts: Path, root: Path, draw: Callable[..., Path] | None = None
+) -> list[str]:
+    """bench_curves.py's JSON as BENCHMARKS.md's tables, each curve also drawn into `charts` by
+    `draw` (charts.draw_curve: path, title, size label, value label, points) and linked relative
+    to `root`, BENCHMARKS.md's folder; a part not in `result` is left out."""
+    if draw is None:
+        from charts import draw_curve as draw
 
     lines = ["", "### Cost curves"]
 
     def chart(name: str, title: str, size: str, unit: str, points: dict[str, Any]) -> None:
-        path = draw_curve(charts / f"{name}.png", title, size, unit, points)
+        assert draw is not None
+        path = draw(charts / f"{name}.png", title, size, unit, points)
         lines.extend(["", f"![{title}]({path.relative_to(root).as_posix()})"])
 
     if "stack" in result:
