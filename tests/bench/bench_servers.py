@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -81,10 +82,8 @@ class Server:
 
 
 def in_metrics_dir(*command: str) -> tuple[str, ...]:
-    shell = f"mkdir -p {METRICS_DIR} && PROMETHEUS_MULTIPROC_DIR={METRICS_DIR} exec " + " ".join(
-        command
-    )
-    return ("sh", "-c", shell)
+    shell = f"mkdir -p {METRICS_DIR} && PROMETHEUS_MULTIPROC_DIR={METRICS_DIR} exec "
+    return ("sh", "-c", shell + shlex.join(command))
 
 
 SERVERS = (
@@ -139,7 +138,13 @@ SERVERS = (
             "4",
             "--enable-threads",
             "--single-interpreter",
-            "--die-on-term",
+            # SIGTERM (docker stop, a deploy's cutover) finishes the requests in flight and
+            # exits: uWSGI 2.0's own SIGTERM is a brutal reload, and --die-on-term a brutal stop.
+            "--hook-master-start",
+            "unix_signal:15 gracefully_kill_them_all",
+            # ...within 1 s, as gunicorn's graceful_timeout.
+            "--worker-reload-mercy",
+            "1",
             "--need-app",
             "--disable-logging",
             "--buffer-size",
