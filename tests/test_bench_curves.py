@@ -73,9 +73,10 @@ def test_a_stack_of_no_services_is_refused() -> None:
 
 def test_a_spread_is_the_median_with_the_rounds_range() -> None:
     spread = load("tables").spread
-    assert spread([3.0, 1.0, 2.0]) == "2.0 (1.0–3.0)"
+    assert spread([3.0, 1.0, 2.0]) == "2.00 (1.00–3.00)"
     assert spread([2900.0, 3100.0, 3000.0]) == "3000 (2900–3100)"
-    assert spread([4.0]) == "4.0"
+    assert spread([18.44]) == "18.4"
+    assert spread([0.1486]) == "0.149"
     assert spread([]) == "–"
 
 
@@ -90,20 +91,27 @@ def test_the_servers_table_has_a_row_per_server_and_load_against_the_first() -> 
     lines = load("tables").servers_table(result)
     assert lines[0].startswith("| load | server | req/s |")
     assert lines[2] == "| /main/ c16 | gunicorn gthread | 1000 | 1.0 | 10.0 | 0.400 | 1.00× |"
-    assert lines[3] == "| /main/ c16 | granian | 1500 | 1.0 | 5.0 | 0.400 | 1.50× |"
+    assert lines[3] == "| /main/ c16 | granian | 1500 | 1.0 | 5.00 | 0.400 | 1.50× |"
 
 
 def test_a_curve_table_has_a_row_per_size_and_ours_over_the_peer() -> None:
     points = {"ours": {5: [1.0, 2.0, 3.0], 25: [4.0]}, "compose v2": {5: [4.0], 25: [8.0]}}
     lines = load("tables").curve_table("services", "s", points)
     assert lines[0] == "| services | ours (s) | compose v2 (s) | ours / compose v2 |"
-    assert lines[2] == "| 5 | 2.0 (1.0–3.0) | 4.0 | 0.50× |"
-    assert lines[3] == "| 25 | 4.0 | 8.0 | 0.50× |"
+    assert lines[2] == "| 5 | 2.00 (1.00–3.00) | 4.00 | 0.50× |"
+    assert lines[3] == "| 25 | 4.00 | 8.00 | 0.50× |"
+
+
+def test_a_table_of_measures_side_by_side_has_no_ratio_columns() -> None:
+    points = {"sweep (s)": {100: [0.15]}, "page p99 (ms)": {100: [20.0]}}
+    lines = load("tables").curve_table("images", "", points, ratios=False)
+    assert lines[0] == "| images | sweep (s) | page p99 (ms) |"
+    assert lines[2] == "| 100 | 0.150 | 20.0 |"
 
 
 def test_a_size_one_side_did_not_measure_shows_a_dash() -> None:
     lines = load("tables").curve_table("images", "ms", {"ours": {100: [1.0]}, "seed": {}})
-    assert lines[2] == "| 100 | 1.0 | – | – |"
+    assert lines[2] == "| 100 | 1.00 | – | – |"
 
 
 def test_the_load_line_names_the_part_and_both_averages() -> None:
@@ -189,7 +197,7 @@ def test_run_writes_each_curve_as_a_table_and_a_linked_chart(tmp_path: Path) -> 
         "stack": {"points": {"no-op up": points}, "load_before": [1, 1, 1], "load_after": [2, 2, 2]}
     }
     lines = load("run").curves_lines(result, tmp_path / "benchmarks", tmp_path, draw)
-    assert "| 25 | 2.0 | 4.0 | 0.50× |" in lines
+    assert "| 25 | 2.00 | 4.00 | 0.50× |" in lines
     assert "![no-op up](benchmarks/stack-no-op-up.png)" in lines
     assert drawn == [
         ("no-op up", {"ours": {5: [1.0], 25: [2.0]}, "compose v2": {5: [2.0], 25: [4.0]}})

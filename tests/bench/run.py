@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -502,6 +501,25 @@ def curves_section(
     return curves_lines(result, charts, ROOT)
 
 
+# The gallery curve's charts: file name, title, value axis, and the measures drawn together.
+GALLERY_CHARTS = (
+    (
+        "latency",
+        "gallery page and API latency, 16 connections",
+        "ms",
+        ("page p50 (ms)", "page p99 (ms)", "API p50 (ms)", "API p99 (ms)"),
+    ),
+    ("rate", "gallery page and API rate", "req/s", ("page rate (req/s)", "API rate (req/s)")),
+    ("maintenance", "rebuild-index and sweep", "s", ("rebuild-index (s)", "sweep (s)")),
+    (
+        "redis-memory",
+        "Redis memory per image",
+        "bytes",
+        ("Redis memory per image (bytes)",),
+    ),
+)
+
+
 def curves_lines(
     result: dict[str, Any], charts: Path, root: Path, draw: Callable[..., Path] | None = None
 ) -> list[str]:
@@ -530,12 +548,15 @@ def curves_lines(
         gallery = result["gallery"]
         lines += ["", "#### The gallery as it grows", ""]
         lines.append(load_line("This part", gallery["load_before"], gallery["load_after"]))
-        for measure, sizes in gallery["points"].items():
-            found = {"ours": {int(k): v for k, v in sizes.items()}}
-            unit = measure.rsplit("(", 1)[-1].rstrip(")")
-            lines += ["", *curve_table(f"{measure} (images)", unit, found)]
-            name = "gallery-" + re.sub(r"[^a-z0-9]+", "-", measure.lower()).strip("-")
-            chart(name, measure, "images", measure, found)
+        measures = {
+            measure: {int(k): v for k, v in sizes.items()}
+            for measure, sizes in gallery["points"].items()
+        }
+        lines += ["", *curve_table("images", "", measures, ratios=False)]
+        for name, title, unit, chosen in GALLERY_CHARTS:
+            found = {measure: measures[measure] for measure in chosen if measure in measures}
+            if found:
+                chart(f"gallery-{name}", title, "images", unit, found)
     if "idle" in result:
         idle = result["idle"]
         lines += ["", "#### The idle stack: ours against the seed's", ""]
@@ -544,7 +565,16 @@ def curves_lines(
         for measure, sides in idle["points"].items():
             ours, seed = statistics.median(sides["ours"]), statistics.median(sides["seed"])
             ratio = f"{ours / seed:.2f}×" if seed else "–"
-            lines.append(f"| {measure}, all containers | {ours} | {seed} | {ratio} |")
+            lines.append(f"| {measure}, all containers | {ours:.3g} | {seed:.3g} | {ratio} |")
+        memory = idle["points"].get("memory (MiB)")
+        if memory:
+            shares = {side: statistics.median(values) / 2048 for side, values in memory.items()}
+            lines += [
+                "",
+                f"Of a 2 GiB ECS instance's memory, the idle stack's containers take"
+                f" {shares['ours']:.0%} (the seed's {shares['seed']:.0%}); the OS and the engine"
+                " come on top.",
+            ]
     return lines
 
 

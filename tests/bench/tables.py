@@ -8,15 +8,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
+def digits_for(value: float) -> int:
+    """Decimals that keep about three significant figures: 2900, 18.4, 2.44, 0.149."""
+    size = abs(value)
+    return 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
+
+
 def spread(values: Sequence[float]) -> str:
-    """`median (min-max)` of a measure over rounds, one decimal below 100, none above."""
+    """`median (min-max)` of a measure over rounds, to about three significant figures."""
     if not values:
         return "–"
-    digits = 0 if statistics.median(values) >= 100 else 1
-    middle = f"{statistics.median(values):.{digits}f}"
+    middle = statistics.median(values)
+    digits = digits_for(middle)
     if len(values) == 1:
-        return middle
-    return f"{middle} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+        return f"{middle:.{digits}f}"
+    return f"{middle:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def servers_table(result: Mapping[str, Any]) -> list[str]:
@@ -56,24 +62,29 @@ def servers_table(result: Mapping[str, Any]) -> list[str]:
 
 
 def curve_table(
-    measure: str, unit: str, points: Mapping[str, Mapping[int, Sequence[float]]]
+    measure: str,
+    unit: str,
+    points: Mapping[str, Mapping[int, Sequence[float]]],
+    ratios: bool = True,
 ) -> list[str]:
     """One cost curve: a row per size, a column per side (`median (min-max)` of its rounds in
-    `unit`), and the first side's median (ours) over each later side's (the peer), as
-    BENCHMARKS.md's ratios read: 0.5 is half the peer's time."""
+    `unit`, or in the side's own name when unit is empty), and with `ratios` the first side's
+    median (ours) over each later side's (the peer), as BENCHMARKS.md's ratios read: 0.5 is
+    half the peer's time."""
     sides = list(points)
     sizes = sorted({size for found in points.values() for size in found})
-    header = f"| {measure} | " + " | ".join(f"{side} ({unit})" for side in sides)
-    ratios = [f"{sides[0]} / {side}" for side in sides[1:]]
+    header = f"| {measure} | " + " | ".join(f"{side} ({unit})" if unit else side for side in sides)
+    others = sides[1:] if ratios else []
+    named = [f"{sides[0]} / {side}" for side in others]
     lines = [
-        header + "".join(f" | {ratio}" for ratio in ratios) + " |",
-        "|---" * (1 + len(sides) + len(ratios)) + "|",
+        header + "".join(f" | {name}" for name in named) + " |",
+        "|---" * (1 + len(sides) + len(named)) + "|",
     ]
     for size in sizes:
         cells = [spread(points[side].get(size, [])) for side in sides]
         row = f"| {size:,} | " + " | ".join(cells)
         first = points[sides[0]].get(size, [])
-        for side in sides[1:]:
+        for side in others:
             other = points[side].get(size, [])
             if first and other and statistics.median(other):
                 row += f" | {statistics.median(first) / statistics.median(other):.2f}×"
