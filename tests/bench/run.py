@@ -484,9 +484,10 @@ def servers_section(project_prefix: str, seconds: int, images: int) -> list[str]
 
 
 def curves_section(
-    project_prefix: str, services: str, images: str, rounds: int, charts: Path
+    project_prefix: str, services: str, images: str, rounds: int, charts: Path, root: Path
 ) -> list[str]:
-    """The cost curves (bench_curves.py): each measure a table and a PNG chart in `charts`."""
+    """The cost curves (bench_curves.py): each measure a table and a PNG chart in `charts`,
+    linked relative to `root` (the folder of the BENCHMARKS.md being written)."""
     result = bench_json(
         "bench_curves.py",
         "--project-prefix",
@@ -498,7 +499,7 @@ def curves_section(
         "--rounds",
         str(rounds),
     )
-    return curves_lines(result, charts, ROOT)
+    return curves_lines(result, charts, root)
 
 
 # The gallery curve's charts: file name, title, value axis, and the measures drawn together.
@@ -534,7 +535,7 @@ def curves_lines(
     def chart(name: str, title: str, size: str, unit: str, points: dict[str, Any]) -> None:
         assert draw is not None
         path = draw(charts / f"{name}.png", title, size, unit, points)
-        lines.extend(["", f"![{title}]({path.relative_to(root).as_posix()})"])
+        lines.extend(["", f"![{title}]({Path(os.path.relpath(path, root)).as_posix()})"])
 
     if "stack" in result:
         stack = result["stack"]
@@ -623,7 +624,10 @@ def main() -> int:
     parser.add_argument("--curve-services", default="5,25,100", help="generated stack sizes")
     parser.add_argument("--curve-images", default="100,10000,100000", help="gallery sizes")
     parser.add_argument(
-        "--charts", type=Path, default=ROOT / "benchmarks", help="where the curves' PNGs go"
+        "--charts",
+        type=Path,
+        default=None,
+        help="where the curves' PNGs go (default: benchmarks/ beside --output)",
     )
     options = parser.parse_args()
 
@@ -687,7 +691,8 @@ def main() -> int:
                 options.curve_services,
                 options.curve_images,
                 options.rounds,
-                options.charts,
+                options.charts or options.output.resolve().parent / "benchmarks",
+                options.output.resolve().parent,
             )
         )
     text = "\n".join(lines).replace("{load_at_end}", load_average()) + "\n"
