@@ -454,7 +454,7 @@ def compose_load_rows() -> list[str]:
     ]
 
 
-def servers_section(project_prefix: str, seconds: int, images: int) -> list[str]:
+def servers_section(project_prefix: str, seconds: int, images: int, rounds: int) -> list[str]:
     """The serving path, chosen by measurement (bench_servers.py): every candidate WSGI server
     behind the same nginx, windows interleaved, at 16 and 64 connections on three paths."""
     result = bench_json(
@@ -465,6 +465,8 @@ def servers_section(project_prefix: str, seconds: int, images: int) -> list[str]
         str(seconds),
         "--images",
         str(images),
+        "--rounds",
+        str(rounds),
     )
     guarantees = result["guarantees"]
     assert isinstance(guarantees, dict)
@@ -684,7 +686,9 @@ def main() -> int:
     if not options.skip_swarm:
         lines.extend(swarm_rows())
     if not options.skip_servers:
-        lines.extend(servers_section(options.project_prefix, options.servers_seconds, 100))
+        lines.extend(
+            servers_section(options.project_prefix, options.servers_seconds, 100, options.rounds)
+        )
     if not options.skip_curves:
         lines.extend(
             curves_section(
