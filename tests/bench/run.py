@@ -470,8 +470,11 @@ def servers_section(project_prefix: str, seconds: int, images: int, rounds: int)
     )
     guarantees = result["guarantees"]
     assert isinstance(guarantees, dict)
-    sent = ", ".join(
-        f"{name} {'yes' if found['request id'] else 'NO'}" for name, found in guarantees.items()
+    checked = "; ".join(
+        f"{name}: request id {'yes' if found['request id'] else 'NO'},"
+        f" web stopped in {found['web stop s']} s,"
+        f" web resident {found['web resident MiB after the load']} MiB after the load"
+        for name, found in guarantees.items()
     )
     return [
         "",
@@ -482,7 +485,9 @@ def servers_section(project_prefix: str, seconds: int, images: int, rounds: int)
         "",
         *servers_table(result),
         "",
-        f"X-Request-ID sent back (nginx's id through the app): {sent}.",
+        "Guarantees checked per server (X-Request-ID: nginx's id back through the app; the"
+        " stop: `docker stop` of web with nginx's idle connections open):",
+        f"{checked}.",
     ]
 
 
