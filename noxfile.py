@@ -278,7 +278,7 @@ def sdk_tests(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks, each a ratio against a baseline run alongside; writes BENCHMARKS.md."""
-    install(session, "test")
+    install(session, "bench")
     session.run("python", "tests/bench/run.py", *session.posargs, env=without_oss_secrets())
 
 

@@ -60,3 +60,14 @@ def running_copy(
             yield stack, base
         finally:
             stack.down(volumes=True)
+
+
+def remove_project_images(*projects: str) -> None:
+    """Remove the images a copy built (named PROJECT/SERVICE:TAG); their layers stay cached."""
+    import docker
+
+    api = docker.from_env().api
+    for image in api.images():
+        for tag in image.get("RepoTags") or []:
+            if any(tag.startswith(f"{project}/") for project in projects):
+                api.remove_image(tag, force=True)

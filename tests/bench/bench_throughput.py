@@ -134,11 +134,11 @@ class Meters:
         return values
 
 
-def window(url: str, seconds: int, meters: Meters) -> dict[str, Any]:
+def window(url: str, seconds: int, meters: Meters, connections: int = 16) -> dict[str, Any]:
     """One wrk window: rate, p50/p99 in ms, and CPU ms per request by part of the path."""
     before = meters.read()
     done = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "5s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", url],
         check=True,
         capture_output=True,
         text=True,

@@ -21,13 +21,17 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
+sys.path.insert(0, str(HERE))  # the bench's own modules (tables, charts)
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a script)
+from tables import curve_table, load_line, servers_table  # noqa: E402
+
 from support.stack_copy import copy_project, free_port  # noqa: E402
 
 WELCOME = "welcome to CI/CD world 🌏"
@@ -450,6 +454,139 @@ def compose_load_rows() -> list[str]:
     ]
 
 
+def servers_section(project_prefix: str, seconds: int, images: int, rounds: int) -> list[str]:
+    """The serving path, chosen by measurement (bench_servers.py): every candidate WSGI server
+    behind the same nginx, windows interleaved, at 16 and 64 connections on three paths."""
+    result = bench_json(
+        "bench_servers.py",
+        "--project-prefix",
+        f"{project_prefix}-servers",
+        "--seconds",
+        str(seconds),
+        "--images",
+        str(images),
+        "--rounds",
+        str(rounds),
+    )
+    guarantees = result["guarantees"]
+    assert isinstance(guarantees, dict)
+    checked = "; ".join(
+        f"{name}: request id {'yes' if found['request id'] else 'NO'},"
+        f" web stopped in {found['web stop s']} s,"
+        f" web resident {found['web resident MiB after the load']} MiB after the load"
+        for name, found in guarantees.items()
+    )
+    return [
+        "",
+        f"### The serving path: candidate servers side by side ({images} images; medians of"
+        f" {result['rounds']} windows of {seconds} s, min-max in brackets)",
+        "",
+        load_line("This part", result["load_before"], result["load_after"]),  # type: ignore[arg-type]
+        "",
+        *servers_table(result),
+        "",
+        "Guarantees checked per server (X-Request-ID: nginx's id back through the app; the"
+        " stop: `docker stop` of web with nginx's idle connections open):",
+        f"{checked}.",
+    ]
+
+
+def curves_section(
+    project_prefix: str, services: str, images: str, rounds: int, charts: Path, root: Path
+) -> list[str]:
+    """The cost curves (bench_curves.py): each measure a table and a PNG chart in `charts`,
+    linked relative to `root` (the folder of the BENCHMARKS.md being written)."""
+    result = bench_json(
+        "bench_curves.py",
+        "--project-prefix",
+        f"{project_prefix}-curves",
+        "--services",
+        services,
+        "--images",
+        images,
+        "--rounds",
+        str(rounds),
+    )
+    return curves_lines(result, charts, root)
+
+
+# The gallery curve's charts: file name, title, value axis, and the measures drawn together.
+GALLERY_CHARTS = (
+    (
+        "latency",
+        "gallery page and API latency, 16 connections",
+        "ms",
+        ("page p50 (ms)", "page p99 (ms)", "API p50 (ms)", "API p99 (ms)"),
+    ),
+    ("rate", "gallery page and API rate", "req/s", ("page rate (req/s)", "API rate (req/s)")),
+    ("maintenance", "rebuild-index and sweep", "s", ("rebuild-index (s)", "sweep (s)")),
+    (
+        "redis-memory",
+        "Redis memory per image",
+        "bytes",
+        ("Redis memory per image (bytes)",),
+    ),
+)
+
+
+def curves_lines(
+    result: dict[str, Any], charts: Path, root: Path, draw: Callable[..., Path] | None = None
+) -> list[str]:
+    """bench_curves.py's JSON as BENCHMARKS.md's tables, each curve also drawn into `charts` by
+    `draw` (charts.draw_curve: path, title, size label, value label, points) and linked relative
+    to `root`, BENCHMARKS.md's folder; a part not in `result` is left out."""
+    if draw is None:
+        from charts import draw_curve as draw
+
+    lines = ["", "### Cost curves"]
+
+    def chart(name: str, title: str, size: str, unit: str, points: dict[str, Any]) -> None:
+        assert draw is not None
+        path = draw(charts / f"{name}.png", title, size, unit, points)
+        lines.extend(["", f"![{title}]({Path(os.path.relpath(path, root)).as_posix()})"])
+
+    if "stack" in result:
+        stack = result["stack"]
+        lines += ["", "#### Generated stacks: ours (invoke) against compose v2", ""]
+        lines.append(load_line("This part", stack["load_before"], stack["load_after"]))
+        for measure, points in stack["points"].items():
+            found = {side: {int(k): v for k, v in sizes.items()} for side, sizes in points.items()}
+            lines += ["", *curve_table(f"{measure} (services)", "s", found)]
+            chart(f"stack-{measure.replace(' ', '-')}", measure, "services", "seconds", found)
+    if "gallery" in result:
+        gallery = result["gallery"]
+        lines += ["", "#### The gallery as it grows", ""]
+        lines.append(load_line("This part", gallery["load_before"], gallery["load_after"]))
+        measures = {
+            measure: {int(k): v for k, v in sizes.items()}
+            for measure, sizes in gallery["points"].items()
+        }
+        lines += ["", *curve_table("images", "", measures, ratios=False)]
+        for name, title, unit, chosen in GALLERY_CHARTS:
+            found = {measure: measures[measure] for measure in chosen if measure in measures}
+            if found:
+                chart(f"gallery-{name}", title, "images", unit, found)
+    if "idle" in result:
+        idle = result["idle"]
+        lines += ["", "#### The idle stack: ours against the seed's", ""]
+        lines.append(load_line("This part", idle["load_before"], idle["load_after"]))
+        lines += ["", "| measure | ours | seed | ours / seed |", "|---|---|---|---|"]
+        for measure, sides in idle["points"].items():
+            ours, seed = statistics.median(sides["ours"]), statistics.median(sides["seed"])
+            ratio = f"{ours / seed:.2f}×" if seed else "–"
+            lines.append(f"| {measure}, all containers | {ours:.3g} | {seed:.3g} | {ratio} |")
+        memory = idle["points"].get("memory (MiB)")
+        if memory:
+            shares = {side: statistics.median(values) / 2048 for side, values in memory.items()}
+            lines += [
+                "",
+                f"Of a 2 GiB ECS instance's memory, the idle stack's containers take"
+                f" {shares['ours']:.0%} (the seed's {shares['seed']:.0%}); the OS and the engine"
+                " come on top.",
+            ]
+    return lines
+
+
 NOTES_MARK = "<!-- run.py keeps everything below this line: hand-written notes, earlier runs -->"
 
 
@@ -486,6 +623,19 @@ def main() -> int:
     )
     parser.add_argument(
         "--skip-metrics", action="store_true", help="skip the cost-of-metrics benchmark (wrk)"
+    )
+    parser.add_argument(
+        "--skip-servers", action="store_true", help="skip the serving-path comparison (wrk)"
+    )
+    parser.add_argument("--servers-seconds", type=int, default=8, help="one server window (s)")
+    parser.add_argument("--skip-curves", action="store_true", help="skip the cost curves")
+    parser.add_argument("--curve-services", default="5,25,100", help="generated stack sizes")
+    parser.add_argument("--curve-images", default="100,10000,100000", help="gallery sizes")
+    parser.add_argument(
+        "--charts",
+        type=Path,
+        default=None,
+        help="where the curves' PNGs go (default: benchmarks/ beside --output)",
     )
     options = parser.parse_args()
 
@@ -540,6 +690,21 @@ def main() -> int:
         lines.extend(deploy_rows())
     if not options.skip_swarm:
         lines.extend(swarm_rows())
+    if not options.skip_servers:
+        lines.extend(
+            servers_section(options.project_prefix, options.servers_seconds, 100, options.rounds)
+        )
+    if not options.skip_curves:
+        lines.extend(
+            curves_section(
+                options.project_prefix,
+                options.curve_services,
+                options.curve_images,
+                options.rounds,
+                options.charts or options.output.resolve().parent / "benchmarks",
+                options.output.resolve().parent,
+            )
+        )
     text = "\n".join(lines).replace("{load_at_end}", load_average()) + "\n"
     options.output.write_text(text + kept_notes(options.output))
     print(text)
