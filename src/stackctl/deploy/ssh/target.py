@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.target import DeployRun
 
 
@@ -40,3 +43,20 @@ class SshTarget:
             lines.append(f"{name}:")
             lines += [f"  {line}" for line in kept or ["  (no release)"]]
         return lines
+
+    def logs(self, run: DeployRun, request: LogRequest) -> Iterator[LogLine]:
+        from stackctl.deploy import fanout, logstream
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.logview import only_hosts
+        from stackctl.deploy.ssh.logs import sources
+
+        settings = only_hosts(run.settings, request.hosts)
+        with fanout.connected(settings) as clients:
+            found = sources(clients, settings.app, request)
+            if not found:
+                where = ", ".join(a.name for a in settings.addresses)
+                raise DeployFailed(
+                    f"no {request.subject.service} container on {where}: deploy it first"
+                    " (`invoke deploy`)"
+                )
+            yield from logstream.read(found, follow=request.follow, grep=request.grep)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
 from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
@@ -45,3 +48,37 @@ class SwarmTarget:
         from stackctl.deploy.swarm.run import ps
 
         return ps(run.settings, run.app)
+
+    def logs(self, run: DeployRun, request: LogRequest) -> Iterator[LogLine]:
+        from docker.errors import NotFound
+
+        from stackctl.deploy import logstream
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.swarm import nodes
+        from stackctl.deploy.swarm.logs import service_source
+        from stackctl.deploy.swarm.specs import service_name
+
+        settings = run.settings
+        # Every host is connected (the manager may not be among the --host ones); --host keeps
+        # the lines of those nodes only.
+        with nodes.connected(settings) as clients:
+            swarm = nodes.find_swarm(settings, clients)
+            name = service_name(settings.app, request.subject.service)
+            try:
+                swarm.manager.api.inspect_service(name)
+            except NotFound:
+                raise DeployFailed(
+                    f"service {name} is not on the swarm: deploy first"
+                    " (`invoke deploy --target swarm`)"
+                ) from None
+            hosts = {node: address.name for address, node in swarm.node_ids.items()}
+            keep = None
+            if request.hosts:
+                keep = frozenset(
+                    swarm.node_ids[address]
+                    for entry, address in zip(settings.hosts, settings.addresses, strict=True)
+                    if entry in request.hosts
+                )
+            manager = next(a.name for a, c in swarm.clients.items() if c is swarm.manager)
+            source = service_source(swarm.manager, manager, name, request, hosts=hosts, keep=keep)
+            yield from logstream.read([source], follow=request.follow, grep=request.grep)
