@@ -498,6 +498,31 @@ def deploy_logs(
         print(prefixed(line), flush=follow)
 
 
+@task(
+    name="audit",
+    iterable=["host"],
+    help={
+        "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
+        "tail": "the last entries of each host (default 50; 0: none, all: every one)",
+        "target": "swarm: the manager's copy, or each --host node's (default DEPLOY_TARGET)",
+    },
+)
+@reporting_errors
+def deploy_audit(
+    c: Context, host: list[str] | None = None, tail: str = "50", target: str | None = None
+) -> None:
+    """Who deployed, rolled back or changed an accessory, when, which version, with what
+    result: each host's audit log."""
+    from stackctl.deploy.logview import chosen_hosts
+    from stackctl.logs import tail_lines
+
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    entries = chosen_hosts(run.settings, host or ())
+    for line in chosen.audit(run, entries, None if tail == "all" else tail_lines(tail)):
+        run.say(line)
+
+
 @task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})
 @reporting_errors
 def swarm_init(c: Context, host: list[str] | None = None) -> None:
@@ -510,7 +535,13 @@ def swarm_init(c: Context, host: list[str] | None = None) -> None:
 
 
 deploy_ns = Collection(
-    "deploy", deploy_, deploy_lock, deploy_versions, deploy_accessory, deploy_logs
+    "deploy",
+    deploy_,
+    deploy_lock,
+    deploy_versions,
+    deploy_accessory,
+    deploy_logs,
+    deploy_audit,
 )
 
 

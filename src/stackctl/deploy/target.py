@@ -89,3 +89,8 @@ class Target(Protocol):
         """The subject's log lines on the hosts (request.hosts: only those), --grep applied:
         a time-ordered snapshot, or followed until every stream ends."""
         ...
+
+    def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
+        """The audit log (SSH: each host's; Swarm: the manager's copy, or the --host nodes'),
+        the last `tail` entries of each."""
+        ...

@@ -60,3 +60,14 @@ class SshTarget:
                     " (`invoke deploy`)"
                 )
             yield from logstream.read(found, follow=request.follow, grep=request.grep)
+
+    def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
+        from stackctl.deploy import audit, fanout
+        from stackctl.deploy.logview import only_hosts
+
+        settings = only_hosts(run.settings, hosts)
+        lines = []
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                lines += audit.shown(address.name, audit.read(client, settings.app), tail)
+        return lines

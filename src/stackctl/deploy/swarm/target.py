@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
+from stackctl.deploy.audit import Recording
 from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
 from stackctl.deploy.target import DeployRun
@@ -31,7 +33,8 @@ class SwarmTarget:
         check_secrets(run.settings, run.app, run.environment)
         images = run.images
         options = self.options(run)
-        deploy(run.local, run.settings, options, run.app, images, run.environment, run.console)
+        with self._recorded(run, "deploy", images.version, message):
+            deploy(run.local, run.settings, options, run.app, images, run.environment, run.console)
         return f"[bold green]deployed[/] {images.version} to the swarm"
 
     def rollback(self, run: DeployRun, *, version: str | None = None) -> None:
@@ -42,7 +45,48 @@ class SwarmTarget:
                 "rollback --target swarm goes back to each service's previous spec"
                 " (Swarm keeps one): drop --version, or deploy that version"
             )
-        rollback(run.settings, self.options(run), run.app, run.console)
+        options = self.options(run)
+        with self._recorded(run, "rollback", "") as note:
+            note.version = ", ".join(rollback(run.settings, options, run.app, run.console))
+
+    def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
+        from stackctl.deploy import audit
+        from stackctl.deploy.swarm import nodes
+
+        settings = run.settings
+        with nodes.connected(settings) as clients:
+            if hosts:
+                chosen = [
+                    a for e, a in zip(settings.hosts, settings.addresses, strict=True) if e in hosts
+                ]
+                lines = []
+                for address in chosen:
+                    found = audit.read(clients[address], settings.app)
+                    lines += audit.shown(address.name, found, tail)
+                return lines
+            swarm = nodes.find_swarm(settings, clients)
+            manager = next(a for a, c in swarm.clients.items() if c is swarm.manager)
+            found = audit.read(swarm.manager, settings.app)
+            return audit.shown(f"swarm (the copy on manager {manager.name})", found, tail)
+
+    def _recorded(
+        self, run: DeployRun, command: str, version: str, message: str = ""
+    ) -> AbstractContextManager[Recording]:
+        """The action in every node's audit log: a swarm action is the whole cluster's, and a
+        copy on each node outlives the manager it went through (a promoted node has the
+        history); `deploy.audit` shows the manager's copy."""
+        from stackctl.deploy import audit
+        from stackctl.deploy.fanout import Printer
+        from stackctl.deploy.lock import default_holder
+
+        return audit.recorded_on_hosts(
+            run.settings,
+            Printer(run.console),
+            who=default_holder(),
+            command=command,
+            version=version,
+            message=message,
+        )
 
     def ps(self, run: DeployRun) -> list[str]:
         from stackctl.deploy.swarm.run import ps
