@@ -70,6 +70,7 @@ def deploy(
     check_secrets(settings, app, environment)
     check_one_container_per_host(app)
     holder = holder or lock.default_holder()
+    why = message  # the user's own words for the audit log; the lock's says what runs
     message = message or f"deploy {images.version}"
     progress = Progress(
         *Progress.get_default_columns(),
@@ -90,7 +91,7 @@ def deploy(
             who=holder,
             command="deploy",
             version=images.version,
-            message=message,
+            message=why,
         ):
             deploy_host(client, address, say)
 
