@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from stackctl.deploy import labels
+from stackctl.engine.models import volumes
 
 if TYPE_CHECKING:
     import docker
@@ -114,7 +115,7 @@ def _ensure_container(client: docker.DockerClient, app: str) -> str:
         return name
     ensure_lock_image(client)
     volume = container_name(app)
-    if not client.api.volumes(filters={"name": volume}).get("Volumes"):
+    if volume not in [v.name for v in volumes(client.api, filters={"name": volume})]:
         client.api.create_volume(volume, labels={labels.APP: app, labels.ROLE: "audit"})
     try:
         client.api.create_container(

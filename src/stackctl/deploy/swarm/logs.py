@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from stackctl.deploy.logstream import LogSource
 from stackctl.deploy.logview import NODE_ID, TASK_ID, LogLine, LogRequest, parse_service_line
+from stackctl.engine.models import Task
 
 if TYPE_CHECKING:
     import docker
@@ -16,9 +17,8 @@ if TYPE_CHECKING:
 def task_names(manager: docker.DockerClient, service: str) -> dict[str, str]:
     """task id -> `<service>.<slot>` (what `docker service ps` shows)."""
     named = {}
-    for task in manager.api.tasks(filters={"service": service}):
-        slot = task.get("Slot")
-        named[str(task["ID"])] = f"{service}.{slot}" if slot else f"{service}.{task['ID'][:12]}"
+    for task in (Task(t) for t in manager.api.tasks(filters={"service": service})):
+        named[task.id] = f"{service}.{task.slot}" if task.slot else f"{service}.{task.id[:12]}"
     return named
 
 
