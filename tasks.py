@@ -523,6 +523,30 @@ def deploy_audit(
         run.say(line)
 
 
+@task(
+    name="metrics",
+    iterable=["host"],
+    help={
+        "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
+        "seconds": "seconds between the two scrapes the rates and percentiles come from"
+        " (default 5; 0: one scrape, totals since each process started)",
+        "target": "swarm: every task of the services, on its node (default DEPLOY_TARGET)",
+    },
+)
+@reporting_errors
+def deploy_metrics(
+    c: Context, host: list[str] | None = None, seconds: float = 5.0, target: str | None = None
+) -> None:
+    """`invoke metrics`' one screen from every deployed host: req/s, p50/p99, 5xx, queue depth."""
+    from stackctl.deploy.logview import chosen_hosts
+
+    if seconds < 0:
+        raise Exit(f"error: --seconds {seconds:g}: give 0 or more seconds", code=1)
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    write_out(chosen.metrics(run, chosen_hosts(run.settings, host or ()), seconds))
+
+
 @task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})
 @reporting_errors
 def swarm_init(c: Context, host: list[str] | None = None) -> None:
@@ -542,6 +566,7 @@ deploy_ns = Collection(
     deploy_accessory,
     deploy_logs,
     deploy_audit,
+    deploy_metrics,
 )
 
 

@@ -1,5 +1,5 @@
-"""`invoke deploy.logs` and `deploy.audit` command lines through Invoke's parser: bad input is one
-line on stderr and a non-zero exit before any host is contacted."""
+"""`invoke deploy.logs`, `deploy.audit` and `deploy.metrics` command lines through Invoke's
+parser: bad input is one line on stderr and a non-zero exit before any host is contacted."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ class NoHostReached:
     def audit(self, *args: object) -> None:
         pytest.fail("deploy.audit reached a host")
 
+    def metrics(self, *args: object) -> None:
+        pytest.fail("deploy.metrics reached a host")
+
 
 @pytest.mark.parametrize(
     ("command_line", "error"),
@@ -56,6 +59,12 @@ class NoHostReached:
             "invoke deploy.logs web --tail lots",
             "error: --tail 'lots': expected a number of lines, e.g. --tail 50",
         ),
+        (
+            "invoke deploy.metrics --host 10.0.0.9",
+            "error: --host '10.0.0.9' is not one of DEPLOY_HOSTS (10.0.0.5, 10.0.0.6):"
+            " give it as listed there",
+        ),
+        ("invoke deploy.metrics --seconds -1", "error: --seconds -1: give 0 or more seconds"),
         (
             "invoke deploy.audit --host 10.0.0.9",
             "error: --host '10.0.0.9' is not one of DEPLOY_HOSTS (10.0.0.5, 10.0.0.6):"

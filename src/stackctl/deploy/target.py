@@ -12,6 +12,8 @@ the release's images built on first use) and does the rest:
   health.
 - `logs`: SSH, each host's containers of the role / accessory / proxy, read side by side;
   Swarm, the service's logs through a manager (every task's, from its node).
+- `metrics`: the one-screen summary from every web, worker and proxy container (SSH: per
+  host; Swarm: per task, on its node).
 - `audit`: each host's audit log (`deploy/audit.py`; Swarm: each node keeps a copy).
 
 Room is left for what the operate issue adds next (exec, details) and for a TLS / proxy hook:
@@ -93,4 +95,9 @@ class Target(Protocol):
     def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
         """The audit log (SSH: each host's; Swarm: the manager's copy, or the --host nodes'),
         the last `tail` entries of each."""
+        ...
+
+    def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
+        """`invoke metrics`' one screen from the deployed containers (request.hosts: only
+        those), scraped inside each through its host's engine."""
         ...

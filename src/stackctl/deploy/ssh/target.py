@@ -71,3 +71,27 @@ class SshTarget:
             for address, client in clients.items():
                 lines += audit.shown(address.name, audit.read(client, settings.app), tail)
         return lines
+
+    def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
+        from stackctl.deploy import fanout
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.logview import Subject, only_hosts
+        from stackctl.deploy.metrics import scraped_services, screen
+        from stackctl.deploy.ssh.logs import containers_of
+        from stackctl.metricsscrape import Target
+
+        settings = only_hosts(run.settings, hosts)
+        subjects = [Subject("role", r.service) for r in run.app.roles]
+        subjects += [Subject("proxy", run.app.proxy)] if run.app.proxy else []
+        wanted = set(scraped_services([s.service for s in subjects]))
+        with fanout.connected(settings) as clients:
+            targets = {
+                f"{address.name} {name}": Target(client.api, name, subject.service)
+                for address, client in clients.items()
+                for subject in subjects
+                if subject.service in wanted
+                for name in containers_of(client, settings.app, subject)
+            }
+            if not targets:
+                raise DeployFailed("no web, worker or proxy container on the hosts: deploy first")
+            return screen(targets, seconds)

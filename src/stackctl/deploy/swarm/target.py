@@ -69,6 +69,39 @@ class SwarmTarget:
             found = audit.read(swarm.manager, settings.app)
             return audit.shown(f"swarm (the copy on manager {manager.name})", found, tail)
 
+    def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.metrics import scraped_services, screen
+        from stackctl.deploy.swarm import nodes
+        from stackctl.deploy.swarm.specs import service_name
+        from stackctl.engine.models import Service
+        from stackctl.metricsscrape import Target
+
+        settings = run.settings
+        services = [r.service for r in run.app.roles] + ([run.app.proxy] if run.app.proxy else [])
+        with nodes.connected(settings) as clients:
+            swarm = nodes.find_swarm(settings, clients)
+            targets = {}
+            for service in scraped_services(services):
+                name = service_name(settings.app, service)
+                # The name filter matches prefixes too (web, web2): the exact one only.
+                listed = swarm.manager.services.list(filters={"name": name})
+                found = [s for s in map(Service, listed) if s.name == name]
+                for task in found[0].tasks(running_only=True) if found else []:
+                    address = swarm.address_of(task.node_id)
+                    if address is None or not task.container_id:
+                        continue
+                    entry = settings.hosts[settings.addresses.index(address)]
+                    if hosts and entry not in hosts:
+                        continue
+                    source = f"{address.name} {name}.{task.slot or task.id[:12]}"
+                    targets[source] = Target(clients[address].api, task.container_id, service)
+            if not targets:
+                raise DeployFailed(
+                    "no running web, worker or proxy task on the swarm: deploy first"
+                )
+            return screen(targets, seconds)
+
     def _recorded(
         self, run: DeployRun, command: str, version: str, message: str = ""
     ) -> AbstractContextManager[Recording]:
