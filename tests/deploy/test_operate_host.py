@@ -1,6 +1,7 @@
 """Operating what was deployed, on one simulated ECS host: after a deploy, the request id an
 upload's response carries is found by `deploy.logs --grep` in the proxy's log line of the host
-that served it, and the host's audit log has the deploy with the local user and the version."""
+that served it, and the host's audit log has the deploy with the local user and the version;
+`deploy.metrics` reads every deployed container's metrics through the host's engine."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def settings(host: SimulatedHost, key_dir: Path) -> DeploySettings:
 def release(local: docker.DockerClient, app: AppDefinition) -> Iterator[ReleaseImages]:
     built = build_release_images(local, app, VERSION)
     yield built
-    for ref in built.roles.values():
+    for ref in set(built.roles.values()):
         local.api.remove_image(ref)  # the tag only: the image is the deploy tests' too
 
 
@@ -127,4 +128,15 @@ def test_an_upload_s_request_id_is_found_in_the_serving_host_s_proxy_log_and_the
     assert "POST /api/images" in found[0].text
     audit = SshTarget().audit(run, (), None)
     assert audit[0] == f"{settings.addresses[0].name}:"
-    assert audit[1].split("  ")[1:] == [default_holder(), "deploy", VERSION, "ok"]
+    assert audit[1].strip().split("  ")[1:] == [default_holder(), "deploy", VERSION, "ok"]
+
+
+def test_deploy_metrics_reads_the_deployed_web_worker_and_proxy_on_their_host(
+    settings: DeploySettings, app: AppDefinition, release: ReleaseImages
+) -> None:
+    screen = SshTarget().metrics(run_for(settings, app), (), 0).splitlines()
+
+    host = settings.addresses[0].name
+    for container in (f"{APP}-web-{VERSION}", f"{APP}-worker-{VERSION}", proxy_name(APP)):
+        row = next(line for line in screen if line.startswith(f"{host} {container} "))
+        assert "no metrics" not in row, screen
