@@ -450,6 +450,103 @@ def rollback_(
     chosen.rollback(deploy_run(c, hosts=tuple(host or ())), version=version)
 
 
+@task(
+    name="logs",
+    iterable=["host"],
+    help={
+        "name": "a role (web, worker), an accessory (redis) or the proxy (proxy or nginx)",
+        "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
+        "since": "only lines since then: 30s, 10m, 2h, 1d, an ISO time or unix seconds",
+        "tail": "last lines per container (default 100; all with --since or --grep)",
+        "follow": "keep printing new lines (Ctrl-C ends it)",
+        "grep": "only lines matching this regular expression (e.g. a request id)",
+        "target": "swarm: the service's logs through a manager (default DEPLOY_TARGET)",
+    },
+)
+@reporting_errors
+def deploy_logs(
+    c: Context,
+    name: str,
+    host: list[str] | None = None,
+    since: str | None = None,
+    tail: str | None = None,
+    follow: bool = False,
+    grep: str | None = None,
+    target: str | None = None,
+) -> None:
+    """A role's, an accessory's or the proxy's logs on every host, merged in time order, each
+    line prefixed with its host and container."""
+    import time
+
+    from stackctl.deploy.logview import log_request, prefixed
+    from stackctl.logs import tail_lines
+
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    request = log_request(
+        run.app,
+        run.settings,
+        name,
+        hosts=host or (),
+        since=since,
+        tail=tail_lines(tail),  # Invoke hands `--tail 50` over as the text "50"
+        follow=follow,
+        grep=grep,
+        now=time.time(),
+    )
+    for line in chosen.logs(run, request):
+        print(prefixed(line), flush=follow)
+
+
+@task(
+    name="audit",
+    iterable=["host"],
+    help={
+        "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
+        "tail": "the last entries of each host (default 50; 0: none, all: every one)",
+        "target": "swarm: the manager's copy, or each --host node's (default DEPLOY_TARGET)",
+    },
+)
+@reporting_errors
+def deploy_audit(
+    c: Context, host: list[str] | None = None, tail: str = "50", target: str | None = None
+) -> None:
+    """Who deployed, rolled back or changed an accessory, when, which version, with what
+    result: each host's audit log."""
+    from stackctl.deploy.logview import chosen_hosts
+    from stackctl.logs import tail_lines
+
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    entries = chosen_hosts(run.settings, host or ())
+    for line in chosen.audit(run, entries, None if tail == "all" else tail_lines(tail)):
+        run.say(line)
+
+
+@task(
+    name="metrics",
+    iterable=["host"],
+    help={
+        "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
+        "seconds": "seconds between the two scrapes the rates and percentiles come from"
+        " (default 5; 0: one scrape, totals since each process started)",
+        "target": "swarm: every task of the services, on its node (default DEPLOY_TARGET)",
+    },
+)
+@reporting_errors
+def deploy_metrics(
+    c: Context, host: list[str] | None = None, seconds: float = 5.0, target: str | None = None
+) -> None:
+    """`invoke metrics`' one screen from every deployed host: req/s, p50/p99, 5xx, queue depth."""
+    from stackctl.deploy.logview import chosen_hosts
+
+    if seconds < 0:
+        raise Exit(f"error: --seconds {seconds:g}: give 0 or more seconds", code=1)
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    write_out(chosen.metrics(run, chosen_hosts(run.settings, host or ()), seconds))
+
+
 @task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})
 @reporting_errors
 def swarm_init(c: Context, host: list[str] | None = None) -> None:
@@ -461,7 +558,16 @@ def swarm_init(c: Context, host: list[str] | None = None) -> None:
     init(settings, swarm_settings(settings), app, console())
 
 
-deploy_ns = Collection("deploy", deploy_, deploy_lock, deploy_versions, deploy_accessory)
+deploy_ns = Collection(
+    "deploy",
+    deploy_,
+    deploy_lock,
+    deploy_versions,
+    deploy_accessory,
+    deploy_logs,
+    deploy_audit,
+    deploy_metrics,
+)
 
 
 def remainder_args(c: Context) -> list[str]:

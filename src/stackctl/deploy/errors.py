@@ -19,3 +19,7 @@ class ReleaseUnhealthy(ServiceUnhealthy):
 
 class ReleaseCommandFailed(ServiceUnhealthy):
     """The release command (migrations) failed: nothing was switched."""
+
+
+class LogsLost(StackError):
+    """A host's connection ended while its logs were read or followed."""

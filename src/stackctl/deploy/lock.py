@@ -51,7 +51,7 @@ def default_holder() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def _ensure_lock_image(client: docker.DockerClient) -> None:
+def ensure_lock_image(client: docker.DockerClient) -> None:
     from docker.errors import ImageNotFound
 
     try:
@@ -91,7 +91,7 @@ def acquire_lock(
     """Take the host's lock or raise DeployLocked naming who holds it."""
     from docker.errors import APIError
 
-    _ensure_lock_image(client)
+    ensure_lock_image(client)
     info = LockInfo(holder=holder, since=time.time(), message=message)
     try:
         client.api.create_container(

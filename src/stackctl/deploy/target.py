@@ -10,19 +10,25 @@ the release's images built on first use) and does the rest:
 - `rollback`: SSH, a kept release's containers restarted; Swarm, each role's previous spec.
 - `ps`: SSH, each host's kept releases (* the one serving); Swarm, each task with its node and
   health.
+- `logs`: SSH, each host's containers of the role / accessory / proxy, read side by side;
+  Swarm, the service's logs through a manager (every task's, from its node).
+- `metrics`: the one-screen summary from every web, worker and proxy container (SSH: per
+  host; Swarm: per task, on its node).
+- `audit`: each host's audit log (`deploy/audit.py`; Swarm: each node keeps a copy).
 
-Room is left for what the operate issue adds (logs, exec, details, audit) and for a TLS / proxy
-hook: each is one more method here, and each target says what it does with it.
+Room is left for what the operate issue adds next (exec, details) and for a TLS / proxy hook:
+each is one more method here, and each target says what it does with it.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.release import ReleaseImages
 from stackctl.deploy.settings import DeploySettings
 
@@ -79,4 +85,19 @@ class Target(Protocol):
 
     def ps(self, run: DeployRun) -> list[str]:
         """What runs where, one line each."""
+        ...
+
+    def logs(self, run: DeployRun, request: LogRequest) -> Iterator[LogLine]:
+        """The subject's log lines on the hosts (request.hosts: only those), --grep applied:
+        a time-ordered snapshot, or followed until every stream ends."""
+        ...
+
+    def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
+        """The audit log (SSH: each host's; Swarm: the manager's copy, or the --host nodes'),
+        the last `tail` entries of each."""
+        ...
+
+    def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
+        """`invoke metrics`' one screen from the deployed containers (request.hosts: only
+        those), scraped inside each through its host's engine."""
         ...

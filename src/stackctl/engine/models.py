@@ -493,6 +493,10 @@ class Task:
         return _mapping(self.attrs.get("Status"))
 
     @property
+    def id(self) -> str:
+        return str(self.attrs.get("ID", ""))
+
+    @property
     def node_id(self) -> str:
         return str(self.attrs.get("NodeID", ""))
 

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from stackctl.deploy import fanout, lock, transfer
+from stackctl.deploy import audit, fanout, lock, transfer
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.release import ReleaseImages, check_one_container_per_host, check_secrets
@@ -70,6 +70,7 @@ def deploy(
     check_secrets(settings, app, environment)
     check_one_container_per_host(app)
     holder = holder or lock.default_holder()
+    why = message  # the user's own words for the audit log; the lock's says what runs
     message = message or f"deploy {images.version}"
     progress = Progress(
         *Progress.get_default_columns(),
@@ -80,6 +81,21 @@ def deploy(
     )
 
     def one_host(
+        client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
+    ) -> None:
+        with audit.recorded(
+            client,
+            settings.app,
+            address.name,
+            say,
+            who=holder,
+            command="deploy",
+            version=images.version,
+            message=why,
+        ):
+            deploy_host(client, address, say)
+
+    def deploy_host(
         client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
     ) -> None:
         key = _host_key(settings, address)
@@ -154,13 +170,27 @@ def rollback(
     starting that release's kept containers as they were."""
     holder = holder or lock.default_holder()
 
+    command = "rollback" + (f" --version {version}" if version else "")
+
     def one_host(
         client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
+    ) -> None:
+        with audit.recorded(
+            client, settings.app, address.name, say, who=holder, command=command, version=""
+        ) as note:
+            roll_back_host(client, address, say, note)
+
+    def roll_back_host(
+        client: docker.DockerClient,
+        address: HostAddress,
+        say: Callable[[str], None],
+        note: audit.Recording,
     ) -> None:
         roles = app.roles_on(_host_key(settings, address))
         current = releases.current_version(client, settings.app)
         known = releases.releases(client, settings.app)
         target = _rollback_target(known, current, version, address.name)
+        note.version = target.version
         lacking = [r.service for r in roles if r.service not in target.containers]
         if lacking:
             raise DeployFailed(
@@ -236,7 +266,22 @@ def accessory(
         if action == "logs":
             for line in accessory_logs(client, settings, service, tail):
                 say(f"{address.name} | {line}")
-        elif action == "remove":
+            return
+        with audit.recorded(
+            client,
+            settings.app,
+            address.name,
+            say,
+            who=holder,
+            command=f"accessory {service} --{action}" + (" --volumes" if volumes else ""),
+            version=releases.current_version(client, settings.app) or "",
+        ):
+            change_accessory(client, address, say)
+
+    def change_accessory(
+        client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
+    ) -> None:
+        if action == "remove":
             for what in remove_accessory(client, settings, app, service, volumes=volumes):
                 say(f"{address.name}: removed {what}")
         else:

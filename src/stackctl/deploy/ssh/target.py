@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.target import DeployRun
 
 
@@ -40,3 +43,55 @@ class SshTarget:
             lines.append(f"{name}:")
             lines += [f"  {line}" for line in kept or ["  (no release)"]]
         return lines
+
+    def logs(self, run: DeployRun, request: LogRequest) -> Iterator[LogLine]:
+        from stackctl.deploy import fanout, logstream
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.logview import only_hosts
+        from stackctl.deploy.ssh.logs import sources
+
+        settings = only_hosts(run.settings, request.hosts)
+        with fanout.connected(settings) as clients:
+            found = sources(clients, settings.app, request)
+            if not found:
+                where = ", ".join(a.name for a in settings.addresses)
+                raise DeployFailed(
+                    f"no {request.subject.service} container on {where}: deploy it first"
+                    " (`invoke deploy`)"
+                )
+            yield from logstream.read(found, follow=request.follow, grep=request.grep)
+
+    def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
+        from stackctl.deploy import audit, fanout
+        from stackctl.deploy.logview import only_hosts
+
+        settings = only_hosts(run.settings, hosts)
+        lines = []
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                lines += audit.shown(address.name, audit.read(client, settings.app), tail)
+        return lines
+
+    def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
+        from stackctl.deploy import fanout
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.logview import Subject, only_hosts
+        from stackctl.deploy.metrics import scraped_services, screen
+        from stackctl.deploy.ssh.logs import containers_of
+        from stackctl.metricsscrape import Target
+
+        settings = only_hosts(run.settings, hosts)
+        subjects = [Subject("role", r.service) for r in run.app.roles]
+        subjects += [Subject("proxy", run.app.proxy)] if run.app.proxy else []
+        wanted = set(scraped_services([s.service for s in subjects]))
+        with fanout.connected(settings) as clients:
+            targets = {
+                f"{address.name} {name}": Target(client.api, name, subject.service)
+                for address, client in clients.items()
+                for subject in subjects
+                if subject.service in wanted
+                for name in containers_of(client, settings.app, subject)
+            }
+            if not targets:
+                raise DeployFailed("no web, worker or proxy container on the hosts: deploy first")
+            return screen(targets, seconds)

@@ -399,8 +399,9 @@ def rollback(
     swarm_settings: SwarmSettings,
     app: AppDefinition,
     console: Console,
-) -> None:
-    """Every role back to its previous spec (Swarm's own rollback), waited for like a deploy."""
+) -> list[str]:
+    """Every role back to its previous spec (Swarm's own rollback), waited for like a deploy;
+    the releases they went back to."""
     say = _sayer(console)
     with swarm_nodes.connected(settings) as clients:
         swarm = swarm_nodes.find_swarm(settings, clients)
@@ -413,10 +414,13 @@ def rollback(
             request_rollback(swarm.manager.api, service)
             say(f"{name}: rolling back")
             moved.append(service)
+        back_to = []
         for service in moved:
             _wait_rolled_back(service, settings.health_timeout * 4 + 60)
             release = service.spec.labels.get(labels.RELEASE, "?")
             say(f"{service.name}: rolled back to {release}")
+            back_to.append(release)
+        return list(dict.fromkeys(back_to))
 
 
 def _wait_rolled_back(service: Service, timeout: float) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
+from stackctl.deploy.audit import Recording
+from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
 from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
@@ -28,7 +33,8 @@ class SwarmTarget:
         check_secrets(run.settings, run.app, run.environment)
         images = run.images
         options = self.options(run)
-        deploy(run.local, run.settings, options, run.app, images, run.environment, run.console)
+        with self._recorded(run, "deploy", images.version, message):
+            deploy(run.local, run.settings, options, run.app, images, run.environment, run.console)
         return f"[bold green]deployed[/] {images.version} to the swarm"
 
     def rollback(self, run: DeployRun, *, version: str | None = None) -> None:
@@ -39,9 +45,117 @@ class SwarmTarget:
                 "rollback --target swarm goes back to each service's previous spec"
                 " (Swarm keeps one): drop --version, or deploy that version"
             )
-        rollback(run.settings, self.options(run), run.app, run.console)
+        options = self.options(run)
+        with self._recorded(run, "rollback", "") as note:
+            note.version = ", ".join(rollback(run.settings, options, run.app, run.console))
+
+    def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
+        from stackctl.deploy import audit
+        from stackctl.deploy.swarm import nodes
+
+        settings = run.settings
+        with nodes.connected(settings) as clients:
+            if hosts:
+                chosen = [
+                    a for e, a in zip(settings.hosts, settings.addresses, strict=True) if e in hosts
+                ]
+                lines = []
+                for address in chosen:
+                    found = audit.read(clients[address], settings.app)
+                    lines += audit.shown(address.name, found, tail)
+                return lines
+            swarm = nodes.find_swarm(settings, clients)
+            manager = next(a for a, c in swarm.clients.items() if c is swarm.manager)
+            found = audit.read(swarm.manager, settings.app)
+            return audit.shown(f"swarm (the copy on manager {manager.name})", found, tail)
+
+    def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.metrics import scraped_services, screen
+        from stackctl.deploy.swarm import nodes
+        from stackctl.deploy.swarm.specs import service_name
+        from stackctl.engine.models import Service
+        from stackctl.metricsscrape import Target
+
+        settings = run.settings
+        services = [r.service for r in run.app.roles] + ([run.app.proxy] if run.app.proxy else [])
+        with nodes.connected(settings) as clients:
+            swarm = nodes.find_swarm(settings, clients)
+            targets = {}
+            for service in scraped_services(services):
+                name = service_name(settings.app, service)
+                # The name filter matches prefixes too (web, web2): the exact one only.
+                listed = swarm.manager.services.list(filters={"name": name})
+                found = [s for s in map(Service, listed) if s.name == name]
+                for task in found[0].tasks(running_only=True) if found else []:
+                    address = swarm.address_of(task.node_id)
+                    if address is None or not task.container_id:
+                        continue
+                    entry = settings.hosts[settings.addresses.index(address)]
+                    if hosts and entry not in hosts:
+                        continue
+                    source = f"{address.name} {name}.{task.slot or task.id[:12]}"
+                    targets[source] = Target(clients[address].api, task.container_id, service)
+            if not targets:
+                raise DeployFailed(
+                    "no running web, worker or proxy task on the swarm: deploy first"
+                )
+            return screen(targets, seconds)
+
+    def _recorded(
+        self, run: DeployRun, command: str, version: str, message: str = ""
+    ) -> AbstractContextManager[Recording]:
+        """The action in every node's audit log: a swarm action is the whole cluster's, and a
+        copy on each node outlives the manager it went through (a promoted node has the
+        history); `deploy.audit` shows the manager's copy."""
+        from stackctl.deploy import audit
+        from stackctl.deploy.fanout import Printer
+        from stackctl.deploy.lock import default_holder
+
+        return audit.recorded_on_hosts(
+            run.settings,
+            Printer(run.console),
+            who=default_holder(),
+            command=command,
+            version=version,
+            message=message,
+        )
 
     def ps(self, run: DeployRun) -> list[str]:
         from stackctl.deploy.swarm.run import ps
 
         return ps(run.settings, run.app)
+
+    def logs(self, run: DeployRun, request: LogRequest) -> Iterator[LogLine]:
+        from docker.errors import NotFound
+
+        from stackctl.deploy import logstream
+        from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.swarm import nodes
+        from stackctl.deploy.swarm.logs import service_source
+        from stackctl.deploy.swarm.specs import service_name
+
+        settings = run.settings
+        # Every host is connected (the manager may not be among the --host ones); --host keeps
+        # the lines of those nodes only.
+        with nodes.connected(settings) as clients:
+            swarm = nodes.find_swarm(settings, clients)
+            name = service_name(settings.app, request.subject.service)
+            try:
+                swarm.manager.api.inspect_service(name)
+            except NotFound:
+                raise DeployFailed(
+                    f"service {name} is not on the swarm: deploy first"
+                    " (`invoke deploy --target swarm`)"
+                ) from None
+            hosts = {node: address.name for address, node in swarm.node_ids.items()}
+            keep = None
+            if request.hosts:
+                keep = frozenset(
+                    swarm.node_ids[address]
+                    for entry, address in zip(settings.hosts, settings.addresses, strict=True)
+                    if entry in request.hosts
+                )
+            manager = next(a.name for a, c in swarm.clients.items() if c is swarm.manager)
+            source = service_source(swarm.manager, manager, name, request, hosts=hosts, keep=keep)
+            yield from logstream.read([source], follow=request.follow, grep=request.grep)
