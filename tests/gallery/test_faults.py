@@ -26,6 +26,7 @@ from support.faults import HangingProxy, RedisProcess, hanging_proxy
 from support.gallery import AUTH, bucket_keys, upload, wait_for
 from support.loopback import closed_port_url
 
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     redis = RedisProcess(tmp_path)

@@ -66,6 +66,7 @@ def test_worker_from_a_plain_install_makes_thumbnails(
             env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
+
         def worker_ready() -> bool:
             assert worker.poll() is None, f"worker exited at start:\n{log_path.read_text()}"
             return " ready." in log_path.read_text(errors="replace")
