@@ -230,6 +230,26 @@ class ServiceSpec(_Spec):
         return mode.partition(":")[2] if mode.startswith("service:") else None
 
 
+# Compose keys with no field of their own: the reader folds each into the field named here.
+FOLDED_SERVICE_KEYS = {
+    "env_file": "environment",
+    "mem_limit": "deploy",
+    "cpus": "deploy",
+    "pids_limit": "deploy",
+}
+# Each key a service may have, declared once: ServiceSpec's fields (after each, the keys folded
+# into it), and `extends`, which is resolved before a service is read.
+SERVICE_KEYS = (
+    *(
+        key
+        for field in ServiceSpec.model_fields
+        if field != "name"
+        for key in (field, *(k for k, into in FOLDED_SERVICE_KEYS.items() if into == field))
+    ),
+    "extends",
+)
+
+
 class VolumeSpec(_Spec):
     name: str
     driver: str = "local"
@@ -286,6 +306,7 @@ def load_project(
         compose_file,
         environ,
         [Path(os.path.abspath(p)) for p in overrides],
+        service_keys=SERVICE_KEYS,
         project_name=project_name,
     )
     document = reader.read()
