@@ -99,9 +99,4 @@ def test_tests_share_helpers_through_tests_support_only() -> None:
                 first = name.split(".")[0]
                 if first == "conftest" or first.startswith("test_") or name == "sys.path.insert":
                     found.append(f"{path.relative_to(tests)}:{node.lineno} {name}")
-    # Left for issue 26's next step: two engine tests still take a sibling's compose text or
-    # stack fixture (to move into tests/support with them).
-    assert found == [
-        "stackctl/test_compose_parity_engine.py:21 test_stack_compose_keys_engine",
-        "stackctl/test_compose_parity_engine.py:22 test_stack_small_engine",
-    ]
+    assert found == []

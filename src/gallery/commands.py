@@ -18,8 +18,8 @@ group = AppGroup("gallery", help="Gallery maintenance.")
 
 
 def this_app() -> Flask:
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app
+    """The app the command runs in (Flask's proxy: every use here reads its extensions)."""
+    return current_app
 
 
 @group.command("queue-thumbnails")

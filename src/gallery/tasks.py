@@ -91,7 +91,7 @@ def celery_of(app: Flask) -> Celery:
 
 
 def thumbnail_task(task: Task, image_id: str) -> str:
-    metrics = metrics_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    metrics = metrics_of(current_app)
     started = time.perf_counter()
     result = "error"  # an exception: Celery retries (OSS) or gives up
     try:
@@ -118,7 +118,7 @@ def make_thumbnails_for(image_id: str) -> str:
     kind = settings.THUMBNAIL_FORMAT
     content_type, extension = content_type_of(kind)
     try:
-        with decode_slots(current_app._get_current_object()).held(wait_seconds=None):  # type: ignore[attr-defined]
+        with decode_slots(current_app).held(wait_seconds=None):
             encoded = make_thumbnails(data, settings.THUMBNAIL_SIZES, kind)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         # The upload was checked; if Pillow still fails, retrying will not help.
@@ -169,7 +169,7 @@ def publish(image_id: str, app: Flask | None = None) -> bool:
     Any failure counts, not only the queue's own errors: the image is stored by now, and a
     client that got a 500 would upload it again.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app
     found = clients(app)
     jobs = metrics_of(app).thumbnail_jobs
     if found.redis_outage.active():
@@ -203,7 +203,7 @@ def queue_thumbnails(record: ImageRecord, app: Flask | None = None) -> ImageReco
     The record says "queued" before the job exists, so a fast worker's "ready" is never
     overwritten by a late "queued" from here.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app
     catalog = clients(app).catalog
     queued = record.model_copy(update={"queued_at": ImageRecord.now()})
     catalog.save(queued)
@@ -222,7 +222,7 @@ def requeue(record: ImageRecord, app: Flask | None = None) -> bool:
     """Queue a stalled record's job again, at most once per REQUEUE_AFTER_SECONDS (however many
     listings and sweeps see it). Never writes the record: a delete racing this cannot be undone.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app
     found = clients(app)
     if found.redis_outage.active():
         return False

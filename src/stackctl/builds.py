@@ -16,7 +16,7 @@ from rich.console import Console
 from stackctl import labels
 from stackctl.buildargs import buildargs_for
 from stackctl.compose import Project
-from stackctl.contexthash import context_hash, files_digest
+from stackctl.contexthash import SentPaths, context_hash, files_digest
 from stackctl.converge import image_name
 from stackctl.dockerfile import copied_sources
 from stackctl.engine.models import Image, inspect_image
@@ -132,6 +132,7 @@ def _plan(
     builds still needed (one per distinct tag and inputs)."""
     buildargs = buildargs_for(settings)
     digests: dict[tuple[Path, Path, str | None], str] = {}
+    sent: dict[Path, SentPaths] = {}
     images: dict[str, str] = {}
     jobs: dict[tuple[str, str], _BuildJob] = {}
     for name in services:
@@ -145,8 +146,12 @@ def _plan(
         if key_files not in digests:
             # Services often share a Dockerfile and target (web and worker): hash once.
             sources = copied_sources(dockerfile.read_text(encoding="utf-8"), spec.build.target)
+            if context not in sent:
+                sent[context] = SentPaths(context)
             digests[key_files] = files_digest(
-                context, None if sources is None else [*sources, spec.build.dockerfile]
+                context,
+                None if sources is None else [*sources, spec.build.dockerfile],
+                sent[context].of(spec.build.dockerfile),
             )
         fingerprint = context_hash(
             digests[key_files], spec.build.dockerfile, args, spec.build.target

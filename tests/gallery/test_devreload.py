@@ -70,7 +70,7 @@ def test_a_stop_signal_is_passed_on_at_once_not_at_the_next_look(tmp_path: Path)
     source = tmp_path / "src"
     source.mkdir()
     started = tmp_path / "started"
-    child = f"import time; open({str(started)!r}, 'w').close(); time.sleep(60)"
+    child = f"import time; open({str(started)!r}, 'w').close(); time.sleep(3600)"
     reloader = subprocess.Popen(
         [
             sys.executable,
@@ -79,7 +79,7 @@ def test_a_stop_signal_is_passed_on_at_once_not_at_the_next_look(tmp_path: Path)
             "--watch",
             str(source),
             "--interval",
-            "30",
+            "3600",
             "--",
             sys.executable,
             "-c",
@@ -88,17 +88,14 @@ def test_a_stop_signal_is_passed_on_at_once_not_at_the_next_look(tmp_path: Path)
     )
     try:
         assert wait_for(started.exists)
-        asked = time.monotonic()
         reloader.send_signal(signal.SIGQUIT)
-        code = reloader.wait(timeout=20)
-        took = time.monotonic() - asked
+        code = reloader.wait(timeout=20)  # a guard: the next look is an hour away
     finally:
         reloader.kill()
         reloader.wait()
-    # The child died of the signal passed on (its own status for that is not a failure), long
-    # before the 30 s look.
+    # The child died of the signal passed on (its own status for that is not a failure): the
+    # reloader did not wait for its next look at the files, an hour away, nor for the child.
     assert code == 0
-    assert took < 5, f"devreload took {took:.1f} s to pass SIGQUIT on"
 
 
 def test_a_restart_stops_the_command_with_the_restart_signal(tmp_path: Path, module: Path) -> None:

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +66,12 @@ def test_worker_from_a_plain_install_makes_thumbnails(
             env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while " ready." not in log_path.read_text(errors="replace"):
+
+        def worker_ready() -> bool:
             assert worker.poll() is None, f"worker exited at start:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
+            return " ready." in log_path.read_text(errors="replace")
+
+        wait_for(worker_ready, seconds=60, what="the plain install's worker to say it is ready")
         client: FlaskClient = create_app(app_overrides).test_client()
         image_id = upload(client, pictures.png()).json["id"]  # type: ignore[index]
 

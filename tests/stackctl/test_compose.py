@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.compose import (
+    SERVICE_KEYS,
     BuildSpec,
     DependsOn,
     HealthcheckSpec,
@@ -698,3 +699,8 @@ def test_short_limits_are_deploy_limits(root: Path) -> None:
     spec = service(root, "image: app\nmem_limit: 64m\ncpus: 1.5\npids_limit: 10")
 
     assert spec.deploy.resources.limits == ResourceSpec(cpus=1.5, memory=64 * 1024**2, pids=10)
+
+
+def test_a_service_may_set_each_field_of_its_spec_and_each_key_once() -> None:
+    assert set(ServiceSpec.model_fields) - {"name"} <= set(SERVICE_KEYS)
+    assert len(set(SERVICE_KEYS)) == len(SERVICE_KEYS)

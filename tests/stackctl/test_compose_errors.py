@@ -259,6 +259,16 @@ CASES = [
         id="long-dependency-cycle",
     ),
     case(
+        """
+        services:
+          a: {image: app, depends_on: [c]}
+          c: {image: app, depends_on: [b]}
+          b: {image: app, depends_on: [c]}
+        """,
+        "compose.yaml: services.b.depends_on: dependency cycle: b -> c -> b",
+        id="dependency-cycle-past-a-service-outside-it",
+    ),
+    case(
         "services: {web: {image: app, depends_on: [web]}}\n",
         'compose.yaml: services.web.depends_on[0]: web depends on itself: remove "web"',
         id="self-dependency",

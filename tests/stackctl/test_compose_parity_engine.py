@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_stack_compose_keys_engine
-import test_stack_small_engine
 
 from stackctl.compose import Project, ServiceSpec
 from stackctl.compose.durations import parse_duration
 from stackctl.converge import image_name
 from stackctl.secretmounts import secret_target
 from stackctl.workspace import load_workspace
+from support.compose_texts import COMPOSE_KEYS, SMALL_STACK
 
 pytestmark = pytest.mark.engine
 
@@ -58,12 +57,12 @@ def inline_fixtures(root: Path) -> Iterator[tuple[str, Path, dict[str, str]]]:
     """The engine tests' own stacks, written out as their tests write them."""
     keys = root / "engine-compose-keys"
     keys.mkdir()
-    (keys / "compose.yaml").write_text(test_stack_compose_keys_engine.COMPOSE)
+    (keys / "compose.yaml").write_text(COMPOSE_KEYS)
     (keys / "db_password.txt").write_text("not-a-real-password\n")
     yield "engine-compose-keys", keys, {"API_KEY": "not-a-real-key", "COMPOSE_PROFILES": "debug"}
     small = root / "engine-small"
     small.mkdir()
-    (small / "compose.yaml").write_text(test_stack_small_engine.COMPOSE)
+    (small / "compose.yaml").write_text(SMALL_STACK)
     yield "engine-small", small, {"COMPOSE_PROFILES": "sick"}
 
 

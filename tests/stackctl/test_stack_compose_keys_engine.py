@@ -21,70 +21,11 @@ from stackctl.engine import connect
 from stackctl.execute import exec_in
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
+from support.compose_texts import COMPOSE_KEYS as COMPOSE
 
 pytestmark = pytest.mark.engine
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = "stackctl/debian:bookworm"  # made by `invoke base`, which .ci/run runs first
-
-COMPOSE = f"""
-services:
-  db:
-    image: {BASE}
-    container_name: ${{COMPOSE_PROJECT_NAME}}-database
-    command: ["sleep", "300"]
-    init: true
-    networks:
-      back:
-        aliases: [database]
-    expose: ["5432"]
-    secrets: [db_password]
-    read_only: true
-    tmpfs: ["/tmp:size=8m"]
-    security_opt: ["no-new-privileges:true"]
-    shm_size: 32m
-  web:
-    image: {BASE}
-    command: ["sleep", "300"]
-    init: true
-    hostname: webhost
-    networks: [front, back]
-    deploy:
-      replicas: 2
-      resources:
-        limits: {{cpus: "0.5", memory: 64M}}
-    cap_drop: [NET_RAW]
-    ulimits:
-      nofile: {{soft: 1024, hard: 2048}}
-    volumes:
-      - /scratch
-    secrets:
-      - source: api_key
-        target: api.key
-  sidecar:
-    image: {BASE}
-    command: ["sleep", "300"]
-    init: true
-    network_mode: service:db
-  tools:
-    image: {BASE}
-    command: ["sleep", "300"]
-    init: true
-    profiles: [debug]
-  never:
-    image: {BASE}
-    command: ["sleep", "300"]
-    profiles: [other]
-networks:
-  front:
-  back:
-    internal: true
-secrets:
-  db_password:
-    file: ./db_password.txt
-  api_key:
-    environment: API_KEY
-"""
 
 
 @pytest.fixture

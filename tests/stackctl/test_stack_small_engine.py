@@ -14,43 +14,10 @@ from stackctl.errors import ServiceUnhealthy
 from stackctl.execute import exec_in
 from stackctl.stack import Stack
 from stackctl.workspace import load_workspace
+from support.compose_texts import BASE
+from support.compose_texts import SMALL_STACK as COMPOSE
 
 pytestmark = pytest.mark.engine
-
-BASE = "stackctl/debian:bookworm"  # made by `invoke base`, which .ci/run runs first
-
-COMPOSE = f"""
-services:
-  steady:
-    image: {BASE}
-    command: ["sh", "-c", "echo steady says hello; exec sleep 300"]
-    init: true
-    volumes:
-      - data:/data
-    healthcheck:
-      test: ["CMD", "true"]
-      interval: 1s
-      retries: 3
-  sick:
-    image: {BASE}
-    command: ["sh", "-c", "echo sick cannot find its config; exec sleep 300"]
-    init: true
-    profiles: ["sick"]
-    healthcheck:
-      test: ["CMD", "false"]
-      interval: 1s
-      retries: 2
-  after:
-    image: {BASE}
-    command: ["sleep", "300"]
-    init: true
-    profiles: ["sick"]
-    depends_on:
-      sick:
-        condition: service_healthy
-volumes:
-  data:
-"""
 
 
 @pytest.fixture

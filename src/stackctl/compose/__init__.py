@@ -10,7 +10,7 @@ import heapq
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
-from graphlib import TopologicalSorter
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Literal
 
@@ -230,6 +230,26 @@ class ServiceSpec(_Spec):
         return mode.partition(":")[2] if mode.startswith("service:") else None
 
 
+# Compose keys with no field of their own: the reader folds each into the field named here.
+FOLDED_SERVICE_KEYS = {
+    "env_file": "environment",
+    "mem_limit": "deploy",
+    "cpus": "deploy",
+    "pids_limit": "deploy",
+}
+# Each key a service may have, declared once: ServiceSpec's fields (after each, the keys folded
+# into it), and `extends`, which is resolved before a service is read.
+SERVICE_KEYS = (
+    *(
+        key
+        for field in ServiceSpec.model_fields
+        if field != "name"
+        for key in (field, *(k for k, into in FOLDED_SERVICE_KEYS.items() if into == field))
+    ),
+    "extends",
+)
+
+
 class VolumeSpec(_Spec):
     name: str
     driver: str = "local"
@@ -286,6 +306,7 @@ def load_project(
         compose_file,
         environ,
         [Path(os.path.abspath(p)) for p in overrides],
+        service_keys=SERVICE_KEYS,
         project_name=project_name,
     )
     document = reader.read()
@@ -359,27 +380,19 @@ def _check_dependencies(reader: ComposeReader, services: Mapping[str, ServiceSpe
 
 
 def _first_cycle(services: Mapping[str, ServiceSpec]) -> list[str]:
-    """A dependency cycle as [a, b, ..., a], found in name order; [] if there is none."""
-    done: set[str] = set()
-
-    def visit(name: str, stack: list[str]) -> list[str]:
-        if name in stack:
-            return [*stack[stack.index(name) :], name]
-        if name in done:
-            return []
-        stack.append(name)
-        for dependency in sorted(services[name].depends_on):
-            cycle = visit(dependency, stack)
-            if cycle:
-                return cycle
-        stack.pop()
-        done.add(name)
-        return []
-
-    for name in sorted(services):
-        cycle = visit(name, [])
-        if cycle:
-            return cycle
+    """A dependency cycle as [a, b, ..., a] (a depends on b), from its smallest name; [] if
+    there is none. graphlib finds it; its list runs the other way (each node a predecessor of
+    the next), and the graph is built in name order so the same file names the same cycle."""
+    graph = TopologicalSorter(
+        {name: sorted(services[name].depends_on) for name in sorted(services)}
+    )
+    try:
+        graph.prepare()
+    except CycleError as error:
+        found: list[str] = list(reversed(error.args[1]))[:-1]
+        start = found.index(min(found))
+        cycle = found[start:] + found[:start]
+        return [*cycle, cycle[0]]
     return []
 
 

@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -48,57 +48,6 @@ COMPOSE_SERVICE_KEYS = (
 NETWORK_KEYS = (
     "name", "external", "driver", "driver_opts", "labels", "internal", "attachable", "ipam"
 )  # fmt: skip
-SERVICE_KEYS = (
-    "build",
-    "image",
-    "command",
-    "entrypoint",
-    "environment",
-    "env_file",
-    "ports",
-    "volumes",
-    "depends_on",
-    "healthcheck",
-    "restart",
-    "labels",
-    "init",
-    "stop_grace_period",
-    "profiles",
-    "working_dir",
-    "user",
-    "stop_signal",
-    "secrets",
-    "expose",
-    "networks",
-    "network_mode",
-    "container_name",
-    "hostname",
-    "cap_add",
-    "cap_drop",
-    "sysctls",
-    "stdin_open",
-    "tty",
-    "platform",
-    "runtime",
-    "ulimits",
-    "logging",
-    "deploy",
-    "extends",
-    "extra_hosts",
-    "privileged",
-    "read_only",
-    "security_opt",
-    "shm_size",
-    "tmpfs",
-    "dns",
-    "dns_search",
-    "pid",
-    "ipc",
-    "group_add",
-    "mem_limit",
-    "cpus",
-    "pids_limit",
-)
 # Passed through as they are: the model's field types validate them.
 _PLAIN_SERVICE_KEYS = ("image", "working_dir", "stop_signal")
 _STRING_SERVICE_KEYS = ("hostname", "platform", "runtime", "pid", "ipc")
@@ -150,9 +99,13 @@ class ComposeReader:
         environ: Mapping[str, str],
         overrides: Sequence[Path] = (),
         *,
+        service_keys: Collection[str],
         project_name: str | None = None,
     ) -> None:
         self.compose_file = compose_file
+        # The keys a service may have: derived from ServiceSpec by its module (which imports
+        # this one, so they are handed in rather than imported).
+        self.service_keys = tuple(service_keys)
         self.project_name = project_name
         self.overrides = list(overrides)
         self.project_dir = compose_file.parent
@@ -553,7 +506,7 @@ class ComposeReader:
         definition = self.known_keys(
             self.mapping(definition, path, "a mapping with image or build"),
             path,
-            SERVICE_KEYS,
+            self.service_keys,
             COMPOSE_SERVICE_KEYS,
         )
         if "image" not in definition and "build" not in definition:
