@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -89,7 +90,13 @@ def gunicorn_process(
 ) -> Iterator[Gunicorn]:
     """The gallery under the web container's gunicorn settings (two workers, so multiprocess
     mode adds up two processes' values); its app port and its metrics port."""
-    port, metrics_port = free_port(), free_port()
+    # gunicorn gets its listening socket already bound (fd://): a port picked free and bound
+    # later could be taken meanwhile by another test's server, and gunicorn's SO_REUSEPORT would
+    # then share it silently with that server (requests answered elsewhere, or refused).
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+    metrics_port = free_port()
     settings = {k: str(v) for k, v in app_overrides.items() if k != "CONFIG_NAME"}
     env = {
         **os.environ,
@@ -97,7 +104,7 @@ def gunicorn_process(
         "FLASK_CONFIG": "testing",
         "GALLERY_INSTANCE_PATH": str(instance_path),
         "METRICS_PORT": str(metrics_port),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_BIND": f"fd://{listener.fileno()}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "2",
     }
@@ -108,9 +115,19 @@ def gunicorn_process(
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(listener.fileno(),),
     )
+    listener.close()
+
+    def answering() -> str | None:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with status {process.returncode} before it served")
+        return scrape_or_none(metrics_port)
+
     try:
-        wait_for(lambda: scrape_or_none(metrics_port), what="the metrics port answering")
+        # A generous bound: gunicorn imports the app in its master, then forks, which takes
+        # seconds on a loaded 2-core machine.
+        wait_for(answering, seconds=60, what="the metrics port answering")
         yield Gunicorn(process, port, metrics_port)
     finally:
         process.send_signal(signal.SIGTERM)
