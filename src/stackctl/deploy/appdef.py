@@ -116,9 +116,9 @@ class AppDefinition:
     def role_setting(self, service: str, environment: Mapping[str, str], name: str) -> str:
         """The value of `name` a role's container gets: compose's `environment`, then `env`,
         then the release's values (empty when none sets it)."""
-        return self.role_environment(environment).get(name) or self.spec(
-            service
-        ).environment.get(name, "")
+        return self.role_environment(environment).get(name) or self.spec(service).environment.get(
+            name, ""
+        )
 
     def spec(self, service: str) -> ServiceSpec:
         return self.project.services[service]

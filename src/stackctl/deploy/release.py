@@ -100,12 +100,16 @@ def release_environment(
     return env
 
 
-def chosen_values(app: AppDefinition, environment: Mapping[str, str]) -> list[tuple[SecretsBy, str]]:
+def chosen_values(
+    app: AppDefinition, environment: Mapping[str, str]
+) -> list[tuple[SecretsBy, str]]:
     """Each `x-deploy.secrets-by` setting with the value the roles get (DeployFailed, one line,
     when it is none of the listed values or the roles disagree)."""
     found = []
     for rule in app.secrets_by:
-        values = {r.service: app.role_setting(r.service, environment, rule.setting) for r in app.roles}
+        values = {
+            r.service: app.role_setting(r.service, environment, rule.setting) for r in app.roles
+        }
         distinct = sorted(set(values.values()))
         path = f"{app.shown_as}: {BLOCK}.secrets-by.{rule.setting}"
         if len(distinct) > 1:
@@ -136,7 +140,9 @@ def secret_names(
         return settings.secret_names
     if app is None:
         return ()
-    chosen = [n for rule, value in chosen_values(app, environment or {}) for n in rule.needed(value)]
+    chosen = [
+        n for rule, value in chosen_values(app, environment or {}) for n in rule.needed(value)
+    ]
     return tuple(dict.fromkeys([*app.secrets, *chosen]))
 
 
