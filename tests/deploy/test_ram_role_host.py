@@ -201,7 +201,7 @@ def test_no_oss_access_key_is_anywhere_on_the_host(settings: DeploySettings) -> 
             for i in inspected
             if i["HostConfig"]["LogConfig"]["Type"] != "none"
         ]
-        images = {i["Config"]["Image"] for i in inspected}
+        images = [image["Id"] for image in client.api.images(all=True)]
         image_configs = [client.api.inspect_image(i) for i in images]
         histories = [client.api.history(i) for i in images]
         roles = [
