@@ -258,8 +258,8 @@ def doctor(c: Context, host: list[str] | None = None) -> None:
     from stackctl.doctor import app_settings_check, blocking, diagnose, summary
 
     if host:
-        from stackctl.deploy.hostcheck import check_hosts
         from stackctl.deploy.hosts import connect_host
+        from stackctl.deploy.ssh.hostcheck import check_hosts
 
         settings = deploy_settings(c, hosts=tuple(h for h in host if h != "all"))
         checks = check_hosts(settings, deploy_app(settings)[1], connect_host)

@@ -18,11 +18,11 @@ from rich.console import Console
 
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
-from stackctl.deploy.hostcheck import check_host
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
 from stackctl.deploy.ssh import containers as ssh_containers
+from stackctl.deploy.ssh.hostcheck import check_host
 from stackctl.deploy.ssh.run import deploy
 from stackctl.deploy.transfer import ship_image
 from support.deploy_hosts import (

@@ -18,7 +18,7 @@ from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.deploy.ssh import releases
 from stackctl.deploy.ssh.containers import network_name
 from stackctl.doctor import APP_BUDGET, Check, app_report
-from stackctl.engine.models import created_id, wait_status
+from stackctl.engine.models import created_id, inspect_container, wait_status
 from stackctl.secretmounts import SECRETS_DIR
 
 if TYPE_CHECKING:
@@ -52,18 +52,18 @@ def check_host(
     container = running_role_container(client, app, settings.app)
     if container is None:
         return Check(name, "warn", f"no release of {settings.app} runs there: deploy first")
-    found = client.api.inspect_container(container)
+    found = inspect_container(client.api, container)
     secrets = [
-        {"Type": "volume", "Source": m["Name"], "Target": SECRETS_DIR, "ReadOnly": True}
-        for m in found.get("Mounts") or []
-        if m.get("Type") == "volume" and m.get("Destination") == SECRETS_DIR
+        {"Type": "volume", "Source": volume, "Target": SECRETS_DIR, "ReadOnly": True}
+        for target, volume in found.volumes.items()
+        if target == SECRETS_DIR
     ]
     created = created_id(
         client.api.create_container(
-            found["Config"]["Image"],
+            found.image_id,
             command=list(app.check),
-            environment=found["Config"].get("Env") or [],
-            user=found["Config"].get("User") or "",
+            environment=found.env,
+            user=found.user,
             labels={labels.APP: settings.app, labels.ROLE: "check"},
             host_config=client.api.create_host_config(
                 network_mode=network_name(settings.app), mounts=secrets
