@@ -211,3 +211,27 @@ def test_the_dry_run_says_which_oss_secrets_ship_and_how_to_check_the_hosts(
         line.startswith("check on the hosts: `invoke doctor --host all` runs `python -m gallery")
         for line in lines
     )
+
+
+def test_the_dry_run_names_a_key_the_deploy_would_refuse(tmp_path: Path) -> None:
+    from stackctl.deploy.plan import describe_plan
+    from stackctl.deploy.release import chosen_values, unwanted_secrets
+
+    settings = settings_with(
+        tmp_path, {**APP_SECRETS, "OSS_CREDENTIALS": "ecs-ram-role", "OSS_ACCESS_KEY_ID": "LTAIx"}
+    )
+    app = app_with()
+    environment = release_environment(settings, environ={}, app=app)
+
+    lines = describe_plan(
+        settings,
+        app,
+        "v1",
+        chosen=chosen_values(app, environment),
+        unwanted_secrets=unwanted_secrets(app, environment),
+    )
+
+    assert lines[-1] == (
+        "given but unused by this mode (a deploy refuses before it starts): OSS_ACCESS_KEY_ID"
+    )
+    assert "LTAIx" not in "\n".join(lines)

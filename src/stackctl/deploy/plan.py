@@ -18,6 +18,7 @@ def describe_plan(
     *,
     missing_secrets: list[str] | None = None,
     chosen: list[tuple[SecretsBy, str]] | None = None,
+    unwanted_secrets: list[str] | None = None,
 ) -> list[str]:
     """The dry run: every step a deploy would take, with no host contacted and nothing built."""
     ship = (
@@ -85,6 +86,11 @@ def describe_plan(
             f"check on the hosts: `invoke doctor --host all` runs `{' '.join(app.check)}` in the"
             " running release there (e.g. where its credentials come from, whether the host's"
             " metadata service answers with a role)"
+        )
+    if unwanted_secrets:
+        lines.append(
+            "given but unused by this mode (a deploy refuses before it starts):"
+            f" {', '.join(unwanted_secrets)}"
         )
     if missing_secrets:
         lines.append(
