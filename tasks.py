@@ -242,22 +242,40 @@ def config(c: Context, profile: list[str] | None = None) -> None:
     out.print(f"project {found.project.name}: {', '.join(found.project.start_order())}")
 
 
-@task
+@task(
+    iterable=["host"],
+    help={
+        "host": "check this deploy host instead ([user@]host[:port], repeat; `all`: DEPLOY_HOSTS):"
+        " the app's own settings check in its running release, where its OSS credentials come"
+        " from and whether the host's metadata service answers with a role"
+    },
+)
 @reporting_errors
-def doctor(c: Context) -> None:
+def doctor(c: Context, host: list[str] | None = None) -> None:
     """Check what `invoke up` needs here, one line each with what to do; exit 1 if blocked."""
     from rich.markup import escape
 
     from stackctl.doctor import app_settings_check, blocking, diagnose, summary
 
-    # The app checks its own settings: stackctl runs its command and never imports it.
-    check_app = app_settings_check([sys.executable, "-m", "gallery.checkconfig"])
-    checks = diagnose(PROJECT_DIR, c.config.stack.compose_file, check_app=check_app)
+    if host:
+        from stackctl.deploy.hosts import connect_host
+        from stackctl.deploy.ssh.hostcheck import check_hosts
+
+        settings = deploy_settings(c, hosts=tuple(h for h in host if h != "all"))
+        checks = check_hosts(settings, deploy_app(settings)[1], connect_host)
+    else:
+        # The app checks its own settings: stackctl runs its command and never imports it.
+        check_app = app_settings_check([sys.executable, "-m", "gallery.checkconfig"])
+        checks = diagnose(PROJECT_DIR, c.config.stack.compose_file, check_app=check_app)
     out = console()
     marks = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
     for check in checks:
         line = f" {marks[check.status]} [bold]{escape(check.name)}[/]: {escape(check.detail)}"
         out.print(line, soft_wrap=True)
+    if host:
+        if any(check.status == "fail" for check in checks):
+            raise Exit(code=1)
+        return
     out.print(summary(checks), soft_wrap=True)
     if blocking(checks):
         raise Exit(code=1)

@@ -411,23 +411,31 @@ def app_settings_check(command: Sequence[str]) -> AppSettingsCheck:
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return Check("app settings", "warn", f"`{shown}` did not run: {_one_line(exc)}")
-        try:
-            report = json.loads(done.stdout.strip().splitlines()[-1])
-            config, status, detail = report["config"], report["status"], report["detail"]
-        except (IndexError, ValueError, KeyError, TypeError):
-            # Its stderr may hold a traceback with values in it: point at the command instead.
-            code = done.returncode
-            detail = f"`{shown}` exited with code {code} and no answer: run it to see why"
-            return Check("app settings", "warn", detail)
-        if status not in ("ok", "warn", "fail"):
-            return Check("app settings", "warn", f"`{shown}` answered {status!r}")
-        # Where the app's OSS credentials come from (no secrets: the app says it in words).
-        credentials = report.get("credentials")
-        if isinstance(credentials, str) and credentials and status != "fail":
-            detail = f"{detail}; OSS credentials: {credentials}"
-        return Check(f"app settings ({config})", status, str(detail), blocks_up=status == "fail")
+        return app_report(done.stdout, done.returncode, shown)
 
     return check
+
+
+def app_report(stdout: str, code: int, shown: str, where: str = "") -> Check:
+    """The app's settings check as a Check, from its output (one JSON line `{"config", "status",
+    "detail", "credentials"}` naming settings, never their values) and exit code; `where` is
+    added to the check's name (a deploy host)."""
+    name = f"app settings{f' on {where}' if where else ''}"
+    try:
+        report = json.loads(stdout.strip().splitlines()[-1])
+        config, status, detail = report["config"], report["status"], report["detail"]
+    except (IndexError, ValueError, KeyError, TypeError):
+        # Its stderr may hold a traceback with values in it: point at the command instead.
+        detail = f"`{shown}` exited with code {code} and no answer: run it to see why"
+        return Check(name, "warn", detail)
+    if status not in ("ok", "warn", "fail"):
+        return Check(name, "warn", f"`{shown}` answered {status!r}")
+    # Where the app's OSS credentials come from (no secrets: the app says it in words).
+    credentials = report.get("credentials")
+    if isinstance(credentials, str) and credentials and status != "fail":
+        detail = f"{detail}; OSS credentials: {credentials}"
+    name = f"app settings ({config}){f' on {where}' if where else ''}"
+    return Check(name, status, str(detail), blocks_up=status == "fail")
 
 
 def check_tool_environment(

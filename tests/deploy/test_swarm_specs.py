@@ -250,3 +250,23 @@ def test_service_secrets_are_the_compose_files_then_the_values_they_do_not_cover
         ("SECRET_KEY", b"from-the-file\n", 0o440),
         ("API_TOKEN", b"t0ken", 0o400),
     ]
+
+
+def test_a_role_never_gets_the_names_its_credential_mode_does_not_use(
+    app: AppDefinition,
+) -> None:
+    swarm = load_swarm_settings(HOSTS, environ={})
+    inputs = Inputs(
+        app=APP,
+        version="v7",
+        http_port=80,
+        images={s: f"{APP}/{s}:v7" for s in app.services},
+        environment={"FLASK_CONFIG": "production"},
+        secrets={},
+        nodes=3,
+        leave_out=("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"),
+    )
+    for name in ("web", "worker"):
+        env = service_specs(app, inputs, swarm)[name]["TaskTemplate"]["ContainerSpec"]["Env"]
+        assert not [e for e in env if e.startswith("OSS_ACCESS_KEY_")]
+        assert any(e.startswith("OSS_CREDENTIALS=") for e in env)

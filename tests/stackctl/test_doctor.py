@@ -624,3 +624,26 @@ def test_a_disk_usage_count_already_running_is_a_warning_not_a_crash() -> None:
     assert check.detail == (
         "not counted now: the engine says a disk usage operation is already running"
     )
+
+
+def test_a_host_s_app_check_is_named_after_its_host_and_config() -> None:
+    line = (
+        '{"config": "production", "status": "fail", "detail": "OSS_ECS_METADATA_URL=http://m:8100:'
+        ' no ECS metadata service answered", "credentials": "the ECS instance\'s RAM role"}'
+    )
+
+    check = doctor.app_report(f"{line}\n", 1, "python -m app.check", "10.0.0.5:22")
+
+    assert check.name == "app settings (production) on 10.0.0.5:22"
+    assert check.status == "fail"
+    assert check.detail.startswith("OSS_ECS_METADATA_URL=http://m:8100: no ECS metadata")
+
+
+def test_a_host_s_app_check_without_an_answer_points_at_the_command() -> None:
+    check = doctor.app_report("", 1, "python -m app.check", "10.0.0.5:22")
+
+    assert check.name == "app settings on 10.0.0.5:22"
+    assert check.status == "warn"
+    assert (
+        check.detail == "`python -m app.check` exited with code 1 and no answer: run it to see why"
+    )

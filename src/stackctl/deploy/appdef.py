@@ -12,6 +12,11 @@ top-level `x-deploy` block, the facts only a deploy needs (Kamal 2's roles and a
         LOG_LEVEL: info     # not secrets (Swarm keeps them environment, not secrets)
       secrets: [SECRET_KEY] # what the roles refuse to start without (Kamal's `env.secret`):
                             # from DEPLOY_SECRETS_FILE or the environment, never in a file
+      check: [app, check]   # the app's settings check: one JSON line (status, detail, credentials)
+      secrets-by:           # more secrets, chosen by the value of one of the roles' settings;
+        CREDENTIALS_MODE:   # a name listed under another value only is refused when given
+          static-key: [API_KEY_ID, API_KEY_SECRET]
+          instance-role: []  # (and left out of the roles' environment): e.g. no stored key
 
 A role or accessory may take `hosts: [...]` (a subset of DEPLOY_HOSTS); without it, every host.
 What the app needs at run time is named here, never in stackctl: stackctl knows no app setting.
@@ -21,6 +26,7 @@ Every error is one line naming the file, the key and the value, raised before an
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +64,24 @@ class Accessory:
 
 
 @dataclass(frozen=True)
+class SecretsBy:
+    """`x-deploy.secrets-by.SETTING`: the secrets each value of the roles' SETTING needs. A name
+    listed under another value only is unused by this one: refused when given (a key the app
+    would not use must not sit on the hosts), left out of the roles' environment otherwise."""
+
+    setting: str
+    needs: Mapping[str, tuple[str, ...]]
+
+    def needed(self, value: str) -> tuple[str, ...]:
+        return self.needs.get(value, ())
+
+    def unused(self, value: str) -> tuple[str, ...]:
+        needed = set(self.needed(value))
+        listed = (n for names in self.needs.values() for n in names if n not in needed)
+        return tuple(dict.fromkeys(listed))
+
+
+@dataclass(frozen=True)
 class AppDefinition:
     project: Project
     roles: tuple[Role, ...]
@@ -66,10 +90,15 @@ class AppDefinition:
     """The service whose image runs as the host's proxy; None without a proxied role."""
     shown_as: str
     env: Mapping[str, str] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
-    """`x-deploy.secrets`: the names of the run-time secrets every release needs."""
     """`x-deploy.env`: plain run-time values of the roles (over compose's `environment`, under
     the release's secrets)."""
+    secrets: tuple[str, ...] = ()
+    """`x-deploy.secrets`: the names of the run-time secrets every release needs."""
+    secrets_by: tuple[SecretsBy, ...] = ()
+    """`x-deploy.secrets-by`: secrets chosen by the value of a setting of the roles."""
+    check: tuple[str, ...] = ()
+    """`x-deploy.check`: the app's own settings check, a command run in the release image that
+    prints one JSON line (`status`, `detail`, `credentials`); empty: none."""
 
     def plain_and_secret(
         self, environment: Mapping[str, str]
@@ -83,6 +112,13 @@ class AppDefinition:
         """What a role's container gets over compose's `environment`: `env`, then the release's
         values (secrets file, environment)."""
         return {**self.env, **environment}
+
+    def role_setting(self, service: str, environment: Mapping[str, str], name: str) -> str:
+        """The value of `name` a role's container gets: compose's `environment`, then `env`,
+        then the release's values (empty when none sets it)."""
+        return self.role_environment(environment).get(name) or self.spec(service).environment.get(
+            name, ""
+        )
 
     def spec(self, service: str) -> ServiceSpec:
         return self.project.services[service]
@@ -173,7 +209,8 @@ class _Checker:
                 f"{self.shown_as}: no {BLOCK} block: add one naming the roles to deploy"
                 f' (e.g. `{BLOCK}: {{roles: {{web: {{proxy: 8000}}}}}}`, see README "Deploy")'
             )
-        block = self._mapping(block, BLOCK, ("proxy", "roles", "accessories", "env", "secrets"))
+        keys = ("proxy", "roles", "accessories", "env", "secrets", "secrets-by", "check")
+        block = self._mapping(block, BLOCK, keys)
         roles_raw = self._mapping(block.get("roles"), f"{BLOCK}.roles", None)
         if not roles_raw:
             raise self.fail(f"{BLOCK}.roles", "no roles: name at least one service to deploy")
@@ -212,7 +249,39 @@ class _Checker:
             raise self.fail(f"{BLOCK}.proxy", f"proxy {show(proxy)} but no role has `proxy: PORT`")
         env = self._env(block.get("env"))
         secrets = self._names(block.get("secrets"), f"{BLOCK}.secrets")
-        return AppDefinition(self.project, roles, accessories, proxy, self.shown_as, env, secrets)
+        secrets_by = self._secrets_by(block.get("secrets-by"))
+        check = self._command(block.get("check"), f"{BLOCK}.check")
+        return AppDefinition(
+            self.project, roles, accessories, proxy, self.shown_as, env, secrets, secrets_by, check
+        )
+
+    def _command(self, value: object, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = shlex.split(value)
+        if not isinstance(value, list) or not all(isinstance(w, str) and w for w in value):
+            raise self.fail(path, f"expected a command (a list of words), got {show(value)}")
+        return tuple(value)
+
+    def _secrets_by(self, value: object) -> tuple[SecretsBy, ...]:
+        path = f"{BLOCK}.secrets-by"
+        found = []
+        for setting, choices in self._mapping(value, path, None).items():
+            if not setting.isidentifier():
+                raise self.fail(path, f"invalid setting name {show(setting)}")
+            mapping = self._mapping(choices, f"{path}.{setting}", None)
+            if not mapping:
+                raise self.fail(
+                    f"{path}.{setting}",
+                    "no values: map each value of the setting to the secrets it needs",
+                )
+            needs = {
+                choice: self._names(names, f"{path}.{setting}.{choice}")
+                for choice, names in mapping.items()
+            }
+            found.append(SecretsBy(setting, needs))
+        return tuple(found)
 
     def _names(self, value: object, path: str) -> tuple[str, ...]:
         if value is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.appdef import BLOCK, AppDefinition, SecretsBy
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings
 from stackctl.engine.models import inspect_image
@@ -92,17 +92,64 @@ def release_environment(
     if settings.secrets_file is not None:
         values = read_env_file(settings.secrets_file, str(settings.secrets_file), secret=True)
         env.update({k: v for k, v in values.items() if v is not None})
-    for name in secret_names(settings, app):
+    # The secrets a `secrets-by` setting chooses depend on its value, which the secrets file
+    # may set: read after it.
+    for name in secret_names(settings, app, env):
         if name not in env and environ.get(name):
             env[name] = environ[name]
     return env
 
 
-def secret_names(settings: DeploySettings, app: AppDefinition | None) -> tuple[str, ...]:
-    """The secrets a release needs: DEPLOY_SECRET_NAMES, else the app's `x-deploy.secrets`."""
+def chosen_values(
+    app: AppDefinition, environment: Mapping[str, str]
+) -> list[tuple[SecretsBy, str]]:
+    """Each `x-deploy.secrets-by` setting with the value the roles get (DeployFailed, one line,
+    when it is none of the listed values or the roles disagree)."""
+    found = []
+    for rule in app.secrets_by:
+        values = {
+            r.service: app.role_setting(r.service, environment, rule.setting) for r in app.roles
+        }
+        distinct = sorted(set(values.values()))
+        path = f"{app.shown_as}: {BLOCK}.secrets-by.{rule.setting}"
+        if len(distinct) > 1:
+            shown = ", ".join(f"{role}: {value!r}" for role, value in values.items())
+            raise DeployFailed(
+                f"{path}: the roles get different values of {rule.setting} ({shown}): give them"
+                " one (DEPLOY_SECRETS_FILE, the environment or .env); nothing was started"
+            )
+        value = distinct[0] if distinct else ""
+        if value not in rule.needs:
+            raise DeployFailed(
+                f"{path}: the roles' {rule.setting}={value!r} is none of its values"
+                f" ({', '.join(rule.needs)}): set {rule.setting} to one of them"
+                " (DEPLOY_SECRETS_FILE, the environment or .env); nothing was started"
+            )
+        found.append((rule, value))
+    return found
+
+
+def secret_names(
+    settings: DeploySettings,
+    app: AppDefinition | None,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[str, ...]:
+    """The secrets a release needs: DEPLOY_SECRET_NAMES, else the app's `x-deploy.secrets` and
+    those its `x-deploy.secrets-by` settings choose with the release's values `environment`."""
     if settings.secret_names is not None:
         return settings.secret_names
-    return app.secrets if app is not None else ()
+    if app is None:
+        return ()
+    chosen = [
+        n for rule, value in chosen_values(app, environment or {}) for n in rule.needed(value)
+    ]
+    return tuple(dict.fromkeys([*app.secrets, *chosen]))
+
+
+def unused_secrets(app: AppDefinition, environment: Mapping[str, str]) -> tuple[str, ...]:
+    """The names `secrets-by` lists for other values only: never given to the roles."""
+    unused = [n for rule, value in chosen_values(app, environment) for n in rule.unused(value)]
+    return tuple(dict.fromkeys(unused))
 
 
 def missing_secrets(
@@ -113,21 +160,48 @@ def missing_secrets(
     as_files = [{s.file_name for s in app.spec(role.service).secrets} for role in app.roles]
     return [
         name
-        for name in secret_names(settings, app)
+        for name in secret_names(settings, app, environment)
         if not environment.get(name) and not all(name in files for files in as_files)
     ]
+
+
+def unwanted_secrets(app: AppDefinition, environment: Mapping[str, str]) -> list[str]:
+    """The unused names (`unused_secrets`) given anyway: in the release's values, compose's
+    `environment` of a role, or as a compose secret file of a role."""
+    found = []
+    for name in unused_secrets(app, environment):
+        for role in app.roles:
+            as_file = any(s.file_name == name for s in app.spec(role.service).secrets)
+            if as_file or app.role_setting(role.service, environment, name):
+                found.append(name)
+                break
+    return found
 
 
 def check_secrets(
     settings: DeploySettings, app: AppDefinition, environment: Mapping[str, str]
 ) -> None:
+    unwanted = unwanted_secrets(app, environment)
+    if unwanted:
+        rule, value = next(
+            (r, v) for r, v in chosen_values(app, environment) if unwanted[0] in r.unused(v)
+        )
+        raise DeployFailed(
+            f"secret {unwanted[0]} is given but {rule.setting}={value} does not use it"
+            f" ({app.shown_as} {BLOCK}.secrets-by): it would be a long-lived secret on every"
+            f" host for nothing: remove it from {_where(settings)}, the environment and .env"
+            f" (given: {', '.join(unwanted)}); nothing was started"
+        )
     missing = missing_secrets(settings, app, environment)
     if missing:
-        where = f"{settings.secrets_file}" if settings.secrets_file else "DEPLOY_SECRETS_FILE"
         raise DeployFailed(
-            f"secret {missing[0]} is missing: put it in {where}, the environment or a compose"
-            f" secret file (missing: {', '.join(missing)}); nothing was started"
+            f"secret {missing[0]} is missing: put it in {_where(settings)}, the environment or a"
+            f" compose secret file (missing: {', '.join(missing)}); nothing was started"
         )
+
+
+def _where(settings: DeploySettings) -> str:
+    return f"{settings.secrets_file}" if settings.secrets_file else "DEPLOY_SECRETS_FILE"
 
 
 def check_one_container_per_host(app: AppDefinition) -> None:

@@ -169,6 +169,11 @@ class Container:
         return str(self._config.get("User") or "")
 
     @property
+    def env(self) -> list[str]:
+        """The container's environment, `NAME=value` each (inspections only)."""
+        return [str(line) for line in self._config.get("Env") or []]
+
+    @property
     def volumes(self) -> dict[str, str]:
         """Mount point -> volume name, for each named volume mounted (inspections only)."""
         return {

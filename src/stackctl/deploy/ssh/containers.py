@@ -8,7 +8,7 @@ import contextlib
 import shlex
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from stackctl.converge import create_options, health_config, host_options
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, Role
 from stackctl.deploy.errors import ReleaseCommandFailed
+from stackctl.deploy.release import unused_secrets
 from stackctl.deploy.secretfiles import fill_secrets_volume, prepare_volume
 from stackctl.deploy.secrets import secret_files
 from stackctl.deploy.settings import DeploySettings
@@ -63,10 +64,14 @@ def log_tail(client: docker.DockerClient, container: str, lines: int = LOG_TAIL)
     return last_lines(client.api, container, lines)
 
 
-def container_environment(spec: ServiceSpec, environment: Mapping[str, str]) -> dict[str, str]:
+def container_environment(
+    spec: ServiceSpec, environment: Mapping[str, str], leave_out: Collection[str] = ()
+) -> dict[str, str]:
     """compose's environment for the service, the run-time values over it, minus every
-    variable the service gets as a secret file (a file is not in `docker inspect`)."""
-    return without_secrets({**spec.environment, **environment}, spec)
+    variable the service gets as a secret file (a file is not in `docker inspect`) and the
+    names `leave_out` (secrets the release does not use: `release.unused_secrets`)."""
+    found = without_secrets({**spec.environment, **environment}, spec)
+    return {k: v for k, v in found.items() if k not in leave_out}
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ def service_request(
     aliases: list[str],
     secrets_in: str | None,
     restart: str,
+    leave_out: Collection[str] = (),
 ) -> CreateRequest:
     """A container for a compose service as compose.yaml describes it (pure)."""
     from docker.types import Mount
@@ -114,7 +120,7 @@ def service_request(
             "name": name,
             "command": spec.command,
             "entrypoint": spec.entrypoint,
-            "environment": container_environment(spec, environment),
+            "environment": container_environment(spec, environment, leave_out),
             "working_dir": spec.working_dir,
             "user": spec.user or "",
             "labels": {**spec.labels, **container_labels, labels.IMAGE: image},
@@ -227,6 +233,7 @@ def boot_role(
             secrets_in=secrets_in,
             # "unless-stopped" only once ready: a broken release must not restart in a loop.
             restart="no",
+            leave_out=unused_secrets(app, environment),
         )
 
     created = create_with_secrets(client, settings, app, role.service, name=name, create=create)
@@ -311,7 +318,9 @@ def run_release_command(
         client.api.create_container(
             image,
             command=shlex.split(settings.release_command),
-            environment=container_environment(spec, app.role_environment(environment)),
+            environment=container_environment(
+                spec, app.role_environment(environment), unused_secrets(app, environment)
+            ),
             labels={labels.APP: settings.app, labels.ROLE: "release-command"},
             host_config=client.api.create_host_config(network_mode=network_name(settings.app)),
         )

@@ -18,7 +18,7 @@ from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed, ReleaseUnhealthy
 from stackctl.deploy.fanout import Printer
-from stackctl.deploy.release import ReleaseImages, check_secrets
+from stackctl.deploy.release import ReleaseImages, check_secrets, unused_secrets
 from stackctl.deploy.secrets import Secret, service_secrets
 from stackctl.deploy.settings import DeploySettings
 from stackctl.deploy.swarm import nodes as swarm_nodes
@@ -133,6 +133,7 @@ def plan(
         environment=plain,
         secrets=references,
         nodes=len(swarm.node_ids),
+        leave_out=unused_secrets(app, environment),
         network=next(
             (
                 n.id

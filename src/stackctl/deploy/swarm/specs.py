@@ -57,6 +57,8 @@ class Inputs:
     nodes: int
     network: str = ""
     """the overlay network's id once it exists (the engine answers ids), else its name"""
+    leave_out: tuple[str, ...] = ()
+    """names the roles never get (secrets the release does not use: `release.unused_secrets`)"""
 
 
 def _container(
@@ -196,7 +198,11 @@ def service_specs(
             container=_container(
                 spec,
                 inputs.images[role.service],
-                {**spec.environment, **inputs.environment},
+                {
+                    k: v
+                    for k, v in {**spec.environment, **inputs.environment}.items()
+                    if k not in inputs.leave_out
+                },
                 list(inputs.secrets.get(role.service, [])),
             ),
             order="start-first" if role.proxy_port is not None else "stop-first",
