@@ -4,11 +4,15 @@ container and the proxy, from compose.yaml's services (`deploy/ssh/containers.py
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from stackctl.deploy import labels
-from stackctl.deploy.appdef import load_app
+from stackctl.deploy.appdef import Role, load_app
 from stackctl.deploy.settings import load_deploy_settings
-from stackctl.deploy.ssh.containers import CreateRequest, service_request
+from stackctl.deploy.ssh import containers
+from stackctl.deploy.ssh.containers import CreateRequest, boot_role, service_request
 from stackctl.deploy.ssh.proxy import proxy_request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +68,52 @@ def test_the_proxy_publishes_the_app_and_sends_to_the_upstream_it_is_given() -> 
     assert request.options["environment"]["UPSTREAM_RECHECK_SECONDS"] == "0"
     assert request.host["port_bindings"] == {80: ("0.0.0.0", 8088)}
     assert request.host["restart_policy"] == {"Name": "unless-stopped"}
+
+
+class StartsAnything:
+    """The engine calls boot_role makes around its create call, answered as a fresh host."""
+
+    def __init__(self) -> None:
+        self.api = self
+        self.started: list[str] = []
+
+    def remove_container(self, name: str, force: bool = False) -> None:
+        from docker.errors import NotFound
+
+        raise NotFound(name)
+
+    def start(self, container: str) -> None:
+        self.started.append(container)
+
+
+def test_a_booted_role_runs_with_the_app_s_deploy_env_under_the_release_s_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: dict[str, Any] = {}
+
+    def create_service_container(client: Any, settings: Any, spec: Any, **request: Any) -> str:
+        asked.update(request)
+        return "created-id"
+
+    def create_with_secrets(*args: Any, create: Any, **kwargs: Any) -> str:
+        return str(create(None))
+
+    monkeypatch.setattr(containers, "create_service_container", create_service_container)
+    monkeypatch.setattr(containers, "create_with_secrets", create_with_secrets)
+    client = StartsAnything()
+    role = next(r for r in APP.roles if r.service == "web")
+    assert isinstance(role, Role)
+    boot_role(
+        client,  # type: ignore[arg-type]
+        SETTINGS,
+        APP,
+        role,
+        image="aliecs/web:v2",
+        version="v2",
+        commit="abc",
+        dirty=False,
+        environment={"SECRET_KEY": "s3cret"},
+    )
+    assert asked["environment"]["FLASK_CONFIG"] == "production"
+    assert asked["environment"]["SECRET_KEY"] == "s3cret"
+    assert client.started == ["created-id"]

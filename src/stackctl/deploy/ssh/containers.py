@@ -219,7 +219,9 @@ def boot_role(
             app.spec(role.service),
             name=name,
             image=image,
-            environment=environment,
+            # x-deploy.env (FLASK_CONFIG=production) under the release's values, as the release
+            # command and the Swarm target get them.
+            environment=app.role_environment(environment),
             container_labels={
                 labels.APP: settings.app,
                 labels.KIND: "role",
