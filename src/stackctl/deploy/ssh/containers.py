@@ -219,7 +219,7 @@ def boot_role(
             app.spec(role.service),
             name=name,
             image=image,
-            # x-deploy.env (FLASK_CONFIG=production) under the release's values, as the release
+            # x-deploy.env (the app's config choice) under the release's values, as the release
             # command and the Swarm target get them.
             environment=app.role_environment(environment),
             container_labels={
