@@ -278,6 +278,10 @@ def test_the_web_image_runs_gunicorn_as_a_non_root_user(web_image: dict[str, Any
     assert config["Cmd"][0] == "gunicorn"
 
 
+# The budget was 180 MB (178 MB measured 2026-12-02). Keyless credentials (alibabacloud-credentials
+# with APScheduler, aiofiles, alibabacloud-tea and aiohttp) and the metrics (prometheus-client)
+# brought it to 181.8 MB (measured 2026-12-06): 185 MB is the budget with that, still a guard
+# against a stray build tool or cache landing in the image.
 @pytest.mark.engine
-def test_the_web_image_is_at_most_180_mb(web_image: dict[str, Any]) -> None:
-    assert web_image["attrs"]["Size"] <= 180_000_000
+def test_the_web_image_is_at_most_185_mb(web_image: dict[str, Any]) -> None:
+    assert web_image["attrs"]["Size"] <= 185_000_000
