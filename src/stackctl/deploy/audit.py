@@ -187,6 +187,27 @@ class Recording:
 
 
 @contextlib.contextmanager
+def _recording(
+    write: Callable[[AuditEntry], None],
+    *,
+    who: str,
+    command: str,
+    version: str,
+    message: str,
+    clock: Callable[[], float],
+) -> Iterator[Recording]:
+    """The block's action handed to `write` when it ends: ok, or failed with its error."""
+    note = Recording(version, message)
+    error: BaseException | None = None
+    try:
+        yield note
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        write(AuditEntry(clock(), who, command, note.version, result_of(error), note.message))
+
+
 def recorded(
     client: docker.DockerClient,
     app: str,
@@ -198,18 +219,16 @@ def recorded(
     version: str,
     message: str = "",
     clock: Callable[[], float] = time.time,
-) -> Iterator[Recording]:
+) -> contextlib.AbstractContextManager[Recording]:
     """The block's action recorded on the host when it ends: ok, or failed with its error."""
-    note = Recording(version, message)
-    error: BaseException | None = None
-    try:
-        yield note
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        entry = AuditEntry(clock(), who, command, note.version, result_of(error), note.message)
-        record(client, app, host, entry, say)
+    return _recording(
+        lambda entry: record(client, app, host, entry, say),
+        who=who,
+        command=command,
+        version=version,
+        message=message,
+        clock=clock,
+    )
 
 
 def record_on_hosts(
@@ -230,7 +249,6 @@ def record_on_hosts(
         say(f"the audit log was not written ({reason})")
 
 
-@contextlib.contextmanager
 def recorded_on_hosts(
     settings: DeploySettings,
     say: Callable[[str], None],
@@ -240,15 +258,13 @@ def recorded_on_hosts(
     version: str,
     message: str = "",
     clock: Callable[[], float] = time.time,
-) -> Iterator[Recording]:
+) -> contextlib.AbstractContextManager[Recording]:
     """The block's action recorded on every host when it ends (`recorded`, for a whole swarm)."""
-    note = Recording(version, message)
-    error: BaseException | None = None
-    try:
-        yield note
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        entry = AuditEntry(clock(), who, command, note.version, result_of(error), note.message)
-        record_on_hosts(settings, entry, say)
+    return _recording(
+        lambda entry: record_on_hosts(settings, entry, say),
+        who=who,
+        command=command,
+        version=version,
+        message=message,
+        clock=clock,
+    )
