@@ -10,10 +10,9 @@
 #   lb     a load balancer terminates TLS; only TRUSTED_LB_ADDRESSES are believed
 # Every mode but off answers on port 80 only the ACME challenge, /nginx-health and a 301 to HTTPS.
 #
-# nginx resolves the upstream name once, at start and on reload, and an upstream block (needed
-# for keepalive) cannot re-resolve it in open-source nginx before 1.27.3. So a watcher checks the
-# name every UPSTREAM_RECHECK_SECONDS (0 turns it off) and reloads nginx when the address
-# changes, e.g. when the web container was recreated and got a new one. Another watches the
+# nginx resolves the upstream name once, at start and on reload: a watcher (stack-nginx-upstream)
+# checks the name every UPSTREAM_RECHECK_SECONDS (0 turns it off) and reloads nginx when its
+# addresses change, e.g. when the web container was recreated and got a new one. Another watches the
 # certificate files every TLS_RECHECK_SECONDS and reloads nginx when they change (a renewal, a
 # rotated secret): a reload is graceful, requests in flight finish on the old workers.
 set -eu
@@ -148,7 +147,7 @@ render_upstream
 render_site
 
 upstream_host=${NGINX_UPSTREAM%:*}
-addresses() { getent ahostsv4 "$upstream_host" 2>/dev/null | sort -u || true; }
+addresses() { sh /usr/local/bin/stack-nginx-upstream addresses "$upstream_host"; }
 certificate_state() { cat "$TLS_CERT_FILE" "$TLS_KEY_FILE" 2>/dev/null | cksum; }
 reload() {
     if [ -s /run/nginx.pid ]; then kill -HUP "$(cat /run/nginx.pid)" || true; fi
@@ -162,17 +161,7 @@ if [ "${1:-}" = nginx ]; then
         sleep 0.5
     done
     if [ "$UPSTREAM_RECHECK_SECONDS" != 0 ]; then
-        (
-            last=$(addresses)
-            while sleep "$UPSTREAM_RECHECK_SECONDS"; do
-                now=$(addresses)
-                if [ -n "$now" ] && [ "$now" != "$last" ]; then
-                    echo "stack-nginx-entrypoint: $upstream_host moved, reloading nginx" >&2
-                    reload
-                fi
-                if [ -n "$now" ]; then last=$now; fi
-            done
-        ) &
+        sh /usr/local/bin/stack-nginx-upstream watch "$upstream_host" "$UPSTREAM_RECHECK_SECONDS" /run/nginx.pid &
     fi
     case "$HTTPS_MODE" in
         files | local | acme)
