@@ -121,25 +121,8 @@ def stop(watcher: subprocess.Popen[str]) -> str:
     return errors
 
 
-def test_addresses_are_the_sorted_set_without_the_canonical_name(
-    stand_ins: dict[str, str],
-) -> None:
-    answer(stand_ins, "10.0.1.21", "10.0.1.18", "10.0.1.20")
-    seen = set()
-    for _ in range(3):  # each call rotates the answer: the first address differs each time
-        found = subprocess.run(
-            ["sh", str(SCRIPT), "addresses", "tasks.app_web"],
-            env=stand_ins,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        seen.add(found.stdout)
-    assert seen == {"10.0.1.18\n10.0.1.20\n10.0.1.21\n"}
-
-
-def test_a_name_that_does_not_resolve_prints_nothing(stand_ins: dict[str, str]) -> None:
-    answer(stand_ins)
+def addresses(stand_ins: dict[str, str]) -> str:
+    """What `stack-nginx-upstream addresses` prints for the name."""
     found = subprocess.run(
         ["sh", str(SCRIPT), "addresses", "tasks.app_web"],
         env=stand_ins,
@@ -147,7 +130,22 @@ def test_a_name_that_does_not_resolve_prints_nothing(stand_ins: dict[str, str]) 
         text=True,
         check=True,
     )
-    assert found.stdout == ""
+    return found.stdout
+
+
+def test_addresses_are_the_sorted_set_without_the_canonical_name(
+    stand_ins: dict[str, str],
+) -> None:
+    answer(stand_ins, "10.0.1.21", "10.0.1.18", "10.0.1.20")
+    seen = set()
+    for _ in range(3):  # each call rotates the answer: the first address differs each time
+        seen.add(addresses(stand_ins))
+    assert seen == {"10.0.1.18\n10.0.1.20\n10.0.1.21\n"}
+
+
+def test_a_name_that_does_not_resolve_prints_nothing(stand_ins: dict[str, str]) -> None:
+    answer(stand_ins)
+    assert addresses(stand_ins) == ""
 
 
 def test_a_round_robin_answer_in_a_new_order_reloads_nothing(stand_ins: dict[str, str]) -> None:
