@@ -13,24 +13,14 @@ class SshTarget:
 
     def plan(self, run: DeployRun) -> list[str]:
         from stackctl.deploy.plan import describe_plan
-        from stackctl.deploy.release import (
-            chosen_values,
-            missing_secrets,
-            source_version,
-            unwanted_secrets,
-        )
+        from stackctl.deploy.release import source_version
+        from stackctl.deploy.secretsplan import secrets_plan
 
-        missing = missing_secrets(run.settings, run.app, run.environment)
         version = source_version(run.settings.project_dir).release()
-        chosen = chosen_values(run.app, run.environment)
-        return describe_plan(
-            run.settings,
-            run.app,
-            version,
-            missing_secrets=missing,
-            chosen=chosen,
-            unwanted_secrets=unwanted_secrets(run.app, run.environment),
-        )
+        return [
+            *describe_plan(run.settings, run.app, version),
+            *secrets_plan(run.settings, run.app, run.environment, doctor_reaches=True),
+        ]
 
     def deploy(self, run: DeployRun, *, message: str = "") -> str:
         from stackctl.deploy.release import check_secrets

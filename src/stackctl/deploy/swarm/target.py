@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 from stackctl.deploy.audit import Recording
@@ -12,19 +12,46 @@ from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
 
 
+ServiceChanges = Callable[[DeployRun, SwarmSettings], list[str]]
+"""The dry run's lines per service: what a deploy would create, update or leave unchanged."""
+
+
+def compared_with_the_swarm(run: DeployRun, options: SwarmSettings) -> list[str]:
+    """The release built and its specs diffed against the swarm's (`swarm.run.dry_run`)."""
+    from stackctl.deploy.swarm.run import dry_run
+
+    return dry_run(run.local, run.settings, options, run.app, run.images, run.environment)
+
+
 class SwarmTarget:
     name = "swarm"
+
+    def __init__(self, service_changes: ServiceChanges = compared_with_the_swarm) -> None:
+        self._service_changes = service_changes
 
     def options(self, run: DeployRun) -> SwarmSettings:
         return load_swarm_settings(run.settings.hosts, dotenv=run.dotenv)
 
     def plan(self, run: DeployRun) -> list[str]:
+        """Each service's change, then what the release's secrets are (as the SSH dry run says
+        them); a deploy that would refuse for its secrets builds nothing and reads no node."""
+        from stackctl.deploy.errors import DeployFailed
         from stackctl.deploy.release import check_secrets
-        from stackctl.deploy.swarm.run import dry_run
+        from stackctl.deploy.secretsplan import secrets_plan
 
-        check_secrets(run.settings, run.app, run.environment)
         options = self.options(run)
-        return dry_run(run.local, run.settings, options, run.app, run.images, run.environment)
+        secrets = secrets_plan(run.settings, run.app, run.environment, doctor_reaches=False)
+        try:
+            check_secrets(run.settings, run.app, run.environment)
+        except DeployFailed:
+            # A deploy would stop here; specs lacking a missing secret would show a change (its
+            # removal) that no deploy makes.
+            return [
+                *secrets,
+                "services not compared with the swarm (nothing built, no node contacted):"
+                " a deploy refuses until the secrets above are right",
+            ]
+        return [*self._service_changes(run, options), *secrets]
 
     def deploy(self, run: DeployRun, *, message: str = "") -> str:
         from stackctl.deploy.release import check_secrets
