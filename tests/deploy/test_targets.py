@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +136,37 @@ def test_both_dry_runs_say_the_same_of_the_secrets_but_how_to_check_them() -> No
     assert without_check(ssh)[-3:] == without_check(swarm)[:3]
     assert ssh[-1] == "missing secrets (a deploy refuses before it starts): SECRET_KEY"
     assert any(line.startswith("check on the hosts: `invoke doctor --host all`") for line in ssh)
+
+
+def test_doctor_on_a_swarm_is_refused_in_one_line_before_any_node() -> None:
+    with pytest.raises(UsageError) as refused:
+        SwarmTarget().doctor(run_for("root@127.0.0.1:9"))
+
+    assert str(refused.value).startswith(
+        "doctor --host checks an SSH deploy's release; a Swarm's tasks are not checked yet"
+    )
+    assert "`docker exec` `python -m gallery.checkconfig` in a task container of web" in str(
+        refused.value
+    )
+
+
+def test_doctor_on_the_ssh_hosts_checks_each_host_and_names_one_it_cannot_reach() -> None:
+    # Port 9 on loopback: nothing answers there.
+    checks = SshTarget().doctor(run_for("root@127.0.0.1:9"))
+
+    assert [(c.name, c.status) for c in checks] == [("host 127.0.0.1:9", "fail")]
+
+
+def test_invoke_doctor_host_with_the_swarm_target_exits_2_naming_the_limit() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "doctor", "--host", "root@127.0.0.1:9"],
+        cwd=ROOT,
+        env={**os.environ, "DEPLOY_TARGET": "swarm"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert "a Swarm's tasks are not checked yet" in result.stderr

@@ -40,7 +40,7 @@ def secrets_plan(
         lines.append(
             f"check on the swarm: `invoke doctor --host` runs `{' '.join(app.check)}` in an SSH"
             " deploy's release only, not yet in a Swarm task: on a node, `docker exec` it in a"
-            f" task container of {(app.proxied or app.roles[0]).service} to see where its"
+            f" task container of {app.checked_role} to see where its"
             " credentials come from"
         )
     unwanted = unwanted_secrets(app, environment)

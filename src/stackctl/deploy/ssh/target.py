@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.target import DeployRun
+
+if TYPE_CHECKING:
+    from stackctl.doctor import Check
 
 
 class SshTarget:
@@ -63,6 +67,12 @@ class SshTarget:
                     " (`invoke deploy`)"
                 )
             yield from logstream.read(found, follow=request.follow, grep=request.grep)
+
+    def doctor(self, run: DeployRun) -> list[Check]:
+        from stackctl.deploy.hosts import connect_host
+        from stackctl.deploy.ssh.hostcheck import check_hosts
+
+        return check_hosts(run.settings, run.app, connect_host)
 
     def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
         from stackctl.deploy import audit, fanout

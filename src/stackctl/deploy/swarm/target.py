@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from stackctl.deploy.audit import Recording
 from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
 from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from stackctl.doctor import Check
 
 
 ServiceChanges = Callable[[DeployRun, SwarmSettings], list[str]]
@@ -75,6 +79,17 @@ class SwarmTarget:
         options = self.options(run)
         with self._recorded(run, "rollback", "") as note:
             note.version = ", ".join(rollback(run.settings, options, run.app, run.console))
+
+    def doctor(self, run: DeployRun) -> list[Check]:
+        # The SSH check runs a one-off container beside the release's, with its secret volume;
+        # a task's Swarm secrets reach no other container, and running the check inside a task
+        # (exec) is not built yet: refused rather than a "deploy first" that misleads.
+        raise UsageError(
+            "doctor --host checks an SSH deploy's release; a Swarm's tasks are not checked yet:"
+            f" on a node, `docker exec` `{' '.join(run.app.check) or 'x-deploy.check'}` in a"
+            f" task container of {run.app.checked_role}"
+            " (DEPLOY_TARGET=hosts checks the SSH deploy's hosts)"
+        )
 
     def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
         from stackctl.deploy import audit
