@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from invoke import Program
 from rich.console import Console
 
 from stackctl.deploy.appdef import load_for_deploy
@@ -19,15 +17,14 @@ from stackctl.deploy.swarm.target import SwarmTarget
 from stackctl.deploy.target import DeployRun, Target
 from stackctl.deploy.targets import choose
 from stackctl.errors import SettingsError, UsageError
+from support.tasks_module import load_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
+APP_SECRETS = {"SECRET_KEY": "k", "GALLERY_API_TOKEN": "t", "GALLERY_ADMIN_PASSWORD_HASH": "h"}
 
 
 def no_engine(stack: Any) -> Any:
     raise AssertionError("this command must not reach the local engine")
-
-
-APP_SECRETS = {"SECRET_KEY": "k", "GALLERY_API_TOKEN": "t", "GALLERY_ADMIN_PASSWORD_HASH": "h"}
 
 
 def run_for(hosts: str = "a,b", environment: dict[str, str] | None = None) -> DeployRun:
@@ -157,16 +154,14 @@ def test_doctor_on_the_ssh_hosts_checks_each_host_and_names_one_it_cannot_reach(
     assert [(c.name, c.status) for c in checks] == [("host 127.0.0.1:9", "fail")]
 
 
-def test_invoke_doctor_host_with_the_swarm_target_exits_2_naming_the_limit() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", "doctor", "--host", "root@127.0.0.1:9"],
-        cwd=ROOT,
-        env={**os.environ, "DEPLOY_TARGET": "swarm"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_invoke_doctor_host_with_the_swarm_target_exits_2_naming_the_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEPLOY_TARGET", "swarm")
+    program = Program(namespace=load_tasks().ns)
 
-    assert result.returncode == 2, result.stderr
-    assert "a Swarm's tasks are not checked yet" in result.stderr
+    with pytest.raises(SystemExit) as exited:
+        program.run(["invoke", "doctor", "--host", "root@127.0.0.1:9"])
+
+    assert exited.value.code == 2
+    assert "a Swarm's tasks are not checked yet" in capsys.readouterr().err
