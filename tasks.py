@@ -247,7 +247,8 @@ def config(c: Context, profile: list[str] | None = None) -> None:
     help={
         "host": "check this deploy host instead ([user@]host[:port], repeat; `all`: DEPLOY_HOSTS):"
         " the app's own settings check in its running release, where its OSS credentials come"
-        " from and whether the host's metadata service answers with a role"
+        " from and whether the host's metadata service answers with a role (an SSH deploy's"
+        " hosts; not yet a Swarm's tasks)"
     },
 )
 @reporting_errors
@@ -258,11 +259,8 @@ def doctor(c: Context, host: list[str] | None = None) -> None:
     from stackctl.doctor import app_settings_check, blocking, diagnose, summary
 
     if host:
-        from stackctl.deploy.hosts import connect_host
-        from stackctl.deploy.ssh.hostcheck import check_hosts
-
-        settings = deploy_settings(c, hosts=tuple(h for h in host if h != "all"))
-        checks = check_hosts(settings, deploy_app(settings)[1], connect_host)
+        run = deploy_run(c, hosts=tuple(h for h in host if h != "all"))
+        checks = choose_target(None).doctor(run)
     else:
         # The app checks its own settings: stackctl runs its command and never imports it.
         check_app = app_settings_check([sys.executable, "-m", "gallery.checkconfig"])

@@ -194,14 +194,13 @@ def test_the_check_command_is_a_list_of_words(tmp_path: Path) -> None:
 def test_the_dry_run_says_which_oss_secrets_ship_and_how_to_check_the_hosts(
     tmp_path: Path,
 ) -> None:
-    from stackctl.deploy.plan import describe_plan
-    from stackctl.deploy.release import chosen_values
+    from stackctl.deploy.secretsplan import secrets_plan
 
     settings = settings_with(tmp_path, {**APP_SECRETS, "OSS_CREDENTIALS": "ecs-ram-role"})
     app = app_with()
     environment = release_environment(settings, environ={}, app=app)
 
-    lines = describe_plan(settings, app, "v1", chosen=chosen_values(app, environment))
+    lines = secrets_plan(settings, app, environment, doctor_reaches=True)
 
     assert (
         "OSS_CREDENTIALS=ecs-ram-role (the roles' environment): ships none; never ships"
@@ -214,8 +213,7 @@ def test_the_dry_run_says_which_oss_secrets_ship_and_how_to_check_the_hosts(
 
 
 def test_the_dry_run_names_a_key_the_deploy_would_refuse(tmp_path: Path) -> None:
-    from stackctl.deploy.plan import describe_plan
-    from stackctl.deploy.release import chosen_values, unwanted_secrets
+    from stackctl.deploy.secretsplan import secrets_plan
 
     settings = settings_with(
         tmp_path, {**APP_SECRETS, "OSS_CREDENTIALS": "ecs-ram-role", "OSS_ACCESS_KEY_ID": "LTAIx"}
@@ -223,13 +221,7 @@ def test_the_dry_run_names_a_key_the_deploy_would_refuse(tmp_path: Path) -> None
     app = app_with()
     environment = release_environment(settings, environ={}, app=app)
 
-    lines = describe_plan(
-        settings,
-        app,
-        "v1",
-        chosen=chosen_values(app, environment),
-        unwanted_secrets=unwanted_secrets(app, environment),
-    )
+    lines = secrets_plan(settings, app, environment, doctor_reaches=True)
 
     assert lines[-1] == (
         "given but unused by this mode (a deploy refuses before it starts): OSS_ACCESS_KEY_ID"

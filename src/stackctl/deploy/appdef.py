@@ -127,6 +127,12 @@ class AppDefinition:
     def proxied(self) -> Role | None:
         return next((r for r in self.roles if r.proxy_port is not None), None)
 
+    @property
+    def checked_role(self) -> str:
+        """The role whose running release `x-deploy.check` runs beside: the proxied one (it
+        serves the users), else the first."""
+        return (self.proxied or self.roles[0]).service
+
     def roles_on(self, host: str) -> tuple[Role, ...]:
         return tuple(r for r in self.roles if r.hosts is None or host in r.hosts)
 

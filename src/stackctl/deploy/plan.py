@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackctl.deploy.appdef import AppDefinition, SecretsBy
+from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.settings import DeploySettings, HostAddress
 
 
@@ -15,12 +15,9 @@ def describe_plan(
     settings: DeploySettings,
     app: AppDefinition,
     version: str,
-    *,
-    missing_secrets: list[str] | None = None,
-    chosen: list[tuple[SecretsBy, str]] | None = None,
-    unwanted_secrets: list[str] | None = None,
 ) -> list[str]:
-    """The dry run: every step a deploy would take, with no host contacted and nothing built."""
+    """The SSH dry run's steps: every one a deploy would take, with no host contacted and nothing
+    built (what it says of the secrets: `secretsplan.secrets_plan`)."""
     ship = (
         f"push to {settings.registry} and pull on each host"
         if settings.registry
@@ -74,26 +71,4 @@ def describe_plan(
         "release the lock",
     ]
     lines.extend(f"  each host: {step}" for step in steps if step)
-    for rule, value in chosen or []:
-        needed = ", ".join(rule.needed(value)) or "none"
-        unused = ", ".join(rule.unused(value))
-        lines.append(
-            f"{rule.setting}={value} (the roles' environment): ships {needed}"
-            + (f"; never ships {unused} (refused if given)" if unused else "")
-        )
-    if app.check:
-        lines.append(
-            f"check on the hosts: `invoke doctor --host all` runs `{' '.join(app.check)}` in the"
-            " running release there (e.g. where its credentials come from, whether the host's"
-            " metadata service answers with a role)"
-        )
-    if unwanted_secrets:
-        lines.append(
-            "given but unused by this mode (a deploy refuses before it starts):"
-            f" {', '.join(unwanted_secrets)}"
-        )
-    if missing_secrets:
-        lines.append(
-            f"missing secrets (a deploy refuses before it starts): {', '.join(missing_secrets)}"
-        )
     return lines

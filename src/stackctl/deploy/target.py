@@ -15,6 +15,8 @@ the release's images built on first use) and does the rest:
 - `metrics`: the one-screen summary from every web, worker and proxy container (SSH: per
   host; Swarm: per task, on its node).
 - `audit`: each host's audit log (`deploy/audit.py`; Swarm: each node keeps a copy).
+- `doctor` (`invoke doctor --host`): SSH, the app's own check (`x-deploy.check`) in each host's
+  running release; Swarm, not yet (refused in one line: its tasks are not checked).
 
 Room is left for what the operate issue adds next (exec, details) and for a TLS / proxy hook:
 each is one more method here, and each target says what it does with it.
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     import docker
     from rich.console import Console
 
+    from stackctl.doctor import Check
     from stackctl.settings import StackSettings
 
 
@@ -100,4 +103,9 @@ class Target(Protocol):
     def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
         """`invoke metrics`' one screen from the deployed containers (request.hosts: only
         those), scraped inside each through its host's engine."""
+        ...
+
+    def doctor(self, run: DeployRun) -> list[Check]:
+        """`invoke doctor --host`: the app's own settings check (`x-deploy.check`) where the
+        release runs, one Check per host."""
         ...

@@ -31,7 +31,7 @@ def running_role_container(
     client: docker.DockerClient, app: AppDefinition, name: str
 ) -> str | None:
     """The running container of the app's proxied role (else its first role) on the host."""
-    role = (app.proxied or app.roles[0]).service
+    role = app.checked_role
     for release in releases.releases(client, name):
         if role in release.running_roles:
             return release.containers[role]

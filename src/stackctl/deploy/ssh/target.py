@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.target import DeployRun
+
+if TYPE_CHECKING:
+    from stackctl.doctor import Check
 
 
 class SshTarget:
@@ -13,24 +17,14 @@ class SshTarget:
 
     def plan(self, run: DeployRun) -> list[str]:
         from stackctl.deploy.plan import describe_plan
-        from stackctl.deploy.release import (
-            chosen_values,
-            missing_secrets,
-            source_version,
-            unwanted_secrets,
-        )
+        from stackctl.deploy.release import source_version
+        from stackctl.deploy.secretsplan import secrets_plan
 
-        missing = missing_secrets(run.settings, run.app, run.environment)
         version = source_version(run.settings.project_dir).release()
-        chosen = chosen_values(run.app, run.environment)
-        return describe_plan(
-            run.settings,
-            run.app,
-            version,
-            missing_secrets=missing,
-            chosen=chosen,
-            unwanted_secrets=unwanted_secrets(run.app, run.environment),
-        )
+        return [
+            *describe_plan(run.settings, run.app, version),
+            *secrets_plan(run.settings, run.app, run.environment, doctor_reaches=True),
+        ]
 
     def deploy(self, run: DeployRun, *, message: str = "") -> str:
         from stackctl.deploy.release import check_secrets
@@ -73,6 +67,12 @@ class SshTarget:
                     " (`invoke deploy`)"
                 )
             yield from logstream.read(found, follow=request.follow, grep=request.grep)
+
+    def doctor(self, run: DeployRun) -> list[Check]:
+        from stackctl.deploy.hosts import connect_host
+        from stackctl.deploy.ssh.hostcheck import check_hosts
+
+        return check_hosts(run.settings, run.app, connect_host)
 
     def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
         from stackctl.deploy import audit, fanout

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from stackctl.deploy.audit import Recording
 from stackctl.deploy.logview import LogLine, LogRequest
@@ -11,20 +12,50 @@ from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
 from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
 
+if TYPE_CHECKING:
+    from stackctl.doctor import Check
+
+
+ServiceChanges = Callable[[DeployRun, SwarmSettings], list[str]]
+"""The dry run's lines per service: what a deploy would create, update or leave unchanged."""
+
+
+def compared_with_the_swarm(run: DeployRun, options: SwarmSettings) -> list[str]:
+    """The release built and its specs diffed against the swarm's (`swarm.run.dry_run`)."""
+    from stackctl.deploy.swarm.run import dry_run
+
+    return dry_run(run.local, run.settings, options, run.app, run.images, run.environment)
+
 
 class SwarmTarget:
     name = "swarm"
+
+    def __init__(self, service_changes: ServiceChanges = compared_with_the_swarm) -> None:
+        self._service_changes = service_changes
 
     def options(self, run: DeployRun) -> SwarmSettings:
         return load_swarm_settings(run.settings.hosts, dotenv=run.dotenv)
 
     def plan(self, run: DeployRun) -> list[str]:
+        """Each service's change, then what the release's secrets are (as the SSH dry run says
+        them); a deploy that would refuse for its secrets builds nothing and reads no node."""
+        from stackctl.deploy.errors import DeployFailed
         from stackctl.deploy.release import check_secrets
-        from stackctl.deploy.swarm.run import dry_run
+        from stackctl.deploy.secretsplan import secrets_plan
 
-        check_secrets(run.settings, run.app, run.environment)
         options = self.options(run)
-        return dry_run(run.local, run.settings, options, run.app, run.images, run.environment)
+        secrets = secrets_plan(run.settings, run.app, run.environment, doctor_reaches=False)
+        try:
+            check_secrets(run.settings, run.app, run.environment)
+        except DeployFailed:
+            # A deploy would stop here; specs lacking a missing secret would show a change (its
+            # removal) that no deploy makes.
+            return [
+                *secrets,
+                "services not compared with the swarm (nothing built, no node contacted):"
+                " a deploy refuses until the secrets above are right",
+            ]
+        return [*self._service_changes(run, options), *secrets]
 
     def deploy(self, run: DeployRun, *, message: str = "") -> str:
         from stackctl.deploy.release import check_secrets
@@ -48,6 +79,17 @@ class SwarmTarget:
         options = self.options(run)
         with self._recorded(run, "rollback", "") as note:
             note.version = ", ".join(rollback(run.settings, options, run.app, run.console))
+
+    def doctor(self, run: DeployRun) -> list[Check]:
+        # The SSH check runs a one-off container beside the release's, with its secret volume;
+        # a task's Swarm secrets reach no other container, and running the check inside a task
+        # (exec) is not built yet: refused rather than a "deploy first" that misleads.
+        raise UsageError(
+            "doctor --host checks an SSH deploy's release; a Swarm's tasks are not checked yet:"
+            f" on a node, `docker exec` `{' '.join(run.app.check) or 'x-deploy.check'}` in a"
+            f" task container of {run.app.checked_role}"
+            " (DEPLOY_TARGET=hosts checks the SSH deploy's hosts)"
+        )
 
     def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
         from stackctl.deploy import audit
