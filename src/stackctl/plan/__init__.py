@@ -1,0 +1,2 @@
+"""What `up` wants each container to be: its configuration and config hash, and what to keep,
+start, recreate or create (converge), with the secrets it mounts (secretmounts). Pure: no engine."""
