@@ -60,7 +60,7 @@ def workspace(
     profiles: list[str] | None = None,
     services: list[str] | None = None,
 ) -> Any:
-    from stackctl.workspace import load_workspace
+    from stackctl.stack.workspace import load_workspace
 
     return load_workspace(
         PROJECT_DIR,
@@ -79,7 +79,7 @@ def open_stack(
     found: Any = None,
 ) -> Any:
     from stackctl.engine import connect
-    from stackctl.stack import Stack
+    from stackctl.stack.stack import Stack
 
     found = found or workspace(c, mode, profiles, services)
     return Stack(connect(found.settings), found.project, found.settings, console())
@@ -188,7 +188,7 @@ def logs(
     c: Context, service: list[str] | None = None, follow: bool = False, tail: str | None = None
 ) -> None:
     """Show the stack's logs, each line prefixed with its service."""
-    from stackctl.logs import tail_lines
+    from stackctl.stack.logs import tail_lines
 
     lines = tail_lines(tail)  # Invoke hands `--tail 50` over as the text "50"
     for line in open_stack(c).logs(services_of(service), follow=follow, tail=lines):
@@ -221,8 +221,8 @@ def build(c: Context, service: list[str] | None = None, force: bool = False) -> 
 @reporting_errors
 def base(c: Context, only: list[str] | None = None, force: bool = False) -> None:
     """Build the base images offline (debootstrap from Debian's mirror): no registry needed."""
-    from stackctl.baseimages import build_offline_base_images
     from stackctl.engine import connect
+    from stackctl.images.baseimages import build_offline_base_images
 
     settings = workspace(c).settings
     out = console()
@@ -256,7 +256,7 @@ def doctor(c: Context, host: list[str] | None = None) -> None:
     """Check what `invoke up` needs here, one line each with what to do; exit 1 if blocked."""
     from rich.markup import escape
 
-    from stackctl.doctor import app_settings_check, blocking, diagnose, summary
+    from stackctl.doctor.doctor import app_settings_check, blocking, diagnose, summary
 
     if host:
         run = deploy_run(c, hosts=tuple(h for h in host if h != "all"))
@@ -495,7 +495,7 @@ def deploy_logs(
     import time
 
     from stackctl.deploy.logview import log_request, prefixed
-    from stackctl.logs import tail_lines
+    from stackctl.stack.logs import tail_lines
 
     chosen = choose_target(target)
     run = deploy_run(c)
@@ -530,7 +530,7 @@ def deploy_audit(
     """Who deployed, rolled back or changed an accessory, when, which version, with what
     result: each host's audit log."""
     from stackctl.deploy.logview import chosen_hosts
-    from stackctl.logs import tail_lines
+    from stackctl.stack.logs import tail_lines
 
     chosen = choose_target(target)
     run = deploy_run(c)
@@ -602,7 +602,7 @@ def remainder_args(c: Context) -> list[str]:
 @reporting_errors
 def run_image_tests(c: Context, service: str = "web") -> None:
     """Run pytest inside the web image's test stage, beside the stack's redis: `-- -k NAME`."""
-    from stackctl.oneoff import run_tests
+    from stackctl.stack.oneoff import run_tests
 
     code = run_tests(open_stack(c), remainder_args(c), write=write_out, service=service)
     if code:
@@ -619,7 +619,7 @@ def run_image_tests(c: Context, service: str = "web") -> None:
 @reporting_errors
 def exec_(c: Context, service: str, user: str = "") -> None:
     """Run a command in a service's container: `invoke exec redis -- redis-cli info`."""
-    from stackctl.execute import exec_in
+    from stackctl.stack.execute import exec_in
 
     stack = open_stack(c)
     code = exec_in(
@@ -633,7 +633,7 @@ def exec_(c: Context, service: str, user: str = "") -> None:
 @reporting_errors
 def shell(c: Context, service: str = "web") -> None:
     """A Flask shell (app, settings, redis, bucket in scope) in the running web container."""
-    from stackctl.execute import exec_in
+    from stackctl.stack.execute import exec_in
 
     command = ["flask", "--app", "gallery", "shell"]
     code = exec_in(open_stack(c), service, command, interactive=True, write=write_bytes)
@@ -650,8 +650,8 @@ def shell(c: Context, service: str = "web") -> None:
 @reporting_errors
 def metrics(c: Context, seconds: float = 5.0) -> None:
     """One screen of the running stack's metrics: req/s, p50/p99, 5xx, queue depth, failures."""
-    from stackctl.metricsscrape import SCRAPES, Target, scrape_all, two_scrapes
-    from stackctl.metricsview import render, summarize
+    from stackctl.stack.metricsscrape import SCRAPES, Target, scrape_all, two_scrapes
+    from stackctl.stack.metricsview import render, summarize
 
     if seconds < 0:
         raise Exit(f"error: --seconds {seconds:g}: give 0 or more seconds", code=1)

@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from stackctl.workspace import load_workspace
+from stackctl.stack.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "tests" / "bench"

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
-from stackctl.workspace import load_workspace
+from stackctl.stack.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stackctl.doctor import nox_pythons
+from stackctl.doctor.doctor import nox_pythons
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

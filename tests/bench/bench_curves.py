@@ -46,7 +46,7 @@ from bench_stack import remove_project_images, running_copy  # noqa: E402
 from bench_throughput import Meters, as_seed, cgroup_cpu_seconds, window  # noqa: E402
 from generated_stack import BASE_IMAGE, generated_compose  # noqa: E402
 
-from stackctl.stack import Stack  # noqa: E402
+from stackctl.stack.stack import Stack  # noqa: E402
 
 COMMAND_SECONDS = 600  # the most one up/down of a generated stack may take before the run stops
 

@@ -24,7 +24,7 @@ ROOT = HERE.parents[1]
 from bench_stack import running_copy  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a script)
-from stackctl.stack import Stack  # noqa: E402
+from stackctl.stack.stack import Stack  # noqa: E402
 from support.http_upload import post_png  # noqa: E402
 
 SIDE = 7000

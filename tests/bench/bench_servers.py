@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench_stack import remove_project_images, running_copy  # noqa: E402
 from bench_throughput import Meters, window  # noqa: E402
 
-from stackctl.stack import Stack  # noqa: E402
+from stackctl.stack.stack import Stack  # noqa: E402
 from support.http_upload import png, post_png  # noqa: E402
 
 # Built on the shipped runtime stage: pip is back for the install (slim-venv took it out), and the

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a script)
 from stackctl.engine import connect  # noqa: E402
-from stackctl.stack import Stack  # noqa: E402
-from stackctl.workspace import load_workspace  # noqa: E402
+from stackctl.stack.stack import Stack  # noqa: E402
+from stackctl.stack.workspace import load_workspace  # noqa: E402
 from support.stack_copy import copy_project  # noqa: E402
 
 

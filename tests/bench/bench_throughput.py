@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_stack import running_copy  # noqa: E402
 
-from stackctl.stack import Stack  # noqa: E402
+from stackctl.stack.stack import Stack  # noqa: E402
 
 # The seed's web: Flask's own server (threaded), on the port the stack's health check asks.
 SEED_COMMAND = (

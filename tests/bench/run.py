@@ -142,7 +142,7 @@ def compose_for_peers(directory: Path) -> str:
     every second (PEER_HEALTH_INTERVAL): `up --wait` and depends_on's service_healthy wait for
     Docker's own first check, an interval after each start, so 1 s is their best setting
     (compose.yaml's 5 s would add 4 s to every level of theirs; ours runs the check itself)."""
-    from stackctl.buildargs import buildargs_for
+    from stackctl.images.buildargs import buildargs_for
     from stackctl.settings import load_settings
 
     args = buildargs_for(load_settings(directory, os.environ))

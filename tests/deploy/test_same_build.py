@@ -14,7 +14,7 @@ from stackctl.compose import load_project
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.release import ReleaseImages, SourceVersion, build_release
 from stackctl.settings import load_settings
-from stackctl.stack import Stack
+from stackctl.stack.stack import Stack
 from support.deploy_hosts import ROOT, compose_environ, deploy_app
 
 pytestmark = pytest.mark.engine

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from stackctl.converge import image_name
 from stackctl.engine import connect
-from stackctl.execute import exec_in
-from stackctl.stack import Stack
-from stackctl.workspace import load_workspace
+from stackctl.plan.converge import image_name
+from stackctl.stack.execute import exec_in
+from stackctl.stack.stack import Stack
+from stackctl.stack.workspace import load_workspace
 
 pytestmark = pytest.mark.engine
 

@@ -17,10 +17,10 @@ import pytest
 from rich.console import Console
 
 from stackctl.engine import connect
-from stackctl.metricsscrape import SCRAPES, Target, scrape, scrape_all
-from stackctl.metricsview import Unreachable, render, summarize
-from stackctl.stack import Stack
-from stackctl.workspace import load_workspace
+from stackctl.stack.metricsscrape import SCRAPES, Target, scrape, scrape_all
+from stackctl.stack.metricsview import Unreachable, render, summarize
+from stackctl.stack.stack import Stack
+from stackctl.stack.workspace import load_workspace
 from support.http_upload import png, post_png
 from support.stack_copy import copy_project
 

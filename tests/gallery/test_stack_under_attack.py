@@ -19,8 +19,8 @@ from rich.console import Console
 
 from gallery.settings import DEV_API_TOKEN
 from stackctl.engine import connect
-from stackctl.stack import Stack
-from stackctl.workspace import load_workspace
+from stackctl.stack.stack import Stack
+from stackctl.stack.workspace import load_workspace
 from support.http_upload import png, post_png
 from support.stack_copy import copy_project
 

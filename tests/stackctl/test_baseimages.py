@@ -12,14 +12,14 @@ import docker
 import pytest
 from rich.console import Console
 
-from stackctl.baseimages import (
+from stackctl.errors import BuildError
+from stackctl.images.baseimages import (
     DEBIAN_IMAGE,
     OFFLINE_BASE_LABEL,
     _slim_rootfs,
     build_offline_base_images,
     missing_base_images,
 )
-from stackctl.errors import BuildError
 from stackctl.settings import StackSettings
 
 

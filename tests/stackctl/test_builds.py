@@ -14,10 +14,10 @@ import pytest
 from docker.errors import ImageNotFound
 from rich.console import Console
 
-from stackctl.builds import build_services
-from stackctl.dockerfile import copied_sources
 from stackctl.errors import BuildError
-from stackctl.workspace import load_workspace
+from stackctl.images.builds import build_services
+from stackctl.images.dockerfile import copied_sources
+from stackctl.stack.workspace import load_workspace
 
 MULTI_STAGE = (
     "FROM base AS deps\n"

@@ -22,7 +22,7 @@ from stackctl.compose import (
     VolumeSpec,
     load_project,
 )
-from stackctl.workspace import load_workspace
+from stackctl.stack.workspace import load_workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

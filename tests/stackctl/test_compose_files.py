@@ -10,7 +10,7 @@ from stackctl.compose.durations import parse_duration
 from stackctl.compose.envfiles import read_dotenv, read_env_file
 from stackctl.compose.yamlfile import load_yaml
 from stackctl.errors import ComposeError
-from stackctl.workspace import load_workspace
+from stackctl.stack.workspace import load_workspace
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,9 @@ import pytest
 
 from stackctl.compose import Project, ServiceSpec
 from stackctl.compose.durations import parse_duration
-from stackctl.converge import image_name
-from stackctl.secretmounts import secret_target
-from stackctl.workspace import load_workspace
+from stackctl.plan.converge import image_name
+from stackctl.plan.secretmounts import secret_target
+from stackctl.stack.workspace import load_workspace
 from support.compose_texts import COMPOSE_KEYS, SMALL_STACK
 
 pytestmark = pytest.mark.engine

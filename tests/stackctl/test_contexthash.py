@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
-from stackctl.contexthash import SentPaths, files_digest
-from stackctl.dockerfile import copied_sources
+from stackctl.images.contexthash import SentPaths, files_digest
+from stackctl.images.dockerfile import copied_sources
 
 
 def test_copied_sources_are_the_context_paths_of_copy_and_add() -> None:

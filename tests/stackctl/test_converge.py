@@ -26,16 +26,16 @@ from stackctl.compose import (
     Ulimit,
     VolumeSpec,
 )
-from stackctl.converge import (
+from stackctl.engine.models import Container
+from stackctl.plan.converge import (
     MountConfig,
     container_config,
     container_name,
     plan_replicas,
     plan_service,
 )
-from stackctl.engine.models import Container
 from stackctl.settings import StackSettings
-from stackctl.stack import Stack
+from stackctl.stack.stack import Stack
 
 IMAGE_ID = "sha256:abc"
 
@@ -266,8 +266,8 @@ def test_container_name_replaces_compose_numbering() -> None:
 
 
 def test_one_health_check_mapping_serves_up_the_ssh_deploy_and_swarm() -> None:
-    from stackctl.converge import health_config
     from stackctl.engine.healthchecks import create_healthcheck, swarm_healthcheck
+    from stackctl.plan.converge import health_config
 
     check = health_config(web())
     assert check is not None
@@ -283,7 +283,7 @@ def test_one_health_check_mapping_serves_up_the_ssh_deploy_and_swarm() -> None:
 
 
 def test_a_disabled_check_is_kept_by_up_and_left_out_by_a_deploy() -> None:
-    from stackctl.converge import health_config
+    from stackctl.plan.converge import health_config
 
     disabled = web(healthcheck=HealthcheckSpec(test=["NONE"]))
     found = health_config(disabled)

@@ -17,17 +17,18 @@ from typing import Any
 import docker.errors
 import pytest
 
-from stackctl import doctor, labels
+from stackctl import labels
 from stackctl.compose import PortSpec, Project, ServiceSpec
-from stackctl.doctor import Check, PortHolder
+from stackctl.doctor import doctor
+from stackctl.doctor.doctor import Check, PortHolder
 from stackctl.errors import EngineUnreachable
-from stackctl.probes import bind_error, head_error, runnable_python, shown_url
 from stackctl.settings import (
     DEFAULT_NGINX_BASE,
     DEFAULT_PYTHON_BASE,
     DEFAULT_REDIS_BASE,
     StackSettings,
 )
+from stackctl.stack.probes import bind_error, head_error, runnable_python, shown_url
 
 ROOT = Path(__file__).resolve().parents[2]
 GB = 1_000_000_000

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tls_material import write_pair
 
-from stackctl.doctor import check_https
+from stackctl.doctor.doctor import check_https
 from stackctl.tls.settings import load_https_settings
 
 

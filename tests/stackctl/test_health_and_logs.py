@@ -10,8 +10,8 @@ from rich.console import Console
 
 from stackctl import labels
 from stackctl.errors import ServiceUnhealthy, StackError
-from stackctl.health import HealthWaiter
-from stackctl.logs import log_lines, tail_lines
+from stackctl.stack.health import HealthWaiter
+from stackctl.stack.logs import log_lines, tail_lines
 
 
 class ScriptedApi:
@@ -217,7 +217,7 @@ def test_the_check_command_is_docker_s_own_reading_of_the_test(
 
 
 def test_own_checks_start_soon_and_double_their_gap_up_to_a_quarter_second() -> None:
-    from stackctl.health import OwnChecks
+    from stackctl.stack.health import OwnChecks
 
     now = [100.0]
     api = CheckedApi(exit_code=1)
@@ -243,7 +243,7 @@ def test_own_checks_start_soon_and_double_their_gap_up_to_a_quarter_second() -> 
 
 
 def test_a_short_interval_keeps_its_own_pace_but_no_faster_than_every_50_ms() -> None:
-    from stackctl.health import OwnChecks
+    from stackctl.stack.health import OwnChecks
 
     now = [0.0]
     api = CheckedApi(exit_code=1)
@@ -280,7 +280,7 @@ def test_checking_now_a_container_without_a_check_or_gone_is_no_pass() -> None:
 
 
 def test_only_a_run_still_ahead_times_a_wait() -> None:
-    from stackctl.health import OwnChecks
+    from stackctl.stack.health import OwnChecks
 
     now = [100.0]
     api = CheckedApi(exit_code=1)
@@ -295,7 +295,7 @@ def test_only_a_run_still_ahead_times_a_wait() -> None:
 
 
 def test_a_long_interval_is_checked_once_a_second() -> None:
-    from stackctl.health import OwnChecks
+    from stackctl.stack.health import OwnChecks
 
     now = [0.0]
     api = CheckedApi(exit_code=1)
@@ -311,7 +311,7 @@ def test_a_long_interval_is_checked_once_a_second() -> None:
 def test_a_change_wakes_a_wait_at_once() -> None:
     import threading
 
-    from stackctl.health import Changes
+    from stackctl.stack.health import Changes
 
     changes = Changes()
     seen = changes.seen()
@@ -362,7 +362,7 @@ class EventsApi:
 
 
 def test_watching_counts_the_project_s_events_and_closes_the_stream() -> None:
-    from stackctl.health import Changes
+    from stackctl.stack.health import Changes
 
     changes, stream = Changes(), EventStream()
     api = EventsApi(stream)
@@ -376,7 +376,7 @@ def test_watching_counts_the_project_s_events_and_closes_the_stream() -> None:
 
 
 def test_without_an_event_stream_the_block_runs_and_waits_poll() -> None:
-    from stackctl.health import Changes
+    from stackctl.stack.health import Changes
 
     changes = Changes()
     with changes.watching(EventsApi(None), "shop"):

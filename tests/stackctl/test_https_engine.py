@@ -38,10 +38,10 @@ from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 
 from stackctl.engine import connect
-from stackctl.stack import Stack
+from stackctl.stack.stack import Stack
+from stackctl.stack.workspace import load_workspace
 from stackctl.tls.localca import ensure_local_ca, ensure_server_certificate
 from stackctl.tls.prepare import prepare_https
-from stackctl.workspace import load_workspace
 from support.http_upload import png
 from support.loopback import free_port
 from support.stack_copy import copy_project

@@ -9,9 +9,9 @@ import pytest
 from tls_material import NOW, write_pair
 
 from stackctl.errors import CertificateRefused, SettingsError
+from stackctl.stack.workspace import load_workspace
 from stackctl.tls.prepare import prepare_https
 from stackctl.tls.settings import LETS_ENCRYPT, ONE_YEAR, load_https_settings
-from stackctl.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,10 +17,10 @@ import docker
 import pytest
 from rich.console import Console
 
-from stackctl.buildargs import buildargs_for, extra_certificates
-from stackctl.dockerfile import base_images_of
 from stackctl.errors import BaseImageMissing, BuildError
-from stackctl.images import build_image
+from stackctl.images.buildargs import buildargs_for, extra_certificates
+from stackctl.images.dockerfile import base_images_of
+from stackctl.images.images import build_image
 from stackctl.settings import StackSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

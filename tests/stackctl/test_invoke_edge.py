@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from invoke import Program
 
-from stackctl.health import logs_hint
+from stackctl.stack.health import logs_hint
 from support.tasks_module import load_tasks
 
 ROOT = Path(__file__).resolve().parents[2]

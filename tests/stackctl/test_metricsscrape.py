@@ -12,8 +12,8 @@ from typing import Any
 import docker.errors
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from stackctl.metricsscrape import NGINX_SCRAPE, SCRAPES, Target, scrape, scrape_all
-from stackctl.metricsview import Unreachable
+from stackctl.stack.metricsscrape import NGINX_SCRAPE, SCRAPES, Target, scrape, scrape_all
+from stackctl.stack.metricsview import Unreachable
 from support.loopback import free_port
 
 

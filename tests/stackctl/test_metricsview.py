@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackctl.metricsview import (
+from stackctl.stack.metricsview import (
     MetricsTextError,
     Unreachable,
     parse,

@@ -8,7 +8,7 @@ import pytest
 
 from stackctl.compose.merge import merge
 from stackctl.errors import ComposeError
-from stackctl.workspace import load_workspace
+from stackctl.stack.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.errors import ComposeError
-from stackctl.oneoff import TestSetup, load_test_setup
+from stackctl.stack.oneoff import TestSetup, load_test_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 

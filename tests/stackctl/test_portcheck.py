@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from stackctl.compose import Project, load_project
-from stackctl.portcheck import PortTaken, engine_is_local, refuse_taken_ports
-from stackctl.portholders import PortHolder, process_holding
+from stackctl.stack.portcheck import PortTaken, engine_is_local, refuse_taken_ports
+from stackctl.stack.portholders import PortHolder, process_holding
 
 COMPOSE = """
 name: shop

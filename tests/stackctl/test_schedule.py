@@ -1,4 +1,4 @@
-"""stackctl.schedule: services start along the dependency graph, waits run side by side."""
+"""stackctl.stack.schedule: services start along the dependency graph, waits run side by side."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from stackctl.schedule import start_in_graph
+from stackctl.stack.schedule import start_in_graph
 
 # The project's own shape: web and worker need redis and fakeoss healthy; nginx needs web.
 ORDER = ["fakeoss", "redis", "web", "worker", "nginx"]
@@ -143,8 +143,8 @@ def test_a_failing_start_is_raised_once_the_others_are_done() -> None:
 def test_down_stops_dependants_first_and_the_rest_side_by_side() -> None:
     from pathlib import Path
 
-    from stackctl.stack import dependants, stop_order
-    from stackctl.workspace import load_workspace
+    from stackctl.stack.stack import dependants, stop_order
+    from stackctl.stack.workspace import load_workspace
 
     root = Path(__file__).resolve().parents[2]
     project = load_workspace(root, environ={}, mode="production").project

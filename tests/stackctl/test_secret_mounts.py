@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackctl.compose import load_project
-from stackctl.converge import MountConfig, container_config
+from stackctl.plan.converge import MountConfig, container_config
 
 
 def test_a_service_secret_is_a_read_only_mount_and_not_in_the_environment(tmp_path: Path) -> None:

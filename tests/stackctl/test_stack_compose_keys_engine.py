@@ -18,9 +18,9 @@ import pytest
 from rich.console import Console
 
 from stackctl.engine import connect
-from stackctl.execute import exec_in
-from stackctl.stack import Stack
-from stackctl.workspace import load_workspace
+from stackctl.stack.execute import exec_in
+from stackctl.stack.stack import Stack
+from stackctl.stack.workspace import load_workspace
 from support.compose_texts import COMPOSE_KEYS as COMPOSE
 
 pytestmark = pytest.mark.engine

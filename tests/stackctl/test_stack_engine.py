@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from stackctl import labels
-from stackctl.oneoff import run_tests
+from stackctl.stack.oneoff import run_tests
 from support.stack_copy import copy_project
 from support.stacks import (
     WELCOME,

@@ -11,9 +11,9 @@ from rich.console import Console
 
 from stackctl.engine import connect
 from stackctl.errors import ServiceUnhealthy
-from stackctl.execute import exec_in
-from stackctl.stack import Stack
-from stackctl.workspace import load_workspace
+from stackctl.stack.execute import exec_in
+from stackctl.stack.stack import Stack
+from stackctl.stack.workspace import load_workspace
 from support.compose_texts import BASE
 from support.compose_texts import SMALL_STACK as COMPOSE
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from stackctl.converge import image_name
 from stackctl.engine import connect
-from stackctl.stack import Stack
-from stackctl.workspace import load_workspace
+from stackctl.plan.converge import image_name
+from stackctl.stack.stack import Stack
+from stackctl.stack.workspace import load_workspace
 from support.http_upload import png, post_png
 
 WELCOME = "welcome to CI/CD world 🌏"

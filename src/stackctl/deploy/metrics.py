@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from stackctl.metricsscrape import SCRAPES, Target, scrape_all, two_scrapes
-from stackctl.metricsview import render, summarize
+from stackctl.stack.metricsscrape import SCRAPES, Target, scrape_all, two_scrapes
+from stackctl.stack.metricsview import render, summarize
 
 
 def screen(targets: Mapping[str, Target], seconds: float) -> str:

@@ -227,9 +227,9 @@ def build_release(
 ) -> ReleaseImages:
     """Build what the app definition ships with `invoke up`'s own build (same fingerprints, so an
     unchanged tree reuses the images `up` built) and tag the roles' images by version."""
-    from stackctl.builds import repository_of
-    from stackctl.converge import image_name
-    from stackctl.stack import Stack
+    from stackctl.images.builds import repository_of
+    from stackctl.plan.converge import image_name
+    from stackctl.stack.stack import Stack
 
     built = Stack(local, app.project, stack, console).build(app.services)
     image_ids: dict[str, str] = {}

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from stackctl.deploy import labels
 from stackctl.deploy.secrets import Secret
 from stackctl.engine.models import created_id, inspect_container
-from stackctl.secretmounts import SECRETS_DIR
+from stackctl.plan.secretmounts import SECRETS_DIR
 
 if TYPE_CHECKING:
     import docker

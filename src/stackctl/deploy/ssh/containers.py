@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stackctl.compose import ServiceSpec
-from stackctl.converge import create_options, health_config, host_options
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, Role
 from stackctl.deploy.errors import ReleaseCommandFailed
@@ -29,7 +28,8 @@ from stackctl.engine.models import (
     wait_status,
 )
 from stackctl.engine.readiness import Phase, readiness
-from stackctl.secretmounts import SECRETS_DIR, without_secrets
+from stackctl.plan.converge import create_options, health_config, host_options
+from stackctl.plan.secretmounts import SECRETS_DIR, without_secrets
 
 if TYPE_CHECKING:
     import docker
@@ -263,7 +263,7 @@ def wait_ready(
 
     `clock` tells the time and `pause(event, seconds)` waits until a run of our check passed
     (the event) or the seconds are over: a test gives its own (a controlled clock)."""
-    from stackctl.health import OwnChecks
+    from stackctl.stack.health import OwnChecks
 
     passed = threading.Event()  # wakes the wait when a run of ours passes
     own_checks = OwnChecks(client.api, clock=clock, on_pass=passed.set)

@@ -17,9 +17,9 @@ from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.deploy.ssh import releases
 from stackctl.deploy.ssh.containers import network_name
-from stackctl.doctor import APP_BUDGET, Check, app_report
+from stackctl.doctor.doctor import APP_BUDGET, Check, app_report
 from stackctl.engine.models import created_id, inspect_container, wait_status
-from stackctl.secretmounts import SECRETS_DIR
+from stackctl.plan.secretmounts import SECRETS_DIR
 
 if TYPE_CHECKING:
     import docker

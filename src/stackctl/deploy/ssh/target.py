@@ -91,7 +91,7 @@ class SshTarget:
         from stackctl.deploy.logview import Subject, only_hosts
         from stackctl.deploy.metrics import scraped_services, screen
         from stackctl.deploy.ssh.logs import containers_of
-        from stackctl.metricsscrape import Target
+        from stackctl.stack.metricsscrape import Target
 
         settings = only_hosts(run.settings, hosts)
         subjects = [Subject("role", r.service) for r in run.app.roles]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackctl.compose import ServiceSpec
-from stackctl.converge import health_config
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.swarm.nodes import accessory_label
@@ -25,7 +24,8 @@ from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.healthchecks import swarm_healthcheck
 from stackctl.engine.models import ServiceSpec as EngineServiceSpec
 from stackctl.engine.models import normal, secret_file_names
-from stackctl.secretmounts import without_secrets
+from stackctl.plan.converge import health_config
+from stackctl.plan.secretmounts import without_secrets
 
 SPEC_HASH = "org.aliecs.swarm.spec"
 NAMESPACE = "com.docker.stack.namespace"  # what `docker stack ps <app>` lists

@@ -117,7 +117,7 @@ class SwarmTarget:
         from stackctl.deploy.swarm import nodes
         from stackctl.deploy.swarm.specs import service_name
         from stackctl.engine.models import Service
-        from stackctl.metricsscrape import Target
+        from stackctl.stack.metricsscrape import Target
 
         settings = run.settings
         services = [r.service for r in run.app.roles] + ([run.app.proxy] if run.app.proxy else [])

@@ -28,10 +28,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from stackctl.dockerfile import BaseImageRef, base_images_of, declared_args
 from stackctl.engine.logs import LOG_TAIL
 from stackctl.engine.models import built_image_id, inspect_image
 from stackctl.errors import BaseImageMissing, BuildError
+from stackctl.images.dockerfile import BaseImageRef, base_images_of, declared_args
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

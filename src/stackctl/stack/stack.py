@@ -23,7 +23,13 @@ from rich.console import Console
 
 from stackctl import labels
 from stackctl.compose import Project, ServiceSpec
-from stackctl.converge import (
+from stackctl.engine import models
+from stackctl.engine.healthchecks import create_healthcheck
+from stackctl.engine.logs import LOG_TAIL
+from stackctl.engine.models import Container, project_containers
+from stackctl.engine.readiness import Phase, readiness
+from stackctl.errors import StackError
+from stackctl.plan.converge import (
     ContainerConfig,
     Endpoint,
     ServicePlan,
@@ -34,19 +40,13 @@ from stackctl.converge import (
     plan_replicas,
     volume_name,
 )
-from stackctl.engine import models
-from stackctl.engine.healthchecks import create_healthcheck
-from stackctl.engine.logs import LOG_TAIL
-from stackctl.engine.models import Container, project_containers
-from stackctl.engine.readiness import Phase, readiness
-from stackctl.errors import StackError
-from stackctl.health import HealthWaiter
-from stackctl.logs import log_lines
-from stackctl.portcheck import engine_is_local, refuse_taken_ports
-from stackctl.portholders import port_holders
-from stackctl.schedule import STARTED, start_in_graph
-from stackctl.secretmounts import secret_contents
+from stackctl.plan.secretmounts import secret_contents
 from stackctl.settings import StackSettings
+from stackctl.stack.health import HealthWaiter
+from stackctl.stack.logs import log_lines
+from stackctl.stack.portcheck import engine_is_local, refuse_taken_ports
+from stackctl.stack.portholders import port_holders
+from stackctl.stack.schedule import STARTED, start_in_graph
 
 DEFAULT_STOP_TIMEOUT = 10
 
@@ -92,7 +92,7 @@ class Stack:
         """Build the services' images whose inputs changed; return service -> image id."""
         # Imported here: builds bring rich's progress and the build-args machinery, which
         # down, ps and logs never use (each command pays its imports at every run).
-        from stackctl.builds import build_services
+        from stackctl.images.builds import build_services
 
         return build_services(
             self.client,
@@ -139,7 +139,7 @@ class Stack:
 
         order = [name for name in self.project.start_order() if name in selected]
         # Each service starts once its own dependencies are there, and every wait runs at once
-        # (stackctl.schedule): not one service after another.
+        # (stackctl.stack.schedule): not one service after another.
         with self.health.watching(), ThreadPoolExecutor(1, thread_name_prefix="prune") as pruning:
             with self.console.status(f"starting {len(order)} services"):
                 per_service = start_in_graph(
@@ -161,10 +161,10 @@ class Stack:
             if any(plan.action == "recreate" for plan in plans):
                 # A recreated container let go of its old image: leave no dangling copy behind.
                 # Beside the wait below (removing layers took 0.3 s of a source change's 3.2).
-                from stackctl.builds import remove_superseded_images
+                from stackctl.images.builds import remove_superseded_images
 
                 removal = pruning.submit(remove_superseded_images, self.client, self.project.name)
-            # Every service was found healthy by its check's own run (stackctl.health): `up`
+            # Every service was found healthy by its check's own run (stackctl.stack.health): `up`
             # ends there, not at Docker's first run of the same command, an interval after the
             # start (1 s of every source change and cold up here); `ps` runs the check of a
             # container Docker still calls starting, so it agrees with what `up` printed.

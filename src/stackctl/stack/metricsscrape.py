@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackctl.engine.execs import inspect_exec, start_exec
-from stackctl.metricsview import Unreachable
+from stackctl.stack.metricsview import Unreachable
 
 # The app's web and worker images (the port is the container's METRICS_PORT, 9100 when unset):
 # Python without site, like the image's health check.

@@ -21,14 +21,14 @@ from pathlib import Path
 from docker.errors import NotFound
 
 from stackctl import labels
-from stackctl.buildargs import buildargs_for
 from stackctl.compose.reader import show
 from stackctl.compose.yamlfile import read_yaml_file
-from stackctl.converge import first_network, network_name
 from stackctl.engine.models import created_id, wait_status
 from stackctl.errors import ComposeError, StackError
-from stackctl.images import build_image
-from stackctl.stack import Stack
+from stackctl.images.buildargs import buildargs_for
+from stackctl.images.images import build_image
+from stackctl.plan.converge import first_network, network_name
+from stackctl.stack.stack import Stack
 
 TEST_TARGET = "test"
 BLOCK = "x-test"

@@ -14,12 +14,12 @@ from docker.errors import APIError, ImageNotFound
 from rich.console import Console
 
 from stackctl import labels
-from stackctl.buildargs import buildargs_for
 from stackctl.compose import Project
-from stackctl.contexthash import SentPaths, context_hash, files_digest
-from stackctl.converge import image_name
-from stackctl.dockerfile import copied_sources
 from stackctl.engine.models import Image, inspect_image
+from stackctl.images.buildargs import buildargs_for
+from stackctl.images.contexthash import SentPaths, context_hash, files_digest
+from stackctl.images.dockerfile import copied_sources
+from stackctl.plan.converge import image_name
 from stackctl.settings import StackSettings
 
 FINGERPRINT_PREFIX = "inputs-"
@@ -75,7 +75,7 @@ def build_services(
         return images
     # Imported only when something is built: rich's progress display is a tenth of the imports of
     # an `up` that has nothing to build (10 ms, measured with -X importtime).
-    from stackctl.images import BuildBoard, build_image
+    from stackctl.images.images import BuildBoard, build_image
 
     lanes: dict[tuple[Path, str], list[_BuildJob]] = {}
     for job in jobs:

@@ -23,7 +23,7 @@ import docker
 from rich.console import Console
 
 from stackctl.errors import BuildError
-from stackctl.images import build_image, image_present
+from stackctl.images.images import build_image, image_present
 from stackctl.settings import StackSettings
 
 SUITE = "bookworm"

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from stackctl.compose import Project
 from stackctl.errors import StackError
-from stackctl.portholders import PortHolder, process_holding
-from stackctl.probes import bind_error
+from stackctl.stack.portholders import PortHolder, process_holding
+from stackctl.stack.probes import bind_error
 
 PortProbe = Callable[[str, int, str], "int | None"]
 ProcessFinder = Callable[[int, str], "str | None"]

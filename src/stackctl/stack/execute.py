@@ -16,7 +16,7 @@ from typing import Any
 
 from stackctl.engine.execs import inspect_exec, start_exec
 from stackctl.errors import StackError
-from stackctl.stack import Stack
+from stackctl.stack.stack import Stack
 
 
 def running_container(stack: Stack, service: str) -> str:

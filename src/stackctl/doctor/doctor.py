@@ -29,9 +29,9 @@ from stackctl.compose import Project
 from stackctl.engine import DEFAULT_HOST
 from stackctl.engine.models import EngineVersion, disk_usage_images
 from stackctl.errors import EngineUnreachable, SettingsError, StackError
-from stackctl.portholders import PortHolder, port_holders
-from stackctl.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
 from stackctl.settings import StackSettings, load_settings
+from stackctl.stack.portholders import PortHolder, port_holders
+from stackctl.stack.probes import bind_error, head_error, pyenv_versions, runnable_python, shown_url
 from stackctl.tls.settings import HttpsSettings
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def diagnose(
 ) -> list[Check]:
     """Load the workspace as `invoke up` would, then run every check; never raises StackError."""
     from stackctl.compose.envfiles import read_dotenv
-    from stackctl.workspace import load_workspace
+    from stackctl.stack.workspace import load_workspace
 
     environ = dict(os.environ if environ is None else environ)
     try:
@@ -234,7 +234,7 @@ def check_engine(
 def check_base_images(client: docker.DockerClient | None, settings: StackSettings) -> Check:
     if client is None:
         return Check("base images", "warn", "not checked: no engine answers")
-    from stackctl.baseimages import missing_base_images
+    from stackctl.images.baseimages import missing_base_images
 
     missing = missing_base_images(client, settings)
     if missing:

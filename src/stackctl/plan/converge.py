@@ -17,7 +17,7 @@ from stackctl import labels
 from stackctl.compose import MountSpec, Project, ServiceSpec
 from stackctl.engine.healthchecks import HealthConfig
 from stackctl.engine.models import Container
-from stackctl.secretmounts import secret_contents, secret_mounts, without_secrets
+from stackctl.plan.secretmounts import secret_contents, secret_mounts, without_secrets
 
 Action = Literal["create", "recreate", "start", "keep"]
 
