@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import docker
     from rich.console import Console
 
-    from stackctl.doctor import Check
+    from stackctl.doctor.doctor import Check
     from stackctl.settings import StackSettings
 
 

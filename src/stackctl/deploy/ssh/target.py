@@ -9,7 +9,7 @@ from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.target import DeployRun
 
 if TYPE_CHECKING:
-    from stackctl.doctor import Check
+    from stackctl.doctor.doctor import Check
 
 
 class SshTarget:

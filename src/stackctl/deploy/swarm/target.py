@@ -13,7 +13,7 @@ from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from stackctl.doctor import Check
+    from stackctl.doctor.doctor import Check
 
 
 ServiceChanges = Callable[[DeployRun, SwarmSettings], list[str]]
