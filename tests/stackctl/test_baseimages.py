@@ -75,32 +75,32 @@ def test_the_rootfs_is_slimmed_like_the_official_slim_images(tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    yield client
-    client.close()
+def docker_client() -> Iterator[docker.DockerClient]:
+    docker_client = docker.from_env()
+    yield docker_client
+    docker_client.close()
 
 
 @pytest.fixture
-def test_names(client: docker.DockerClient) -> Iterator[dict[str, str]]:
+def test_names(docker_client: docker.DockerClient) -> Iterator[dict[str, str]]:
     suffix = uuid.uuid4().hex[:12]
     names = {kind: f"stackctl-test/{kind}:{suffix}" for kind in ("python", "nginx", "redis")}
     yield names
     for name in names.values():
-        if client.images.list(name=name):
-            client.images.remove(name, force=True)
+        if docker_client.images.list(name=name):
+            docker_client.images.remove(name, force=True)
 
 
-def tag_a_scratch_image(client: docker.DockerClient, tmp_path: Path, name: str) -> None:
+def tag_a_scratch_image(docker_client: docker.DockerClient, tmp_path: Path, name: str) -> None:
     (tmp_path / "Dockerfile").write_text("FROM scratch\nLABEL purpose=test\n")
-    client.images.build(path=str(tmp_path), tag=name, rm=True)
+    docker_client.images.build(path=str(tmp_path), tag=name, rm=True)
 
 
 @pytest.mark.engine
 def test_missing_base_images_lists_the_configured_names_the_engine_lacks(
-    client: docker.DockerClient, test_names: dict[str, str], tmp_path: Path
+    docker_client: docker.DockerClient, test_names: dict[str, str], tmp_path: Path
 ) -> None:
-    tag_a_scratch_image(client, tmp_path, test_names["nginx"])
+    tag_a_scratch_image(docker_client, tmp_path, test_names["nginx"])
     configured = settings(
         tmp_path,
         python_base_image=test_names["python"],
@@ -108,15 +108,18 @@ def test_missing_base_images_lists_the_configured_names_the_engine_lacks(
         redis_base_image=test_names["redis"],
     )
 
-    assert missing_base_images(client, configured) == [test_names["python"], test_names["redis"]]
+    assert missing_base_images(docker_client, configured) == [
+        test_names["python"],
+        test_names["redis"],
+    ]
 
 
 @pytest.mark.engine
 def test_present_base_images_are_kept(
-    client: docker.DockerClient, test_names: dict[str, str], tmp_path: Path
+    docker_client: docker.DockerClient, test_names: dict[str, str], tmp_path: Path
 ) -> None:
     for name in test_names.values():
-        tag_a_scratch_image(client, tmp_path, name)
+        tag_a_scratch_image(docker_client, tmp_path, name)
     configured = settings(
         tmp_path,
         python_base_image=test_names["python"],
@@ -126,29 +129,31 @@ def test_present_base_images_are_kept(
     )
     console = quiet_console()
 
-    assert build_offline_base_images(client, configured, console) == []
+    assert build_offline_base_images(docker_client, configured, console) == []
     assert "nothing to build" in console.export_text()
 
 
 @pytest.mark.engine
-def test_an_unknown_base_is_refused(client: docker.DockerClient, tmp_path: Path) -> None:
+def test_an_unknown_base_is_refused(docker_client: docker.DockerClient, tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="unknown base image 'postgres'"):
-        build_offline_base_images(client, settings(tmp_path), quiet_console(), only=["postgres"])
+        build_offline_base_images(
+            docker_client, settings(tmp_path), quiet_console(), only=["postgres"]
+        )
 
 
 @pytest.mark.engine
 def test_an_offline_base_is_built_from_debian_packages_under_the_configured_name(
-    client: docker.DockerClient, test_names: dict[str, str], tmp_path: Path
+    docker_client: docker.DockerClient, test_names: dict[str, str], tmp_path: Path
 ) -> None:
     configured = settings(tmp_path, redis_base_image=test_names["redis"])
 
     built = build_offline_base_images(
-        client, configured, quiet_console(), workdir=tmp_path / "work", only=["redis"]
+        docker_client, configured, quiet_console(), workdir=tmp_path / "work", only=["redis"]
     )
 
     assert built == [test_names["redis"]]
-    image = client.images.get(test_names["redis"])
+    image = docker_client.images.get(test_names["redis"])
     assert image.labels[OFFLINE_BASE_LABEL] == "true"
-    assert client.images.get(DEBIAN_IMAGE).labels[OFFLINE_BASE_LABEL] == "true"
-    output = client.containers.run(image.id, ["redis-server", "--version"], remove=True)
+    assert docker_client.images.get(DEBIAN_IMAGE).labels[OFFLINE_BASE_LABEL] == "true"
+    output = docker_client.containers.run(image.id, ["redis-server", "--version"], remove=True)
     assert output.startswith(b"Redis server v=7.")

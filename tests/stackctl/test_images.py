@@ -102,18 +102,18 @@ def test_base_images_are_read_from_the_from_lines_through_their_build_args() -> 
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    yield client
-    client.close()
+def docker_client() -> Iterator[docker.DockerClient]:
+    docker_client = docker.from_env()
+    yield docker_client
+    docker_client.close()
 
 
 @pytest.fixture
-def test_tag(client: docker.DockerClient) -> Iterator[str]:
+def test_tag(docker_client: docker.DockerClient) -> Iterator[str]:
     tag = f"stackctl-test/image:{uuid.uuid4().hex[:12]}"
     yield tag
     with contextlib.suppress(docker.errors.ImageNotFound):
-        client.images.remove(tag, force=True)
+        docker_client.images.remove(tag, force=True)
 
 
 def tiny_context(tmp_path: Path, dockerfile: str) -> Path:
@@ -124,13 +124,13 @@ def tiny_context(tmp_path: Path, dockerfile: str) -> Path:
 
 @pytest.mark.engine
 def test_a_successful_build_returns_the_image_id_and_reports_its_steps(
-    client: docker.DockerClient, test_tag: str, tmp_path: Path
+    docker_client: docker.DockerClient, test_tag: str, tmp_path: Path
 ) -> None:
     console = quiet_console()
     context = tiny_context(tmp_path, "FROM scratch\nCOPY hello.txt /\nLABEL purpose=test\n")
 
     image_id = build_image(
-        client,
+        docker_client,
         context=context,
         dockerfile="Dockerfile",
         tag=test_tag,
@@ -141,7 +141,7 @@ def test_a_successful_build_returns_the_image_id_and_reports_its_steps(
         service="tiny",
     )
 
-    image = client.images.get(test_tag)
+    image = docker_client.images.get(test_tag)
     assert image.id == image_id
     assert image.labels["org.aliecs.test"] == "1"
     output = console.export_text()
@@ -151,13 +151,13 @@ def test_a_successful_build_returns_the_image_id_and_reports_its_steps(
 
 @pytest.mark.engine
 def test_a_failing_step_raises_build_error_naming_the_service_and_step(
-    client: docker.DockerClient, test_tag: str, tmp_path: Path
+    docker_client: docker.DockerClient, test_tag: str, tmp_path: Path
 ) -> None:
     context = tiny_context(tmp_path, "FROM scratch\nCOPY hello.txt /\nCOPY missing.txt /\n")
 
     with pytest.raises(BuildError) as caught:
         build_image(
-            client,
+            docker_client,
             context=context,
             dockerfile="Dockerfile",
             tag=test_tag,
@@ -178,17 +178,17 @@ def test_a_failing_step_raises_build_error_naming_the_service_and_step(
 
 @pytest.mark.engine
 def test_a_failing_run_reports_its_exit_code_and_last_output(
-    client: docker.DockerClient, test_tag: str, tmp_path: Path
+    docker_client: docker.DockerClient, test_tag: str, tmp_path: Path
 ) -> None:
     base = load_settings(ROOT, environ={}).python_base_image
-    if not client.images.list(name=base):
+    if not docker_client.images.list(name=base):
         pytest.skip(f"{base} is not in the engine: run `invoke base`")
     failing_run = "RUN echo preparing && sleep 0.3 && echo 'no such package' >&2 && exit 3"
     context = tiny_context(tmp_path, f"FROM {base}\n{failing_run}\n")
 
     with pytest.raises(BuildError) as caught:
         build_image(
-            client,
+            docker_client,
             context=context,
             dockerfile="Dockerfile",
             tag=test_tag,
@@ -206,14 +206,14 @@ def test_a_failing_run_reports_its_exit_code_and_last_output(
 
 @pytest.mark.engine
 def test_a_missing_base_image_raises_with_the_fix(
-    client: docker.DockerClient, test_tag: str, tmp_path: Path
+    docker_client: docker.DockerClient, test_tag: str, tmp_path: Path
 ) -> None:
     absent = f"stackctl-test/absent:{uuid.uuid4().hex[:12]}"
     context = tiny_context(tmp_path, "ARG PYTHON_BASE_IMAGE=python:3\nFROM ${PYTHON_BASE_IMAGE}\n")
 
     with pytest.raises(BaseImageMissing) as caught:
         build_image(
-            client,
+            docker_client,
             context=context,
             dockerfile="Dockerfile",
             tag=test_tag,
@@ -236,13 +236,13 @@ def test_a_missing_base_image_raises_with_the_fix(
 
 @pytest.fixture(scope="session")
 def web_image() -> Iterator[dict[str, Any]]:
-    client = docker.from_env()
+    docker_client = docker.from_env()
     stack_settings = load_settings(ROOT, environ=os.environ)
-    if not client.images.list(name=stack_settings.python_base_image):
+    if not docker_client.images.list(name=stack_settings.python_base_image):
         pytest.skip(f"{stack_settings.python_base_image} is not in the engine: run `invoke base`")
     tag = f"stackctl-test/web:{uuid.uuid4().hex[:12]}"
     build_image(
-        client,
+        docker_client,
         context=ROOT,
         dockerfile="containers/web/Dockerfile",
         tag=tag,
@@ -253,10 +253,13 @@ def web_image() -> Iterator[dict[str, Any]]:
         service="web",
     )
     try:
-        yield {"attrs": client.api.inspect_image(tag), "history": client.api.history(tag)}
+        yield {
+            "attrs": docker_client.api.inspect_image(tag),
+            "history": docker_client.api.history(tag),
+        }
     finally:
-        client.images.remove(tag, force=True)
-        client.close()
+        docker_client.images.remove(tag, force=True)
+        docker_client.close()
 
 
 @pytest.mark.engine

@@ -79,14 +79,14 @@ def invoke(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture
-def client() -> Iterator[docker.DockerClient]:
+def docker_client() -> Iterator[docker.DockerClient]:
     found = docker.from_env()
     yield found
     found.close()
 
 
 def test_a_taken_port_stops_up_before_anything_starts(
-    tmp_path: Path, client: docker.DockerClient
+    tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
     port = free_port()
     shutil.copy2(ROOT / "tasks.py", tmp_path / "tasks.py")
@@ -111,8 +111,8 @@ def test_a_taken_port_stops_up_before_anything_starts(
         assert f"(pid {listener.pid})" in lines[0]
         assert "nothing was started or stopped" in lines[0]
         label = {"label": f"com.docker.compose.project={name}"}
-        assert client.api.containers(all=True, filters=label) == []
-        assert client.api.networks(filters=label) == []
+        assert docker_client.api.containers(all=True, filters=label) == []
+        assert docker_client.api.networks(filters=label) == []
 
         listener.terminate()
         listener.wait(timeout=10)
