@@ -52,8 +52,8 @@ class ComposeReader(FileChecks):
         project_name: str | None = None,
     ) -> None:
         super().__init__(compose_file, environ)
-        # The keys a service may have: derived from ServiceSpec by its module (which imports
-        # this one, so they are handed in rather than imported).
+        # The keys a service may have: derived from ServiceSpec (compose/models.py) and handed in
+        # by load_project, so the reader reads what the model holds and knows no model.
         self.service_keys = tuple(service_keys)
         self.project_name = project_name
         self.overrides = list(overrides)
