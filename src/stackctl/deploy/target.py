@@ -15,8 +15,10 @@ the release's images built on first use) and does the rest:
 - `metrics`: the one-screen summary from every web, worker and proxy container (SSH: per
   host; Swarm: per task, on its node).
 - `audit`: each host's audit log (`deploy/audit.py`; Swarm: each node keeps a copy).
+- `execute`: `deploy.exec`, a command beside the running release (SSH: a one-off container of
+  its image, or in the role's container; Swarm: refused, naming what to use).
 
-Room is left for what the operate issue adds next (exec, details) and for a TLS / proxy hook:
+Room is left for what the operate issue adds next (details) and for a TLS / proxy hook:
 each is one more method here, and each target says what it does with it.
 """
 
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.logview import LogLine, LogRequest
+from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.release import ReleaseImages
 from stackctl.deploy.settings import DeploySettings
 
@@ -100,4 +103,10 @@ class Target(Protocol):
     def metrics(self, run: DeployRun, hosts: tuple[str, ...], seconds: float) -> str:
         """`invoke metrics`' one screen from the deployed containers (request.hosts: only
         those), scraped inside each through its host's engine."""
+        ...
+
+    def execute(self, run: DeployRun, request: ExecRequest, write: Callable[[bytes], None]) -> int:
+        """`deploy.exec`: the command on each of request.hosts in turn, its output handed to
+        `write` as it comes, each run in the host's audit log; the first non-zero exit code
+        (0 when every host's command succeeded)."""
         ...

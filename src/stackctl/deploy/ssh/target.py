@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from stackctl.deploy.logview import LogLine, LogRequest
+from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.target import DeployRun
 
 
@@ -108,3 +109,24 @@ class SshTarget:
             if not targets:
                 raise DeployFailed("no web, worker or proxy container on the hosts: deploy first")
             return screen(targets, seconds)
+
+    def execute(self, run: DeployRun, request: ExecRequest, write: Callable[[bytes], None]) -> int:
+        from stackctl.deploy import fanout
+        from stackctl.deploy.lock import default_holder
+        from stackctl.deploy.logview import only_hosts
+        from stackctl.deploy.ssh.oneoff import exec_on_host
+
+        settings = only_hosts(run.settings, request.hosts)
+        who = default_holder()
+        first_failure = 0
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                if len(clients) > 1:
+                    run.say(f"{address.name}:")
+                code = exec_on_host(
+                    client, settings.app, address.name, request, write=write, say=run.say, who=who
+                )
+                if len(clients) > 1 and code:
+                    run.say(f"{address.name}: exited with code {code}")
+                first_failure = first_failure or code
+        return first_failure

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 from stackctl.deploy.audit import Recording
 from stackctl.deploy.logview import LogLine, LogRequest
+from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
 from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
@@ -14,6 +15,13 @@ from stackctl.errors import UsageError
 
 class SwarmTarget:
     name = "swarm"
+
+    def execute(self, run: DeployRun, request: ExecRequest, write: Callable[[bytes], None]) -> int:
+        raise UsageError(
+            f"deploy.exec --target swarm is not built yet: `docker exec` in a task of"
+            f" {run.settings.app}_{request.role} on its node instead (`invoke ps --target swarm`"
+            " names the tasks and their nodes)"
+        )
 
     def options(self, run: DeployRun) -> SwarmSettings:
         return load_swarm_settings(run.settings.hosts, dotenv=run.dotenv)
