@@ -573,7 +573,7 @@ def deploy_metrics(
         "host": "on this host of DEPLOY_HOSTS instead of the role's first (repeat)",
         "all_hosts": "on every host the role runs on, one after the other",
         "reuse": "in the running role container itself (docker exec), not a one-off one",
-        "interactive": "a terminal (not carried over SSH: refused with what to use)",
+        "interactive": "a terminal (not built yet: refused, naming what to use)",
         "target": "hosts (default DEPLOY_TARGET); swarm is refused with what to use",
     },
 )

@@ -95,8 +95,8 @@ def test_host_picks_hosts_of_deploy_hosts(app: AppDefinition, settings: DeploySe
             "web",
             ["sh"],
             {"interactive": True},
-            "deploy.exec --interactive: a terminal is not carried over the SSH transport; run the"
-            " command without it, or `ssh -t HOST docker exec -it CONTAINER SH`"
+            "deploy.exec --interactive is not built (a terminal over the hosts' SSH transport):"
+            " run the command without it, or `ssh -t HOST docker exec -it CONTAINER SH`"
             " (`invoke deploy.versions` names the containers)",
         ),
     ],

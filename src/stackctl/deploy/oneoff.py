@@ -45,7 +45,7 @@ def exec_request(
     first host by default, `hosts` (DEPLOY_HOSTS entries), or every host the role runs on."""
     if interactive:
         raise UsageError(
-            "deploy.exec --interactive: a terminal is not carried over the SSH transport;"
+            "deploy.exec --interactive is not built (a terminal over the hosts' SSH transport):"
             " run the command without it, or `ssh -t HOST docker exec -it CONTAINER SH`"
             " (`invoke deploy.versions` names the containers)"
         )
