@@ -587,8 +587,8 @@ def deploy_exec(
     interactive: bool = False,
     target: str | None = None,
 ) -> None:
-    """Run a command beside the running release: `invoke deploy.exec web -- flask gallery
-    rebuild-index` (a one-off container of its image, environment, secrets and network)."""
+    """Run a command beside the running release: `invoke deploy.exec web -- flask --app gallery
+    gallery rebuild-index` (a one-off container of its image, environment, secrets, network)."""
     from stackctl.deploy.oneoff import exec_request
 
     chosen = choose_target(target)

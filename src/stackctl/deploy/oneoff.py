@@ -25,7 +25,7 @@ class ExecRequest:
 
     @property
     def audited(self) -> str:
-        """The audit log's command: `exec web -- flask gallery rebuild-index`."""
+        """The audit log's command: `exec web -- flask db upgrade`."""
         how = "exec --reuse" if self.reuse else "exec"
         return f"{how} {self.role} -- {shlex.join(self.command)}"
 
