@@ -608,6 +608,26 @@ def deploy_exec(
         raise Exit(code=code)
 
 
+@task(
+    name="details",
+    iterable=["host"],
+    help={
+        "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
+        "target": "hosts (default DEPLOY_TARGET); swarm is refused with what to use",
+    },
+)
+@reporting_errors
+def deploy_details(c: Context, host: list[str] | None = None, target: str | None = None) -> None:
+    """What runs on each host: roles (* the release served), accessories, proxy; version,
+    state, health, up for how long."""
+    from stackctl.deploy.details import table
+    from stackctl.deploy.logview import chosen_hosts
+
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    run.console.print(table(chosen.details(run, chosen_hosts(run.settings, host or ()))))
+
+
 @task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})
 @reporting_errors
 def swarm_init(c: Context, host: list[str] | None = None) -> None:
@@ -629,6 +649,7 @@ deploy_ns = Collection(
     deploy_audit,
     deploy_metrics,
     deploy_exec,
+    deploy_details,
 )
 
 

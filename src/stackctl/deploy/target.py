@@ -17,8 +17,10 @@ the release's images built on first use) and does the rest:
 - `audit`: each host's audit log (`deploy/audit.py`; Swarm: each node keeps a copy).
 - `execute`: `deploy.exec`, a command beside the running release (SSH: a one-off container of
   its image, or in the role's container; Swarm: refused, naming what to use).
+- `details`: per host, each role, accessory and proxy container (version, state, health, up
+  for how long); Swarm: refused, naming what to use.
 
-Room is left for what the operate issue adds next (details) and for a TLS / proxy hook:
+Room is left for a TLS / proxy hook:
 each is one more method here, and each target says what it does with it.
 """
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.details import DetailRow
 from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.release import ReleaseImages
@@ -109,4 +112,9 @@ class Target(Protocol):
         """`deploy.exec`: the command on each of request.hosts in turn, its output handed to
         `write` as it comes, each run in the host's audit log; the first non-zero exit code
         (0 when every host's command succeeded)."""
+        ...
+
+    def details(self, run: DeployRun, hosts: tuple[str, ...]) -> list[DetailRow]:
+        """What each host (`hosts`: only those) runs for the app, a row per container, in
+        DEPLOY_HOSTS order."""
         ...

@@ -193,6 +193,12 @@ class Container:
         ]
 
     @property
+    def started_at(self) -> str:
+        """When it last started (`State.StartedAt`, RFC 3339; inspections only), "" if never."""
+        found = str(self._state.get("StartedAt") or "")
+        return "" if found.startswith("0001-") else found
+
+    @property
     def working_dir(self) -> str:
         """Its working directory (`Config.WorkingDir`), "" for the image's default."""
         return str(self._config.get("WorkingDir") or "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from stackctl.deploy.details import DetailRow
 from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.target import DeployRun
@@ -130,3 +131,21 @@ class SshTarget:
                     run.say(f"{address.name}: exited with code {code}")
                 first_failure = first_failure or code
         return first_failure
+
+    def details(self, run: DeployRun, hosts: tuple[str, ...]) -> list[DetailRow]:
+        import time
+
+        from stackctl.deploy import fanout
+        from stackctl.deploy.details import DetailRow, ordered
+        from stackctl.deploy.logview import only_hosts
+        from stackctl.deploy.ssh.details import host_rows
+
+        settings = only_hosts(run.settings, hosts)
+        now = time.time()
+        rows: list[DetailRow] = []
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                found = host_rows(client, settings.app, address.name, now)
+                nothing = DetailRow(address.name, "-", "(nothing deployed)", "-", "-", "-", "", "-")
+                rows += found or [nothing]
+        return ordered(rows, [a.name for a in settings.addresses])

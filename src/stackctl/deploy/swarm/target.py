@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 from stackctl.deploy.audit import Recording
+from stackctl.deploy.details import DetailRow
 from stackctl.deploy.logview import LogLine, LogRequest
 from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
@@ -21,6 +22,12 @@ class SwarmTarget:
             f"deploy.exec --target swarm is not built yet: `docker exec` in a task of"
             f" {run.settings.app}_{request.role} on its node instead (`invoke ps --target swarm`"
             " names the tasks and their nodes)"
+        )
+
+    def details(self, run: DeployRun, hosts: tuple[str, ...]) -> list[DetailRow]:
+        raise UsageError(
+            "deploy.details --target swarm is not built yet: `invoke ps --target swarm` lists"
+            " each task with its node and health"
         )
 
     def options(self, run: DeployRun) -> SwarmSettings:
