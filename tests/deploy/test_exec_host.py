@@ -1,7 +1,7 @@
 """`invoke deploy.exec` on one simulated ECS host, deployed once for the module: a command runs
 beside the running release in a one-off container of its image, with the role's environment,
 secret files and network; its output and exit status come back, no container is left behind,
-and the host's audit log has each run."""
+and the host's audit log has each run. `deploy.details` shows what the host runs."""
 
 from __future__ import annotations
 
@@ -177,3 +177,23 @@ def test_no_one_off_container_is_left_and_every_run_is_audited(run: DeployRun) -
         VERSION,
         "ok",
     ]
+
+
+def test_details_shows_the_served_release_s_roles_the_accessories_and_the_proxy_running(
+    run: DeployRun,
+) -> None:
+    rows = SshTarget().details(run, ())
+
+    host = run.settings.addresses[0].name
+    assert {r.host for r in rows} == {host}
+    assert [(r.kind, r.service) for r in rows] == [
+        ("role", "web"),
+        ("role", "worker"),
+        ("accessory", "fakeoss"),
+        ("accessory", "redis"),
+        ("proxy", "proxy"),
+    ]
+    assert [r.version for r in rows if r.kind == "role"] == [f"{VERSION} *"] * 2
+    assert {r.state for r in rows} == {"running"}
+    assert rows[0].health == "healthy"
+    assert all(r.up != "-" for r in rows)

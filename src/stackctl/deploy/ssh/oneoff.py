@@ -44,8 +44,8 @@ def running_role(client: docker.DockerClient, app: str, role: str, host: str) ->
         raise DeployFailed(
             f"{host}: no release of {app} runs there: deploy first (`invoke deploy`)"
         )
-    release = next(r for r in releases(client, app) if r.version == version)
-    if role not in release.running_roles:
+    release = next((r for r in releases(client, app) if r.version == version), None)
+    if release is None or role not in release.running_roles:
         raise DeployFailed(
             f"{host}: {role} of release {version} is not running there"
             " (`invoke deploy.versions`): deploy or roll back first"
