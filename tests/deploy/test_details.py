@@ -113,3 +113,28 @@ def test_the_screen_names_each_host_once() -> None:
     assert lines[2].split() == [
         "role", "worker", "app-worker-v1", "v1", "*", "running", "-", "2m"
     ]  # fmt: skip
+
+
+def test_an_unknown_host_is_one_line_before_any_host_is_contacted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from invoke import Program
+
+    from support.tasks_module import load_tasks
+
+    tasks = load_tasks()
+
+    class NoHostReached:
+        def details(self, *args: object) -> None:
+            pytest.fail("deploy.details reached a host")
+
+    monkeypatch.setenv("DEPLOY_HOSTS", "10.0.0.5,10.0.0.6")
+    monkeypatch.setattr(tasks, "choose_target", lambda given: NoHostReached())
+    with pytest.raises(SystemExit) as exited:
+        Program(namespace=tasks.ns).run(["invoke", "deploy.details", "--host", "10.0.0.9"])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --host '10.0.0.9' is not one of DEPLOY_HOSTS (10.0.0.5, 10.0.0.6):"
+        " give it as listed there"
+    )

@@ -203,11 +203,10 @@ def test_the_command_line_s_bad_input_is_one_line_before_any_host(
 ) -> None:
     monkeypatch.setenv("DEPLOY_HOSTS", "10.0.0.5,10.0.0.6")
     monkeypatch.setattr(tasks, "choose_target", lambda given: NoHostReached())
-    try:
+    with pytest.raises(SystemExit) as exited:
         Program(namespace=tasks.ns).run(["invoke", "deploy.exec", "wbe", "--", "true"])
-    except SystemExit as exit:
-        code = exit.code
-    assert code == 2
+
+    assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == (
         "error: deploy.exec: 'wbe' is no role of compose.yaml's x-deploy (use one of web, worker)"
     )
