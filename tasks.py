@@ -563,6 +563,69 @@ def deploy_metrics(
     write_out(chosen.metrics(run, chosen_hosts(run.settings, host or ()), seconds))
 
 
+@task(
+    name="exec",
+    iterable=["host"],
+    help={
+        "role": "the role whose running release to run it beside (web, worker)",
+        "host": "on this host of DEPLOY_HOSTS instead of the role's first (repeat)",
+        "all_hosts": "on every host the role runs on, one after the other",
+        "reuse": "in the running role container itself (docker exec), not a one-off one",
+        "interactive": "a terminal (not built yet: refused, naming what to use)",
+        "target": "hosts (default DEPLOY_TARGET); swarm is refused with what to use",
+    },
+)
+@reporting_errors
+def deploy_exec(
+    c: Context,
+    role: str,
+    host: list[str] | None = None,
+    all_hosts: bool = False,
+    reuse: bool = False,
+    interactive: bool = False,
+    target: str | None = None,
+) -> None:
+    """Run a command beside the running release: `invoke deploy.exec web -- flask --app gallery
+    gallery rebuild-index` (a one-off container of its image, environment, secrets, network)."""
+    from stackctl.deploy.oneoff import exec_request
+
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    request = exec_request(
+        run.app,
+        run.settings,
+        role,
+        remainder_args(c),
+        hosts=host or (),
+        all_hosts=all_hosts,
+        reuse=reuse,
+        interactive=interactive,
+    )
+    code = chosen.execute(run, request, write_bytes)
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    name="details",
+    iterable=["host"],
+    help={
+        "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
+        "target": "hosts (default DEPLOY_TARGET); swarm is refused with what to use",
+    },
+)
+@reporting_errors
+def deploy_details(c: Context, host: list[str] | None = None, target: str | None = None) -> None:
+    """What runs on each host: roles (* the release served), accessories, proxy; version,
+    state, health, up for how long."""
+    from stackctl.deploy.details import table
+    from stackctl.deploy.logview import chosen_hosts
+
+    chosen = choose_target(target)
+    run = deploy_run(c)
+    run.console.print(table(chosen.details(run, chosen_hosts(run.settings, host or ()))))
+
+
 @task(name="init", iterable=["host"], help={"host": "[user@]host[:port] (default DEPLOY_HOSTS)"})
 @reporting_errors
 def swarm_init(c: Context, host: list[str] | None = None) -> None:
@@ -583,6 +646,8 @@ deploy_ns = Collection(
     deploy_logs,
     deploy_audit,
     deploy_metrics,
+    deploy_exec,
+    deploy_details,
 )
 
 

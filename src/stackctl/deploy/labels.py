@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 APP = "org.aliecs.deploy.app"
-KIND = "org.aliecs.deploy.kind"  # role, accessory, proxy, secrets, secrets-helper
+KIND = "org.aliecs.deploy.kind"  # role, accessory, proxy, secrets, secrets-helper, exec
 ROLE = "org.aliecs.deploy.role"  # the compose service; or lock, release-command, network
 VERSION = "org.aliecs.deploy.version"  # the git commit the release was built from
 RELEASE = VERSION + ".release"  # the release name (commit, or commit-dirty-<id>)

@@ -17,8 +17,12 @@ the release's images built on first use) and does the rest:
 - `audit`: each host's audit log (`deploy/audit.py`; Swarm: each node keeps a copy).
 - `doctor` (`invoke doctor --host`): SSH, the app's own check (`x-deploy.check`) in each host's
   running release; Swarm, not yet (refused in one line: its tasks are not checked).
+- `execute`: `deploy.exec`, a command beside the running release (SSH: a one-off container of
+  its image, or in the role's container; Swarm: refused, naming what to use).
+- `details`: per host, each role, accessory and proxy container (version, state, health, up
+  for how long); Swarm: refused, naming what to use.
 
-Room is left for what the operate issue adds next (exec, details) and for a TLS / proxy hook:
+Room is left for a TLS / proxy hook:
 each is one more method here, and each target says what it does with it.
 """
 
@@ -30,7 +34,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.details import DetailRow
 from stackctl.deploy.logview import LogLine, LogRequest
+from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.release import ReleaseImages
 from stackctl.deploy.settings import DeploySettings
 
@@ -108,4 +114,15 @@ class Target(Protocol):
     def doctor(self, run: DeployRun) -> list[Check]:
         """`invoke doctor --host`: the app's own settings check (`x-deploy.check`) where the
         release runs, one Check per host."""
+        ...
+
+    def execute(self, run: DeployRun, request: ExecRequest, write: Callable[[bytes], None]) -> int:
+        """`deploy.exec`: the command on each of request.hosts in turn, its output handed to
+        `write` as it comes, each run in the host's audit log; the first non-zero exit code
+        (0 when every host's command succeeded)."""
+        ...
+
+    def details(self, run: DeployRun, hosts: tuple[str, ...]) -> list[DetailRow]:
+        """What each host (`hosts`: only those) runs for the app, a row per container, in
+        DEPLOY_HOSTS order."""
         ...

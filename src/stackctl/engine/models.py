@@ -183,6 +183,27 @@ class Container:
         }
 
     @property
+    def volume_mounts(self) -> list[tuple[str, str, bool]]:
+        """(mount point, volume name, read-only) for each named volume mounted (inspections
+        only)."""
+        return [
+            (str(m["Destination"]), str(m["Name"]), not m.get("RW", True))
+            for m in self.attrs.get("Mounts") or []
+            if m.get("Type") == "volume"
+        ]
+
+    @property
+    def started_at(self) -> str:
+        """When it last started (`State.StartedAt`, RFC 3339; inspections only), "" if never."""
+        found = str(self._state.get("StartedAt") or "")
+        return "" if found.startswith("0001-") else found
+
+    @property
+    def working_dir(self) -> str:
+        """Its working directory (`Config.WorkingDir`), "" for the image's default."""
+        return str(self._config.get("WorkingDir") or "")
+
+    @property
     def published_ports(self) -> list[tuple[str, int, int, str]]:
         """(host ip, host port, container port, protocol) for each port published on the host."""
         return [

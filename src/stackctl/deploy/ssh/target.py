@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from stackctl.deploy.details import DetailRow
 from stackctl.deploy.logview import LogLine, LogRequest
+from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.target import DeployRun
 
 if TYPE_CHECKING:
@@ -108,3 +110,42 @@ class SshTarget:
             if not targets:
                 raise DeployFailed("no web, worker or proxy container on the hosts: deploy first")
             return screen(targets, seconds)
+
+    def execute(self, run: DeployRun, request: ExecRequest, write: Callable[[bytes], None]) -> int:
+        from stackctl.deploy import fanout
+        from stackctl.deploy.lock import default_holder
+        from stackctl.deploy.logview import only_hosts
+        from stackctl.deploy.ssh.oneoff import exec_on_host
+
+        settings = only_hosts(run.settings, request.hosts)
+        who = default_holder()
+        first_failure = 0
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                if len(clients) > 1:
+                    run.say(f"{address.name}:")
+                code = exec_on_host(
+                    client, settings.app, address.name, request, write=write, say=run.say, who=who
+                )
+                if len(clients) > 1 and code:
+                    run.say(f"{address.name}: exited with code {code}")
+                first_failure = first_failure or code
+        return first_failure
+
+    def details(self, run: DeployRun, hosts: tuple[str, ...]) -> list[DetailRow]:
+        import time
+
+        from stackctl.deploy import fanout
+        from stackctl.deploy.details import DetailRow, ordered
+        from stackctl.deploy.logview import only_hosts
+        from stackctl.deploy.ssh.details import host_rows
+
+        settings = only_hosts(run.settings, hosts)
+        now = time.time()
+        rows: list[DetailRow] = []
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                found = host_rows(client, settings.app, address.name, now)
+                nothing = DetailRow(address.name, "-", "(nothing deployed)", "-", "-", "-", "", "-")
+                rows += found or [nothing]
+        return ordered(rows, [a.name for a in settings.addresses])

@@ -7,7 +7,9 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from stackctl.deploy.audit import Recording
+from stackctl.deploy.details import DetailRow
 from stackctl.deploy.logview import LogLine, LogRequest
+from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.swarm.settings import SwarmSettings, load_swarm_settings
 from stackctl.deploy.target import DeployRun
 from stackctl.errors import UsageError
@@ -32,6 +34,19 @@ class SwarmTarget:
 
     def __init__(self, service_changes: ServiceChanges = compared_with_the_swarm) -> None:
         self._service_changes = service_changes
+
+    def execute(self, run: DeployRun, request: ExecRequest, write: Callable[[bytes], None]) -> int:
+        raise UsageError(
+            f"deploy.exec --target swarm is not built yet: `docker exec` in a task of"
+            f" {run.settings.app}_{request.role} on its node instead (`invoke ps --target swarm`"
+            " names the tasks and their nodes)"
+        )
+
+    def details(self, run: DeployRun, hosts: tuple[str, ...]) -> list[DetailRow]:
+        raise UsageError(
+            "deploy.details --target swarm is not built yet: `invoke ps --target swarm` lists"
+            " each task with its node and health"
+        )
 
     def options(self, run: DeployRun) -> SwarmSettings:
         return load_swarm_settings(run.settings.hosts, dotenv=run.dotenv)

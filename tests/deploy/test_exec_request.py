@@ -1,0 +1,228 @@
+"""`invoke deploy.exec`, checked before any host is contacted: which hosts it runs on, each bad
+input one line; and the one-off container it creates, built from the running role container's
+inspection (no engine)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from invoke import Program
+
+from stackctl.deploy import labels
+from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.oneoff import ExecRequest, exec_request
+from stackctl.deploy.settings import DeploySettings, load_deploy_settings
+from stackctl.deploy.ssh.oneoff import exited, oneoff_request
+from stackctl.engine.models import Container
+from stackctl.errors import UsageError
+from support.tasks_module import load_tasks
+
+COMPOSE = """
+services:
+  web:
+    image: app
+    healthcheck: {test: ["CMD", "true"]}
+  worker:
+    image: app
+x-deploy:
+  roles:
+    web: {}
+    worker: {hosts: [b, c]}
+"""
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> AppDefinition:
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(COMPOSE))
+    return load_app(tmp_path / "compose.yaml", {}, hosts=("a", "b", "c"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> DeploySettings:
+    return load_deploy_settings(tmp_path, environ={"DEPLOY_HOSTS": "a,b,c"})
+
+
+def test_it_runs_on_the_role_s_first_host_by_default(
+    app: AppDefinition, settings: DeploySettings
+) -> None:
+    assert exec_request(app, settings, "web", ["true"]).hosts == ("a",)
+    assert exec_request(app, settings, "worker", ["true"]).hosts == ("b",)
+
+
+def test_all_hosts_is_every_host_the_role_runs_on_in_deploy_hosts_order(
+    app: AppDefinition, settings: DeploySettings
+) -> None:
+    assert exec_request(app, settings, "worker", ["true"], all_hosts=True).hosts == ("b", "c")
+
+
+def test_host_picks_hosts_of_deploy_hosts(app: AppDefinition, settings: DeploySettings) -> None:
+    request = exec_request(app, settings, "web", ["true"], hosts=["c", "b"])
+    assert request.hosts == ("c", "b")
+
+
+@pytest.mark.parametrize(
+    ("role", "command", "options", "error"),
+    [
+        (
+            "wbe",
+            ["true"],
+            {},
+            "deploy.exec: 'wbe' is no role of compose.yaml's x-deploy (use one of web, worker)",
+        ),
+        ("web", [], {}, "deploy.exec: no command given: `invoke deploy.exec web -- COMMAND`"),
+        (
+            "web",
+            ["true"],
+            {"hosts": ["d"]},
+            "--host 'd' is not one of DEPLOY_HOSTS (a, b, c): give it as listed there",
+        ),
+        (
+            "worker",
+            ["true"],
+            {"hosts": ["a"]},
+            "deploy.exec: worker does not run on a"
+            " (compose.yaml x-deploy.roles.worker.hosts: b, c)",
+        ),
+        (
+            "web",
+            ["true"],
+            {"hosts": ["a"], "all_hosts": True},
+            "deploy.exec: give --host or --all-hosts, not both",
+        ),
+        (
+            "web",
+            ["sh"],
+            {"interactive": True},
+            "deploy.exec --interactive is not built (a terminal over the hosts' SSH transport):"
+            " run the command without it, or `ssh -t HOST docker exec -it CONTAINER SH`"
+            " (`invoke deploy.versions` names the containers)",
+        ),
+    ],
+)
+def test_bad_input_is_one_line(
+    app: AppDefinition,
+    settings: DeploySettings,
+    role: str,
+    command: list[str],
+    options: dict[str, object],
+    error: str,
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        exec_request(app, settings, role, command, **options)  # type: ignore[arg-type]
+    assert str(raised.value) == error
+
+
+def test_the_audit_log_keeps_the_command_as_typed_quoted_where_needed() -> None:
+    request = ExecRequest("web", ("flask", "gallery", "gc", "--min-age", "1 h"), ("a",))
+    assert request.audited == "exec web -- flask gallery gc --min-age '1 h'"
+    reused = ExecRequest("worker", ("celery", "inspect", "active"), ("a",), reuse=True)
+    assert reused.audited == "exec --reuse worker -- celery inspect active"
+
+
+def test_a_command_s_exit_code_is_its_audit_result() -> None:
+    assert exited(0) == "ok"
+    assert exited(3) == "failed: exited with code 3"
+
+
+ROLE_CONTAINER = Container(
+    {
+        "Id": "c0ffee",
+        "Name": "/deploytest-web-abc123",
+        "Image": "sha256:1234",
+        "State": {"Status": "running", "Running": True},
+        "Config": {
+            "Env": ["FLASK_CONFIG=production", "PATH=/opt/venv/bin:/usr/bin"],
+            "User": "app",
+            "WorkingDir": "/app",
+            "Labels": {labels.RELEASE: "abc123", labels.ROLE: "web"},
+        },
+        "Mounts": [
+            {
+                "Type": "volume",
+                "Name": "deploytest-web-abc123-secrets",
+                "Destination": "/run/secrets",
+                "RW": False,
+            },
+            {"Type": "volume", "Name": "deploytest_cache", "Destination": "/cache", "RW": True},
+            {"Type": "bind", "Source": "/etc/hosts", "Destination": "/etc/hosts", "RW": False},
+        ],
+    }
+)
+
+
+def test_the_one_off_copies_the_running_role_container_and_is_removed_by_the_engine() -> None:
+    request = oneoff_request(
+        ROLE_CONTAINER,
+        app="deploytest",
+        role="web",
+        command=["flask", "--app", "gallery", "gallery", "rebuild-index"],
+        name="deploytest-web-exec-1",
+    )
+
+    assert request.image == "sha256:1234"
+    assert request.options["command"] == ["flask", "--app", "gallery", "gallery", "rebuild-index"]
+    assert request.options["environment"] == [
+        "FLASK_CONFIG=production",
+        "PATH=/opt/venv/bin:/usr/bin",
+    ]
+    assert (request.options["user"], request.options["working_dir"]) == ("app", "/app")
+    assert request.host["auto_remove"] is True
+    assert request.host["network_mode"] == request.network == "deploytest"
+    mounts = [(m["Target"], m["Source"], m["ReadOnly"]) for m in request.host["mounts"]]
+    assert mounts == [
+        ("/run/secrets", "deploytest-web-abc123-secrets", True),
+        ("/cache", "deploytest_cache", False),
+    ]
+
+
+def test_the_one_off_is_labelled_as_an_exec_of_the_role_s_release() -> None:
+    request = oneoff_request(
+        ROLE_CONTAINER, app="deploytest", role="web", command=["true"], name="x"
+    )
+
+    assert request.options["labels"] == {
+        labels.APP: "deploytest",
+        labels.KIND: "exec",
+        labels.ROLE: "web",
+        labels.RELEASE: "abc123",
+    }
+
+
+tasks = load_tasks()
+
+
+class NoHostReached:
+    def execute(self, *args: object) -> int:
+        pytest.fail("deploy.exec reached a host")
+
+
+def test_the_command_line_s_bad_input_is_one_line_before_any_host(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEPLOY_HOSTS", "10.0.0.5,10.0.0.6")
+    monkeypatch.setattr(tasks, "choose_target", lambda given: NoHostReached())
+    with pytest.raises(SystemExit) as exited:
+        Program(namespace=tasks.ns).run(["invoke", "deploy.exec", "wbe", "--", "true"])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: deploy.exec: 'wbe' is no role of compose.yaml's x-deploy (use one of web, worker)"
+    )
+
+
+def test_swarm_refuses_in_one_line_naming_what_to_use(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    from stackctl.deploy.swarm.target import SwarmTarget
+    from stackctl.deploy.target import DeployRun
+
+    run = DeployRun(settings, app, None, {}, None, lambda stack: None)  # type: ignore[arg-type]
+    with pytest.raises(UsageError) as raised:
+        SwarmTarget().execute(run, ExecRequest("web", ("true",), ("a",)), print)
+    assert str(raised.value) == (
+        f"deploy.exec --target swarm is not built yet: `docker exec` in a task of"
+        f" {settings.app}_web on its node instead (`invoke ps --target swarm` names the tasks"
+        " and their nodes)"
+    )
