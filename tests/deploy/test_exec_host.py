@@ -105,7 +105,7 @@ def audit_lines(run: DeployRun) -> list[str]:
 def test_a_flask_command_runs_beside_the_release_and_its_output_comes_back(
     run: DeployRun,
 ) -> None:
-    code, output = exec_on(run, "web", "flask", "--app", "gallery", "gallery", "rebuild-index")
+    code, output = exec_on(run, "web", "flask", "gallery", "rebuild-index")
 
     assert code == 0, output
     assert output.startswith("index: "), output
