@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 
 # Standard headers OSS stores with an object and returns on GET and HEAD.
 STORED_HEADERS = (

@@ -31,9 +31,8 @@ def module(tmp_path: Path) -> Path:
 
 def start_reloader(source: Path, *options: str, command: list[str]) -> subprocess.Popen[bytes]:
     """`python -m gallery.devreload --watch SOURCE OPTIONS -- COMMAND`."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "gallery.devreload", "--watch", str(source), *options, "--", *command]
-    )
+    reloader = [sys.executable, "-m", "gallery.devreload", "--watch", str(source), *options]
+    return subprocess.Popen([*reloader, "--", *command])
 
 
 def touch_source(module: Path, text: str) -> None:
