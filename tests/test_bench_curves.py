@@ -4,9 +4,7 @@ copy changed only in its own files and still a valid stack. No engine, no networ
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +12,7 @@ import pytest
 import yaml
 
 from stackctl.stack.workspace import load_workspace
+from support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "tests" / "bench"
@@ -21,13 +20,7 @@ BENCH = ROOT / "tests" / "bench"
 
 def load(name: str) -> ModuleType:
     # The bench scripts put tests/bench on the path themselves (they run as scripts).
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BENCH / f"{name}.py", name, register=True)
 
 
 def generated_project(tmp_path: Path, count: int) -> object:

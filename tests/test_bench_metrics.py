@@ -3,24 +3,18 @@ false, changed only in its compose.yaml, which stays a valid stack."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from types import ModuleType
 
 from stackctl.stack.workspace import load_workspace
+from support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_bench() -> ModuleType:
-    path = ROOT / "tests" / "bench" / "bench_metrics.py"
-    spec = importlib.util.spec_from_file_location("bench_metrics", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tests" / "bench" / "bench_metrics.py", "bench_metrics")
 
 
 def test_the_off_side_turns_metrics_off_in_web_and_the_worker(tmp_path: Path) -> None:

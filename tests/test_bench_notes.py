@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
+
+from support.scripts import load_script
 
 RUN_PY = Path(__file__).resolve().parent / "bench" / "run.py"
 
 
 def load_run() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_run", RUN_PY)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(RUN_PY, "bench_run")
 
 
 def test_the_notes_below_the_mark_are_kept_and_the_tables_above_dropped(tmp_path: Path) -> None:

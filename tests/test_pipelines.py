@@ -11,7 +11,6 @@ import re
 import stat
 import subprocess
 import sys
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from stackctl.doctor.doctor import nox_pythons
+from support.loopback import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -338,26 +338,24 @@ class ForgeTokenService:
 @pytest.fixture
 def token_service() -> Iterator[ForgeTokenService]:
     service = ForgeTokenService()
-    thread = threading.Thread(target=service.server.serve_forever, daemon=True)
-    thread.start()
-    yield service
-    service.server.shutdown()
-    service.server.server_close()
-    thread.join(timeout=10)
+    with serving(service.server):
+        yield service
 
 
-def test_github_integrations_token_step_writes_the_token_for_its_audience(
-    token_service: ForgeTokenService, tmp_path: Path
-) -> None:
+def run_github_token_step(
+    token_service: ForgeTokenService, tmp_path: Path, request_token: str
+) -> subprocess.CompletedProcess[str]:
+    """The integration job's step that fetches its OIDC token, asking ``token_service`` with
+    ``request_token`` (what GitHub gives the job to ask with)."""
     steps = github_jobs()["ci.yml:integration"]["steps"]
     fetch = next(step for step in steps if "ACTIONS_ID_TOKEN_REQUEST_URL" in step.get("run", ""))
-    result = subprocess.run(
+    return subprocess.run(
         ["bash", "-e", "-c", fetch["run"]],
         env={
             "PATH": os.environ["PATH"],
             **fetch["env"],
             "ACTIONS_ID_TOKEN_REQUEST_URL": token_service.url,
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ForgeTokenService.REQUEST_TOKEN,
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": request_token,
             "RUNNER_TEMP": str(tmp_path),
         },
         capture_output=True,
@@ -365,6 +363,12 @@ def test_github_integrations_token_step_writes_the_token_for_its_audience(
         timeout=60,
         check=False,
     )
+
+
+def test_github_integrations_token_step_writes_the_token_for_its_audience(
+    token_service: ForgeTokenService, tmp_path: Path
+) -> None:
+    result = run_github_token_step(token_service, tmp_path, ForgeTokenService.REQUEST_TOKEN)
     assert result.returncode == 0, result.stderr
     assert token_service.asked[0]["audience"] == [AUDIENCE]
     token_file = tmp_path / "oidc-token"
@@ -377,22 +381,7 @@ def test_github_integrations_token_step_writes_the_token_for_its_audience(
 def test_github_integrations_token_step_fails_when_github_refuses(
     token_service: ForgeTokenService, tmp_path: Path
 ) -> None:
-    steps = github_jobs()["ci.yml:integration"]["steps"]
-    fetch = next(step for step in steps if "ACTIONS_ID_TOKEN_REQUEST_URL" in step.get("run", ""))
-    result = subprocess.run(
-        ["bash", "-e", "-c", fetch["run"]],
-        env={
-            "PATH": os.environ["PATH"],
-            **fetch["env"],
-            "ACTIONS_ID_TOKEN_REQUEST_URL": token_service.url,
-            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "not-this-jobs",
-            "RUNNER_TEMP": str(tmp_path),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_github_token_step(token_service, tmp_path, "not-this-jobs")
     assert result.returncode != 0
     assert not (tmp_path / "oidc-token").exists()
 

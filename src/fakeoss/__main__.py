@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -18,6 +15,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from .disk import DataFolderError
 from .errors import OssError
 from .server import make_app
+from .serving import serve_until_stopped
 
 log = logging.getLogger("fakeoss")
 
@@ -88,20 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OssError, OSError, DataFolderError) as error:
         print(f"fakeoss: error: {error}", file=sys.stderr)
         return 2
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        # shutdown() waits for serve_forever to return, so it must not run on
-        # the thread that is inside serve_forever.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     log.info("fakeoss listening on http://%s:%d", args.host, server.server_port)
-    try:
-        # How often the loop looks for shutdown(): a stop waits up to this long.
-        server.serve_forever(poll_interval=0.05)
-    finally:
-        server.server_close()
+    serve_until_stopped(server)
     log.info("fakeoss stopped")
     return 0
 

@@ -107,6 +107,22 @@ class Authenticator:
             OSSAccessKeyId=key_id,
         )
 
+    def _check_url(
+        self, req: SignedRequest, now: float, *, key_id: str, expires: str
+    ) -> tuple[Principal, dict[str, str]]:
+        """A V1 or V2 signed URL's principal (the query names ``key_id`` and ``expires``) and
+        the headers it was signed with: the expiry time stands in the Date header's place."""
+        token = req.params.get("security-token", "")
+        principal = self._check_key_id(req.params.get(key_id, ""), token, now)
+        expiry = req.params.get(expires, "")
+        if not expiry.isdigit():
+            raise access_denied(f"Invalid {expires} parameter in the signed URL.")
+        if int(expiry) < now:
+            raise access_denied("Request has expired.")
+        headers = {k: v for k, v in req.headers.items() if k != "x-oss-date"}
+        headers["date"] = expiry
+        return principal, headers
+
     def _check_scope(self, scope: _V4Scope) -> None:
         # OSS checks the scope before the signature: a wrong region is named as such.
         if scope.region != self._region:
@@ -140,18 +156,9 @@ class Authenticator:
         return principal
 
     def _check_v1_url(self, req: SignedRequest, now: float) -> Principal:
-        token = req.params.get("security-token", "")
-        principal = self._check_key_id(req.params.get("OSSAccessKeyId", ""), token, now)
-        expires = req.params.get("Expires", "")
-        if not expires.isdigit():
-            raise access_denied("Invalid Expires parameter in the signed URL.")
-        if int(expires) < now:
-            raise access_denied("Request has expired.")
-        # oss2 signs a URL with the expiry time in place of the Date header, and
-        # before it adds the three authentication parameters to the query.
+        principal, headers = self._check_url(req, now, key_id="OSSAccessKeyId", expires="Expires")
+        # oss2 signs a URL before it adds the three authentication parameters to the query.
         params = {k: v for k, v in req.params.items() if k not in _V1_URL_PARAMS}
-        headers = {k: v for k, v in req.headers.items() if k != "x-oss-date"}
-        headers["date"] = expires
         expected = self._v1_signature(
             req.method, req.bucket, req.key, params, headers, principal.credentials
         )
@@ -189,18 +196,11 @@ class Authenticator:
         return principal
 
     def _check_v2_url(self, req: SignedRequest, now: float) -> Principal:
-        token = req.params.get("security-token", "")
-        principal = self._check_key_id(req.params.get("x-oss-access-key-id", ""), token, now)
-        expires = req.params.get("x-oss-expires", "")
-        if not expires.isdigit():
-            raise access_denied("Invalid x-oss-expires parameter in the signed URL.")
-        if int(expires) < now:
-            raise access_denied("Request has expired.")
+        principal, headers = self._check_url(
+            req, now, key_id="x-oss-access-key-id", expires="x-oss-expires"
+        )
         additional = set(_split_additional(req.params.get("x-oss-additional-headers", "")) or [])
         params = {k: v for k, v in req.params.items() if k != "x-oss-signature"}
-        # As in V1, the expiry time stands in the Date header's place.
-        headers = {k: v for k, v in req.headers.items() if k != "x-oss-date"}
-        headers["date"] = expires
         expected = self._v2_signature(req, params, headers, additional, principal.credentials)
         self._compare(expected, req.params.get("x-oss-signature", ""))
         return principal

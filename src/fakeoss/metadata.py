@@ -20,7 +20,6 @@ import argparse
 import json
 import logging
 import secrets
-import signal
 import sys
 import threading
 import time
@@ -28,13 +27,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from .policy import Policy, PolicyError
+from .serving import serve_until_stopped
 from .sts import TemporaryCredentials, TokenIssuer
 
 log = logging.getLogger("fakeoss.metadata")
@@ -218,12 +217,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"fakeoss.metadata: error: {exc}", file=sys.stderr)
         return 2
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     log.info(
         "ECS metadata on http://%s:%d (role %s, credentials for %g s)",
         args.host,
@@ -231,10 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.role or "none",
         args.lifetime,
     )
-    try:
-        server.serve_forever(poll_interval=0.05)
-    finally:
-        server.server_close()
+    serve_until_stopped(server)
     return 0
 
 

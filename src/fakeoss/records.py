@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from typing import Any
 
 # Standard headers OSS stores with an object and returns on GET and HEAD.
 STORED_HEADERS = (
@@ -14,6 +15,18 @@ STORED_HEADERS = (
     "content-encoding",
     "content-language",
     "expires",
+)
+
+# What the request that makes an object sets on it: an upload keeps them from its
+# InitiateMultipartUpload to the object it completes, an append from the first append on.
+OBJECT_SETTINGS = (
+    "content_type",
+    "user_meta",
+    "headers",
+    "acl",
+    "storage_class",
+    "tags",
+    "server_side_encryption",
 )
 
 
@@ -73,3 +86,8 @@ class PartRecord:
     crc64: int
     md5: bytes
     last_modified: datetime
+
+
+def object_settings(source: ObjectRecord | UploadRecord) -> dict[str, Any]:
+    """``source``'s OBJECT_SETTINGS, as keyword arguments for the record that takes them on."""
+    return {name: getattr(source, name) for name in OBJECT_SETTINGS}

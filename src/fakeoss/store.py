@@ -29,7 +29,7 @@ from .checksums import crc64, crc64_combine, md5_etag, multipart_etag
 from .disk import DataFolder
 from .errors import OssError
 from .limits import MIN_PART_BYTES
-from .records import ObjectRecord, PartRecord, UploadRecord
+from .records import ObjectRecord, PartRecord, UploadRecord, object_settings
 
 # Typed as Any: moto declares FakeBucket abstract for CloudFormation, not for use.
 _FakeBucket: Any = FakeBucket
@@ -220,16 +220,7 @@ class Store:
             value = old_value + data
             if old_record is not None:
                 # An append keeps the metadata the object was created with.
-                record = replace(
-                    record,
-                    content_type=old_record.content_type,
-                    user_meta=old_record.user_meta,
-                    headers=old_record.headers,
-                    acl=old_record.acl,
-                    tags=old_record.tags,
-                    storage_class=old_record.storage_class,
-                    server_side_encryption=old_record.server_side_encryption,
-                )
+                record = replace(record, **object_settings(old_record))
             old_crc = old_record.crc64 if old_record else 0
             record = replace(
                 record,
@@ -305,13 +296,7 @@ class Store:
                 upload_id=multipart.id,
                 key=template.key,
                 initiated=_now(),
-                content_type=template.content_type,
-                user_meta=template.user_meta,
-                headers=template.headers,
-                acl=template.acl,
-                storage_class=template.storage_class,
-                tags=template.tags,
-                server_side_encryption=template.server_side_encryption,
+                **object_settings(template),
             )
             setattr(multipart, _RECORD, upload)
             if self._data is not None:
@@ -417,13 +402,7 @@ class Store:
                 last_modified=_now(),
                 crc64=crc,
                 object_type="Multipart",
-                content_type=upload.content_type,
-                user_meta=upload.user_meta,
-                headers=upload.headers,
-                acl=upload.acl,
-                storage_class=upload.storage_class,
-                tags=upload.tags,
-                server_side_encryption=upload.server_side_encryption,
+                **object_settings(upload),
             )
             self._store(bucket, record, value)
             del self._bucket(bucket).multiparts[upload_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import click
 from flask import Flask, current_app
@@ -11,6 +12,7 @@ from PIL import Image
 
 from gallery.clients import clients
 from gallery.metadata import ORIENTATION, scrub
+from gallery.records import ImageRecord
 from gallery.storage import ImageStore
 from gallery.tasks import collect_orphans, needs_queueing, requeue
 
@@ -22,24 +24,29 @@ def this_app() -> Flask:
     return current_app
 
 
+def every_record(store: ImageStore) -> Iterator[ImageRecord]:
+    """Every record, a page of 100 at a time (a command over all images holds one page)."""
+    cursor = None
+    while True:
+        page = store.list_records(limit=100, cursor=cursor)
+        yield from page.records
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
 @group.command("queue-thumbnails")
 def queue_thumbnails_command() -> None:
     """Queue thumbnails for every image whose job Redis never took (or lost)."""
     app = this_app()
     store, settings = clients(app).store, clients(app).settings
     queued = delayed = 0
-    cursor = None
-    while True:
-        page = store.list_records(limit=100, cursor=cursor)
-        for record in page.records:
-            if needs_queueing(record, settings):
-                if requeue(record, app):
-                    queued += 1
-                else:
-                    delayed += 1
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    for record in every_record(store):
+        if needs_queueing(record, settings):
+            if requeue(record, app):
+                queued += 1
+            else:
+                delayed += 1
     click.echo(f"queued {queued}, still delayed {delayed}")
     if delayed:
         raise SystemExit(1)
@@ -72,17 +79,11 @@ def scrub_metadata_command() -> None:
     the gallery scrubbed them). Pixels, colour profile and orientation are kept."""
     store = clients(this_app()).store
     rewritten = kept = 0
-    cursor = None
-    while True:
-        page = store.list_records(limit=100, cursor=cursor)
-        for record in page.records:
-            if scrub_original(store, record.original_key, record.content_type):
-                rewritten += 1
-            else:
-                kept += 1
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    for record in every_record(store):
+        if scrub_original(store, record.original_key, record.content_type):
+            rewritten += 1
+        else:
+            kept += 1
     click.echo(f"rewrote {rewritten} originals, {kept} had nothing to remove")
 
 

@@ -324,21 +324,29 @@ def choose_config_name(config: str | None, environ: Mapping[str, str]) -> str:
     return name
 
 
+# Each credential production refuses to run without, its development default, and how to make one.
+_PRODUCTION_CREDENTIALS = (
+    (
+        "GALLERY_API_TOKEN",
+        DEV_API_TOKEN,
+        "production needs a long random API token "
+        '(environment or instance/config.py), e.g. `python -c "import secrets; '
+        'print(secrets.token_urlsafe(32))"`',
+    ),
+    (
+        "GALLERY_ADMIN_PASSWORD_HASH",
+        DEV_ADMIN_PASSWORD_HASH,
+        "production needs the admin's password hash, "
+        'e.g. `python -c "from werkzeug.security import generate_password_hash as h; '
+        "print(h(input('password: ')))\"`",
+    ),
+)
+
+
 def refuse_development_credentials(values: Mapping[str, Any]) -> None:
-    token = str(values.get("GALLERY_API_TOKEN") or "")
-    if token in ("", DEV_API_TOKEN):
-        raise ConfigError(
-            "GALLERY_API_TOKEN is not set: production needs a long random API token "
-            '(environment or instance/config.py), e.g. `python -c "import secrets; '
-            'print(secrets.token_urlsafe(32))"`'
-        )
-    password_hash = str(values.get("GALLERY_ADMIN_PASSWORD_HASH") or "")
-    if password_hash in ("", DEV_ADMIN_PASSWORD_HASH):
-        raise ConfigError(
-            "GALLERY_ADMIN_PASSWORD_HASH is not set: production needs the admin's password hash, "
-            'e.g. `python -c "from werkzeug.security import generate_password_hash as h; '
-            "print(h(input('password: ')))\"`"
-        )
+    for name, development, how in _PRODUCTION_CREDENTIALS:
+        if str(values.get(name) or "") in ("", development):
+            raise ConfigError(f"{name} is not set: {how}")
 
 
 def load_settings(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,6 +12,7 @@ import oss2
 import pytest
 
 from fakeoss.testing import RunningFakeOss, running_fakeoss
+from support.loopback import serving
 
 
 class CallbackServer:
@@ -43,12 +43,8 @@ class CallbackServer:
 @pytest.fixture
 def callback_server() -> Iterator[CallbackServer]:
     server = CallbackServer()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-    thread.join(timeout=5)
+    with serving(server.server):
+        yield server
 
 
 @pytest.fixture

@@ -10,14 +10,9 @@ import oss2
 import pytest
 import requests
 
-from fakeoss.policy import Policy
-from fakeoss.sts import TokenIssuer
-from fakeoss.stsapi import FakeIdentityProvider, FakeSts, OidcProvider, Role
-from fakeoss.testing import RunningFakeOss, running_fakeoss, serve_wsgi
-
-PROVIDER_ARN = "acs:ram::1234567890:oidc-provider/github"
-ROLE_ARN = "acs:ram::1234567890:role/gallery-ci"
-AUDIENCE = "sts.aliyuncs.com"
+from fakeoss.stsapi import FakeIdentityProvider
+from fakeoss.testing import RunningFakeOss, running_fakeoss
+from support.oidc import AUDIENCE, PROVIDER_ARN, ROLE_ARN, serving_sts
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +28,8 @@ def fake() -> Iterator[RunningFakeOss]:
 
 @pytest.fixture(scope="module")
 def sts_url(fake: RunningFakeOss, forge: FakeIdentityProvider) -> Iterator[str]:
-    sts = FakeSts(
-        TokenIssuer(fake.access_key_secret),
-        providers=[OidcProvider(PROVIDER_ARN, forge.issuer_url, (AUDIENCE,), forge.public_key)],
-        roles=[Role(ROLE_ARN, Policy.bucket_read_write("gallery"), PROVIDER_ARN)],
-    )
-    with serve_wsgi(sts) as server:
-        yield f"http://127.0.0.1:{server.server_port}/"
+    with serving_sts(fake.access_key_secret, forge, "gallery") as url:
+        yield f"{url}/"
 
 
 def assume(sts_url: str, token: str, **extra: str) -> requests.Response:

@@ -29,6 +29,18 @@ def module(tmp_path: Path) -> Path:
     return found
 
 
+def start_reloader(source: Path, *options: str, command: list[str]) -> subprocess.Popen[bytes]:
+    """`python -m gallery.devreload --watch SOURCE OPTIONS -- COMMAND`."""
+    reloader = [sys.executable, "-m", "gallery.devreload", "--watch", str(source), *options]
+    return subprocess.Popen([*reloader, "--", *command])
+
+
+def touch_source(module: Path, text: str) -> None:
+    """Change a watched module, with a modification time the reloader cannot miss."""
+    module.write_text(text)
+    os.utime(module, (time.time() + 5, time.time() + 5))
+
+
 def test_changed_source_restarts_the_command_and_sigterm_stops_it(
     tmp_path: Path, module: Path
 ) -> None:
@@ -37,26 +49,11 @@ def test_changed_source_restarts_the_command_and_sigterm_stops_it(
     child = (
         f"import os, time; open({str(starts)!r}, 'a').write('%d\\n' % os.getpid()); time.sleep(60)"
     )
-    reloader = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gallery.devreload",
-            "--watch",
-            str(source),
-            "--interval",
-            "0.1",
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
-    )
+    reloader = start_reloader(source, "--interval", "0.1", command=[sys.executable, "-c", child])
     try:
         assert wait_for(lambda: starts.exists() and len(starts.read_text().split()) == 1)
         time.sleep(0.05)
-        module.write_text("A = 2\n")
-        os.utime(module, (time.time() + 5, time.time() + 5))
+        touch_source(module, "A = 2\n")
         assert wait_for(lambda: len(starts.read_text().split()) == 2)
         first, second = starts.read_text().split()
         assert first != second
@@ -71,21 +68,7 @@ def test_a_stop_signal_is_passed_on_at_once_not_at_the_next_look(tmp_path: Path)
     source.mkdir()
     started = tmp_path / "started"
     child = f"import time; open({str(started)!r}, 'w').close(); time.sleep(3600)"
-    reloader = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gallery.devreload",
-            "--watch",
-            str(source),
-            "--interval",
-            "3600",
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
-    )
+    reloader = start_reloader(source, "--interval", "3600", command=[sys.executable, "-c", child])
     try:
         assert wait_for(started.exists)
         reloader.send_signal(signal.SIGQUIT)
@@ -109,27 +92,13 @@ def test_a_restart_stops_the_command_with_the_restart_signal(tmp_path: Path, mod
         "signal.signal(signal.SIGINT, got); signal.signal(signal.SIGTERM, got)\n"
         "log.write('started\\n'); time.sleep(60)\n"
     )
-    reloader = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gallery.devreload",
-            "--watch",
-            str(source),
-            "--interval",
-            "0.1",
-            "--restart-signal",
-            "SIGINT",
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
-    )
+    reloader = start_reloader(
+        source, "--interval", "0.1", "--restart-signal", "SIGINT",
+        command=[sys.executable, "-c", child],
+    )  # fmt: skip
     try:
         assert wait_for(lambda: log.exists() and log.read_text().count("started") == 1)
-        module.write_text("A = 2\n")
-        os.utime(module, (time.time() + 5, time.time() + 5))
+        touch_source(module, "A = 2\n")
         assert wait_for(lambda: log.read_text().count("started") == 2)
     finally:
         reloader.send_signal(signal.SIGTERM)
@@ -156,18 +125,10 @@ OVERLAP_CHILD = (
 
 
 def overlap_reloader(source: Path, log: Path, fail_flag: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "gallery.devreload", "--watch", str(source), "--interval", "0.1",
-            "--overlap", "--restart-signal", "SIGINT",
-            "--", sys.executable, "-c", OVERLAP_CHILD, str(log), str(fail_flag),
-        ]
+    return start_reloader(
+        source, "--interval", "0.1", "--overlap", "--restart-signal", "SIGINT",
+        command=[sys.executable, "-c", OVERLAP_CHILD, str(log), str(fail_flag)],
     )  # fmt: skip
-
-
-def touch_source(module: Path, text: str) -> None:
-    module.write_text(text)
-    os.utime(module, (time.time() + 5, time.time() + 5))
 
 
 def events(log: Path) -> list[tuple[str, str]]:

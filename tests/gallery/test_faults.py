@@ -6,47 +6,27 @@ every Redis and OSS client is built with its setting's timeout."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import oss2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fakeoss.testing import RunningFakeOss
 from gallery import create_app
 from gallery.clients import clients
 from gallery.records import ImageRecord
 from gallery.tasks import THUMBNAIL_TASK, celery_of, sweep
 from support import pictures
-from support.faults import HangingProxy, RedisProcess, hanging_proxy
+from support.faults import HangingProxy, RedisProcess
 from support.gallery import AUTH, bucket_keys, upload, wait_for
 from support.loopback import closed_port_url
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    redis = RedisProcess(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
 
 
 @pytest.fixture
 def redis_url(own_redis: RedisProcess) -> str:
     """Every app and worker of these tests uses the test's own Redis, which it may break."""
     return own_redis.url
-
-
-@pytest.fixture
-def oss_proxy(fakeoss: RunningFakeOss) -> Iterator[HangingProxy]:
-    port = urlsplit(fakeoss.endpoint).port
-    assert port is not None
-    with hanging_proxy(port) as proxy:
-        yield proxy
 
 
 def test_every_redis_and_oss_client_waits_at_most_its_settings_timeout(

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gallery import create_app
-from support.gallery import CHEAP_ADMIN_HASH, csrf_of
+from support.gallery import CHEAP_ADMIN_HASH, PRODUCTION_OVERRIDES, csrf_of
 
 HTTPS = "https://gallery.example"
 HTTP = "http://gallery.example"
@@ -48,10 +48,7 @@ def test_production_cookie_rules_are_secure_http_only_and_lax(
     app = create_app(
         {
             **app_overrides,
-            "CONFIG_NAME": "production",
-            "SECRET_KEY": "s" * 40,
-            "GALLERY_API_TOKEN": "t" * 40,
-            "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:32768:8:1$salt$" + "0" * 128,
+            **PRODUCTION_OVERRIDES,
         }
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True

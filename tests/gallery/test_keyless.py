@@ -243,22 +243,25 @@ class TestStartRefusals:
         assert message.startswith("OSS_ECS_ROLE_NAME='not-attached': ")
 
     @pytest.mark.usefixtures("instance_path")
-    def test_a_clock_far_behind_the_credentials(
-        self, app_overrides: dict[str, Any], fakeoss: RunningFakeOss, bucket: oss2.Bucket
+    @pytest.mark.parametrize(
+        ("service_clock_offset", "said"),
+        [
+            pytest.param(24 * 3600, "the clock is behind", id="far-behind-the-credentials"),
+            pytest.param(-3600, "the clock is ahead", id="ahead-of-the-credentials"),
+        ],
+    )
+    def test_a_clock_off_from_the_credentials(
+        self,
+        app_overrides: dict[str, Any],
+        fakeoss: RunningFakeOss,
+        bucket: oss2.Bucket,
+        service_clock_offset: float,
+        said: str,
     ) -> None:
-        service = role_service(fakeoss, bucket, clock=lambda: time.time() + 24 * 3600)
+        service = role_service(fakeoss, bucket, clock=lambda: time.time() + service_clock_offset)
         with running_metadata(service) as metadata:
             message = self.start(app_overrides, **keyless(metadata))
-        assert "the clock is behind" in message
-
-    @pytest.mark.usefixtures("instance_path")
-    def test_a_clock_ahead_of_the_credentials(
-        self, app_overrides: dict[str, Any], fakeoss: RunningFakeOss, bucket: oss2.Bucket
-    ) -> None:
-        service = role_service(fakeoss, bucket, clock=lambda: time.time() - 3600)
-        with running_metadata(service) as metadata:
-            message = self.start(app_overrides, **keyless(metadata))
-        assert "the clock is ahead" in message
+        assert said in message
 
     @pytest.mark.usefixtures("instance_path")
     def test_a_malformed_security_token(self, app_overrides: dict[str, Any]) -> None:

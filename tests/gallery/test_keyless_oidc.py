@@ -11,18 +11,13 @@ from typing import Any
 import oss2
 import pytest
 
-from fakeoss.policy import Policy
-from fakeoss.sts import TokenIssuer
-from fakeoss.stsapi import FakeIdentityProvider, FakeSts, OidcProvider, Role
-from fakeoss.testing import RunningFakeOss, serve_wsgi
+from fakeoss.stsapi import FakeIdentityProvider
+from fakeoss.testing import RunningFakeOss
 from gallery import create_app
 from gallery.settings import ConfigError, load_settings
 from support import pictures
 from support.gallery import upload
-
-PROVIDER_ARN = "acs:ram::1234567890:oidc-provider/github"
-ROLE_ARN = "acs:ram::1234567890:role/gallery-ci"
-AUDIENCE = "sts.aliyuncs.com"
+from support.oidc import AUDIENCE, PROVIDER_ARN, ROLE_ARN, serving_sts
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +29,8 @@ def forge() -> FakeIdentityProvider:
 def sts_endpoint(
     fakeoss: RunningFakeOss, bucket: oss2.Bucket, forge: FakeIdentityProvider
 ) -> Iterator[str]:
-    sts = FakeSts(
-        TokenIssuer(fakeoss.access_key_secret),
-        providers=[OidcProvider(PROVIDER_ARN, forge.issuer_url, (AUDIENCE,), forge.public_key)],
-        roles=[Role(ROLE_ARN, Policy.bucket_read_write(bucket.bucket_name), PROVIDER_ARN)],
-    )
-    with serve_wsgi(sts) as server:
-        yield f"http://127.0.0.1:{server.server_port}"
+    with serving_sts(fakeoss.access_key_secret, forge, bucket.bucket_name) as url:
+        yield url
 
 
 def oidc_settings(sts_endpoint: str, token_file: Path) -> dict[str, Any]:

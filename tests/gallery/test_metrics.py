@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import oss2
 import pytest
@@ -25,12 +24,11 @@ from flask.testing import FlaskClient
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fakeoss.testing import RunningFakeOss
 from gallery import create_app
 from gallery.metrics import UNMATCHED_ROUTE, metrics_of
 from gallery.records import new_image_id
 from support import pictures
-from support.faults import HangingProxy, RedisProcess, hanging_proxy
+from support.faults import HangingProxy, RedisProcess
 from support.gallery import AUTH, upload, wait_for
 from support.loopback import free_port
 
@@ -293,14 +291,6 @@ def test_a_job_run_in_process_records_its_time_from_upload(
 # --- broken dependencies ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    redis = RedisProcess(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
-
-
 def test_a_hung_redis_shows_as_a_timeout_in_the_error_counter(
     app_overrides: dict[str, Any], own_redis: RedisProcess, bucket: oss2.Bucket
 ) -> None:
@@ -332,14 +322,6 @@ def test_a_redis_that_refuses_connections_counts_as_an_error_not_a_timeout(
     text = app_text(app)
     assert total(text, "gallery_dependency_errors_total", dependency="redis", kind="error") >= 1
     assert total(text, "gallery_dependency_errors_total", dependency="redis", kind="timeout") == 0
-
-
-@pytest.fixture
-def oss_proxy(fakeoss: RunningFakeOss) -> Iterator[HangingProxy]:
-    port = urlsplit(fakeoss.endpoint).port
-    assert port is not None
-    with hanging_proxy(port) as proxy:
-        yield proxy
 
 
 def test_a_hung_oss_shows_as_a_timeout_and_a_failed_upload(

@@ -13,7 +13,14 @@ from itsdangerous import BadSignature
 from gallery import create_app
 from gallery.sessions import CookieSessions
 from support import pictures
-from support.gallery import CHEAP_ADMIN_HASH, bucket_keys, csrf_of, multipart, upload
+from support.gallery import (
+    CHEAP_ADMIN_HASH,
+    PRODUCTION_OVERRIDES,
+    bucket_keys,
+    csrf_of,
+    multipart,
+    upload,
+)
 from support.loopback import closed_port_url
 
 
@@ -94,10 +101,7 @@ def test_production_session_cookie_is_secure(app_overrides: dict[str, Any]) -> N
     app = create_app(
         {
             **app_overrides,
-            "CONFIG_NAME": "production",
-            "SECRET_KEY": "s" * 40,
-            "GALLERY_API_TOKEN": "t" * 40,
-            "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:32768:8:1$salt$" + "0" * 128,
+            **PRODUCTION_OVERRIDES,
         }
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -8,7 +8,20 @@ from pathlib import Path
 from tls_material import write_pair
 
 from stackctl.doctor.doctor import check_https
-from stackctl.tls.settings import load_https_settings
+from stackctl.tls.settings import HttpsSettings, load_https_settings
+
+
+def given_files_for_gallery(tmp_path: Path, cert: Path, key: Path) -> HttpsSettings:
+    """HTTPS for gallery.example.com from the certificate and key files given."""
+    return load_https_settings(
+        tmp_path,
+        {
+            "STACK_HTTPS": "files",
+            "HTTPS_HOSTS": "gallery.example.com",
+            "TLS_CERT_FILE": str(cert),
+            "TLS_KEY_FILE": str(key),
+        },
+    )
 
 
 def test_plain_http_is_one_line_saying_how_to_serve_https(tmp_path: Path) -> None:
@@ -20,15 +33,7 @@ def test_plain_http_is_one_line_saying_how_to_serve_https(tmp_path: Path) -> Non
 def test_a_given_certificate_is_shown_per_host_with_its_expiry(tmp_path: Path) -> None:
     now = dt.datetime.now(dt.timezone.utc)
     cert, key = write_pair(tmp_path, ["gallery.example.com"], not_after=now + dt.timedelta(days=50))
-    https = load_https_settings(
-        tmp_path,
-        {
-            "STACK_HTTPS": "files",
-            "HTTPS_HOSTS": "gallery.example.com",
-            "TLS_CERT_FILE": str(cert),
-            "TLS_KEY_FILE": str(key),
-        },
-    )
+    https = given_files_for_gallery(tmp_path, cert, key)
     (check,) = check_https(https, tmp_path)
     assert (check.name, check.status) == ("https gallery.example.com", "ok")
     assert f"file {cert}, issued by Test CA, expires " in check.detail
@@ -37,15 +42,7 @@ def test_a_given_certificate_is_shown_per_host_with_its_expiry(tmp_path: Path) -
 
 def test_a_certificate_that_would_be_refused_blocks_up(tmp_path: Path) -> None:
     cert, key = write_pair(tmp_path, ["other.example.com"])
-    https = load_https_settings(
-        tmp_path,
-        {
-            "STACK_HTTPS": "files",
-            "HTTPS_HOSTS": "gallery.example.com",
-            "TLS_CERT_FILE": str(cert),
-            "TLS_KEY_FILE": str(key),
-        },
-    )
+    https = given_files_for_gallery(tmp_path, cert, key)
     (check,) = check_https(https, tmp_path)
     assert (check.status, check.blocks_up) == ("fail", True)
     assert "does not cover gallery.example.com" in check.detail

@@ -19,6 +19,13 @@ from gallery.settings import DEV_API_TOKEN
 
 TOKEN = DEV_API_TOKEN
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# The production config with secrets of its own (not the development defaults it refuses).
+PRODUCTION_OVERRIDES = {
+    "CONFIG_NAME": "production",
+    "SECRET_KEY": "s" * 40,
+    "GALLERY_API_TOKEN": "t" * 40,
+    "GALLERY_ADMIN_PASSWORD_HASH": "scrypt:32768:8:1$salt$" + "0" * 128,
+}
 
 
 def bucket_keys(bucket: oss2.Bucket) -> list[str]:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
+
+from support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_tasks() -> ModuleType:
     """tasks.py as `invoke` loads it: from the project folder, which is not a package."""
-    spec = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tasks.py", "tasks")
