@@ -14,14 +14,19 @@ from werkzeug.security import generate_password_hash
 
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.release import ReleaseImages
+from stackctl.deploy.settings import DeploySettings
 from support.deploy_hosts import (
     APP,
     NEW_WELCOME,
     ROOT,
+    SimulatedHost,
     api_token,
     build_host_image,
     build_release_images,
     deploy_app,
+    deploy_settings,
+    hosts_fixture,
+    wait_reachable,
     write_key_and_secrets,
 )
 
@@ -51,6 +56,22 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def public_key(key_dir: Path) -> str:
     return (key_dir / "id_rsa.pub").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def host(local: docker.DockerClient, host_image: None, public_key: str) -> Iterator[SimulatedHost]:
+    """One simulated ECS host for each module that asks (single host, operate, exec, RAM role);
+    the Swarm module starts its three on a network of their own."""
+    yield from (hosts[0] for hosts in hosts_fixture(local, public_key, 1))
+
+
+@pytest.fixture(scope="module")
+def settings(host: SimulatedHost, key_dir: Path) -> DeploySettings:
+    """The deploy settings for that host, once it answers on SSH (a module with its own secrets
+    file, like the RAM-role one, overrides this)."""
+    found = deploy_settings([host], key_dir)
+    wait_reachable(found)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import io
 import ipaddress
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 import pytest
@@ -30,12 +29,8 @@ from stackctl.engine.models import listed_containers
 from stackctl.settings import load_settings
 from support.deploy_hosts import (
     APP,
-    SimulatedHost,
     build_release_images,
-    deploy_settings,
-    hosts_fixture,
     secret_value,
-    wait_reachable,
 )
 
 pytestmark = [
@@ -46,18 +41,6 @@ pytestmark = [
 
 VERSION = f"exec-{uuid.uuid4().hex[:6]}"
 """This module's own tag: the deploy tests' v1/v2 tags may be in use by another run."""
-
-
-@pytest.fixture(scope="module")
-def host(local: docker.DockerClient, host_image: None, public_key: str) -> Iterator[SimulatedHost]:
-    yield from (hosts[0] for hosts in hosts_fixture(local, public_key, 1))
-
-
-@pytest.fixture(scope="module")
-def settings(host: SimulatedHost, key_dir: Path) -> DeploySettings:
-    found = deploy_settings([host], key_dir)
-    wait_reachable(found)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import io
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 import pytest
@@ -32,9 +31,6 @@ from support.deploy_hosts import (
     SimulatedHost,
     api_token,
     build_release_images,
-    deploy_settings,
-    hosts_fixture,
-    wait_reachable,
 )
 
 pytestmark = [
@@ -46,18 +42,6 @@ pytestmark = [
 VERSION = f"operate-{uuid.uuid4().hex[:6]}"
 """This module's own tag: the deploy tests' v1/v2 tags may be in use by another run."""
 OUTPUT = io.StringIO()
-
-
-@pytest.fixture(scope="module")
-def host(local: docker.DockerClient, host_image: None, public_key: str) -> Iterator[SimulatedHost]:
-    yield from (hosts[0] for hosts in hosts_fixture(local, public_key, 1))
-
-
-@pytest.fixture(scope="module")
-def settings(host: SimulatedHost, key_dir: Path) -> DeploySettings:
-    found = deploy_settings([host], key_dir)
-    wait_reachable(found)
-    return found
 
 
 @pytest.fixture(scope="module")

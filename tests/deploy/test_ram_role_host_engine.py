@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -33,7 +32,6 @@ from support.deploy_hosts import (
     body,
     build_release_images,
     deploy_settings,
-    hosts_fixture,
     thumbnail_ready,
     upload,
     wait_reachable,
@@ -52,11 +50,6 @@ KEY_NAME = "OSS_ACCESS_KEY_"
 # fakeoss's root key (compose.yaml's FAKEOSS_ACCESS_KEY_*): the metadata service signs the role's
 # STS credentials with its secret; the app must never see either.
 FAKEOSS_SECRET = "fakeoss-secret"
-
-
-@pytest.fixture(scope="module")
-def host(local: docker.DockerClient, host_image: None, public_key: str) -> Iterator[SimulatedHost]:
-    yield from (hosts[0] for hosts in hosts_fixture(local, public_key, 1))
 
 
 @pytest.fixture(scope="module")

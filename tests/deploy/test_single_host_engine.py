@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 import pytest
@@ -32,12 +30,9 @@ from support.deploy_hosts import (
     Load,
     SimulatedHost,
     body,
-    deploy_settings,
-    hosts_fixture,
     secret_value,
     thumbnail_ready,
     upload,
-    wait_reachable,
 )
 
 pytestmark = [
@@ -48,18 +43,6 @@ pytestmark = [
 
 OUTPUT = io.StringIO()
 REDIS_KEY = "deploy-test:kept"
-
-
-@pytest.fixture(scope="module")
-def host(local: docker.DockerClient, host_image: None, public_key: str) -> Iterator[SimulatedHost]:
-    yield from (hosts[0] for hosts in hosts_fixture(local, public_key, 1))
-
-
-@pytest.fixture(scope="module")
-def settings(host: SimulatedHost, key_dir: Path) -> DeploySettings:
-    found = deploy_settings([host], key_dir)
-    wait_reachable(found)
-    return found
 
 
 def console() -> Console:
