@@ -91,19 +91,30 @@ def calls(stand_ins: dict[str, str]) -> int:
     return int(path.read_text()) if path.exists() else 0
 
 
-def watch_for(stand_ins: dict[str, str], *, lookups: int) -> subprocess.Popen[str]:
+@pytest.fixture
+def watchers() -> Iterator[list[subprocess.Popen[str]]]:
+    """The watchers a test starts: each in a process group of its own, killed with its
+    lookups however the test ends."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for watcher in started:
+        if watcher.poll() is None:
+            os.killpg(watcher.pid, signal.SIGKILL)
+            watcher.communicate()
+
+
+def watch_for(
+    stand_ins: dict[str, str], watchers: list[subprocess.Popen[str]], *, lookups: int
+) -> subprocess.Popen[str]:
     watcher = subprocess.Popen(
         ["sh", str(SCRIPT), "watch", "tasks.app_web", "0.05", stand_ins["PIDFILE"]],
         env=stand_ins,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
-    try:
-        wait_lookups(stand_ins, lookups)
-    except BaseException:
-        watcher.kill()
-        watcher.communicate()
-        raise
+    watchers.append(watcher)
+    wait_lookups(stand_ins, lookups)
     return watcher
 
 
@@ -148,18 +159,20 @@ def test_a_name_that_does_not_resolve_prints_nothing(stand_ins: dict[str, str]) 
     assert addresses(stand_ins) == ""
 
 
-def test_a_round_robin_answer_in_a_new_order_reloads_nothing(stand_ins: dict[str, str]) -> None:
+def test_a_round_robin_answer_in_a_new_order_reloads_nothing(
+    stand_ins: dict[str, str], watchers: list[subprocess.Popen[str]]
+) -> None:
     answer(stand_ins, "10.0.1.18", "10.0.1.20", "10.0.1.21")
-    watcher = watch_for(stand_ins, lookups=12)
+    watcher = watch_for(stand_ins, watchers, lookups=12)
     errors = stop(watcher)
     assert reloads(stand_ins) == 0, errors
 
 
 def test_a_changed_set_reloads_once_and_a_failed_lookup_not_at_all(
-    stand_ins: dict[str, str],
+    stand_ins: dict[str, str], watchers: list[subprocess.Popen[str]]
 ) -> None:
     answer(stand_ins, "10.0.1.18", "10.0.1.20")
-    watcher = watch_for(stand_ins, lookups=3)
+    watcher = watch_for(stand_ins, watchers, lookups=3)
     answer(stand_ins, "10.0.1.20", "10.0.1.22")  # one task replaced
     wait_lookups(stand_ins, calls(stand_ins) + 4)
     answer(stand_ins)  # the name gone for a moment: nginx keeps what it has
