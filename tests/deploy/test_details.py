@@ -101,7 +101,7 @@ def test_the_screen_names_each_host_once() -> None:
         DetailRow("a", "role", "worker", "app-worker-v1", "v1 *", "running", "", "2m"),
     ]
     out = io.StringIO()
-    Console(file=out, width=160).print(table(rows))
+    Console(file=out, width=160, force_terminal=False).print(table(rows))
 
     lines = out.getvalue().splitlines()
     assert lines[0].split() == [
