@@ -189,7 +189,7 @@ uwsgi_param HTTP_X_REAL_IP $remote_addr;
 uwsgi_param HTTP_X_FORWARDED_FOR $proxy_add_x_forwarded_for;
 uwsgi_param HTTP_X_FORWARDED_PROTO $stack_proto;
 uwsgi_pass web_app;
-uwsgi_connect_timeout 5s;
+uwsgi_connect_timeout 2s;
 uwsgi_send_timeout 30s;
 uwsgi_read_timeout 60s;
 """
