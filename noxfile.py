@@ -181,13 +181,21 @@ def typecheck(session: nox.Session) -> None:
 
 
 def run_pytest(
-    session: nox.Session, *pytest_args: str, measure: bool = True, groups: tuple[str, ...] = ()
+    session: nox.Session,
+    *pytest_args: str,
+    measure: bool = True,
+    groups: tuple[str, ...] = (),
+    cov_report: str = "term-missing:skip-covered",
 ) -> None:
     install(session, "test", *groups)
-    cov = ["--cov", "--cov-report=term-missing:skip-covered"] if measure else []
+    cov = ["--cov", f"--cov-report={cov_report}"] if measure else []
     session.run(
         "pytest",
         *cov,
+        # .ci/failure-digest.py reads these to end a failed CI log with what failed.
+        f"--junitxml=artifacts/junit/{session.name}.xml",
+        "-o",
+        "junit_logging=system-out",
         *pytest_args,
         *session.posargs,
         env={**without_oss_secrets(), "COVERAGE_FILE": f".coverage.{session.name}"},
@@ -224,15 +232,27 @@ def engine(session: nox.Session) -> None:
     """Tests against the real Docker engine: images, the stack, invoke up/down."""
     # Engine tests walk one stack (or host) through a story, step by step: in file order.
     # sslyze (the `tls` group) checks the HTTPS proxy against Mozilla's configuration.
+    # No coverage table here: `nox -s coverage` prints the combined one, and this one's 150 lines
+    # would stand between a failure's account and the end of the log.
     run_pytest(
-        session, "-m", "engine", "-p", "no:cacheprovider", "-p", "no:randomly", groups=("tls",)
+        session,
+        "-m",
+        "engine",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        groups=("tls",),
+        cov_report="",
     )
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)
 def browser(session: nox.Session) -> None:
     """The gallery page in headless Debian chromium; screenshots land in artifacts/."""
-    run_pytest(session, "-m", "browser", "-p", "no:cacheprovider", "-p", "no:randomly")
+    run_pytest(
+        session, "-m", "browser", "-p", "no:cacheprovider", "-p", "no:randomly", cov_report=""
+    )
 
 
 @nox.session(python=DEFAULT_PYTHON, default=False)

@@ -33,6 +33,17 @@ from support.deploy_hosts import (
 BROKEN_WORKER = Path(__file__).with_name("compose.broken-worker.yaml")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[None] | pytest.TestReport:
+    """Each phase's report on the item (`item.report_call`), for fixtures that add what the
+    hosts said when a test failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture(scope="session")
 def local() -> Iterator[docker.DockerClient]:
     client = docker.from_env(timeout=600)

@@ -48,6 +48,7 @@ from support.deploy_hosts import (
     upload,
     wait_reachable,
 )
+from support.reports import failed
 
 pytestmark = [
     pytest.mark.engine,
@@ -203,6 +204,37 @@ def running_tasks(client: docker.DockerClient, service: str) -> list[dict[str, A
 def release_of(client: docker.DockerClient, service: str) -> str:
     labels = client.services.get(service_name(APP, service)).attrs["Spec"]["Labels"]
     return str(labels["org.aliecs.deploy.version.release"])
+
+
+@pytest.fixture(autouse=True)
+def account_of_a_failure(
+    request: pytest.FixtureRequest, settings: DeploySettings
+) -> Iterator[None]:
+    """When a test fails, what the swarm says: every task's state and health, and the end of the
+    proxies' and web's logs (what a CI log needs to tell a slow node from a lost request)."""
+    yield
+    if not failed(request):
+        return
+    client = manager(settings)
+    try:
+        print(
+            "\n".join(swarm_run.ps(settings, swarm_app(ROOT, request.getfixturevalue("key_dir"))))
+        )
+        for service in ("nginx", "web"):
+            raw = client.api.service_logs(
+                service_name(APP, service),
+                stdout=True,
+                stderr=True,
+                timestamps=True,
+                tail=40,
+                is_tty=False,
+            )
+            print(f"--- {service} logs (last 40 per task)")
+            print(b"".join(raw).decode(errors="replace"))
+    except Exception as error:  # an account of a failure must not hide the failure
+        print(f"(no account of the swarm: {type(error).__name__}: {error})")
+    finally:
+        client.close()
 
 
 def test_swarm_init_makes_one_swarm_and_again_changes_nothing(
