@@ -215,6 +215,8 @@ def account_of_a_failure(
     yield
     if not failed(request):
         return
+    print("--- the deploys' output (the end)")
+    print("\n".join(OUTPUT.getvalue().splitlines()[-30:]))
     client = manager(settings)
     try:
         print(
@@ -275,6 +277,8 @@ def test_first_deploy_spreads_web_over_the_nodes_and_every_proxy_answers(
     started = time.monotonic()
     ship(local, settings, app, releases["v1"])
     print(f"first swarm deploy: {time.monotonic() - started:.1f} s")
+    # The deploy ends once each node's proxy resolves and connects to each web task.
+    assert "every proxy (3) reaches the 3 web task(s)" in OUTPUT.getvalue()
     client = manager(settings)
     try:
         web = running_tasks(client, "web")

@@ -229,3 +229,17 @@ def test_a_service_reads_its_update_state_version_and_previous_spec() -> None:
     assert service.secret_ids == {"old"}
     fresh = Service(_Model({"Version": {"Index": 1}, "Spec": {}}))
     assert (fresh.update.state, fresh.has_previous_spec) == (None, False)
+
+
+def test_a_task_s_addresses_on_a_network_are_read_without_their_prefix() -> None:
+    task = Task(
+        {
+            "NetworksAttachments": [
+                {"Network": {"Spec": {"Name": "ingress"}}, "Addresses": ["10.0.0.4/24"]},
+                {"Network": {"Spec": {"Name": "app_overlay"}}, "Addresses": ["10.0.1.5/24"]},
+            ]
+        }
+    )
+    assert task.addresses_on("app_overlay") == {"10.0.1.5"}
+    assert task.addresses_on("other") == set()
+    assert Task({}).addresses_on("app_overlay") == set()

@@ -557,6 +557,15 @@ class Task:
     def has_check(self) -> bool:
         return bool(self.container.get("Healthcheck"))
 
+    def addresses_on(self, network: str) -> set[str]:
+        """The task's addresses on the named network, without their prefix length."""
+        found = set()
+        for attachment in self.attrs.get("NetworksAttachments") or []:
+            spec = _mapping(_mapping(_mapping(attachment).get("Network")).get("Spec"))
+            if spec.get("Name") == network:
+                found |= {str(a).split("/")[0] for a in attachment.get("Addresses") or []}
+        return found
+
     def runs(self, spec: ServiceSpec) -> bool:
         """The task runs the spec's container (image, command, environment, health check,
         secrets by name): not a task left from the spec before."""

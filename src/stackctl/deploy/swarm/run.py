@@ -2,9 +2,10 @@
 
 A deploy checks the nodes, ships the images to each, creates the secrets' new versions, then
 creates or updates each service whose spec changed (accessories, roles, proxy, in that order)
-and waits for Swarm to converge. Swarm runs the rolling update itself; when a new task never
-gets healthy it rolls the service back, and the deploy reports that with the task's last log
-lines. Nothing here shells out: the Docker SDK on a manager, over SSH.
+and waits for Swarm to converge, then for every node's proxy to reach the new tasks (reach.py).
+Swarm runs the rolling update itself; when a new task never gets healthy it rolls the service
+back, and the deploy reports that with the task's last log lines. Nothing here shells out: the
+Docker SDK on a manager, over SSH.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from stackctl.deploy.swarm import nodes as swarm_nodes
 from stackctl.deploy.swarm import secrets as swarm_secrets
 from stackctl.deploy.swarm import specs as swarm_specs
 from stackctl.deploy.swarm.images import ship_to_nodes
+from stackctl.deploy.swarm.reach import proxies_reach
 from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.logs import last_lines
 from stackctl.engine.models import Node, Service, ServiceSpec, Task, UpdateStatus, inspect_container
@@ -217,6 +219,7 @@ def deploy(
                     failures.append((item, failed))
             if failures:
                 raise _roll_back_the_rest(swarm, settings, moving, failures, say)
+        proxies_reach(swarm, settings, app, say)
         removed = swarm_secrets.prune_secrets(swarm.manager, settings.app)
         if removed:
             say(f"removed {len(removed)} unused secret version(s)")
@@ -421,6 +424,7 @@ def rollback(
             release = service.spec.labels.get(labels.RELEASE, "?")
             say(f"{service.name}: rolled back to {release}")
             back_to.append(release)
+        proxies_reach(swarm, settings, app, say)
         return list(dict.fromkeys(back_to))
 
 
