@@ -256,14 +256,20 @@ class Load:
             if self.done.is_set() and self.sent >= self.at_least:
                 break
             self.sent += 1
+            sent_at = time.monotonic()
+            # Each failure with when it was sent and how long it took (a CI log then tells a
+            # connect timeout per dead upstream, 2 s each, from a stalled machine).
+            when = f"at {sent_at - started:.1f} s"
             try:
                 response = requests.get(f"{self.url}/main/", timeout=10)
                 if response.status_code != 200:
                     self.failed += 1
-                    self.errors.append(f"HTTP {response.status_code}")
+                    took = time.monotonic() - sent_at
+                    self.errors.append(f"HTTP {response.status_code} {when}, took {took:.1f} s")
             except requests.RequestException as exc:
                 self.failed += 1
-                self.errors.append(type(exc).__name__)
+                took = time.monotonic() - sent_at
+                self.errors.append(f"{type(exc).__name__} {when}, took {took:.1f} s")
 
     def __enter__(self) -> Load:
         self.thread.start()
