@@ -296,7 +296,8 @@ def test_first_deploy_spreads_web_over_the_nodes_and_every_proxy_answers(
     for host in hosts:
         assert OLD_WELCOME in body(host.url), host.url
     image_id = upload(hosts[1].url)
-    assert thumbnail_ready(hosts[2].url, image_id, within=20) is not None
+    # A bound on the wait for the worker's first job on a new swarm, not a measure of speed.
+    assert thumbnail_ready(hosts[2].url, image_id, within=60) is not None
 
 
 def test_dry_run_names_only_what_would_change(

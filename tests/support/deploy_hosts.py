@@ -180,7 +180,8 @@ def wait_reachable(settings: DeploySettings, timeout: float = 60) -> None:
 
 
 def body(url: str) -> str:
-    response = requests.get(f"{url}/main/", timeout=5)
+    # The same bound as a load's requests: a test asks whether it is served, not how fast.
+    response = requests.get(f"{url}/main/", timeout=10)
     response.raise_for_status()
     return response.text
 
@@ -310,7 +311,7 @@ def thumbnail_ready(url: str, image_id: str, within: float) -> float | None:
     """Seconds until the image's thumbnail was ready, None when it was not within `within`."""
     started = time.monotonic()
     while time.monotonic() - started < within:
-        found = requests.get(f"{url}/api/images/{image_id}", timeout=5).json()
+        found = requests.get(f"{url}/api/images/{image_id}", timeout=10).json()
         if found["thumbnail_status"] == "ready":
             return time.monotonic() - started
         time.sleep(0.2)
