@@ -12,9 +12,10 @@ from invoke import Program
 
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.audit import exited
 from stackctl.deploy.oneoff import ExecRequest, exec_request
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
-from stackctl.deploy.ssh.oneoff import exited, oneoff_request
+from stackctl.deploy.ssh.oneoff import oneoff_request
 from stackctl.engine.models import Container
 from stackctl.errors import UsageError
 from support.tasks_module import load_tasks
@@ -60,6 +61,14 @@ def test_all_hosts_is_every_host_the_role_runs_on_in_deploy_hosts_order(
 def test_host_picks_hosts_of_deploy_hosts(app: AppDefinition, settings: DeploySettings) -> None:
     request = exec_request(app, settings, "web", ["true"], hosts=["c", "b"])
     assert request.hosts == ("c", "b")
+
+
+def test_the_request_says_whether_the_hosts_were_named(
+    app: AppDefinition, settings: DeploySettings
+) -> None:
+    assert not exec_request(app, settings, "web", ["true"]).named_hosts
+    assert exec_request(app, settings, "web", ["true"], hosts=["b"]).named_hosts
+    assert exec_request(app, settings, "worker", ["true"], all_hosts=True).named_hosts
 
 
 @pytest.mark.parametrize(
@@ -209,20 +218,4 @@ def test_the_command_line_s_bad_input_is_one_line_before_any_host(
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == (
         "error: deploy.exec: 'wbe' is no role of compose.yaml's x-deploy (use one of web, worker)"
-    )
-
-
-def test_swarm_refuses_in_one_line_naming_what_to_use(
-    settings: DeploySettings, app: AppDefinition
-) -> None:
-    from stackctl.deploy.swarm.target import SwarmTarget
-    from stackctl.deploy.target import DeployRun
-
-    run = DeployRun(settings, app, None, {}, None, lambda stack: None)  # type: ignore[arg-type]
-    with pytest.raises(UsageError) as raised:
-        SwarmTarget().execute(run, ExecRequest("web", ("true",), ("a",)), print)
-    assert str(raised.value) == (
-        f"deploy.exec --target swarm is not built yet: `docker exec` in a task of"
-        f" {settings.app}_web on its node instead (`invoke ps --target swarm` names the tasks"
-        " and their nodes)"
     )
