@@ -187,7 +187,7 @@ def run(api: ScriptedApi, *command: str, write: Any = None) -> tuple[int, bytes,
         command=command,
         write=write or output.extend,
         say=said.append,
-        waiter=oneoff.Waiter(Client(api), clock=clock, sleep=clock.sleep),  # type: ignore[arg-type]
+        waiter=oneoff.Waiter(Client(api), clock=clock, sleep=clock.sleep),
         clock=lambda: NOW,
     )
     return code, bytes(output), said

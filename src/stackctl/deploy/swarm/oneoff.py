@@ -174,7 +174,7 @@ class Waiter:
             self.sleep(_POLL)
 
 
-def _create(manager: docker.DockerClient, spec: Mapping[str, Any]) -> None:
+def create_oneoff(manager: docker.DockerClient, spec: Mapping[str, Any]) -> None:
     manager.api.create_service(
         task_template=spec["TaskTemplate"],
         name=spec["Name"],
@@ -224,7 +224,7 @@ def run_oneoff(
         node_id=swarm.node_ids[address],
         started=clock(),
     )
-    _create(manager, spec)
+    create_oneoff(manager, spec)
     try:
         task = wait.task(
             name, lambda t: t.state in ENDED or t.state == "running", START_TIMEOUT, "not started"
