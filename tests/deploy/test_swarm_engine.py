@@ -473,18 +473,24 @@ def exec_on_swarm(
     return code, output.decode()
 
 
-def one_offs_left(settings: DeploySettings) -> list[str]:
-    """The app's one-off services on the swarm and one-off containers on any node."""
+def one_offs_left(settings: DeploySettings, within: float = 30) -> list[str]:
+    """The app's one-off services on the swarm and one-off containers on any node, once there
+    are none or after `within` seconds: a removed service's container is removed by its node's
+    agent a moment later."""
     wanted = [f"{labels.APP}={APP}", f"{labels.KIND}=exec"]
+    deadline = time.monotonic() + within
     with swarm_nodes.connected(settings) as clients:
         swarm = swarm_nodes.find_swarm(settings, clients)
-        found = [s.name for s in swarm.manager.services.list(filters={"label": wanted})]
-        for address, client in clients.items():
-            found += [
-                f"{address.name} {c.name}"
-                for c in client.containers.list(all=True, filters={"label": wanted})
-            ]
-    return found
+        while True:
+            found = [s.name for s in swarm.manager.services.list(filters={"label": wanted})]
+            for address, client in clients.items():
+                found += [
+                    f"{address.name} {c.name}"
+                    for c in client.containers.list(all=True, filters={"label": wanted})
+                ]
+            if not found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
 
 
 def last_audit_entry(settings: DeploySettings, app: AppDefinition) -> list[str]:
