@@ -96,6 +96,7 @@ def test_an_action_that_ended_without_an_error_may_say_it_failed(
 ) -> None:
     """A command that exited non-zero raised nothing: its result is its exit status."""
     import stackctl.deploy.audit as audit
+    from stackctl.deploy.ssh.oneoff import exited
 
     written: list[AuditEntry] = []
     monkeypatch.setattr(audit, "append", lambda client, app, found: written.append(found))
@@ -104,5 +105,5 @@ def test_an_action_that_ended_without_an_error_may_say_it_failed(
         with recorded(
             client, "app", "a:22", print, who="alice@laptop", command="exec", version="v2"
         ) as note:
-            note.result = audit.exited(code)
+            note.result = exited(code)
     assert [e.result for e in written] == ["failed: exited with code 3", "ok"]

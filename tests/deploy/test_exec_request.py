@@ -12,10 +12,9 @@ from invoke import Program
 
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, load_app
-from stackctl.deploy.audit import exited
 from stackctl.deploy.oneoff import ExecRequest, exec_request
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
-from stackctl.deploy.ssh.oneoff import oneoff_request
+from stackctl.deploy.ssh.oneoff import exited, oneoff_request
 from stackctl.engine.models import Container
 from stackctl.errors import UsageError
 from support.tasks_module import load_tasks

@@ -186,12 +186,7 @@ class Recording:
     message: str = ""
     result: str = ""
     """The outcome when the block ended without an error but not `ok` (a command's non-zero
-    exit: `exited`); empty: `ok` or the error's line."""
-
-
-def exited(code: int) -> str:
-    """A command's exit status as an audit result."""
-    return "ok" if code == 0 else f"failed: exited with code {code}"
+    exit: `deploy.exec`'s `exited`); empty: `ok` or the error's line."""
 
 
 @contextlib.contextmanager

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from stackctl.deploy import audit, labels
-from stackctl.deploy.audit import exited
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.ssh.containers import CreateRequest, create, network_name
@@ -143,9 +142,9 @@ def exec_on_host(
     runs (nothing ran)."""
     found = running_role(client, app, request.role, host)
     version = found.labels.get(labels.RELEASE, "")
-    with audit.recorded(
-        client, app, host, say, who=who, command=request.audited, version=version, clock=clock
-    ) as note:
+    error: BaseException | None = None
+    code: int | None = None
+    try:
         if request.reuse:
             code = run_reused(client, found, request.command, write)
         else:
@@ -158,5 +157,15 @@ def exec_on_host(
                 write=write,
                 host=host,
             )
-        note.result = exited(code)
         return code
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        result = audit.result_of(error) if code is None else exited(code)
+        entry = audit.AuditEntry(clock(), who, request.audited, version, result)
+        audit.record(client, app, host, entry, say)
+
+
+def exited(code: int) -> str:
+    return "ok" if code == 0 else f"failed: exited with code {code}"

@@ -43,8 +43,9 @@ class SwarmTarget:
         nodes, on every node (as the Swarm target's other actions)."""
         import time
 
-        from stackctl.deploy.audit import exited
-        from stackctl.deploy.ssh.oneoff import run_reused
+        # The SSH target's audit result and `docker exec` streaming, not SSH-specific: one code
+        # path for both targets.
+        from stackctl.deploy.ssh.oneoff import exited, run_reused
         from stackctl.deploy.swarm import nodes, oneoff
 
         settings = run.settings
