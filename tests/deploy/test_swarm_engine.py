@@ -36,6 +36,7 @@ from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.deploy.swarm.specs import service_name
 from stackctl.deploy.swarm.target import SwarmTarget
 from stackctl.deploy.target import DeployRun
+from stackctl.engine.services import create_job
 from stackctl.errors import EngineUnreachable
 from stackctl.settings import load_settings
 from support.deploy_hosts import (
@@ -590,9 +591,9 @@ def test_a_dropped_connection_or_a_deployer_gone_leaves_no_one_off(
             node_id=node,
             started=time.time(),
         )
-        oneoff.create_oneoff(client, abandoned)  # and the deployer died
+        create_job(client.api, abandoned)  # and the deployer died
         ended = oneoff.Waiter(client).task(
-            abandoned["Name"], lambda t: t.state in oneoff.ENDED, 60, "not ended"
+            abandoned.name, lambda t: t.state in oneoff.ENDED, 60, "not ended"
         )
         assert ended.state == "complete"
     finally:

@@ -194,6 +194,7 @@ def run(api: ScriptedApi, *command: str, write: Any = None) -> tuple[int, bytes,
 
 
 def spec_of(command: list[str]) -> dict[str, Any]:
+    """The one-off's spec body, as the engine is sent it."""
     return oneoff.oneoff_spec(
         ServiceSpec(ROLE_SPEC),
         name="app_web_exec_1234abcd",
@@ -202,7 +203,7 @@ def spec_of(command: list[str]) -> dict[str, Any]:
         command=command,
         node_id="n-a",
         started=NOW,
-    )
+    ).body
 
 
 def test_the_one_off_has_the_role_s_image_environment_secrets_user_volumes_and_network() -> None:

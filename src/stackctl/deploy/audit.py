@@ -186,7 +186,12 @@ class Recording:
     message: str = ""
     result: str = ""
     """The outcome when the block ended without an error but not `ok` (a command's non-zero
-    exit: `deploy.exec`'s `exited`); empty: `ok` or the error's line."""
+    exit: `exited`); empty: `ok` or the error's line."""
+
+
+def exited(code: int) -> str:
+    """A command's exit status as an audit result (`deploy.exec`, both targets)."""
+    return "ok" if code == 0 else f"failed: exited with code {code}"
 
 
 @contextlib.contextmanager

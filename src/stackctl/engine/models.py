@@ -621,6 +621,12 @@ class Service:
         return bool(self.model.attrs.get("PreviousSpec"))
 
     @property
+    def previous_spec(self) -> ServiceSpec | None:
+        """The spec before the last update (what a rollback returns to), None when none."""
+        found = _mapping(self.model.attrs.get("PreviousSpec"))
+        return ServiceSpec(found) if found else None
+
+    @property
     def secret_ids(self) -> set[str]:
         """The secrets its spec and its previous spec use."""
         return _secret_ids(self.spec.body) | _secret_ids(

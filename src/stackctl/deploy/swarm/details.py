@@ -32,8 +32,7 @@ def task_row(
     did not answer)."""
     spec = service.spec
     kind = spec.labels.get(labels.KIND, "")
-    previous_body = service.model.attrs.get("PreviousSpec")
-    previous = ServiceSpec(previous_body) if previous_body else None
+    previous = service.previous_spec
     running = container is not None and container.running
     started = started_seconds(container.started_at) if container is not None else None
     return DetailRow(

@@ -24,12 +24,11 @@ shows one still there, and `deploy.details` lists one running.
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stackctl.deploy import labels
 from stackctl.deploy.details import started_seconds
@@ -39,6 +38,7 @@ from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.deploy.swarm.nodes import Swarm
 from stackctl.deploy.swarm.specs import NAMESPACE, service_name
 from stackctl.engine.models import Container, Service, ServiceSpec, Task, inspect_container
+from stackctl.engine.services import create_job, one_off_job
 
 if TYPE_CHECKING:
     import docker
@@ -91,33 +91,24 @@ def oneoff_spec(
     command: Sequence[str],
     node_id: str,
     started: float,
-) -> dict[str, Any]:
-    """The one-off service of `role_spec` (the role's current spec, as the engine answers it)
-    running `command` once on the node `node_id` (pure; the module's docstring says why each
-    change)."""
-    template: dict[str, Any] = copy.deepcopy(dict(role_spec.body["TaskTemplate"]))
-    container = template["ContainerSpec"]
-    container.pop("Command", None)
-    container["Args"] = list(command)
-    container["Healthcheck"] = {"Test": ["NONE"]}
+) -> ServiceSpec:
+    """The one-off job of `role_spec` (the role's current spec, as the engine answers it)
+    running `command` once on the node `node_id`, labelled an exec of the role's release with
+    its start time (pure; the module's docstring says why each change)."""
     marks = {
         labels.APP: app,
         labels.KIND: "exec",
         labels.ROLE: role,
         labels.RELEASE: role_spec.labels.get(labels.RELEASE, ""),
     }
-    container["Labels"] = {**(container.get("Labels") or {}), **marks}
-    template["RestartPolicy"] = {"Condition": "none", "MaxAttempts": 0}
-    template["Placement"] = {"Constraints": [f"node.id=={node_id}"]}
-    template["Networks"] = [{"Target": n["Target"]} for n in template.get("Networks") or []]
-    template.pop("ForceUpdate", None)
-    return {
-        "Name": name,
-        "Labels": {NAMESPACE: app, **marks, labels.EXEC_STARTED: str(int(started))},
-        "TaskTemplate": template,
-        "Mode": {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}},
-        "EndpointSpec": {"Mode": "dnsrr"},
-    }
+    return one_off_job(
+        role_spec,
+        name=name,
+        labels={NAMESPACE: app, **marks, labels.EXEC_STARTED: str(int(started))},
+        container_labels=marks,
+        command=command,
+        node_id=node_id,
+    )
 
 
 def ran(task: Task) -> bool:
@@ -174,16 +165,6 @@ class Waiter:
             self.sleep(_POLL)
 
 
-def create_oneoff(manager: docker.DockerClient, spec: Mapping[str, Any]) -> None:
-    manager.api.create_service(
-        task_template=spec["TaskTemplate"],
-        name=spec["Name"],
-        labels=spec["Labels"],
-        mode=spec["Mode"],
-        endpoint_spec=spec["EndpointSpec"],
-    )
-
-
 def _remove(manager: docker.DockerClient, name: str, say: Say) -> None:
     """The one-off gone; a failure said, not raised (it would hide the command's own outcome),
     and the next exec/deploy removes it (`remove_leftovers`)."""
@@ -224,7 +205,7 @@ def run_oneoff(
         node_id=swarm.node_ids[address],
         started=clock(),
     )
-    create_oneoff(manager, spec)
+    create_job(manager.api, spec)
     try:
         task = wait.task(
             name, lambda t: t.state in ENDED or t.state == "running", START_TIMEOUT, "not started"
@@ -307,6 +288,19 @@ def running_in(
     return [
         Running(a, inspect_container(swarm.clients[a].api, on_node[a].container_id)) for a in chosen
     ]
+
+
+def run_reused(
+    client: docker.DockerClient, container: Container, command: Sequence[str], write: Write
+) -> int:
+    """The command in a running task's container (`docker exec`, as the SSH target's
+    `--reuse`: the engine's exec streamed by `stack/execute.py`); its exit code."""
+    from stackctl.engine.execs import start_exec
+    from stackctl.stack.execute import exit_code, stream_output
+
+    exec_id = start_exec(client.api, container.id, command, stdout=True, stderr=True)
+    stream_output(client.api, exec_id, write)
+    return exit_code(client.api, exec_id)
 
 
 def chosen_addresses(settings: DeploySettings, request: ExecRequest) -> list[HostAddress]:

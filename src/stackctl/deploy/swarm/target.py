@@ -43,9 +43,7 @@ class SwarmTarget:
         nodes, on every node (as the Swarm target's other actions)."""
         import time
 
-        # The SSH target's audit result and `docker exec` streaming, not SSH-specific: one code
-        # path for both targets.
-        from stackctl.deploy.ssh.oneoff import exited, run_reused
+        from stackctl.deploy.audit import exited
         from stackctl.deploy.swarm import nodes, oneoff
 
         settings = run.settings
@@ -69,7 +67,7 @@ class SwarmTarget:
                     if len(where) > 1:
                         run.say(f"{address.name}:")
                     if request.reuse:
-                        code = run_reused(
+                        code = oneoff.run_reused(
                             clients[address], running[index].container, request.command, write
                         )
                     else:
