@@ -6,7 +6,7 @@ task's details row."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,7 +193,7 @@ def run(api: ScriptedApi, *command: str, write: Any = None) -> tuple[int, bytes,
     return code, bytes(output), said
 
 
-def spec_of(command: list[str]) -> dict[str, Any]:
+def spec_of(command: list[str]) -> Mapping[str, Any]:
     """The one-off's spec body, as the engine is sent it."""
     return oneoff.oneoff_spec(
         ServiceSpec(ROLE_SPEC),
