@@ -5,6 +5,7 @@ task's details row."""
 
 from __future__ import annotations
 
+import builtins
 import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -114,6 +115,18 @@ class ScriptedApi:
         if self.refuse_removal is not None:
             raise self.refuse_removal
         self.removed.append(name)
+
+    def containers(self, **options: Any) -> list[dict[str, Any]]:
+        """The one-off's task container until it is removed."""
+        [label] = options["filters"]["label"]
+        wanted = label.removeprefix("com.docker.swarm.service.name=")
+        if not self.created or self.created[0]["name"] != wanted or "c1" in self.removed:
+            return []
+        return [{"Id": "c1", "Names": [f"/{wanted}.1.task"], "Labels": {}}]
+
+    def remove_container(self, container: str, force: bool) -> None:
+        assert force
+        self.removed.append(container)
 
     def logs(self, container: str, **options: Any) -> Iterator[bytes]:
         assert options == {"stdout": True, "stderr": True, "stream": True, "follow": True}
@@ -273,7 +286,7 @@ def test_the_output_comes_back_and_the_one_off_is_removed() -> None:
         "gallery",
         "rebuild-index",
     ]
-    assert api.removed == [api.created[0]["name"]]
+    assert api.removed == [api.created[0]["name"], "c1"]
 
 
 def test_a_failing_command_s_exit_status_comes_back() -> None:
@@ -285,7 +298,7 @@ def test_a_failing_command_s_exit_status_comes_back() -> None:
     code, output, _ = run(api, "sh", "-c", "echo giving up >&2; exit 3")
 
     assert (code, output) == (3, b"giving up\n")
-    assert api.removed == [api.created[0]["name"]]
+    assert api.removed == [api.created[0]["name"], "c1"]
 
 
 def test_a_command_not_in_the_image_is_one_line_and_the_one_off_is_removed() -> None:
@@ -304,7 +317,7 @@ def test_a_command_not_in_the_image_is_one_line_and_the_one_off_is_removed() -> 
         " $PATH: unknown"
     )
     assert api.logs_read == []
-    assert api.removed == [api.created[0]["name"]]
+    assert api.removed == [api.created[0]["name"], "c1"]
 
 
 def test_a_dropped_connection_still_removes_the_one_off() -> None:
@@ -316,7 +329,7 @@ def test_a_dropped_connection_still_removes_the_one_off() -> None:
     with pytest.raises(ConnectionResetError):
         run(api, "flask", "gallery", "rebuild-index", write=dropped)
 
-    assert api.removed == [api.created[0]["name"]]
+    assert api.removed == [api.created[0]["name"], "c1"]
 
 
 def test_a_one_off_no_node_can_run_is_one_line_naming_swarm_s_reason() -> None:
@@ -329,7 +342,7 @@ def test_a_one_off_no_node_can_run_is_one_line_naming_swarm_s_reason() -> None:
         f"one-off {api.created[0]['name']}: not started within 120 s"
         " (task pending: no suitable node)"
     )
-    assert api.removed == [api.created[0]["name"]]
+    assert api.removed == [api.created[0]["name"], "c1"]
 
 
 def test_a_one_off_that_cannot_be_removed_is_said_not_raised_over_the_outcome() -> None:
@@ -359,19 +372,70 @@ def test_a_task_stopped_from_outside_has_no_exit_status() -> None:
 
 @dataclass
 class Leftovers:
-    """A manager listing one-off services (its API removes them)."""
+    """A manager listing one-off services, and its node's containers (one node)."""
 
-    services: list[ServiceModel]
-    api: ScriptedApi = field(default_factory=ScriptedApi)
+    listed: builtins.list[ServiceModel]
+    containers_on_node: builtins.list[dict[str, Any]] = field(default_factory=list)
+    removed: builtins.list[str] = field(default_factory=list)
 
-    def list(self, filters: dict[str, Any]) -> list[ServiceModel]:
+    @property
+    def api(self) -> Leftovers:
+        return self
+
+    @property
+    def services(self) -> Leftovers:
+        return self
+
+    def list(self, filters: dict[str, Any]) -> builtins.list[ServiceModel]:
         assert filters == {"label": [f"{labels.APP}=app", f"{labels.KIND}=exec"]}
-        return self.services
+        return self.listed
+
+    def remove_service(self, name: str) -> None:
+        self.removed.append(name)
+
+    def inspect_service(self, name: str) -> dict[str, Any]:
+        from docker.errors import NotFound
+
+        if name in self.removed or name not in {s.name for s in self.listed}:
+            raise NotFound(f"service {name} not found")
+        return {}
+
+    def containers(self, **options: Any) -> builtins.list[dict[str, Any]]:
+        """Every container (`all`) having each label filter (`key` or `key=value`)."""
+        assert options["all"]
+        wanted = options["filters"]["label"]
+        return [
+            found
+            for found in self.containers_on_node
+            if found["Id"] not in self.removed and every_label(found["Labels"], wanted)
+        ]
+
+    def remove_container(self, container: str, force: bool) -> None:
+        assert force
+        self.removed.append(container)
+
+
+def every_label(have: dict[str, str], wanted: list[str]) -> bool:
+    for item in wanted:
+        key, _, value = item.partition("=")
+        if key not in have or (value and have[key] != value):
+            return False
+    return True
 
 
 def leftover(name: str, started: float, *tasks: dict[str, Any]) -> ServiceModel:
     spec = {"Name": name, "Labels": {labels.EXEC_STARTED: str(int(started))}}
     return ServiceModel({"ID": name, "Spec": spec}, list(tasks))
+
+
+def task_container(service: str, name: str) -> dict[str, Any]:
+    marks = {labels.APP: "app", labels.KIND: "exec", oneoff.SWARM_SERVICE: service}
+    return {"Id": name, "Names": [f"/{name}"], "Labels": marks}
+
+
+def one_node(manager: Leftovers) -> Swarm:
+    client: Any = manager
+    return Swarm(clients={NODE_A: client}, node_ids={NODE_A: "n-a"}, manager=client)
 
 
 def test_leftovers_whose_command_ended_or_that_ran_a_day_are_removed_others_kept() -> None:
@@ -387,9 +451,9 @@ def test_leftovers_whose_command_ended_or_that_ran_a_day_are_removed_others_kept
         ]
     )
 
-    lines = oneoff.remove_leftovers(_manager(manager), "app", NOW)
+    lines = oneoff.remove_leftovers(one_node(manager), "app", NOW)
 
-    assert manager.api.removed == ["app_web_exec_ended", "app_web_exec_hung"]
+    assert manager.removed == ["app_web_exec_ended", "app_web_exec_hung"]
     assert lines == [
         "app_web_exec_ended: removed a one-off an earlier deploy.exec left (its command had ended)",
         "app_web_exec_hung: removed a one-off an earlier deploy.exec left (running for more"
@@ -397,13 +461,20 @@ def test_leftovers_whose_command_ended_or_that_ran_a_day_are_removed_others_kept
     ]
 
 
-def _manager(leftovers: Leftovers) -> Any:
-    @dataclass
-    class Manager:
-        services: Leftovers
-        api: ScriptedApi
+def test_a_one_off_s_container_left_on_a_node_goes_when_its_service_is_gone() -> None:
+    manager = Leftovers(
+        [leftover("app_web_exec_running", NOW - 10, task("running"))],
+        containers_on_node=[
+            task_container("app_web_exec_running", "running-task"),
+            task_container("app_web_exec_gone", "gone-task"),
+            {"Id": "ssh-oneoff", "Names": ["/app-web-exec-1"], "Labels": {labels.KIND: "exec"}},
+        ],
+    )
 
-    return Manager(leftovers, leftovers.api)
+    lines = oneoff.remove_leftovers(one_node(manager), "app", NOW)
+
+    assert manager.removed == ["gone-task"]
+    assert lines == ["node-a:22: removed the container gone-task of a one-off"]
 
 
 @dataclass

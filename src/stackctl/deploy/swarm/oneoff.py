@@ -10,8 +10,9 @@ Swarm kills a task its check calls unhealthy); no restart; no DNS alias on the n
 reaches it as `web`; the proxy's upstream is the role service's own tasks); one task run to its end
 (`ReplicatedJob`, Engine API 1.41); placed on the chosen node (`node.id==`). Its output is read
 from the task's container on that node (a container's followed log ends when the container ends; a
-service's followed log waits for more tasks), its exit code is the task's, and the service (its
-task and container with it) is removed as soon as the command ended, whatever ended it.
+service's followed log waits for more tasks), its exit code is the task's, and the service is
+removed as soon as the command ended, whatever ended it, then its container on the node (Swarm
+left a finished job task's container behind with its service gone).
 
 A one-off whose deployer died mid-command (a dropped connection, a killed terminal) is not cut
 off: its command runs to its end, as the SSH one-off's does (a migration completes). Its finished
@@ -24,6 +25,7 @@ shows one still there, and `deploy.details` lists one running.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,7 +39,14 @@ from stackctl.deploy.oneoff import ExecRequest
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.deploy.swarm.nodes import Swarm
 from stackctl.deploy.swarm.specs import NAMESPACE, service_name
-from stackctl.engine.models import Container, Service, ServiceSpec, Task, inspect_container
+from stackctl.engine.models import (
+    Container,
+    Service,
+    ServiceSpec,
+    Task,
+    inspect_container,
+    listed_containers,
+)
 from stackctl.engine.services import create_job, one_off_job
 
 if TYPE_CHECKING:
@@ -50,6 +59,8 @@ Sleep = Callable[[float], None]
 
 ENDED = frozenset({"complete", "failed", "shutdown", "rejected", "orphaned", "remove"})
 """Swarm's task states after which nothing more runs."""
+SWARM_SERVICE = "com.docker.swarm.service.name"
+"""The label Swarm gives a task's container: its service's name."""
 RAN = "task: non-zero exit"
 """The start of Swarm's error for a task whose command ran and exited non-zero."""
 START_TIMEOUT = 120.0
@@ -165,15 +176,33 @@ class Waiter:
             self.sleep(_POLL)
 
 
-def _remove(manager: docker.DockerClient, name: str, say: Say) -> None:
-    """The one-off gone; a failure said, not raised (it would hide the command's own outcome),
-    and the next exec/deploy removes it (`remove_leftovers`)."""
+def remove_task_containers(client: docker.DockerClient, service: str) -> list[str]:
+    """Force-remove the node's task containers of `service` (a removed one's): Swarm removes a
+    finished job task's container with its service on no fixed schedule (Engine 20.10 left them
+    for good), and a running one is stopped at once, as the SSH one-off on Ctrl-C. Their
+    names."""
+    from docker.errors import NotFound
+
+    removed = []
+    for found in listed_containers(client.api, label=[f"{SWARM_SERVICE}={service}"]):
+        try:
+            client.api.remove_container(found.id, force=True)
+        except NotFound:  # the node's agent was first
+            continue
+        removed.append(found.name)
+    return removed
+
+
+def _remove(manager: docker.DockerClient, node: docker.DockerClient, name: str, say: Say) -> None:
+    """The one-off gone: its service, then its container on the node. A failure is said, not
+    raised (it would hide the command's own outcome); the next exec/deploy removes what is
+    left (`remove_leftovers`)."""
     from docker.errors import NotFound
 
     try:
-        manager.api.remove_service(name)
-    except NotFound:
-        pass
+        with contextlib.suppress(NotFound):
+            manager.api.remove_service(name)
+        remove_task_containers(node, name)
     except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         say(f"one-off {name} not removed ({reason}): the next deploy.exec removes it")
@@ -219,17 +248,19 @@ def run_oneoff(
             task = wait.task(name, lambda t: t.state in ENDED, END_TIMEOUT, "no exit status")
         return exit_status(task, host=address.name, role=role_name, command=command)
     finally:
-        _remove(manager, name, say)
+        _remove(manager, swarm.clients[address], name, say)
 
 
-def remove_leftovers(manager: docker.DockerClient, app: str, now: float) -> list[str]:
+def remove_leftovers(swarm: Swarm, app: str, now: float) -> list[str]:
     """Remove the app's one-offs whose command ended (their deployer went away before it could)
-    or that ran for longer than STALE_AFTER; a line for each."""
+    or that ran for longer than STALE_AFTER, and one-off task containers on the nodes whose
+    service is gone; a line for each."""
     from docker.errors import NotFound
 
     lines = []
     wanted = [f"{labels.APP}={app}", f"{labels.KIND}=exec"]
-    for found in manager.services.list(filters={"label": wanted}):
+    kept = set()
+    for found in swarm.manager.services.list(filters={"label": wanted}):
         service = Service(found)
         started = float(service.spec.labels.get(labels.EXEC_STARTED) or 0)
         tasks = service.tasks()
@@ -240,13 +271,33 @@ def remove_leftovers(manager: docker.DockerClient, app: str, now: float) -> list
         elif now - started > STALE_AFTER:
             why = f"running for more than {STALE_AFTER / 3600:.0f} h"
         else:
+            kept.add(service.name)
             continue
         try:
-            manager.api.remove_service(service.id)
+            swarm.manager.api.remove_service(service.id)
         except NotFound:
             continue
         lines.append(f"{service.name}: removed a one-off an earlier deploy.exec left ({why})")
+    for address, client in swarm.clients.items():
+        # Only Swarm's task containers (the SSH target's one-offs carry the same labels).
+        found = listed_containers(client.api, label=[*wanted, SWARM_SERVICE])
+        gone = {c.labels.get(SWARM_SERVICE, "") for c in found} - kept
+        for owner in sorted(gone):
+            if _exists(swarm.manager, owner):  # created since the list above: another exec's
+                continue
+            for name in remove_task_containers(client, owner):
+                lines.append(f"{address.name}: removed the container {name} of a one-off")
     return lines
+
+
+def _exists(manager: docker.DockerClient, service: str) -> bool:
+    from docker.errors import NotFound
+
+    try:
+        manager.api.inspect_service(service)
+    except NotFound:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,7 @@ def deploy(
         swarm = swarm_nodes.find_swarm(settings, clients)
         _check_nodes(swarm)
         # deploy.exec one-offs whose deployer went away before removing them (`swarm/oneoff.py`).
-        for line in remove_leftovers(swarm.manager, settings.app, time.time()):
+        for line in remove_leftovers(swarm, settings.app, time.time()):
             say(line)
         for line in swarm_nodes.set_labels(settings, swarm_settings, app, swarm):
             say(line)

@@ -49,7 +49,7 @@ class SwarmTarget:
         settings = run.settings
         with nodes.connected(settings) as clients:
             swarm = nodes.find_swarm(settings, clients)
-            for line in oneoff.remove_leftovers(swarm.manager, settings.app, time.time()):
+            for line in oneoff.remove_leftovers(swarm, settings.app, time.time()):
                 run.say(line)
             service = oneoff.role_service(swarm.manager, settings.app, request.role)
             version = service.spec.labels.get(labels.RELEASE, "")
