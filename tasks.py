@@ -572,7 +572,8 @@ def deploy_metrics(
         "all_hosts": "on every host the role runs on, one after the other",
         "reuse": "in the running role container itself (docker exec), not a one-off one",
         "interactive": "a terminal (not built yet: refused, naming what to use)",
-        "target": "hosts (default DEPLOY_TARGET); swarm is refused with what to use",
+        "target": "swarm: a one-off job service of the role's spec on the node (default"
+        " DEPLOY_TARGET)",
     },
 )
 @reporting_errors
@@ -611,7 +612,7 @@ def deploy_exec(
     iterable=["host"],
     help={
         "host": "only this host of DEPLOY_HOSTS, as listed there or host:port (repeat)",
-        "target": "hosts (default DEPLOY_TARGET); swarm is refused with what to use",
+        "target": "swarm: per node, each task of the app's services (default DEPLOY_TARGET)",
     },
 )
 @reporting_errors

@@ -89,3 +89,21 @@ def test_a_failed_action_stays_failed_when_its_audit_line_cannot_be_written() ->
     ):
         raise DeployFailed("cutover failed")
     assert said == ["a:22: the audit log was not written (the SSH channel closed)"]
+
+
+def test_an_action_that_ended_without_an_error_may_say_it_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A command that exited non-zero raised nothing: its result is its exit status."""
+    import stackctl.deploy.audit as audit
+    from stackctl.deploy.ssh.oneoff import exited
+
+    written: list[AuditEntry] = []
+    monkeypatch.setattr(audit, "append", lambda client, app, found: written.append(found))
+    client: Any = SimpleNamespace()
+    for code in (3, 0):
+        with recorded(
+            client, "app", "a:22", print, who="alice@laptop", command="exec", version="v2"
+        ) as note:
+            note.result = exited(code)
+    assert [e.result for e in written] == ["failed: exited with code 3", "ok"]

@@ -62,6 +62,14 @@ def test_host_picks_hosts_of_deploy_hosts(app: AppDefinition, settings: DeploySe
     assert request.hosts == ("c", "b")
 
 
+def test_the_request_says_whether_the_hosts_were_named(
+    app: AppDefinition, settings: DeploySettings
+) -> None:
+    assert not exec_request(app, settings, "web", ["true"]).named_hosts
+    assert exec_request(app, settings, "web", ["true"], hosts=["b"]).named_hosts
+    assert exec_request(app, settings, "worker", ["true"], all_hosts=True).named_hosts
+
+
 @pytest.mark.parametrize(
     ("role", "command", "options", "error"),
     [
@@ -209,20 +217,4 @@ def test_the_command_line_s_bad_input_is_one_line_before_any_host(
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == (
         "error: deploy.exec: 'wbe' is no role of compose.yaml's x-deploy (use one of web, worker)"
-    )
-
-
-def test_swarm_refuses_in_one_line_naming_what_to_use(
-    settings: DeploySettings, app: AppDefinition
-) -> None:
-    from stackctl.deploy.swarm.target import SwarmTarget
-    from stackctl.deploy.target import DeployRun
-
-    run = DeployRun(settings, app, None, {}, None, lambda stack: None)  # type: ignore[arg-type]
-    with pytest.raises(UsageError) as raised:
-        SwarmTarget().execute(run, ExecRequest("web", ("true",), ("a",)), print)
-    assert str(raised.value) == (
-        f"deploy.exec --target swarm is not built yet: `docker exec` in a task of"
-        f" {settings.app}_web on its node instead (`invoke ps --target swarm` names the tasks"
-        " and their nodes)"
     )

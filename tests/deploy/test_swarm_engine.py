@@ -7,7 +7,9 @@ whereabouts, `ps`, and last one node stopped under load. One swarm serves the wh
 
 from __future__ import annotations
 
+import hashlib
 import io
+import ipaddress
 import json
 import tempfile
 import time
@@ -20,15 +22,23 @@ import docker
 import pytest
 from rich.console import Console
 
+from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, load_app
-from stackctl.deploy.errors import ReleaseUnhealthy
+from stackctl.deploy.errors import DeployFailed, ReleaseUnhealthy
+from stackctl.deploy.lock import default_holder
+from stackctl.deploy.oneoff import exec_request
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
 from stackctl.deploy.swarm import nodes as swarm_nodes
+from stackctl.deploy.swarm import oneoff
 from stackctl.deploy.swarm import run as swarm_run
 from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.deploy.swarm.specs import service_name
+from stackctl.deploy.swarm.target import SwarmTarget
+from stackctl.deploy.target import DeployRun
+from stackctl.engine.services import create_job
 from stackctl.errors import EngineUnreachable
+from stackctl.settings import load_settings
 from support.deploy_hosts import (
     NEW_WELCOME,
     OLD_WELCOME,
@@ -446,6 +456,190 @@ def deploy_settings_with_extra(
     settings: DeploySettings, key_dir: Path, host: str
 ) -> DeploySettings:
     return settings.model_copy(update={"hosts": (*settings.hosts, host)})
+
+
+def operate_run(settings: DeploySettings, app: AppDefinition) -> DeployRun:
+    """The operate commands' inputs (they build nothing: no local engine)."""
+
+    def no_engine(stack: object) -> docker.DockerClient:
+        raise AssertionError("the operate commands need no local engine")
+
+    stack = load_settings(ROOT, {"STACK_MODE": "production"})
+    return DeployRun(settings, app, stack, {}, console(), no_engine)
+
+
+def exec_on_swarm(
+    settings: DeploySettings, app: AppDefinition, role: str, *command: str, reuse: bool = False
+) -> tuple[int, str]:
+    """`deploy.exec ROLE -- COMMAND --target swarm`: its exit code and its output."""
+    run = operate_run(settings, app)
+    output = bytearray()
+    request = exec_request(app, settings, role, command, reuse=reuse)
+    code = SwarmTarget().execute(run, request, output.extend)
+    return code, output.decode()
+
+
+def one_offs_left(settings: DeploySettings, within: float = 30) -> list[str]:
+    """The app's one-off services on the swarm and one-off containers on any node, once there
+    are none or after `within` seconds: a removed service's container is removed by its node's
+    agent a moment later."""
+    wanted = [f"{labels.APP}={APP}", f"{labels.KIND}=exec"]
+    deadline = time.monotonic() + within
+    with swarm_nodes.connected(settings) as clients:
+        swarm = swarm_nodes.find_swarm(settings, clients)
+        while True:
+            found = [s.name for s in swarm.manager.services.list(filters={"label": wanted})]
+            for address, client in clients.items():
+                found += [
+                    f"{address.name} {c.name}"
+                    for c in client.containers.list(all=True, filters={"label": wanted})
+                ]
+            if not found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
+
+
+def last_audit_entry(settings: DeploySettings, app: AppDefinition) -> list[str]:
+    """The manager's copy's last entry: who, command, version, result (and its message)."""
+    lines = SwarmTarget().audit(operate_run(settings, app), (), 1)
+    return lines[-1].strip().split("  ")[1:]
+
+
+def test_exec_runs_a_flask_command_in_a_one_off_task_leaves_nothing_and_is_audited(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    code, output = exec_on_swarm(settings, app, "web", "flask", "gallery", "rebuild-index")
+
+    assert code == 0, output
+    assert output.startswith("index: "), output
+    assert one_offs_left(settings) == []
+    who, command, version, result, *_ = last_audit_entry(settings, app)
+    assert (who, command, version, result) == (
+        default_holder(),
+        "exec web -- flask gallery rebuild-index",
+        "v1",
+        "ok",
+    )
+
+
+def test_the_one_off_task_has_the_role_s_environment_secret_files_and_network(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    script = (
+        "import hashlib, os, socket; print(os.environ['FLASK_CONFIG'],"
+        " hashlib.sha256(open('/run/secrets/SECRET_KEY', 'rb').read().strip()).hexdigest(),"
+        " socket.gethostbyname('redis'))"
+    )
+    code, output = exec_on_swarm(settings, app, "web", "python", "-c", script)
+
+    assert code == 0, output
+    config, secret_digest, redis_address = output.split()
+    assert config == "production"
+    assert secret_digest == hashlib.sha256(secret_value().encode()).hexdigest()
+    assert ipaddress.ip_address(redis_address)
+
+
+def test_a_failing_command_s_exit_status_comes_back_and_is_audited(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    code, output = exec_on_swarm(settings, app, "worker", "sh", "-c", "echo giving up >&2; exit 3")
+
+    assert (code, output) == (3, "giving up\n")
+    assert one_offs_left(settings) == []
+    assert last_audit_entry(settings, app)[1:4] == [
+        "exec worker -- sh -c 'echo giving up >&2; exit 3'",
+        "v1",
+        "failed: exited with code 3",
+    ]
+
+
+def test_a_command_not_in_the_image_is_one_line_and_leaves_nothing(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    with pytest.raises(DeployFailed) as raised:
+        exec_on_swarm(settings, app, "web", "no-such-command", "--now")
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"{settings.addresses[0].name}: `no-such-command --now` did not start in web: "
+    ), message
+    assert "no-such-command" in message.split(": ", 2)[2]
+    assert "\n" not in message
+    assert one_offs_left(settings) == []
+
+
+def test_a_dropped_connection_or_a_deployer_gone_leaves_no_one_off(
+    settings: DeploySettings, app: AppDefinition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's output cannot be written (the terminal went away): the one-off is removed.
+    A one-off whose deployer died before removing it goes at the next exec once it ended."""
+    run = operate_run(settings, app)
+
+    def dropped(chunk: bytes) -> None:
+        raise BrokenPipeError("the terminal went away")
+
+    request = exec_request(app, settings, "web", ["echo", "lost"])
+    with pytest.raises(BrokenPipeError):
+        SwarmTarget().execute(run, request, dropped)
+    assert one_offs_left(settings) == []
+
+    client = manager(settings)
+    try:
+        web = oneoff.role_service(client, APP, "web")
+        node = client.info()["Swarm"]["NodeID"]
+        abandoned = oneoff.oneoff_spec(
+            web.spec,
+            name=f"{APP}_web_exec_abandoned",
+            app=APP,
+            role="web",
+            command=["true"],
+            node_id=node,
+            started=time.time(),
+        )
+        create_job(client.api, abandoned)  # and the deployer died
+        ended = oneoff.Waiter(client).task(
+            abandoned.name, lambda t: t.state in oneoff.ENDED, 60, "not ended"
+        )
+        assert ended.state == "complete"
+    finally:
+        client.close()
+    monkeypatch.setattr(oneoff, "LEFT_AFTER", 0.0)
+    code, _ = exec_on_swarm(settings, app, "web", "true")
+
+    assert code == 0
+    assert f"{APP}_web_exec_abandoned: removed a one-off" in OUTPUT.getvalue()
+    assert one_offs_left(settings) == []
+
+
+def test_exec_reuse_runs_in_a_running_web_task(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    code, output = exec_on_swarm(settings, app, "web", "cat", "/proc/1/cmdline", reuse=True)
+
+    assert code == 0
+    assert "gunicorn" in output
+    assert last_audit_entry(settings, app)[1:4] == [
+        "exec --reuse web -- cat /proc/1/cmdline",
+        "v1",
+        "ok",
+    ]
+
+
+def test_details_lists_every_task_per_node_with_its_version_and_health(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    rows = SwarmTarget().details(operate_run(settings, app), ())
+
+    assert [r.host for r in rows] == sorted(
+        (r.host for r in rows), key=[a.name for a in settings.addresses].index
+    )
+    assert {r.host for r in rows} == {a.name for a in settings.addresses}
+    by_service = sorted((r.kind, r.service, r.version) for r in rows if r.kind == "role")
+    assert by_service == [("role", "web", "v1")] * 3 + [("role", "worker", "v1")]
+    assert sum(1 for r in rows if r.kind == "proxy") == 3
+    assert {r.service for r in rows if r.kind == "accessory"} == {"redis", "fakeoss"}
+    assert {(r.state, r.up != "-") for r in rows} == {("running", True)}
+    assert {r.health for r in rows if r.service == "web"} == {"healthy"}
 
 
 def test_a_stopped_node_has_its_tasks_rescheduled_while_a_proxy_serves(

@@ -184,6 +184,14 @@ class Recording:
 
     version: str
     message: str = ""
+    result: str = ""
+    """The outcome when the block ended without an error but not `ok` (a command's non-zero
+    exit: `exited`); empty: `ok` or the error's line."""
+
+
+def exited(code: int) -> str:
+    """A command's exit status as an audit result (`deploy.exec`, both targets)."""
+    return "ok" if code == 0 else f"failed: exited with code {code}"
 
 
 @contextlib.contextmanager
@@ -205,7 +213,8 @@ def _recording(
         error = exc
         raise
     finally:
-        write(AuditEntry(clock(), who, command, note.version, result_of(error), note.message))
+        result = note.result if error is None and note.result else result_of(error)
+        write(AuditEntry(clock(), who, command, note.version, result, note.message))
 
 
 def recorded(

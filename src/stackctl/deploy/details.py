@@ -1,6 +1,7 @@
 """`invoke deploy.details`, the pure part (Kamal's `details`): one row per container a host runs
 for the app (each role, accessory and the proxy, and a `deploy.exec` one-off still running), and
-the one-screen table of them. The targets find the rows (`deploy/ssh/details.py`)."""
+the one-screen table of them. The targets find the rows (`deploy/ssh/details.py`,
+`deploy/swarm/details.py`)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ class DetailRow:
     state: str
     health: str
     up: str
+
+
+def nothing_deployed(host: str) -> DetailRow:
+    """The row of a host (or node) that runs nothing of the app."""
+    return DetailRow(host, "-", "(nothing deployed)", "-", "-", "-", "", "-")
 
 
 def started_seconds(stamp: str) -> float | None:

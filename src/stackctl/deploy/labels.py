@@ -10,6 +10,7 @@ RELEASE = VERSION + ".release"  # the release name (commit, or commit-dirty-<id>
 DIRTY = "org.aliecs.deploy.dirty"  # "true" when the tree had uncommitted changes
 DEPLOYED_AT = "org.aliecs.deploy.deployed-at"  # unix seconds, ordering the releases
 IMAGE = "org.aliecs.deploy.image"  # the image reference a container was created from
+EXEC_STARTED = "org.aliecs.deploy.exec.started"  # unix seconds a Swarm one-off was created at
 LOCK_HOLDER = "org.aliecs.deploy.lock.holder"
 LOCK_SINCE = "org.aliecs.deploy.lock.since"
 LOCK_MESSAGE = "org.aliecs.deploy.lock.message"

@@ -1,6 +1,7 @@
 """`invoke deploy.exec`, the pure part (Kamal's `app exec`): what a user asked for (a role, a
 command, which hosts, a one-off container or the running one) checked before any host is
-contacted, and the line the audit log keeps. The targets run it (`deploy/ssh/oneoff.py`)."""
+contacted, and the line the audit log keeps. The targets run it (`deploy/ssh/oneoff.py`,
+`deploy/swarm/oneoff.py`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ class ExecRequest:
     """DEPLOY_HOSTS entries to run on, in their order (never empty)."""
     reuse: bool = False
     """In the running role container (`docker exec`), not a one-off one."""
+    named_hosts: bool = False
+    """--host or --all-hosts chose `hosts` (not the role's first host by default): the Swarm
+    target's --reuse takes a task on any node unless the nodes were named."""
 
     @property
     def audited(self) -> str:
@@ -70,4 +74,6 @@ def exec_request(
     if not on_role:
         raise UsageError(f"deploy.exec: {role} runs on none of DEPLOY_HOSTS")
     chosen = picked or (tuple(on_role) if all_hosts else (on_role[0],))
-    return ExecRequest(role, tuple(command), tuple(chosen), reuse)
+    return ExecRequest(
+        role, tuple(command), tuple(chosen), reuse, named_hosts=bool(picked) or all_hosts
+    )

@@ -18,9 +18,10 @@ the release's images built on first use) and does the rest:
 - `doctor` (`invoke doctor --host`): SSH, the app's own check (`x-deploy.check`) in each host's
   running release; Swarm, not yet (refused in one line: its tasks are not checked).
 - `execute`: `deploy.exec`, a command beside the running release (SSH: a one-off container of
-  its image, or in the role's container; Swarm: refused, naming what to use).
+  its image, or in the role's container; Swarm: a one-off job service of the role's spec on the
+  node, or in a running task's container; `deploy/swarm/oneoff.py`).
 - `details`: per host, each role, accessory and proxy container (version, state, health, up
-  for how long); Swarm: refused, naming what to use.
+  for how long); Swarm: per node, each task of the app's services and each one-off running.
 
 Room is left for a TLS / proxy hook:
 each is one more method here, and each target says what it does with it.

@@ -549,6 +549,16 @@ class Task:
         return str(_mapping(self._status.get("ContainerStatus")).get("ContainerID") or "")
 
     @property
+    def exit_code(self) -> int | None:
+        """Its container's exit code once it ended (None before)."""
+        return _int(_mapping(self._status.get("ContainerStatus")).get("ExitCode"))
+
+    @property
+    def image(self) -> str:
+        """The image reference it runs, without the digest Swarm may pin it to."""
+        return str(self.container.get("Image") or "").split("@", 1)[0]
+
+    @property
     def container(self) -> Mapping[str, Any]:
         """The container spec the task runs."""
         return _mapping(_mapping(self.attrs.get("Spec")).get("ContainerSpec"))
@@ -618,6 +628,12 @@ class Service:
     @property
     def has_previous_spec(self) -> bool:
         return bool(self.model.attrs.get("PreviousSpec"))
+
+    @property
+    def previous_spec(self) -> ServiceSpec | None:
+        """The spec before the last update (what a rollback returns to), None when none."""
+        found = _mapping(self.model.attrs.get("PreviousSpec"))
+        return ServiceSpec(found) if found else None
 
     @property
     def secret_ids(self) -> set[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stackctl.engine.models import Service
+from stackctl.engine.models import Service, ServiceSpec
 
 
 def request_rollback(api: Any, service: Service) -> None:
@@ -24,3 +26,50 @@ def request_rollback(api: Any, service: Service) -> None:
         params={"version": service.version, "rollback": "previous"},
     )
     api._raise_for_status(result)  # noqa: SLF001
+
+
+def one_off_job(
+    spec: ServiceSpec,
+    *,
+    name: str,
+    labels: Mapping[str, str],
+    container_labels: Mapping[str, str],
+    command: Sequence[str],
+    node_id: str,
+) -> ServiceSpec:
+    """`spec` (a service's, as the engine answers it) as a job running `command` once on the
+    node `node_id` (pure): the same image, environment, secrets, user, working directory,
+    mounts and networks; the command after the image's entrypoint (`docker run IMAGE CMD`), no
+    health check, no restart, no network alias, no update or rollback config (a job has none).
+    `labels` are the job's, `container_labels` added to its container's."""
+    template: dict[str, Any] = copy.deepcopy(dict(spec.body["TaskTemplate"]))
+    container = template["ContainerSpec"]
+    container.pop("Command", None)
+    container["Args"] = list(command)
+    container["Healthcheck"] = {"Test": ["NONE"]}
+    container["Labels"] = {**(container.get("Labels") or {}), **container_labels}
+    template["RestartPolicy"] = {"Condition": "none", "MaxAttempts": 0}
+    template["Placement"] = {"Constraints": [f"node.id=={node_id}"]}
+    template["Networks"] = [{"Target": n["Target"]} for n in template.get("Networks") or []]
+    template.pop("ForceUpdate", None)
+    return ServiceSpec(
+        {
+            "Name": name,
+            "Labels": dict(labels),
+            "TaskTemplate": template,
+            "Mode": {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}},
+            "EndpointSpec": {"Mode": "dnsrr"},
+        }
+    )
+
+
+def create_job(api: Any, job: ServiceSpec) -> None:
+    """Create the service of a job spec (`one_off_job`: no update or rollback config)."""
+    body = job.body
+    api.create_service(
+        task_template=body["TaskTemplate"],
+        name=body["Name"],
+        labels=body["Labels"],
+        mode=body["Mode"],
+        endpoint_spec=body["EndpointSpec"],
+    )

@@ -168,4 +168,4 @@ def exec_on_host(
 
 
 def exited(code: int) -> str:
-    return "ok" if code == 0 else f"failed: exited with code {code}"
+    return audit.exited(code)

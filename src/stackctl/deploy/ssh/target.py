@@ -136,7 +136,7 @@ class SshTarget:
         import time
 
         from stackctl.deploy import fanout
-        from stackctl.deploy.details import DetailRow, ordered
+        from stackctl.deploy.details import nothing_deployed, ordered
         from stackctl.deploy.logview import only_hosts
         from stackctl.deploy.ssh.details import host_rows
 
@@ -146,6 +146,5 @@ class SshTarget:
         with fanout.connected(settings) as clients:
             for address, client in clients.items():
                 found = host_rows(client, settings.app, address.name, now)
-                nothing = DetailRow(address.name, "-", "(nothing deployed)", "-", "-", "-", "", "-")
-                rows += found or [nothing]
+                rows += found or [nothing_deployed(address.name)]
         return ordered(rows, [a.name for a in settings.addresses])

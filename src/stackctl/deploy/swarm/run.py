@@ -26,6 +26,7 @@ from stackctl.deploy.swarm import nodes as swarm_nodes
 from stackctl.deploy.swarm import secrets as swarm_secrets
 from stackctl.deploy.swarm import specs as swarm_specs
 from stackctl.deploy.swarm.images import ship_to_nodes
+from stackctl.deploy.swarm.oneoff import remove_leftovers
 from stackctl.deploy.swarm.reach import proxies_reach
 from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.logs import last_lines
@@ -192,6 +193,9 @@ def deploy(
     with swarm_nodes.connected(settings) as clients:
         swarm = swarm_nodes.find_swarm(settings, clients)
         _check_nodes(swarm)
+        # deploy.exec one-offs whose deployer went away before removing them (`swarm/oneoff.py`).
+        for line in remove_leftovers(swarm, settings.app, time.time()):
+            say(line)
         for line in swarm_nodes.set_labels(settings, swarm_settings, app, swarm):
             say(line)
         ship_to_nodes(local, settings, swarm, images.references, say)

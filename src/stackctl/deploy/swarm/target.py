@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from stackctl.deploy import labels
 from stackctl.deploy.audit import Recording
 from stackctl.deploy.details import DetailRow
 from stackctl.deploy.logview import LogLine, LogRequest
@@ -36,17 +37,75 @@ class SwarmTarget:
         self._service_changes = service_changes
 
     def execute(self, run: DeployRun, request: ExecRequest, write: Callable[[bytes], None]) -> int:
-        raise UsageError(
-            f"deploy.exec --target swarm is not built yet: `docker exec` in a task of"
-            f" {run.settings.app}_{request.role} on its node instead (`invoke ps --target swarm`"
-            " names the tasks and their nodes)"
-        )
+        """A one-off of the role's service on each chosen node in turn (`swarm/oneoff.py`), or
+        the command in a running task's container (`--reuse`: on a node that runs one unless
+        --host/--all-hosts named the nodes); one audit entry for the whole command, naming the
+        nodes, on every node (as the Swarm target's other actions)."""
+        import time
+
+        from stackctl.deploy.audit import exited
+        from stackctl.deploy.swarm import nodes, oneoff
+
+        settings = run.settings
+        with nodes.connected(settings) as clients:
+            swarm = nodes.find_swarm(settings, clients)
+            for line in oneoff.remove_leftovers(swarm, settings.app, time.time()):
+                run.say(line)
+            service = oneoff.role_service(swarm.manager, settings.app, request.role)
+            version = service.spec.labels.get(labels.RELEASE, "")
+            addresses = oneoff.chosen_addresses(settings, request)
+            running = (
+                oneoff.running_in(swarm, service, addresses, anywhere=not request.named_hosts)
+                if request.reuse
+                else []
+            )
+            where = [r.address for r in running] if request.reuse else addresses
+            shown = ", ".join(a.name for a in where)
+            first_failure = 0
+            with self._recorded(run, request.audited, version, f"on {shown}") as note:
+                for index, address in enumerate(where):
+                    if len(where) > 1:
+                        run.say(f"{address.name}:")
+                    if request.reuse:
+                        code = oneoff.run_reused(
+                            clients[address], running[index].container, request.command, write
+                        )
+                    else:
+                        code = oneoff.run_oneoff(
+                            swarm,
+                            address,
+                            service,
+                            app=settings.app,
+                            command=request.command,
+                            write=write,
+                            say=run.say,
+                        )
+                    if len(where) > 1 and code:
+                        run.say(f"{address.name}: exited with code {code}")
+                    first_failure = first_failure or code
+                note.result = exited(first_failure)
+            return first_failure
 
     def details(self, run: DeployRun, hosts: tuple[str, ...]) -> list[DetailRow]:
-        raise UsageError(
-            "deploy.details --target swarm is not built yet: `invoke ps --target swarm` lists"
-            " each task with its node and health"
-        )
+        """Per node (`hosts`: only those), each task of the app's services and each one-off
+        running (`swarm/details.py`); a node running none says so."""
+        import time
+
+        from stackctl.deploy.details import nothing_deployed, ordered
+        from stackctl.deploy.swarm import nodes
+        from stackctl.deploy.swarm.details import swarm_rows
+
+        settings = run.settings
+        chosen = [
+            a for e, a in zip(settings.hosts, settings.addresses, strict=True) if e in hosts
+        ] or list(settings.addresses)
+        with nodes.connected(settings) as clients:
+            swarm = nodes.find_swarm(settings, clients)
+            shown = {swarm.node_ids[a]: a.name for a in chosen}
+            rows = swarm_rows(swarm, settings.app, shown, time.time())
+        busy = {r.host for r in rows}
+        rows += [nothing_deployed(a.name) for a in chosen if a.name not in busy]
+        return ordered(rows, [a.name for a in chosen])
 
     def options(self, run: DeployRun) -> SwarmSettings:
         return load_swarm_settings(run.settings.hosts, dotenv=run.dotenv)
