@@ -60,16 +60,18 @@ def test_a_proxy_that_has_not_learnt_a_new_task_yet_is_waited_for() -> None:
         ]
     )
     clock = Clock()
+    said: list[str] = []
     wait_reached(
         lambda: next(looks),
         role="web",
         port=8000,
         timeout=60,
-        say=lambda _: None,
+        say=said.append,
         sleep=clock.sleep,
         clock=clock,
     )
     assert clock.now == 2
+    assert said == ["every proxy (2) reaches the 3 web task(s) (after 2 s)"]
 
 
 def test_a_proxy_that_never_reaches_a_task_fails_the_deploy_naming_node_address_and_ports() -> None:

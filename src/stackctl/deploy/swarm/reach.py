@@ -71,12 +71,15 @@ def wait_reached(
 ) -> None:
     """Look (the running tasks' addresses, each proxy's view) until every proxy reaches every
     address; DeployFailed after `timeout` seconds naming what is still missing."""
-    deadline = clock() + timeout
+    started = clock()
+    deadline = started + timeout
     while True:
         expected, views = look()
         behind = {v.node: v.missing(expected) for v in views if v.missing(expected)}
         if expected and not behind:
-            say(f"every proxy ({len(views)}) reaches the {len(expected)} {role} task(s)")
+            waited = clock() - started
+            after = f" (after {waited:.0f} s)" if waited >= 1 else ""
+            say(f"every proxy ({len(views)}) reaches the {len(expected)} {role} task(s){after}")
             return
         if clock() > deadline:
             if not expected:
