@@ -571,7 +571,7 @@ def deploy_metrics(
         "host": "on this host of DEPLOY_HOSTS instead of the role's first (repeat)",
         "all_hosts": "on every host the role runs on, one after the other",
         "reuse": "in the running role container itself (docker exec), not a one-off one",
-        "interactive": "a terminal (not built yet: refused, naming what to use)",
+        "interactive": "a terminal wired to the command (flask shell, sh): one host",
         "target": "hosts (default DEPLOY_TARGET); swarm is refused with what to use",
     },
 )
@@ -585,8 +585,9 @@ def deploy_exec(
     interactive: bool = False,
     target: str | None = None,
 ) -> None:
-    """Run a command beside the running release: `invoke deploy.exec web -- flask --app gallery
-    gallery rebuild-index` (a one-off container of its image, environment, secrets, network)."""
+    """Run a command beside the running release: `invoke deploy.exec web -- flask gallery
+    rebuild-index` (a one-off container of its image, environment, secrets, network);
+    `--interactive web -- flask shell` for a terminal."""
     from stackctl.deploy.oneoff import exec_request
 
     chosen = choose_target(target)
@@ -600,6 +601,7 @@ def deploy_exec(
         all_hosts=all_hosts,
         reuse=reuse,
         interactive=interactive,
+        on_terminal=sys.stdin.isatty() and sys.stdout.isatty(),
     )
     code = chosen.execute(run, request, write_bytes)
     if code:
