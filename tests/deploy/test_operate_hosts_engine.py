@@ -39,7 +39,7 @@ from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed, LogsLost
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.lock import default_holder
-from stackctl.deploy.logview import LogLine, log_request
+from stackctl.deploy.logview import LogLine, log_request, only_hosts
 from stackctl.deploy.oneoff import exec_request
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
@@ -401,15 +401,24 @@ class Outcome:
         assert not self.thread.is_alive(), "the call did not end"
 
 
-def test_a_dropped_connection_ends_the_one_off_and_leaves_no_container(
-    run: DeployRun, names: list[str], dropping: Callable[[], None]
-) -> None:
+def dropped_mid_command(
+    run: DeployRun,
+    dropping: Callable[[], None],
+    call: Callable[[], object],
+    *,
+    watcher: bool = False,
+) -> tuple[str, Outcome]:
+    """`call` started in a thread and its connection dropped once its one-off has started (and
+    its watcher exec, if it has one); the one-off's exit code as the host's engine reported it
+    when the container ended and was removed, and what the call did."""
     # Connected before the recording starts (`connect_host` as imported here): not dropped.
     observer = connect_host(run.settings.addresses[0], run.settings)
     events = observer.api.events(decode=True, filters={"type": "container", "label": EXEC_KIND})
     try:
-        running = Outcome(partial(exec_on, run, "web", "sleep", "300"))
+        running = Outcome(call)
         started = next(e for e in events if e["Action"] == "start")
+        if watcher:
+            next(e for e in events if e["Action"].startswith("exec_start"))
         dropping()
         died = next(e for e in events if e["Action"] == "die")
         destroyed = next(e for e in events if e["Action"] == "destroy")
@@ -417,14 +426,42 @@ def test_a_dropped_connection_ends_the_one_off_and_leaves_no_container(
         events.close()
         observer.close()
     running.wait(30)
-
     assert died["id"] == destroyed["id"] == started["id"]
+    return str(died["Actor"]["Attributes"]["exitCode"]), running
+
+
+def test_a_dropped_connection_ends_the_one_off_and_leaves_no_container(
+    run: DeployRun, names: list[str], dropping: Callable[[], None]
+) -> None:
+    code, running = dropped_mid_command(run, dropping, partial(exec_on, run, "web", "sleep", "300"))
+
     # SIGTERM (143): ended by its watcher when its input closed, not by `sleep 300` ending.
-    assert died["Actor"]["Attributes"]["exitCode"] == "143"
+    assert code == "143"
     assert isinstance(running.error, DeployFailed)
     assert str(running.error).startswith(
         f"{names[0]}: the connection was lost while `sleep 300` ran in web ("
     )
+    assert exec_containers(run.settings) == {name: [] for name in names}
+
+
+def test_a_dropped_connection_ends_an_interactive_one_off_too(
+    run: DeployRun, names: list[str], dropping: Callable[[], None]
+) -> None:
+    keys, screen = pty.openpty()
+    try:
+        code, running = dropped_mid_command(
+            run,
+            dropping,
+            partial(interactive_on_first, run, ["flask", "shell"], screen),
+            watcher=True,
+        )
+    finally:
+        os.close(keys)
+        os.close(screen)
+
+    # SIGHUP (129): hung up by the watcher beside it when this side's input ended.
+    assert code == "129"
+    assert isinstance(running.error, DeployFailed)
     assert exec_containers(run.settings) == {name: [] for name in names}
 
 
@@ -452,30 +489,14 @@ def test_interactive_wires_a_terminal_to_flask_shell_with_the_app_s_clients(
     # `screen` is the terminal the one-off is wired to; `keys` is the user's side of it.
     keys, screen = pty.openpty()
     termios.tcsetwinsize(screen, (33, 101))
-    request = exec_request(run.app, settings, "web", ["flask", "shell"], interactive=True)
     typed = (
         b"import os; print('clients:', type(redis).__name__, type(bucket).__name__,"
         b" os.get_terminal_size())\rexit()\r"
     )
-    os.write(keys, typed)
     try:
-        with fanout.connected(only_first(settings)) as clients:
-            ((address, client),) = clients.items()
-            shell = Outcome(
-                partial(
-                    exec_on_host,
-                    client,
-                    APP,
-                    address.name,
-                    request,
-                    write=lambda data: None,
-                    say=run.say,
-                    who=default_holder(),
-                    terminal=partial(wire, stdin=screen, stdout=screen),
-                )
-            )
-            seen = read_until_done(keys, shell.thread, seconds=60)
-            shell.wait(5)
+        shell = Outcome(partial(interactive_on_first, run, ["flask", "shell"], screen))
+        seen = converse(keys, shell.thread, typed, seconds=60)
+        shell.wait(5)
     finally:
         os.close(keys)
         os.close(screen)
@@ -483,25 +504,42 @@ def test_interactive_wires_a_terminal_to_flask_shell_with_the_app_s_clients(
     assert shell.error is None, shell.error
     assert shell.value == 0
     assert "clients: Redis Bucket os.terminal_size(columns=101, lines=33)" in seen, seen
-    assert audit_entries(settings)[address.name][-1].command == (
+    assert audit_entries(settings)[settings.addresses[0].name][-1].command == (
         "exec --interactive web -- flask shell"
     )
 
 
-def only_first(settings: DeploySettings) -> DeploySettings:
-    from stackctl.deploy.logview import only_hosts
+def interactive_on_first(run: DeployRun, command: list[str], screen: int) -> int:
+    """`deploy.exec --interactive web -- COMMAND` on the first host, wired to the terminal
+    `screen` (as SshTarget.execute wires this side's own)."""
+    request = exec_request(run.app, run.settings, "web", command, interactive=True)
+    settings = only_hosts(run.settings, request.hosts)
+    with fanout.connected(settings) as clients:
+        ((address, client),) = clients.items()
+        return exec_on_host(
+            client,
+            APP,
+            address.name,
+            request,
+            write=lambda data: None,
+            say=run.say,
+            who=default_holder(),
+            terminal=partial(wire, stdin=screen, stdout=screen),
+        )
 
-    return only_hosts(settings, (settings.hosts[0],))
 
-
-def read_until_done(fd: int, thread: threading.Thread, seconds: float) -> str:
-    """What the terminal showed until `thread` ended (bounded by `seconds`)."""
+def converse(keys: int, thread: threading.Thread, typed: bytes, seconds: float) -> str:
+    """What the terminal showed until `thread` ended (bounded by `seconds`), `typed` once the
+    shell's first prompt showed."""
     seen = bytearray()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
+        ready, _, _ = select.select([keys], [], [], 0.2)
         if ready:
-            seen += os.read(fd, 65536)
+            seen += os.read(keys, 65536)
+            if typed and b">>> " in seen:
+                os.write(keys, typed)
+                typed = b""
         elif not thread.is_alive():
             break
     return seen.decode("utf-8", "replace")
