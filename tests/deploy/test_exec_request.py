@@ -209,8 +209,21 @@ def test_the_one_off_s_input_is_the_attach_stream_closed_when_its_client_goes() 
         ROLE_CONTAINER, app="deploytest", role="web", command=["true"], name="x"
     )
 
-    assert (request.options["stdin_open"], request.options["stdin_once"]) == (True, True)
+    assert request.options["stdin_open"] is True
     assert request.options["tty"] is False
+
+
+def test_docker_py_closes_the_input_when_the_client_goes_for_a_one_off_s_options() -> None:
+    from docker.types import ContainerConfig
+
+    request = oneoff_request(
+        ROLE_CONTAINER, app="deploytest", role="web", command=["true"], name="x"
+    )
+    options = {k: v for k, v in request.options.items() if k != "name"}
+
+    config = ContainerConfig("1.41", request.image, **options)
+
+    assert (config["OpenStdin"], config["StdinOnce"], config["AttachStdin"]) == (True, True, True)
 
 
 def test_an_interactive_one_off_has_a_tty_and_its_command_under_a_shell() -> None:

@@ -414,6 +414,10 @@ def dropped_mid_command(
     # Connected before the recording starts (`connect_host` as imported here): not dropped.
     observer = connect_host(run.settings.addresses[0], run.settings)
     events = observer.api.events(decode=True, filters={"type": "container", "label": EXEC_KIND})
+    # The stream waits for events with no timeout of its own: closed after a bound, the wait
+    # below ends (StopIteration) instead of hanging the session when an event never comes.
+    bound = threading.Timer(90, events.close)
+    bound.start()
     try:
         running = Outcome(call)
         started = next(e for e in events if e["Action"] == "start")
@@ -423,6 +427,7 @@ def dropped_mid_command(
         died = next(e for e in events if e["Action"] == "die")
         destroyed = next(e for e in events if e["Action"] == "destroy")
     finally:
+        bound.cancel()
         events.close()
         observer.close()
     running.wait(30)

@@ -47,7 +47,7 @@ def run_in_terminal(
     passed on; its exit code once the engine has removed it.
 
     The engine does not end a TTY container's input when its client goes (it closes only a
-    non-TTY one's: `stdin_once`), so a `watcher` command, when given, runs beside it as an exec
+    non-TTY one's: StdinOnce), so a `watcher` command, when given, runs beside it as an exec
     whose input is this side's (an exec's input is closed when its client goes): it ends the
     container's command when this side's connection drops."""
     with _started(api, container) as (output, waiting), _watching(api, container, watcher):

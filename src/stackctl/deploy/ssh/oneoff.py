@@ -12,7 +12,7 @@ shows one still running.
 
 A dropped connection ends the command too, so nothing is left running on the host: the engine has
 no "end the container when its client goes" of its own, so the command runs under a small shell
-(`WATCHED`) whose input is this side's attach stream, opened once (`stdin_once`). When the SSH
+(`WATCHED`) whose input is this side's attach stream, opened once (`StdinOnce`). When the SSH
 connection drops, the host's end of that stream closes, the shell sees its input end and
 terminates the command (SIGTERM, SIGKILL 10 s later), and the engine removes the container. An
 `--interactive` one-off has the terminal as its input instead, which the engine keeps open when
@@ -120,9 +120,9 @@ def oneoff_request(
             "command": (
                 ["sh", "-c", IN_TERMINAL, "sh", *command] if terminal else watched(command)
             ),
+            # docker-py sets StdinOnce with it (not detached): the input closes when the attached
+            # client goes (a dropped connection).
             "stdin_open": True,
-            # The input closes when the attached client goes (a dropped connection).
-            "stdin_once": True,
             "tty": terminal,
             "environment": role_container.env,
             "user": role_container.user,
