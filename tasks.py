@@ -571,9 +571,10 @@ def deploy_metrics(
         "host": "on this host of DEPLOY_HOSTS instead of the role's first (repeat)",
         "all_hosts": "on every host the role runs on, one after the other",
         "reuse": "in the running role container itself (docker exec), not a one-off one",
-        "interactive": "a terminal (not built yet: refused, naming what to use)",
-        "target": "swarm: a one-off job service of the role's spec on the node (default"
-        " DEPLOY_TARGET)",
+        "interactive": "a terminal wired to the command (flask shell, sh): one host of an SSH"
+        " deploy",
+        "target": "hosts, or swarm: a one-off job service of the role's spec on the node"
+        " (default DEPLOY_TARGET)",
     },
 )
 @reporting_errors
@@ -586,8 +587,9 @@ def deploy_exec(
     interactive: bool = False,
     target: str | None = None,
 ) -> None:
-    """Run a command beside the running release: `invoke deploy.exec web -- flask --app gallery
-    gallery rebuild-index` (a one-off container of its image, environment, secrets, network)."""
+    """Run a command beside the running release: `invoke deploy.exec web -- flask gallery
+    rebuild-index` (a one-off container of its image, environment, secrets, network);
+    `--interactive web -- flask shell` for a terminal."""
     from stackctl.deploy.oneoff import exec_request
 
     chosen = choose_target(target)
@@ -601,6 +603,7 @@ def deploy_exec(
         all_hosts=all_hosts,
         reuse=reuse,
         interactive=interactive,
+        on_terminal=sys.stdin.isatty() and sys.stdout.isatty(),
     )
     code = chosen.execute(run, request, write_bytes)
     if code:

@@ -71,7 +71,7 @@ def public_key(key_dir: Path) -> str:
 
 @pytest.fixture(scope="module")
 def host(local: docker.DockerClient, host_image: None, public_key: str) -> Iterator[SimulatedHost]:
-    """One simulated ECS host for each module that asks (single host, operate, exec, RAM role);
+    """One simulated ECS host for each module that asks (single host, RAM role);
     the Swarm module starts its three on a network of their own."""
     yield from (hosts[0] for hosts in hosts_fixture(local, public_key, 1))
 

@@ -14,7 +14,12 @@ from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.oneoff import ExecRequest, exec_request
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
-from stackctl.deploy.ssh.oneoff import exited, oneoff_request
+from stackctl.deploy.ssh.oneoff import (
+    IN_TERMINAL,
+    WATCHED,
+    exited,
+    oneoff_request,
+)
 from stackctl.engine.models import Container
 from stackctl.errors import UsageError
 from support.tasks_module import load_tasks
@@ -102,10 +107,15 @@ def test_the_request_says_whether_the_hosts_were_named(
         (
             "web",
             ["sh"],
-            {"interactive": True},
-            "deploy.exec --interactive is not built (a terminal over the hosts' SSH transport):"
-            " run the command without it, or `ssh -t HOST docker exec -it CONTAINER SH`"
-            " (`invoke deploy.versions` names the containers)",
+            {"interactive": True, "on_terminal": False},
+            "deploy.exec --interactive needs a terminal (stdin and stdout are not one here):"
+            " run it from a terminal, or without --interactive to stream the output",
+        ),
+        (
+            "worker",
+            ["sh"],
+            {"interactive": True, "all_hosts": True},
+            "deploy.exec --interactive runs on one host, not 2 (b, c): give one --host",
         ),
     ],
 )
@@ -120,6 +130,17 @@ def test_bad_input_is_one_line(
     with pytest.raises(UsageError) as raised:
         exec_request(app, settings, role, command, **options)  # type: ignore[arg-type]
     assert str(raised.value) == error
+
+
+def test_interactive_runs_on_the_role_s_first_host_or_the_one_given(
+    app: AppDefinition, settings: DeploySettings
+) -> None:
+    request = exec_request(app, settings, "web", ["flask", "shell"], interactive=True)
+    elsewhere = exec_request(app, settings, "worker", ["sh"], interactive=True, hosts=["c"])
+
+    assert (request.hosts, request.interactive) == (("a",), True)
+    assert elsewhere.hosts == ("c",)
+    assert request.audited == "exec --interactive web -- flask shell"
 
 
 def test_the_audit_log_keeps_the_command_as_typed_quoted_where_needed() -> None:
@@ -170,7 +191,13 @@ def test_the_one_off_copies_the_running_role_container_and_is_removed_by_the_eng
     )
 
     assert request.image == "sha256:1234"
-    assert request.options["command"] == ["flask", "--app", "gallery", "gallery", "rebuild-index"]
+    assert request.options["command"] == [
+        "sh",
+        "-c",
+        WATCHED,
+        "sh",
+        *["flask", "--app", "gallery", "gallery", "rebuild-index"],
+    ]
     assert request.options["environment"] == [
         "FLASK_CONFIG=production",
         "PATH=/opt/venv/bin:/usr/bin",
@@ -183,6 +210,44 @@ def test_the_one_off_copies_the_running_role_container_and_is_removed_by_the_eng
         ("/run/secrets", "deploytest-web-abc123-secrets", True),
         ("/cache", "deploytest_cache", False),
     ]
+
+
+def test_the_one_off_s_input_is_the_attach_stream_closed_when_its_client_goes() -> None:
+    request = oneoff_request(
+        ROLE_CONTAINER, app="deploytest", role="web", command=["true"], name="x"
+    )
+
+    assert request.options["stdin_open"] is True
+    assert request.options["tty"] is False
+
+
+def test_docker_py_closes_the_input_when_the_client_goes_for_a_one_off_s_options() -> None:
+    from docker.types import ContainerConfig
+
+    request = oneoff_request(
+        ROLE_CONTAINER, app="deploytest", role="web", command=["true"], name="x"
+    )
+    options = {k: v for k, v in request.options.items() if k != "name"}
+
+    config = ContainerConfig("1.41", request.image, **options)
+
+    assert (config["OpenStdin"], config["StdinOnce"], config["AttachStdin"]) == (True, True, True)
+
+
+def test_an_interactive_one_off_has_a_tty_and_its_command_under_a_shell() -> None:
+    request = oneoff_request(
+        ROLE_CONTAINER,
+        app="deploytest",
+        role="web",
+        command=["flask", "shell"],
+        name="x",
+        terminal=True,
+    )
+
+    assert request.options["tty"] is True
+    assert request.options["stdin_open"] is True
+    assert request.options["command"] == ["sh", "-c", IN_TERMINAL, "sh", "flask", "shell"]
+    assert request.host["auto_remove"] is True
 
 
 def test_the_one_off_is_labelled_as_an_exec_of_the_role_s_release() -> None:
@@ -217,4 +282,40 @@ def test_the_command_line_s_bad_input_is_one_line_before_any_host(
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == (
         "error: deploy.exec: 'wbe' is no role of compose.yaml's x-deploy (use one of web, worker)"
+    )
+
+
+def test_interactive_without_a_terminal_is_refused_in_one_line_before_any_host(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEPLOY_HOSTS", "10.0.0.5,10.0.0.6")
+    monkeypatch.setattr(tasks, "choose_target", lambda given: NoHostReached())
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(SystemExit) as exited:
+        Program(namespace=tasks.ns).run(
+            ["invoke", "deploy.exec", "--interactive", "web", "--", "flask", "shell"]
+        )
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: deploy.exec --interactive needs a terminal (stdin and stdout are not one here):"
+        " run it from a terminal, or without --interactive to stream the output"
+    )
+
+
+
+def test_swarm_refuses_interactive_in_one_line_naming_what_to_use(
+    settings: DeploySettings, app: AppDefinition
+) -> None:
+    from stackctl.deploy.swarm.target import SwarmTarget
+    from stackctl.deploy.target import DeployRun
+
+    run = DeployRun(settings, app, None, {}, None, lambda stack: None)  # type: ignore[arg-type]
+    request = ExecRequest("web", ("flask", "shell"), ("a",), interactive=True)
+    with pytest.raises(UsageError) as raised:
+        SwarmTarget().execute(run, request, print)
+    assert str(raised.value) == (
+        "deploy.exec --interactive is built for an SSH deploy's hosts: on a Swarm, run the"
+        f" command without it, or `docker exec -it` in a task of {settings.app}_web on its node"
+        " (`invoke ps --target swarm` names them)"
     )

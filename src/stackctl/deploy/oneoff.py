@@ -23,6 +23,8 @@ class ExecRequest:
     """DEPLOY_HOSTS entries to run on, in their order (never empty)."""
     reuse: bool = False
     """In the running role container (`docker exec`), not a one-off one."""
+    interactive: bool = False
+    """With a TTY wired to this side's terminal (one host)."""
     named_hosts: bool = False
     """--host or --all-hosts chose `hosts` (not the role's first host by default): the Swarm
     target's --reuse takes a task on any node unless the nodes were named."""
@@ -30,7 +32,9 @@ class ExecRequest:
     @property
     def audited(self) -> str:
         """The audit log's command: `exec web -- flask db upgrade`."""
-        how = "exec --reuse" if self.reuse else "exec"
+        how = " ".join(
+            ["exec", *(["--reuse"] if self.reuse else []), *(["--interactive"] * self.interactive)]
+        )
         return f"{how} {self.role} -- {shlex.join(self.command)}"
 
 
@@ -44,14 +48,16 @@ def exec_request(
     all_hosts: bool = False,
     reuse: bool = False,
     interactive: bool = False,
+    on_terminal: bool = True,
 ) -> ExecRequest:
     """The command's options checked and read, each bad one a one-line UsageError: the role's
-    first host by default, `hosts` (DEPLOY_HOSTS entries), or every host the role runs on."""
-    if interactive:
+    first host by default, `hosts` (DEPLOY_HOSTS entries), or every host the role runs on.
+    `--interactive` needs this side's stdin and stdout to be a terminal (`on_terminal`) and
+    runs on one host."""
+    if interactive and not on_terminal:
         raise UsageError(
-            "deploy.exec --interactive is not built (a terminal over the hosts' SSH transport):"
-            " run the command without it, or `ssh -t HOST docker exec -it CONTAINER SH`"
-            " (`invoke deploy.versions` names the containers)"
+            "deploy.exec --interactive needs a terminal (stdin and stdout are not one here):"
+            " run it from a terminal, or without --interactive to stream the output"
         )
     names = [r.service for r in app.roles]
     if role not in names:
@@ -74,6 +80,16 @@ def exec_request(
     if not on_role:
         raise UsageError(f"deploy.exec: {role} runs on none of DEPLOY_HOSTS")
     chosen = picked or (tuple(on_role) if all_hosts else (on_role[0],))
+    if interactive and len(chosen) > 1:
+        raise UsageError(
+            f"deploy.exec --interactive runs on one host, not {len(chosen)}"
+            f" ({', '.join(chosen)}): give one --host"
+        )
     return ExecRequest(
-        role, tuple(command), tuple(chosen), reuse, named_hosts=bool(picked) or all_hosts
+        role,
+        tuple(command),
+        tuple(chosen),
+        reuse,
+        interactive,
+        named_hosts=bool(picked) or all_hosts,
     )

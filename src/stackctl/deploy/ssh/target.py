@@ -116,6 +116,7 @@ class SshTarget:
         from stackctl.deploy.lock import default_holder
         from stackctl.deploy.logview import only_hosts
         from stackctl.deploy.ssh.oneoff import exec_on_host
+        from stackctl.engine.terminal import wire
 
         settings = only_hosts(run.settings, request.hosts)
         who = default_holder()
@@ -125,7 +126,14 @@ class SshTarget:
                 if len(clients) > 1:
                     run.say(f"{address.name}:")
                 code = exec_on_host(
-                    client, settings.app, address.name, request, write=write, say=run.say, who=who
+                    client,
+                    settings.app,
+                    address.name,
+                    request,
+                    write=write,
+                    say=run.say,
+                    who=who,
+                    terminal=wire if request.interactive else None,
                 )
                 if len(clients) > 1 and code:
                     run.say(f"{address.name}: exited with code {code}")

@@ -41,6 +41,14 @@ class SwarmTarget:
         the command in a running task's container (`--reuse`: on a node that runs one unless
         --host/--all-hosts named the nodes); one audit entry for the whole command, naming the
         nodes, on every node (as the Swarm target's other actions)."""
+        if request.interactive:
+            # A job service's task has no terminal to attach to through the manager.
+            raise UsageError(
+                "deploy.exec --interactive is built for an SSH deploy's hosts: on a Swarm, run"
+                " the command without it, or `docker exec -it` in a task of"
+                f" {run.settings.app}_{request.role} on its node"
+                " (`invoke ps --target swarm` names them)"
+            )
         import time
 
         from stackctl.deploy.audit import exited
