@@ -303,7 +303,6 @@ def test_interactive_without_a_terminal_is_refused_in_one_line_before_any_host(
     )
 
 
-
 def test_swarm_refuses_interactive_in_one_line_naming_what_to_use(
     settings: DeploySettings, app: AppDefinition
 ) -> None:
