@@ -318,7 +318,7 @@ class _Checker:
             name = self._text(raw, f"{path}[{i}]") if isinstance(raw, str) else raw
             problem = host_name_problem(name) if isinstance(name, str) else "not a host name"
             if problem:
-                raise self.fail(f"{path}[{i}]", f"{show(raw)}: {problem}")
+                raise self.fail(f"{path}[{i}]", f"{show(raw)} {problem}")
             names.append(str(name).lower())
         return tuple(names)
 
