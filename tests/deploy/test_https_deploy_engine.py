@@ -31,6 +31,7 @@ from cryptography import x509
 from rich.console import Console
 
 from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.https import app_overrides
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
@@ -210,15 +211,34 @@ def first_deploy(
         release_environment(settings, environ={}),
         Console(file=output, width=200),
     )
-    for host, name in acme_hosts.pairs():
-        wait_until(
-            functools.partial(from_test_ca, host, name), 120, f"{name} to serve its certificate"
-        )
+    try:
+        for host, name in acme_hosts.pairs():
+            wait_until(
+                functools.partial(from_test_ca, host, name), 120, f"{name} to serve its certificate"
+            )
+    except AssertionError as failed:
+        raise AssertionError(
+            f"{failed}\n{output.getvalue()}\n{what_hosts_said(settings)}"
+        ) from None
     serials = {
         name: served_certificate(host.https_port, name).serial_number
         for host, name in acme_hosts.pairs()
     }
     return Deployed(output.getvalue(), serials), images, key_dir
+
+
+def what_hosts_said(settings: DeploySettings) -> str:
+    """The certbot's and the proxy's last lines on each host (a failed test's evidence)."""
+    lines = []
+    for address in settings.addresses:
+        client = connect_host(address, settings, timeout=10)
+        try:
+            for container in (f"{APP}-certbot", f"{APP}-proxy"):
+                logs = client.api.logs(container, tail=15).decode(errors="replace")
+                lines.append(f"--- {address.name} {container}:\n{logs}")
+        finally:
+            client.close()
+    return "\n".join(lines)
 
 
 def https_settings_for(acme_hosts: AcmeHosts, key_dir: Path, **more: Any) -> DeploySettings:
