@@ -309,3 +309,65 @@ def test_https_settings_given_directly_take_the_deploy_s_https_port() -> None:
         overrides={"https": HttpsSettings(mode="acme", hosts=("gallery.example.com",))},
     )
     assert settings.https.https_port == 8443
+
+
+def test_lb_mode_s_proxy_believes_the_balancer_only_and_publishes_port_80_only() -> None:
+    settings = settings_with(STACK_HTTPS="lb", TRUSTED_LB_ADDRESSES="100.64.0.0/10")
+    app = app_for(settings)
+    request = proxy_request(settings, app.spec("nginx"), "aliecs/nginx:abc", "aliecs-web-v2:8000")
+    assert request.host["port_bindings"] == {80: ("0.0.0.0", 80)}
+    assert request.options["environment"]["TRUSTED_LB_ADDRESSES"] == "100.64.0.0/10"
+    assert [h.rows[0].source for h in check_https(settings, app, NOW)] == [
+        "the load balancer's certificate",
+        "the load balancer's certificate",
+    ]
+
+
+def test_lb_mode_without_the_balancer_s_addresses_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ComposeError, match=r"set TRUSTED_LB_ADDRESSES"):
+        app_for(settings_with(STACK_HTTPS="lb"))
+
+
+# --- through invoke ----------------------------------------------------------------------------
+
+
+def invoke(monkeypatch: pytest.MonkeyPatch, *args: str, **environ: str) -> None:
+    from invoke import Program
+
+    from support.tasks_module import load_tasks
+
+    for name, value in {"DEPLOY_HOSTS": HOSTS, **environ}.items():
+        monkeypatch.setenv(name, value)
+    Program(namespace=load_tasks().ns).run(["invoke", *args])
+
+
+def test_invoke_deploy_dry_run_says_the_https_mode_and_each_host_s_names(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoke(
+        monkeypatch,
+        "deploy",
+        "--dry-run",
+        STACK_HTTPS="acme",
+        HTTPS_HOSTS="gallery.example.com",
+        DEPLOY_TARGET="hosts",
+    )
+    said = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
+    assert "HTTPS: acme (443 on 0.0.0.0:443" in said
+    assert "web1.example.com:22: gallery.example.com: ACME https://acme-v02." in said
+
+
+def test_the_swarm_target_refuses_an_https_mode_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        invoke(
+            monkeypatch,
+            "deploy",
+            "--dry-run",
+            STACK_HTTPS="acme",
+            HTTPS_HOSTS="gallery.example.com",
+            DEPLOY_TARGET="swarm",
+        )
+    assert exited.value.code != 0
+    assert "the Swarm target serves plain HTTP only so far" in capsys.readouterr().err
