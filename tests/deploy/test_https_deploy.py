@@ -17,12 +17,11 @@ from cryptography.x509.oid import NameOID
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.https import (
     accessory_environment,
-    app_overrides,
     check_https,
     depends_on_proxy,
     describe,
-    load_deploy_https,
 )
+from stackctl.deploy.httpsmode import app_overrides, load_deploy_https
 from stackctl.deploy.secrets import secret_files
 from stackctl.deploy.settings import DeploySettings, load_deploy_settings
 from stackctl.deploy.ssh.proxy import definition, proxy_request
@@ -158,13 +157,19 @@ def test_a_proxy_s_definition_changes_with_its_settings_not_with_the_release_it_
     settings = settings_with(STACK_HTTPS="acme", HTTPS_HOSTS="gallery.example.com")
     app = app_for(settings)
     spec = app.spec("nginx")
-    v1 = definition(proxy_request(settings, spec, "aliecs/nginx:abc", "aliecs-web-v1:8000"), [])
-    v2 = definition(proxy_request(settings, spec, "aliecs/nginx:abc", "aliecs-web-v2:8000"), [])
+    v1 = definition(
+        proxy_request(settings, spec, "aliecs/nginx:abc", "aliecs-web-v1:8000"), spec, []
+    )
+    v2 = definition(
+        proxy_request(settings, spec, "aliecs/nginx:abc", "aliecs-web-v2:8000"), spec, []
+    )
     shorter = settings_with(
         STACK_HTTPS="acme", HTTPS_HOSTS="gallery.example.com", HSTS_MAX_AGE="600"
     )
     other = app_for(shorter).spec("nginx")
-    hsts = definition(proxy_request(shorter, other, "aliecs/nginx:abc", "aliecs-web-v2:8000"), [])
+    hsts = definition(
+        proxy_request(shorter, other, "aliecs/nginx:abc", "aliecs-web-v2:8000"), other, []
+    )
     assert v1 == v2 != hsts
 
 
@@ -264,8 +269,8 @@ def test_files_mode_ships_the_chain_and_key_as_the_proxy_s_secret_files(tmp_path
     request = proxy_request(settings, spec, "aliecs/nginx:abc", "aliecs-web-v2:8000", "s-vol")
     assert request.options["environment"]["TLS_KEY_FILE"] == "/run/secrets/tls_key"
     assert key.read_text() not in repr(request)
-    changed = definition(request, [cert.read_bytes(), b"another key"])
-    assert definition(request, list(shipped.values())) != changed
+    changed = definition(request, spec, [cert.read_bytes(), b"another key"])
+    assert definition(request, spec, list(shipped.values())) != changed
 
 
 # --- what the dry run and the doctor say -------------------------------------------------------

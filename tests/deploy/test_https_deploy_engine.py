@@ -32,7 +32,7 @@ from rich.console import Console
 
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.hosts import connect_host
-from stackctl.deploy.https import app_overrides
+from stackctl.deploy.httpsmode import app_overrides
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
 from stackctl.deploy.ssh.run import deploy

@@ -501,7 +501,7 @@ def load_for_deploy(
     """The stack settings and app definition exactly as `invoke up --mode production` reads
     them (same project name, so the same image names and build fingerprints); with `https`,
     its mode's override merged as `invoke up` merges it (before DEPLOY_COMPOSE_OVERRIDE)."""
-    from stackctl.deploy.https import app_overrides
+    from stackctl.deploy.httpsmode import app_overrides
     from stackctl.settings import load_settings
 
     environ = {**(os.environ if environ is None else environ), "STACK_MODE": "production"}

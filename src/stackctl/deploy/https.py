@@ -9,61 +9,27 @@ settings and certificate source, and in acme mode the certbot accessory. Each ho
 covers its host names: HTTPS_HOSTS (or `x-deploy.https-hosts`) on every host, plus a host's own
 (`x-deploy.https-hosts` as a mapping): HTTP-01 validates a name on the one host it resolves to.
 
-Everything here is checked before anything moves (`check_https`), one line each.
+Everything here is checked before anything moves (`check_https`), one line each. The settings
+and the override: `deploy/httpsmode.py`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.errors import SettingsError
 from stackctl.tls.certcheck import HostCertificate
-from stackctl.tls.overrides import compose_environment, override_file
 from stackctl.tls.prepare import planned_certificates
-from stackctl.tls.settings import HttpsSettings, check_mode_needs, load_https_settings
+from stackctl.tls.settings import HttpsSettings, check_mode_needs
 
 if TYPE_CHECKING:
     from stackctl.deploy.appdef import AppDefinition
     from stackctl.deploy.settings import DeploySettings
 
-DEPLOY_MODES = ("off", "acme", "files", "lb")
 # What an accessory taking this variable (the ACME client) gets: its host's names.
 HOSTS_VARIABLE = "HTTPS_HOSTS"
-
-
-def load_deploy_https(
-    project_dir: Path, environ: Mapping[str, str], dotenv: Mapping[str, str]
-) -> HttpsSettings:
-    """The deploy's HTTPS settings: DEPLOY_HTTPS, else STACK_HTTPS, and the local stack's other
-    settings. Host names are checked per host later (`check_https`): they may come from
-    compose.yaml's `x-deploy.https-hosts`."""
-    name = "DEPLOY_HTTPS" if environ.get("DEPLOY_HTTPS") or dotenv.get("DEPLOY_HTTPS") else ""
-    name = name or "STACK_HTTPS"
-    mode = environ.get(name) or dotenv.get(name) or "off"
-    if mode == "local":
-        raise SettingsError(
-            f"{name}=local is `invoke up`'s own CA, which no visitor trusts: set"
-            " DEPLOY_HTTPS=acme, files or lb for deploys (or DEPLOY_HTTPS=off)"
-        )
-    if mode not in DEPLOY_MODES:
-        raise SettingsError(f"{name}={mode!r} is invalid: use one of {', '.join(DEPLOY_MODES)}")
-    # The values checked as `invoke up` checks them; the mode's needs come per host.
-    found = load_https_settings(
-        project_dir, {**environ, "STACK_HTTPS": "off"}, {**dotenv, "STACK_HTTPS": "off"}
-    )
-    return found.model_copy(update={"mode": mode})
-
-
-def app_overrides(https: HttpsSettings, project_dir: Path) -> tuple[list[Path], dict[str, str]]:
-    """The mode's override file (the local stack's own) and the values it is read with."""
-    found = override_file(https, project_dir)
-    if found is None:
-        return [], {}
-    return [found], compose_environment(https, project_dir)
 
 
 def names_on(https: HttpsSettings, app: AppDefinition, host: str) -> tuple[str, ...]:

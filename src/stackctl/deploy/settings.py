@@ -182,7 +182,7 @@ def load_deploy_settings(
             f"deploy setting {env_name}={shown!r} is invalid: {err['msg']}"
         ) from None
     if "https" not in values:
-        from stackctl.deploy.https import load_deploy_https
+        from stackctl.deploy.httpsmode import load_deploy_https
 
         https = load_deploy_https(project_dir, environ, dotenv)
     else:

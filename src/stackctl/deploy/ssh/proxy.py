@@ -124,22 +124,17 @@ def proxy_request(
     )
 
 
-def definition(request: CreateRequest, secrets: list[bytes]) -> str:
-    """A digest of what the proxy is, apart from the release it sends to and its secrets
-    volume's name: its image, environment, ports, volumes, and its secret files' contents
-    (a rotated certificate is a new proxy)."""
+def definition(request: CreateRequest, spec: ServiceSpec, secrets: list[bytes]) -> str:
+    """A digest of what the proxy is, apart from the release it sends to: its image,
+    environment, ports, named volumes, and its secret files' contents (a rotated certificate is
+    a new proxy)."""
     environment = {k: v for k, v in request.options["environment"].items() if k != "NGINX_UPSTREAM"}
-    mounts = [
-        (m["Target"], m["Source"], m.get("ReadOnly", False))
-        for m in request.host["mounts"]
-        if not str(m["Source"]).endswith("-secrets")
-    ]
     shown = {
         "image": request.image,
         "environment": environment,
         "ports": request.options["ports"],
         "bindings": {str(k): list(v) for k, v in request.host["port_bindings"].items()},
-        "mounts": mounts,
+        "volumes": [(m.target, m.source, m.read_only) for m in spec.volumes],
         "secrets": [hashlib.sha256(content).hexdigest() for content in secrets],
     }
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
@@ -165,6 +160,7 @@ def ensure_proxy(
     name = proxy_name(settings.app)
     wanted = definition(
         proxy_request(settings, spec, image, upstream),
+        spec,
         [s.content for s in secret_files(app.project, spec)],
     )
     try:
