@@ -98,6 +98,10 @@ def describe(settings: DeploySettings, app: AppDefinition, now: dt.datetime) -> 
             f"443 on {settings.http_host}:{settings.https_port}, {published} answering only"
             " the ACME challenge, the health check and a 301"
         )
+    if https.mode == "lb":
+        published += (
+            f", X-Forwarded-Proto believed from {', '.join(https.trusted_lb_addresses)} only"
+        )
     lines = [f"HTTPS: {https.mode} ({published}; HSTS max-age {https.hsts_max_age})"]
     for host in check_https(settings, app, now):
         lines += [f"  {host.host}: {row.describe(now)}" for row in host.rows]

@@ -39,6 +39,7 @@ from stackctl.deploy.ssh.containers import (
     ensure_volumes,
     log_tail,
     network_name,
+    remove_role_container,
     volume_mounts,
 )
 
@@ -171,7 +172,8 @@ def ensure_proxy(
         same_image = found.image_id == inspect_image(client.api, image).id
         if same_image and found.running and found.labels.get(DEFINITION) == wanted:
             return False
-        client.api.remove_container(name, force=True)
+    # With its secrets volume: a proxy without secret files now must not leave the old key.
+    remove_role_container(client, name)
     ensure_volumes(client, settings.app, spec)
 
     def create_proxy(secrets_in: str | None) -> str:
