@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -376,3 +377,32 @@ def test_the_swarm_target_refuses_an_https_mode_in_one_line(
         )
     assert exited.value.code != 0
     assert "the Swarm target serves plain HTTP only so far" in capsys.readouterr().err
+
+
+def test_doctor_host_says_the_mode_and_each_host_name_s_certificate_source(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from stackctl.deploy.ssh.target import https_checks
+
+    settings = settings_with(STACK_HTTPS="acme")
+    run: Any = SimpleNamespace(settings=settings, app=app_for(settings, per_host_names(tmp_path)))
+    checks = https_checks(run)
+    assert [(c.name, c.status) for c in checks] == [
+        ("https", "ok"),
+        ("https on web1.example.com:22", "ok"),
+        ("https on web2.example.com:22", "ok"),
+    ]
+    assert checks[2].detail.startswith("web2.example.com: ACME https://acme-v02.")
+
+
+def test_doctor_host_fails_the_https_check_with_the_refusal(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from stackctl.deploy.ssh.target import https_checks
+
+    cert, key = write_pair(tmp_path, not_after=NOW - dt.timedelta(hours=1))
+    settings = files_settings(cert, key)
+    run: Any = SimpleNamespace(settings=settings, app=app_for(settings))
+    (check,) = https_checks(run)
+    assert (check.name, check.status) == ("https", "fail")
+    assert "the certificate expired on" in check.detail
