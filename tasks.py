@@ -466,6 +466,22 @@ def deploy_accessory(
 
 
 @task(
+    name="certs",
+    iterable=["host"],
+    help={
+        "renew": "renew each host's ACME certificate now (nginx reloads gracefully)",
+        "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
+    },
+)
+@reporting_errors
+def deploy_certs(c: Context, renew: bool = False, host: list[str] | None = None) -> None:
+    """The certificate each host's proxy serves (names, issuer, expiry, serial); --renew."""
+    from stackctl.deploy.ssh.run import certificates
+
+    certificates(deploy_settings(c, hosts=tuple(host or ())), console(), renew=renew)
+
+
+@task(
     name="rollback",
     iterable=["host"],
     help={
@@ -665,6 +681,7 @@ deploy_ns = Collection(
     deploy_metrics,
     deploy_exec,
     deploy_details,
+    deploy_certs,
 )
 
 

@@ -35,7 +35,7 @@ from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.httpsmode import app_overrides
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
-from stackctl.deploy.ssh.run import deploy
+from stackctl.deploy.ssh.run import certificates, deploy
 from stackctl.settings import load_settings
 from stackctl.tls.settings import HttpsSettings
 from support.deploy_hosts import (
@@ -444,3 +444,43 @@ def test_files_mode_serves_the_given_chain_and_keeps_its_key_out_of_the_proxy_s_
             release_environment(acme, environ={}),
             Console(file=io.StringIO(), width=200),
         )
+
+
+def serves_another(host: SimulatedHost, name: str, serial: int) -> bool:
+    return served_certificate(host.https_port, name).serial_number != serial
+
+
+def test_deploy_certs_lists_each_host_s_certificate_and_renews_it_on_demand(
+    acme_hosts: AcmeHosts,
+    first_deploy: tuple[Deployed, ReleaseImages, Path],
+    names_resolve_to_loopback: None,
+) -> None:
+    deployed, _, key_dir = first_deploy
+    settings = https_settings_for(acme_hosts, key_dir)
+    listed = io.StringIO()
+    certificates(settings, Console(file=listed, width=300))
+    output = io.StringIO()
+
+    certificates(settings, Console(file=output, width=300), renew=True)
+
+    for host, name in acme_hosts.pairs():
+        where = host.address.split("@")[1]
+        first = deployed.serials[name]
+        assert f"{where}: {name}: issued by {TEST_CA}" in listed.getvalue()
+        assert f"serial {first:x}" in listed.getvalue()
+        said = output.getvalue().splitlines()
+        renewed = next(line for line in said if line.startswith(f"{where}: renewed: "))
+        assert f"{where}: renewed: {name}: issued by {TEST_CA}" in renewed
+        assert f"serial {first:x}" not in renewed
+        # nginx reloads onto the new files within TLS_RECHECK_SECONDS.
+        wait_until(
+            functools.partial(serves_another, host, name, first),
+            30,
+            f"{name} to serve the renewed certificate",
+        )
+        response = requests.get(
+            f"https://{name}:{host.https_port}/main/", verify=acme_hosts.root, timeout=10
+        )
+        assert OLD_WELCOME in response.text
+        # The certificate each host has now, for the module's tests that compare with it.
+        deployed.serials[name] = served_certificate(host.https_port, name).serial_number

@@ -329,6 +329,42 @@ def accessory(
         in_batches(settings, clients, one_host, console)
 
 
+def certificates(settings: DeploySettings, console: Console, *, renew: bool = False) -> None:
+    """Each host's served certificate; `renew`: a forced renewal first (audited), then the new
+    certificate (nginx reloads gracefully onto it within TLS_RECHECK_SECONDS, 5 s)."""
+    import datetime as dt
+
+    from stackctl.deploy.ssh import certs
+
+    def shown(client: docker.DockerClient, address: HostAddress) -> str:
+        return certs.served_certificate(client, settings.app, dt.datetime.now(dt.timezone.utc))
+
+    if not renew:
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                console.print(f"{address.name}: {shown(client, address)}", markup=False)
+        return
+    holder = lock.default_holder()
+
+    def one_host(
+        client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
+    ) -> None:
+        with audit.recorded(
+            client,
+            settings.app,
+            address.name,
+            say,
+            who=holder,
+            command="certs --renew",
+            version=releases.current_version(client, settings.app) or "",
+        ):
+            certs.renew(client, settings.app, address.name)
+        say(f"{address.name}: renewed: {shown(client, address)}")
+
+    with locked_hosts(settings, holder=holder, message="certs --renew") as clients:
+        in_batches(settings, clients, one_host, console)
+
+
 def release_locks(settings: DeploySettings, console: Console) -> None:
     """Clear every host's deploy lock (a deploy that died holding it)."""
     with fanout.connected(settings) as clients:
