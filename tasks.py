@@ -164,7 +164,7 @@ def ps(c: Context, target: str | None = None) -> None:
     from rich.table import Table
 
     if target is not None:
-        run = deploy_run(c)
+        run = deploy_run(c, target=target)
         for line in choose_target(target).ps(run):
             run.say(line)
         return
@@ -294,15 +294,18 @@ def choose_target(given: str | None) -> Any:
     return choose(given, read_dotenv(PROJECT_DIR))
 
 
-def deploy_run(c: Context, *, secrets: bool = False, **overrides: object) -> Any:
-    """A deploy command's inputs for its target; `secrets`: with the release's run-time values."""
+def deploy_run(
+    c: Context, *, secrets: bool = False, target: str | None = None, **overrides: object
+) -> Any:
+    """A deploy command's inputs for its target (--target, else DEPLOY_TARGET); `secrets`: with
+    the release's run-time values."""
     from stackctl.compose.envfiles import read_dotenv
     from stackctl.deploy.release import release_environment
     from stackctl.deploy.target import DeployRun
     from stackctl.engine import connect
 
     settings = deploy_settings(c, **overrides)
-    stack, app = deploy_app(settings)
+    stack, app = deploy_app(settings, target)
     environment = release_environment(settings, app=app) if secrets else {}
     return DeployRun(
         settings, app, stack, environment, console(), connect, dotenv=read_dotenv(PROJECT_DIR)
@@ -316,11 +319,25 @@ def swarm_settings(settings: Any) -> Any:
     return load_swarm_settings(settings.hosts, dotenv=read_dotenv(PROJECT_DIR))
 
 
-def deploy_app(settings: Any) -> Any:
-    """(stack settings, app definition): compose.yaml as `invoke up --mode production` reads it."""
-    from stackctl.deploy.appdef import load_for_deploy
+def deploy_app(settings: Any, target: str | None = None) -> Any:
+    """(stack settings, app definition): compose.yaml as `invoke up --mode production` reads it,
+    with the HTTPS mode's override on the SSH hosts (README "HTTPS")."""
+    import os
 
-    return load_for_deploy(PROJECT_DIR, settings.hosts, settings.compose_override)
+    from stackctl.compose.envfiles import read_dotenv
+    from stackctl.deploy.appdef import load_for_deploy
+    from stackctl.deploy.targets import deploy_target
+    from stackctl.errors import SettingsError
+
+    https = settings.https
+    if deploy_target(target, os.environ, read_dotenv(PROJECT_DIR)) != "hosts":
+        if https.mode != "off":
+            raise SettingsError(
+                f"HTTPS mode {https.mode} (DEPLOY_HTTPS or STACK_HTTPS): the Swarm target serves"
+                " plain HTTP only so far: deploy to the hosts target, or set DEPLOY_HTTPS=off"
+            )
+        https = None
+    return load_for_deploy(PROJECT_DIR, settings.hosts, settings.compose_override, https=https)
 
 
 @task(
@@ -347,7 +364,7 @@ def deploy_(
 ) -> None:
     """Ship the app (roles, accessories, proxy of compose.yaml's x-deploy) to the ECS hosts."""
     chosen = choose_target(target)
-    run = deploy_run(c, secrets=True, hosts=tuple(host or ()), batch_size=batch_size)
+    run = deploy_run(c, secrets=True, target=target, hosts=tuple(host or ()), batch_size=batch_size)
     if dry_run:
         for line in chosen.plan(run):
             run.say(line)
@@ -449,6 +466,22 @@ def deploy_accessory(
 
 
 @task(
+    name="certs",
+    iterable=["host"],
+    help={
+        "renew": "renew each host's ACME certificate now (nginx reloads gracefully)",
+        "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
+    },
+)
+@reporting_errors
+def deploy_certs(c: Context, renew: bool = False, host: list[str] | None = None) -> None:
+    """The certificate each host's proxy serves (names, issuer, expiry, serial); --renew."""
+    from stackctl.deploy.ssh.run import certificates
+
+    certificates(deploy_settings(c, hosts=tuple(host or ())), console(), renew=renew)
+
+
+@task(
     name="rollback",
     iterable=["host"],
     help={
@@ -463,7 +496,7 @@ def rollback_(
 ) -> None:
     """Move every role back to a kept release together, health-checked like a deploy."""
     chosen = choose_target(target)
-    chosen.rollback(deploy_run(c, hosts=tuple(host or ())), version=version)
+    chosen.rollback(deploy_run(c, target=target, hosts=tuple(host or ())), version=version)
 
 
 @task(
@@ -498,7 +531,7 @@ def deploy_logs(
     from stackctl.stack.logs import tail_lines
 
     chosen = choose_target(target)
-    run = deploy_run(c)
+    run = deploy_run(c, target=target)
     request = log_request(
         run.app,
         run.settings,
@@ -533,7 +566,7 @@ def deploy_audit(
     from stackctl.stack.logs import tail_lines
 
     chosen = choose_target(target)
-    run = deploy_run(c)
+    run = deploy_run(c, target=target)
     entries = chosen_hosts(run.settings, host or ())
     for line in chosen.audit(run, entries, None if tail == "all" else tail_lines(tail)):
         run.say(line)
@@ -559,7 +592,7 @@ def deploy_metrics(
     if seconds < 0:
         raise Exit(f"error: --seconds {seconds:g}: give 0 or more seconds", code=1)
     chosen = choose_target(target)
-    run = deploy_run(c)
+    run = deploy_run(c, target=target)
     write_out(chosen.metrics(run, chosen_hosts(run.settings, host or ()), seconds))
 
 
@@ -593,7 +626,7 @@ def deploy_exec(
     from stackctl.deploy.oneoff import exec_request
 
     chosen = choose_target(target)
-    run = deploy_run(c)
+    run = deploy_run(c, target=target)
     request = exec_request(
         run.app,
         run.settings,
@@ -626,7 +659,7 @@ def deploy_details(c: Context, host: list[str] | None = None, target: str | None
     from stackctl.deploy.logview import chosen_hosts
 
     chosen = choose_target(target)
-    run = deploy_run(c)
+    run = deploy_run(c, target=target)
     run.console.print(table(chosen.details(run, chosen_hosts(run.settings, host or ()))))
 
 
@@ -652,6 +685,7 @@ deploy_ns = Collection(
     deploy_metrics,
     deploy_exec,
     deploy_details,
+    deploy_certs,
 )
 
 

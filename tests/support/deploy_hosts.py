@@ -71,6 +71,8 @@ class SimulatedHost:
     volume: str
     ssh_port: int
     http_port: int
+    https_port: int = 0
+    """Where its port 443 is published on 127.0.0.1 (0: not published)."""
 
     @property
     def address(self) -> str:
@@ -119,12 +121,21 @@ def start_host(
     network: str | None = None,
     ports: tuple[int, int] | None = None,
     prefix: str = "deploytest-host",
+    https: bool = False,
 ) -> SimulatedHost:
     """A host on the default bridge, or on `network` (a swarm's hosts must reach each other);
-    its sshd and port 80 published on 127.0.0.1 at `ports` (default: free ones)."""
+    its sshd and port 80 published on 127.0.0.1 at `ports` (default: free ones), and with
+    `https` its port 443 at a free one."""
     volume = f"{prefix}-{uuid.uuid4().hex[:8]}"
     client.volumes.create(volume, labels={TEST_LABEL: TEST_LABEL_VALUE})
     ssh_port, http_port = ports or (free_port(), free_port())
+    https_port = free_port() if https else 0
+    published: dict[str, tuple[str, int]] = {
+        "22/tcp": ("127.0.0.1", ssh_port),
+        "80/tcp": ("127.0.0.1", http_port),
+    }
+    if https:
+        published["443/tcp"] = ("127.0.0.1", https_port)
     container = client.containers.run(
         HOST_IMAGE,
         detach=True,
@@ -134,12 +145,12 @@ def start_host(
             "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
             volume: {"bind": "/var/lib/docker", "mode": "rw"},
         },
-        ports={"22/tcp": ("127.0.0.1", ssh_port), "80/tcp": ("127.0.0.1", http_port)},
+        ports=published,
         labels={TEST_LABEL: TEST_LABEL_VALUE},
         network=network,
         **DIND_OPTIONS,
     )
-    return SimulatedHost(container, volume, ssh_port, http_port)
+    return SimulatedHost(container, volume, ssh_port, http_port, https_port)
 
 
 def remove_host(client: docker.DockerClient, host: SimulatedHost) -> None:

@@ -13,6 +13,9 @@ top-level `x-deploy` block, the facts only a deploy needs (Kamal 2's roles and a
       secrets: [SECRET_KEY] # what the roles refuse to start without (Kamal's `env.secret`):
                             # from DEPLOY_SECRETS_FILE or the environment, never in a file
       check: [app, check]   # the app's settings check: one JSON line (status, detail, credentials)
+      https-hosts:          # the names each host's certificate covers (STACK_HTTPS=acme|files):
+        - www.example.com   # a list for every host (HTTPS_HOSTS replaces it), or a mapping
+                            # {DEPLOY_HOSTS entry: [names]} adding each host's own names
       secrets-by:           # more secrets, chosen by the value of one of the roles' settings;
         CREDENTIALS_MODE:   # a name listed under another value only is refused when given
           static-key: [API_KEY_ID, API_KEY_SECRET]
@@ -39,9 +42,11 @@ from stackctl.compose.merge import merge
 from stackctl.compose.reader import show
 from stackctl.compose.yamlfile import read_yaml_file
 from stackctl.errors import ComposeError
+from stackctl.tls.settings import host_name_problem
 
 if TYPE_CHECKING:
     from stackctl.settings import StackSettings
+    from stackctl.tls.settings import HttpsSettings
 
 BLOCK = "x-deploy"
 
@@ -99,6 +104,10 @@ class AppDefinition:
     check: tuple[str, ...] = ()
     """`x-deploy.check`: the app's own settings check, a command run in the release image that
     prints one JSON line (`status`, `detail`, `credentials`); empty: none."""
+    https_hosts: tuple[str, ...] = ()
+    """`x-deploy.https-hosts` as a list: the host names every host serves over HTTPS."""
+    https_hosts_by_host: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """`x-deploy.https-hosts` as a mapping: a DEPLOY_HOSTS entry's own host names."""
 
     def plain_and_secret(
         self, environment: Mapping[str, str]
@@ -215,7 +224,16 @@ class _Checker:
                 f"{self.shown_as}: no {BLOCK} block: add one naming the roles to deploy"
                 f' (e.g. `{BLOCK}: {{roles: {{web: {{proxy: 8000}}}}}}`, see README "Deploy")'
             )
-        keys = ("proxy", "roles", "accessories", "env", "secrets", "secrets-by", "check")
+        keys = (
+            "proxy",
+            "roles",
+            "accessories",
+            "env",
+            "secrets",
+            "secrets-by",
+            "check",
+            "https-hosts",
+        )
         block = self._mapping(block, BLOCK, keys)
         roles_raw = self._mapping(block.get("roles"), f"{BLOCK}.roles", None)
         if not roles_raw:
@@ -257,9 +275,52 @@ class _Checker:
         secrets = self._names(block.get("secrets"), f"{BLOCK}.secrets")
         secrets_by = self._secrets_by(block.get("secrets-by"))
         check = self._command(block.get("check"), f"{BLOCK}.check")
+        https_hosts, by_host = self._https_hosts(block.get("https-hosts"))
         return AppDefinition(
-            self.project, roles, accessories, proxy, self.shown_as, env, secrets, secrets_by, check
+            self.project,
+            roles,
+            accessories,
+            proxy,
+            self.shown_as,
+            env,
+            secrets,
+            secrets_by,
+            check,
+            https_hosts,
+            by_host,
         )
+
+    def _https_hosts(self, value: object) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+        path = f"{BLOCK}.https-hosts"
+        if value is None:
+            return (), {}
+        if isinstance(value, dict):
+            by_host = {}
+            for host, names in self._mapping(value, path, None).items():
+                if self.hosts and host not in self.hosts:
+                    raise self.fail(
+                        f"{path}.{host}",
+                        f"host {show(host)} is not in DEPLOY_HOSTS ({', '.join(self.hosts)})",
+                    )
+                by_host[host] = self._host_names(names, f"{path}.{host}")
+            return (), by_host
+        return self._host_names(value, path), {}
+
+    def _host_names(self, value: object, path: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [n for n in self._text(value, path).replace(",", " ").split() if n]
+        if not isinstance(value, list) or not value:
+            raise self.fail(
+                path, f"expected host names such as [www.example.com], got {show(value)}"
+            )
+        names = []
+        for i, raw in enumerate(value):
+            name = self._text(raw, f"{path}[{i}]") if isinstance(raw, str) else raw
+            problem = host_name_problem(name) if isinstance(name, str) else "not a host name"
+            if problem:
+                raise self.fail(f"{path}[{i}]", f"{show(raw)} {problem}")
+            names.append(str(name).lower())
+        return tuple(names)
 
     def _command(self, value: object, path: str) -> tuple[str, ...]:
         if value is None:
@@ -435,18 +496,22 @@ def load_for_deploy(
     hosts: Sequence[str],
     compose_override: Path | None,
     environ: Mapping[str, str] | None = None,
+    https: HttpsSettings | None = None,
 ) -> tuple[StackSettings, AppDefinition]:
     """The stack settings and app definition exactly as `invoke up --mode production` reads
-    them (same project name, so the same image names and build fingerprints)."""
+    them (same project name, so the same image names and build fingerprints); with `https`,
+    its mode's override merged as `invoke up` merges it (before DEPLOY_COMPOSE_OVERRIDE)."""
+    from stackctl.deploy.httpsmode import app_overrides
     from stackctl.settings import load_settings
 
     environ = {**(os.environ if environ is None else environ), "STACK_MODE": "production"}
     stack = load_settings(project_dir, environ, read_dotenv(project_dir, environ))
+    overrides, values = app_overrides(https, project_dir) if https else ([], {})
     app = load_app(
         stack.compose_file,
-        environ,
+        {**environ, **values},
         project_name=stack.project_name,
-        overrides=[compose_override] if compose_override else [],
+        overrides=[*overrides, *([compose_override] if compose_override else [])],
         hosts=hosts,
     )
     return stack, app

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stackctl.errors import SettingsError
+from stackctl.tls.settings import HttpsSettings
 
 _HOST_RE = re.compile(
     r"^(?:(?P<user>[^@\s]+)@)?(?P<host>[A-Za-z0-9_.-]+|\[[0-9a-fA-F:]+\])(?::(?P<port>\d+))?$"
@@ -51,6 +52,11 @@ class DeploySettings(BaseModel):
     # Where each host publishes the app (nginx): address and port on the host.
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=80, ge=1, le=65535)
+    # Where each host publishes port 443 (on http_host) when its proxy terminates TLS.
+    https_port: int = Field(default=443, ge=1, le=65535)
+    # How the hosts meet HTTPS (deploy/https.py, README "HTTPS"): the local stack's settings,
+    # DEPLOY_HTTPS choosing another mode than `invoke up`'s STACK_HTTPS.
+    https: HttpsSettings = Field(default_factory=HttpsSettings)
     # A dotenv file of secrets and run-time settings for the web containers.
     secrets_file: Path | None = None
     # Taken from the environment when the secrets file does not name them.
@@ -122,6 +128,7 @@ ENV_NAMES = {
     "DEPLOY_APP": "app",
     "DEPLOY_HTTP_HOST": "http_host",
     "DEPLOY_HTTP_PORT": "http_port",
+    "DEPLOY_HTTPS_PORT": "https_port",
     "DEPLOY_SECRETS_FILE": "secrets_file",
     "DEPLOY_SECRET_NAMES": "secret_names",
     "DEPLOY_KEEP_RELEASES": "keep_releases",
@@ -165,7 +172,7 @@ def load_deploy_settings(
             path = Path(str(values[field])).expanduser()
             values[field] = path if path.is_absolute() else project_dir / path
     try:
-        return DeploySettings.model_validate(values)
+        found = DeploySettings.model_validate(values)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
@@ -174,3 +181,13 @@ def load_deploy_settings(
         raise SettingsError(
             f"deploy setting {env_name}={shown!r} is invalid: {err['msg']}"
         ) from None
+    if "https" not in values:
+        from stackctl.deploy.httpsmode import load_deploy_https
+
+        https = load_deploy_https(project_dir, environ, dotenv)
+    else:
+        https = found.https
+    # Port 80's redirect names the published HTTPS port unless it is 443.
+    return found.model_copy(
+        update={"https": https.model_copy(update={"https_port": found.https_port})}
+    )

@@ -34,6 +34,7 @@ class Certificate:
     not_before: dt.datetime
     not_after: dt.datetime
     chain_length: int
+    serial: int = 0
 
     def covers(self, host: str) -> bool:
         return any(name_matches(name, host) for name in self.names)
@@ -84,6 +85,15 @@ def read_certificate(path: Path) -> Certificate:
     return _describe(path, chain[0], len(chain))
 
 
+def certificate_from_pem(data: bytes, shown_as: Path) -> Certificate:
+    """The leaf of a PEM chain read elsewhere (a deployed proxy's file), named `shown_as`."""
+    try:
+        chain = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise CertificateRefused(f"{shown_as}: no PEM certificate in it") from None
+    return _describe(shown_as, chain[0], len(chain))
+
+
 def _load_chain(path: Path) -> list[x509.Certificate]:
     try:
         data = path.read_bytes()
@@ -119,6 +129,7 @@ def _describe(path: Path, leaf: x509.Certificate, chain_length: int) -> Certific
         not_before=leaf.not_valid_before_utc,
         not_after=leaf.not_valid_after_utc,
         chain_length=chain_length,
+        serial=leaf.serial_number,
     )
 
 

@@ -71,8 +71,9 @@ class HttpsSettings(BaseModel):
     @classmethod
     def _host_names(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
         for host in hosts:
-            if not _is_address(host) and not _HOST_NAME.match(host.lower()):
-                raise ValueError(f"{host!r} is not a host name such as www.example.com")
+            problem = host_name_problem(host)
+            if problem:
+                raise ValueError(f"{host!r} {problem}")
         return tuple(host.lower() for host in hosts)
 
     @field_validator("trusted_lb_addresses")
@@ -89,6 +90,13 @@ class HttpsSettings(BaseModel):
     def serves_tls(self) -> bool:
         """nginx itself terminates TLS (port 443)."""
         return self.mode in ("local", "files", "acme")
+
+
+def host_name_problem(host: str) -> str | None:
+    """Why `host` cannot be a certificate's name (None: it can)."""
+    if _is_address(host) or _HOST_NAME.match(host.lower()):
+        return None
+    return "is not a host name such as www.example.com"
 
 
 def _is_address(host: str) -> bool:
@@ -139,11 +147,12 @@ def load_https_settings(
         env_name = next((k for k, v in ENV_NAMES.items() if v == field), field)
         shown = "(hidden)" if env_name in _SECRETS else repr(values.get(field))
         raise SettingsError(f"setting {env_name}={shown} is invalid: {err['msg']}") from None
-    _check_mode_needs(found)
+    check_mode_needs(found)
     return found
 
 
-def _check_mode_needs(found: HttpsSettings) -> None:
+def check_mode_needs(found: HttpsSettings) -> None:
+    """What the mode needs besides the values' own checks (a deploy: with each host's names)."""
     if found.mode == "files" and (found.cert_file is None or found.key_file is None):
         raise SettingsError(
             "STACK_HTTPS=files needs TLS_CERT_FILE (the PEM chain) and TLS_KEY_FILE (its key)"

@@ -7,7 +7,7 @@ Their named volumes (`<app>_<volume>`) outlive the container, so data survives a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from stackctl.deploy import labels
@@ -18,6 +18,7 @@ from stackctl.deploy.ssh.containers import (
     create_service_container,
     create_with_secrets,
     ensure_network,
+    ensure_volumes,
     log_tail,
     wait_ready,
 )
@@ -41,16 +42,24 @@ def ensure_accessory(
     say: Callable[[str], None],
     host: str,
     reboot: bool = False,
+    environment: Mapping[str, str] | None = None,
 ) -> str:
-    """Make the accessory run on the host; what was done: kept, started, created, rebooted."""
+    """Make the accessory run on the host; what was done: kept, started, created, rebooted.
+
+    `environment`: this host's values over compose's (the ACME client's host names); a running
+    accessory with other values is recreated (its named volumes, so its data, are kept)."""
     from docker.errors import NotFound
 
+    environment = dict(environment or {})
     ensure_network(client, settings.app)
     name = accessory_name(settings.app, service)
     try:
         found = inspect_container(client.api, name)
     except NotFound:
         found = None
+    if found is not None and not reboot and _changed(found.env, environment):
+        say(f"{host}: {name} gets other values ({', '.join(sorted(environment))}): recreated")
+        reboot = True
     if found is not None and not reboot:
         if found.image_id != inspect_image(client.api, image).id:
             say(
@@ -65,7 +74,7 @@ def ensure_accessory(
         if found is not None:
             client.api.stop(name, timeout=settings.stop_timeout)
             client.api.remove_container(name, force=True)
-        _ensure_volumes(client, settings, app, service)
+        ensure_volumes(client, settings.app, app.spec(service))
         create_with_secrets(
             client,
             settings,
@@ -78,7 +87,7 @@ def ensure_accessory(
                 app.spec(service),
                 name=name,
                 image=image,
-                environment={},
+                environment=environment,
                 container_labels={
                     labels.APP: settings.app,
                     labels.KIND: "accessory",
@@ -102,19 +111,9 @@ def ensure_accessory(
     return what
 
 
-def _ensure_volumes(
-    client: docker.DockerClient, settings: DeploySettings, app: AppDefinition, service: str
-) -> None:
-    from docker.errors import NotFound
-
-    for mount in app.spec(service).volumes:
-        volume = f"{settings.app}_{mount.source}"
-        try:
-            client.api.inspect_volume(volume)
-        except NotFound:
-            client.api.create_volume(
-                volume, labels={labels.APP: settings.app, labels.KIND: "accessory-volume"}
-            )
+def _changed(env: list[str], wanted: Mapping[str, str]) -> bool:
+    found = dict(line.split("=", 1) for line in env if "=" in line)
+    return any(found.get(k) != v for k, v in wanted.items())
 
 
 def remove_accessory(

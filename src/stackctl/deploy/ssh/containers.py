@@ -101,19 +101,7 @@ def service_request(
     leave_out: Collection[str] = (),
 ) -> CreateRequest:
     """A container for a compose service as compose.yaml describes it (pure)."""
-    from docker.types import Mount
-
-    mounts = [
-        Mount(
-            target=m.target,
-            source=f"{settings.app}_{m.source}",
-            type="volume",
-            read_only=m.read_only,
-        )
-        for m in spec.volumes
-    ]
-    if secrets_in is not None:
-        mounts.append(Mount(target=SECRETS_DIR, source=secrets_in, type="volume", read_only=True))
+    mounts = volume_mounts(settings.app, spec, secrets_in)
     return CreateRequest(
         image=image,
         options={
@@ -141,6 +129,34 @@ def service_request(
         network=network_name(settings.app),
         aliases=tuple(aliases),
     )
+
+
+def volume_mounts(app: str, spec: ServiceSpec, secrets_in: str | None) -> list[Any]:
+    """The service's named volumes as the app's (`<app>_<volume>`), and its secrets volume."""
+    from docker.types import Mount
+
+    mounts = [
+        Mount(target=m.target, source=f"{app}_{m.source}", type="volume", read_only=m.read_only)
+        for m in spec.volumes
+    ]
+    if secrets_in is not None:
+        mounts.append(Mount(target=SECRETS_DIR, source=secrets_in, type="volume", read_only=True))
+    return mounts
+
+
+def ensure_volumes(client: docker.DockerClient, app: str, spec: ServiceSpec) -> None:
+    """Create the service's named volumes the host lacks, labelled as the app's: kept across
+    deploys and recreations (an accessory's data, the proxy's certificates)."""
+    from docker.errors import NotFound
+
+    for mount in spec.volumes:
+        volume = f"{app}_{mount.source}"
+        try:
+            client.api.inspect_volume(volume)
+        except NotFound:
+            client.api.create_volume(
+                volume, labels={labels.APP: app, labels.KIND: "accessory-volume"}
+            )
 
 
 def create(client: docker.DockerClient, request: CreateRequest) -> str:

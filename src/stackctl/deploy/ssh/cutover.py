@@ -100,6 +100,8 @@ def cutover(
     names = {r.service: role_container(settings.app, r.service, version) for r in roles}
     if before == version and all(_running(client, n) for n in names.values()):
         say(f"{host}: {version} already running")
+        # A changed proxy (an HTTPS setting, a rotated certificate) still reaches the host.
+        _proxy_to(client, settings, app, host, roles, names, proxy_image, say, switch=False)
         return before
     started: list[str] = list(names.values())
     try:
@@ -146,13 +148,7 @@ def cutover(
                     log_tail=log_tail(client, names[role.service]),
                 )
             say(f"{host}: {names[role.service]} ready after {took:.1f}s")
-        proxied = next((r for r in roles if r.proxy_port is not None), None)
-        if proxied is not None and app.proxy is not None and proxy_image is not None:
-            upstream = f"{names[proxied.service]}:{proxied.proxy_port}"
-            if ensure_proxy(client, settings, app.spec(app.proxy), proxy_image, upstream):
-                say(f"{host}: proxy started on {settings.http_host}:{settings.http_port}")
-            switch_proxy(client, settings.app, upstream)
-            say(f"{host}: proxy switched to {names[proxied.service]}")
+        _proxy_to(client, settings, app, host, roles, names, proxy_image, say, switch=True)
     except BaseException:
         for name in started:
             if restart_kept:
@@ -181,6 +177,34 @@ def cutover(
     for version_gone in prune(client, settings):
         say(f"{host}: removed old release {version_gone}")
     return before
+
+
+def _proxy_to(
+    client: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    host: str,
+    roles: tuple[Role, ...],
+    names: dict[str, str],
+    proxy_image: str | None,
+    say: Callable[[str], None],
+    *,
+    switch: bool,
+) -> None:
+    """The proxy as the app defines it (recreated when that changed), sending to the proxied
+    role's container of `names` (`switch`: pinned there with a graceful reload)."""
+    proxied = next((r for r in roles if r.proxy_port is not None), None)
+    if proxied is None or app.proxy is None or proxy_image is None:
+        return
+    upstream = f"{names[proxied.service]}:{proxied.proxy_port}"
+    if ensure_proxy(client, settings, app, proxy_image, upstream):
+        published = f"{settings.http_host}:{settings.http_port}"
+        if settings.https.serves_tls:
+            published += f" and {settings.http_host}:{settings.https_port} (HTTPS)"
+        say(f"{host}: proxy started on {published}")
+    if switch:
+        switch_proxy(client, settings.app, upstream)
+        say(f"{host}: proxy switched to {names[proxied.service]}")
 
 
 _T = TypeVar("_T")

@@ -1,14 +1,24 @@
 """The host's proxy (nginx): started publishing the app, switched to a release's proxied role
-with a graceful reload, asked which container it serves (Kamal's `proxy` commands)."""
+with a graceful reload, asked which container it serves (Kamal's `proxy` commands).
+
+In the HTTPS modes (deploy/https.py) the proxy service is compose.yaml's merged with the mode's
+override, as `invoke up` merges it: port 443 too, its named volumes (the ACME certificates, kept
+across recreations) and its secret files (a given certificate and key). A proxy whose definition
+changed (mode, HSTS, certificate files) is recreated; an unchanged one is kept, whatever release.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from typing import TYPE_CHECKING
 
 from stackctl.compose import ServiceSpec
 from stackctl.deploy import labels
+from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
+from stackctl.deploy.secrets import secret_files
 from stackctl.deploy.settings import DeploySettings
 from stackctl.engine.execs import run_in
 from stackctl.engine.models import (
@@ -25,8 +35,12 @@ from stackctl.deploy.ssh.containers import (
     POLL_SECONDS,
     CreateRequest,
     create,
+    create_with_secrets,
+    ensure_volumes,
     log_tail,
     network_name,
+    remove_role_container,
+    volume_mounts,
 )
 
 # Pins the upstream into the proxy's template (so a restarted proxy keeps it), renders the site
@@ -47,6 +61,9 @@ mv "$t.new" "$t"
 nginx -s reload
 """
 PROXY_PORT = 80
+TLS_PORT = 443
+# The proxy's definition (all but the release it sends to), to tell a changed one.
+DEFINITION = "org.aliecs.deploy.proxy.definition"
 _SERVING_SCRIPT = "sed -n 's/^ *server \\([^ ;]*\\).*/\\1/p' /etc/nginx/conf.d/default.conf"
 
 
@@ -69,10 +86,20 @@ def serving(client: docker.DockerClient, app: str) -> str | None:
 
 
 def proxy_request(
-    settings: DeploySettings, spec: ServiceSpec, image: str, upstream: str
+    settings: DeploySettings,
+    spec: ServiceSpec,
+    image: str,
+    upstream: str,
+    secrets_in: str | None = None,
 ) -> CreateRequest:
     """The proxy's container: compose.yaml's proxy service, publishing port 80 on
-    DEPLOY_HTTP_HOST:DEPLOY_HTTP_PORT, sending to `upstream` (pure)."""
+    DEPLOY_HTTP_HOST:DEPLOY_HTTP_PORT (and 443 on DEPLOY_HTTPS_PORT when it terminates TLS),
+    sending to `upstream` (pure)."""
+    ports = [PROXY_PORT]
+    bindings: dict[int, tuple[str, int]] = {PROXY_PORT: (settings.http_host, settings.http_port)}
+    if settings.https.serves_tls:
+        ports.append(TLS_PORT)
+        bindings[TLS_PORT] = (settings.http_host, settings.https_port)
     return CreateRequest(
         image=image,
         options={
@@ -83,13 +110,14 @@ def proxy_request(
                 # Deploys switch the upstream themselves; no name watcher needed.
                 "UPSTREAM_RECHECK_SECONDS": "0",
             },
-            "ports": [PROXY_PORT],
+            "ports": ports,
             "labels": {labels.APP: settings.app, labels.KIND: "proxy", labels.ROLE: "proxy"},
             "stop_signal": spec.stop_signal,
         },
         host={
             "network_mode": network_name(settings.app),
-            "port_bindings": {PROXY_PORT: (settings.http_host, settings.http_port)},
+            "port_bindings": bindings,
+            "mounts": volume_mounts(settings.app, spec, secrets_in),
             "restart_policy": {"Name": "unless-stopped"},
             "log_config": LOG_CONFIG,
         },
@@ -97,30 +125,63 @@ def proxy_request(
     )
 
 
+def definition(request: CreateRequest, spec: ServiceSpec, secrets: list[bytes]) -> str:
+    """A digest of what the proxy is, apart from the release it sends to: its image,
+    environment, ports, named volumes, and its secret files' contents (a rotated certificate is
+    a new proxy)."""
+    environment = {k: v for k, v in request.options["environment"].items() if k != "NGINX_UPSTREAM"}
+    shown = {
+        "image": request.image,
+        "environment": environment,
+        "ports": request.options["ports"],
+        "bindings": {str(k): list(v) for k, v in request.host["port_bindings"].items()},
+        "volumes": [(m.target, m.source, m.read_only) for m in spec.volumes],
+        "secrets": [hashlib.sha256(content).hexdigest() for content in secrets],
+    }
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def ensure_proxy(
     client: docker.DockerClient,
     settings: DeploySettings,
-    spec: ServiceSpec,
+    app: AppDefinition,
     image: str,
     upstream: str,
 ) -> bool:
-    """The proxy runs from `image` publishing the app; True when it was (re)created.
+    """The proxy runs from `image` as the app defines it, publishing the app; True when it was
+    (re)created.
 
-    Recreating it (first deploy, or a new proxy image) drops the connections it had: rare.
+    Recreating it (first deploy, a new proxy image, a changed HTTPS setting or certificate)
+    drops the connections it had: rare. Its named volumes (ACME certificates) outlive it.
     """
     from docker.errors import NotFound
 
+    assert app.proxy is not None
+    spec = app.spec(app.proxy)
     name = proxy_name(settings.app)
+    wanted = definition(
+        proxy_request(settings, spec, image, upstream),
+        spec,
+        [s.content for s in secret_files(app.project, spec)],
+    )
     try:
         found: Container | None = inspect_container(client.api, name)
     except NotFound:
         found = None
     if found is not None:
         same_image = found.image_id == inspect_image(client.api, image).id
-        if same_image and found.running:
+        if same_image and found.running and found.labels.get(DEFINITION) == wanted:
             return False
-        client.api.remove_container(name, force=True)
-    created = create(client, proxy_request(settings, spec, image, upstream))
+    # With its secrets volume: a proxy without secret files now must not leave the old key.
+    remove_role_container(client, name)
+    ensure_volumes(client, settings.app, spec)
+
+    def create_proxy(secrets_in: str | None) -> str:
+        request = proxy_request(settings, spec, image, upstream, secrets_in)
+        request.options["labels"][DEFINITION] = wanted
+        return create(client, request)
+
+    created = create_with_secrets(client, settings, app, app.proxy, name=name, create=create_proxy)
     client.api.start(created)
     _wait_proxy(client, name)
     return True

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from stackctl.deploy import audit, fanout, lock, transfer
-from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.appdef import Accessory, AppDefinition
 from stackctl.deploy.errors import DeployFailed
+from stackctl.deploy.https import accessory_environment, check_https, depends_on_proxy
 from stackctl.deploy.release import ReleaseImages, check_one_container_per_host, check_secrets
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.deploy.ssh import containers, proxy, releases
@@ -65,10 +66,13 @@ def deploy(
     message: str = "",
 ) -> None:
     """Ship `images` to every host, start the accessories it lacks, move every role over."""
+    import datetime as dt
+
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     check_secrets(settings, app, environment)
     check_one_container_per_host(app)
+    check_https(settings, app, dt.datetime.now(dt.timezone.utc))
     holder = holder or lock.default_holder()
     why = message  # the user's own words for the audit log; the lock's says what runs
     message = message or f"deploy {images.version}"
@@ -106,7 +110,8 @@ def deploy(
         if images.proxy and any(r.proxy_port is not None for r in roles):
             wanted.append(images.proxy)
         _ship(local, client, settings, list(dict.fromkeys(wanted)), address, progress, say)
-        for accessory in accessories:
+
+        def start(accessory: Accessory) -> None:
             ensure_accessory(
                 client,
                 settings,
@@ -115,7 +120,14 @@ def deploy(
                 image=images.accessories[accessory.service],
                 say=say,
                 host=address.name,
+                environment=accessory_environment(settings, app, key, accessory.service),
             )
+
+        # Those that need the proxy (the ACME client) once it runs: the rest before the roles.
+        after_proxy = [a for a in accessories if depends_on_proxy(app, a.service)]
+        for accessory in accessories:
+            if accessory not in after_proxy:
+                start(accessory)
         if not roles:
             return
         if settings.release_command:
@@ -130,6 +142,8 @@ def deploy(
             say(f"{address.name}: release command passed")
         move = Move.to_new(images, environment)
         cutover(client, settings, app, host=address.name, roles=roles, move=move, say=say)
+        for accessory in after_proxy:
+            start(accessory)
         say(f"{address.name}: running {images.version} ({', '.join(r.service for r in roles)})")
 
     with locked_hosts(settings, holder=holder, message=message) as clients, progress:
@@ -293,7 +307,17 @@ def accessory(
             )
             say(f"{address.name}: {ref} {'already there' if how == 'present' else how}")
             ensure_accessory(
-                client, settings, app, service, image=ref, say=say, host=address.name, reboot=True
+                client,
+                settings,
+                app,
+                service,
+                image=ref,
+                say=say,
+                host=address.name,
+                reboot=True,
+                environment=accessory_environment(
+                    settings, app, _host_key(settings, address), service
+                ),
             )
 
     if action == "logs":
@@ -302,6 +326,42 @@ def accessory(
                 one_host(client, address, fanout.Printer(console))
         return
     with locked_hosts(settings, holder=holder, message=f"accessory {service} {action}") as clients:
+        in_batches(settings, clients, one_host, console)
+
+
+def certificates(settings: DeploySettings, console: Console, *, renew: bool = False) -> None:
+    """Each host's served certificate; `renew`: a forced renewal first (audited), then the new
+    certificate (nginx reloads gracefully onto it within TLS_RECHECK_SECONDS, 5 s)."""
+    import datetime as dt
+
+    from stackctl.deploy.ssh import certs
+
+    def shown(client: docker.DockerClient, address: HostAddress) -> str:
+        return certs.served_certificate(client, settings.app, dt.datetime.now(dt.timezone.utc))
+
+    if not renew:
+        with fanout.connected(settings) as clients:
+            for address, client in clients.items():
+                console.print(f"{address.name}: {shown(client, address)}", markup=False)
+        return
+    holder = lock.default_holder()
+
+    def one_host(
+        client: docker.DockerClient, address: HostAddress, say: Callable[[str], None]
+    ) -> None:
+        with audit.recorded(
+            client,
+            settings.app,
+            address.name,
+            say,
+            who=holder,
+            command="certs --renew",
+            version=releases.current_version(client, settings.app) or "",
+        ):
+            certs.renew(client, settings.app, address.name)
+        say(f"{address.name}: renewed: {shown(client, address)}")
+
+    with locked_hosts(settings, holder=holder, message="certs --renew") as clients:
         in_batches(settings, clients, one_host, console)
 
 

@@ -18,6 +18,9 @@ class SshTarget:
     name = "hosts"
 
     def plan(self, run: DeployRun) -> list[str]:
+        import datetime as dt
+
+        from stackctl.deploy.https import describe
         from stackctl.deploy.plan import describe_plan
         from stackctl.deploy.release import source_version
         from stackctl.deploy.secretsplan import secrets_plan
@@ -25,14 +28,20 @@ class SshTarget:
         version = source_version(run.settings.project_dir).release()
         return [
             *describe_plan(run.settings, run.app, version),
+            *describe(run.settings, run.app, dt.datetime.now(dt.timezone.utc)),
             *secrets_plan(run.settings, run.app, run.environment, doctor_reaches=True),
         ]
 
     def deploy(self, run: DeployRun, *, message: str = "") -> str:
+        import datetime as dt
+
+        from stackctl.deploy.https import check_https
         from stackctl.deploy.release import check_secrets
         from stackctl.deploy.ssh.run import deploy
 
         check_secrets(run.settings, run.app, run.environment)
+        # Refused before anything is built or moves.
+        check_https(run.settings, run.app, dt.datetime.now(dt.timezone.utc))
         images = run.images
         deploy(
             run.local, run.settings, run.app, images, run.environment, run.console, message=message
@@ -74,7 +83,7 @@ class SshTarget:
         from stackctl.deploy.hosts import connect_host
         from stackctl.deploy.ssh.hostcheck import check_hosts
 
-        return check_hosts(run.settings, run.app, connect_host)
+        return [*https_checks(run), *check_hosts(run.settings, run.app, connect_host)]
 
     def audit(self, run: DeployRun, hosts: tuple[str, ...], tail: int | None) -> list[str]:
         from stackctl.deploy import audit, fanout
@@ -156,3 +165,25 @@ class SshTarget:
                 found = host_rows(client, settings.app, address.name, now)
                 rows += found or [nothing_deployed(address.name)]
         return ordered(rows, [a.name for a in settings.addresses])
+
+
+def https_checks(run: DeployRun) -> list[Check]:
+    """The HTTPS mode and, per host name, where its certificate comes from (a refusal fails)."""
+    import datetime as dt
+
+    from stackctl.deploy.https import check_https, describe
+    from stackctl.doctor.doctor import Check
+    from stackctl.errors import StackError
+
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        hosts = check_https(run.settings, run.app, now)
+    except StackError as exc:
+        return [Check("https", "fail", str(exc))]
+    checks = [Check("https", "ok", describe(run.settings, run.app, now)[0].removeprefix("HTTPS: "))]
+    checks += [
+        Check(f"https on {host.host}", "ok", row.describe(now))
+        for host in hosts
+        for row in host.rows
+    ]
+    return checks
