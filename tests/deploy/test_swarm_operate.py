@@ -20,6 +20,7 @@ from stackctl.deploy.swarm import oneoff
 from stackctl.deploy.swarm.details import task_row
 from stackctl.deploy.swarm.nodes import Swarm
 from stackctl.engine.models import Container, Service, ServiceSpec, Task
+from support.clock import Clock
 
 NOW = 1_796_590_800.0
 """2026-12-06T21:00:00Z"""
@@ -137,19 +138,6 @@ class ScriptedApi:
 @dataclass
 class Client:
     api: ScriptedApi
-
-
-class Clock:
-    """A monotonic clock that moves only when the waiter sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

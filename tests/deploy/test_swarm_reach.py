@@ -7,19 +7,9 @@ import pytest
 
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.swarm.reach import ProxyView, parse_probe, wait_reached
+from support.clock import Clock
 
 TASKS = {"10.0.1.5", "10.0.1.6", "10.0.1.7"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def all_reached(node: str, addresses: set[str] = TASKS) -> ProxyView:

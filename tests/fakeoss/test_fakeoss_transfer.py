@@ -8,21 +8,9 @@ import pytest
 
 from fakeoss import transfer
 from fakeoss.errors import OssError
+from support.clock import Clock
 
 LIMIT = 819200  # bit/s: 100 KB/s, OSS's lowest
-
-
-class Clock:
-    """A clock that moves only when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_a_paced_download_takes_as_long_as_its_size_at_the_limit() -> None:
