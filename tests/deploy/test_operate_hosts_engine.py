@@ -31,8 +31,6 @@ from typing import Any
 
 import docker
 import pytest
-import requests
-from PIL import Image
 from rich.console import Console
 
 from stackctl.deploy import audit, fanout, hosts, labels
@@ -55,11 +53,11 @@ from stackctl.settings import load_settings
 from support.deploy_hosts import (
     APP,
     SimulatedHost,
-    api_token,
     build_release_images,
     deploy_settings,
     hosts_fixture,
     secret_value,
+    upload_request_id,
     wait_reachable,
 )
 
@@ -146,19 +144,6 @@ def exec_containers(settings: DeploySettings) -> dict[str, list[str]]:
 def audit_entries(settings: DeploySettings) -> dict[str, list[audit.AuditEntry]]:
     with fanout.connected(settings) as clients:
         return {a.name: audit.read(client, APP) for a, client in clients.items()}
-
-
-def upload_request_id(url: str) -> str:
-    picture = io.BytesIO()
-    Image.new("RGB", (64, 48), (200, 30, 120)).save(picture, "PNG")
-    response = requests.post(
-        f"{url}/api/images",
-        files={"file": ("operate.png", picture.getvalue(), "image/png")},
-        headers={"Authorization": f"Bearer {api_token()}"},
-        timeout=20,
-    )
-    assert response.status_code == 201, response.text
-    return response.headers["X-Request-ID"]
 
 
 def grep_proxy(run: DeployRun, pattern: str, within: float) -> list[LogLine]:

@@ -26,6 +26,7 @@ from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.errors import DeployFailed, ReleaseUnhealthy
 from stackctl.deploy.lock import default_holder
+from stackctl.deploy.logview import log_request
 from stackctl.deploy.oneoff import exec_request
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
@@ -56,6 +57,7 @@ from support.deploy_hosts import (
     start_host,
     thumbnail_ready,
     upload,
+    upload_request_id,
     wait_reachable,
 )
 from support.reports import failed
@@ -626,6 +628,26 @@ def test_exec_reuse_runs_in_a_running_web_task(
         "v1",
         "ok",
     ]
+
+
+def test_an_upload_s_request_id_is_found_in_the_proxy_log_of_the_node_that_served_it(
+    settings: DeploySettings, app: AppDefinition, hosts: list[SimulatedHost]
+) -> None:
+    run = operate_run(settings, app)
+    for served_by, address in zip(hosts, settings.addresses, strict=True):
+        request_id = upload_request_id(served_by.url)
+        # nginx writes its access log through a buffer flushed every second: read again.
+        deadline = time.monotonic() + 15
+        while True:
+            request = log_request(app, settings, "proxy", grep=request_id, now=time.time())
+            found = list(SwarmTarget().logs(run, request))
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+
+        assert [line.host for line in found] == [address.name], found
+        assert found[0].container.startswith(service_name(APP, "nginx"))
+        assert "POST /api/images" in found[0].text
 
 
 def test_details_lists_every_task_per_node_with_its_version_and_health(

@@ -304,6 +304,20 @@ OLD_WELCOME = "welcome to CI/CD world"
 """The welcome line of this tree (v1); v2 is built from a copy with it changed."""
 
 
+def upload_request_id(url: str) -> str:
+    """An upload through the host's proxy; the request id its response carries (X-Request-ID)."""
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 120)).save(picture, "PNG")
+    response = requests.post(
+        f"{url}/api/images",
+        files={"file": ("operate.png", picture.getvalue(), "image/png")},
+        headers={"Authorization": f"Bearer {api_token()}"},
+        timeout=20,
+    )
+    assert response.status_code == 201, response.text
+    return response.headers["X-Request-ID"]
+
+
 def upload(url: str) -> str:
     picture = io.BytesIO()
     Image.new("RGB", (640, 480), (30, 120, 200)).save(picture, "PNG")
