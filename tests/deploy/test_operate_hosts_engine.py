@@ -20,7 +20,6 @@ import pty
 import re
 import select
 import socket
-import termios
 import threading
 import time
 import uuid
@@ -60,6 +59,7 @@ from support.deploy_hosts import (
     upload_request_id,
     wait_reachable,
 )
+from support.terminals import set_size
 
 pytestmark = [
     pytest.mark.engine,
@@ -481,7 +481,7 @@ def test_interactive_wires_a_terminal_to_flask_shell_with_the_app_s_clients(
 ) -> None:
     # `screen` is the terminal the one-off is wired to; `keys` is the user's side of it.
     keys, screen = pty.openpty()
-    termios.tcsetwinsize(screen, (33, 101))
+    set_size(screen, 33, 101)
     typed = (
         b"import os; print('clients:', type(redis).__name__, type(bucket).__name__,"
         b" os.get_terminal_size())\rexit()\r"

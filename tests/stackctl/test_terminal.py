@@ -16,13 +16,14 @@ from collections.abc import Iterator
 import pytest
 
 from stackctl.engine.terminal import wire
+from support.terminals import set_size
 
 
 @pytest.fixture
 def terminal() -> Iterator[tuple[int, int]]:
     """(keys, screen): the user's side of a pseudo terminal and the side a program uses."""
     keys, screen = pty.openpty()
-    termios.tcsetwinsize(screen, (24, 80))
+    set_size(screen, 24, 80)
     yield keys, screen
     os.close(keys)
     os.close(screen)
@@ -108,7 +109,7 @@ def test_the_terminal_s_size_is_passed_on_at_the_start(
     _, screen = terminal
     ours, theirs = container
     sizes: list[tuple[int, int]] = []
-    termios.tcsetwinsize(screen, (33, 101))
+    set_size(screen, 33, 101)
 
     wired = wire_on(screen, ours, sizes)
     theirs.shutdown(socket.SHUT_WR)
@@ -127,7 +128,7 @@ def test_a_changed_size_is_passed_on(
 
     def resize_then_end() -> None:
         read_exactly(keys, 1)
-        termios.tcsetwinsize(screen, (50, 132))
+        set_size(screen, 50, 132)
         os.kill(os.getpid(), signal.SIGWINCH)
         theirs.shutdown(socket.SHUT_WR)
 
