@@ -220,7 +220,7 @@ def release_of(client: docker.DockerClient, service: str) -> str:
 
 @pytest.fixture(autouse=True)
 def account_of_a_failure(
-    request: pytest.FixtureRequest, settings: DeploySettings
+    request: pytest.FixtureRequest, settings: DeploySettings, app: AppDefinition
 ) -> Iterator[None]:
     """When a test fails, what the swarm says: every task's state and health, and the end of the
     proxies' and web's logs (what a CI log needs to tell a slow node from a lost request)."""
@@ -231,9 +231,7 @@ def account_of_a_failure(
     print("\n".join(OUTPUT.getvalue().splitlines()[-30:]))
     client = manager(settings)
     try:
-        print(
-            "\n".join(swarm_run.ps(settings, swarm_app(ROOT, request.getfixturevalue("key_dir"))))
-        )
+        print("\n".join(swarm_run.ps(settings, app)))
         for service in ("nginx", "web"):
             raw = client.api.service_logs(
                 service_name(APP, service),

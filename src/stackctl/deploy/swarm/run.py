@@ -26,7 +26,7 @@ from stackctl.deploy.swarm import nodes as swarm_nodes
 from stackctl.deploy.swarm import secrets as swarm_secrets
 from stackctl.deploy.swarm import specs as swarm_specs
 from stackctl.deploy.swarm.images import ship_to_nodes
-from stackctl.deploy.swarm.oneoff import remove_leftovers
+from stackctl.deploy.swarm.oneoff import remove_leftovers, role_service
 from stackctl.deploy.swarm.reach import proxies_reach
 from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.logs import last_lines
@@ -415,12 +415,11 @@ def rollback(
         swarm = swarm_nodes.find_swarm(settings, clients)
         moved = []
         for role in app.roles:
-            name = swarm_specs.service_name(settings.app, role.service)
-            service = _service(swarm.manager, name)
+            service = role_service(swarm.manager, settings.app, role.service)
             if not service.has_previous_spec:
-                raise DeployFailed(f"service {name} has no previous spec to roll back to")
+                raise DeployFailed(f"service {service.name} has no previous spec to roll back to")
             request_rollback(swarm.manager.api, service)
-            say(f"{name}: rolling back")
+            say(f"{service.name}: rolling back")
             moved.append(service)
         back_to = []
         for service in moved:
@@ -453,17 +452,6 @@ def _wait_rolled_back(service: Service, timeout: float) -> None:
 
 def _services(manager: docker.DockerClient, app: str) -> list[Service]:
     return [Service(s) for s in manager.services.list(filters={"label": f"{labels.APP}={app}"})]
-
-
-def _service(manager: docker.DockerClient, name: str) -> Service:
-    from docker.errors import NotFound
-
-    try:
-        return Service(manager.services.get(name))
-    except NotFound:
-        raise DeployFailed(
-            f"service {name} is not on the swarm: deploy first (`invoke deploy --target swarm`)"
-        ) from None
 
 
 def ps(settings: DeploySettings, app: AppDefinition) -> list[str]:
