@@ -68,7 +68,8 @@ def worker_exit(server: object, worker: object) -> None:
 
 
 def when_ready(server: object) -> None:
-    """The master serves the metrics of every worker (the gallery app's, when it runs it).
+    """The metrics of every worker (the gallery app's, when it runs it), served by a child of the
+    master forked now, before the workers: the master itself runs no thread (metrics.py).
 
     Develop mode (gallery.devreload --overlap): this gunicorn has its app and listens, beside
     the one it replaces; say so, and devreload stops the old one."""
@@ -76,7 +77,8 @@ def when_ready(server: object) -> None:
     if "gallery.metrics" in getattr(app, "extensions", {}):
         from gallery import metrics
 
-        metrics.serve(app, queue_depth=True)
+        # From a process of its own, not a thread: the master forks its workers (metrics.py).
+        metrics.serve_in_child(app, queue_depth=True)
     parent = os.environ.get("DEVRELOAD_NOTIFY_PID")
     if parent:
         import signal

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -350,3 +351,65 @@ def serve(app: Flask, *, queue_depth: bool) -> threading.Thread | None:
     thread = threading.Thread(target=bind, name="metrics-bind", daemon=True)
     thread.start()
     return thread
+
+
+# The metrics process's name (what `ps -o comm` and /proc/PID/comm show): at most 15 bytes.
+CHILD_NAME = b"gallery-metrics"
+# Signals the gunicorn master handles, which its metrics child must not handle the master's way.
+_MASTER_SIGNALS = (
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGTERM",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGWINCH",
+    "SIGCHLD",
+)
+
+
+def serve_in_child(app: Flask, *, queue_depth: bool) -> int | None:
+    """Serve the metrics from a child process forked now, which leaves when its parent does; its
+    pid (None when metrics are off).
+
+    For gunicorn's master, which forks its workers (at start, and each time one is replaced): a
+    thread running in a process at a fork can hold a lock (an import's, a stream's, a pool's) that
+    the child inherits held for ever. A worker so forked kept accepting connections in its main
+    loop while its request threads waited on that lock: connections the kernel answered and the
+    app never did (seen on the Swarm deploy's tests: every request to one web task hung until the
+    client gave up, the data unread in its sockets). So the master runs no thread of its own.
+    """
+    settings = app.config["SETTINGS"]
+    if not settings.METRICS_PORT or not settings.METRICS_ENABLED:
+        return None
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        _become_child()
+        serve(app, queue_depth=queue_depth)
+        while os.getppid() == parent:
+            time.sleep(1)
+    except BaseException:  # a child of a fork must never return into the master's code
+        log.exception("metrics: the metrics process failed")
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _become_child() -> None:
+    """Default signal handling (the master's handlers write to its wake-up pipe) and a name of
+    its own, so `ps` and gunicorn's worker count tell it from the workers."""
+    signal.set_wakeup_fd(-1)
+    for name in _MASTER_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, CHILD_NAME, 0, 0, 0)  # PR_SET_NAME (Linux)
+    except (OSError, AttributeError):
+        pass  # only the name: not on Linux, `ps` shows the master's

@@ -218,9 +218,41 @@ def release_of(client: docker.DockerClient, service: str) -> str:
     return str(labels["org.aliecs.deploy.version.release"])
 
 
+# Inside a simulated host (its own Docker CLI, diagnostics only): each web task's port-8000 sockets
+# by state and queues (a LISTEN line's receive queue is its accept backlog; an ESTABLISHED one's is
+# data nobody has read), and the proxy's own request to each web address with its timings. Tells a
+# request lost on the overlay (nothing queued on the web side) from one a worker does not take.
+NODE_ACCOUNT = r"""
+for c in $(docker ps -q -f name=_web.); do
+    echo "web $c: $(docker exec $c awk 'NR > 1 && $2 ~ /:1F40$/ { print $4 "/" $5 }' /proc/net/tcp \
+        | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
+done
+n=$(docker ps -q -f name=_nginx. | head -n 1)
+[ -n "$n" ] || exit 0
+for a in $(docker exec "$n" sh /usr/local/bin/stack-nginx-upstream addresses "$1"); do
+    docker exec "$n" curl -s -o /dev/null -m 3 \
+        -w "probe $a:8000 %{http_code} connect=%{time_connect} total=%{time_total}\n" \
+        "http://$a:8000/main/"
+done
+"""
+
+
+def node_sockets_and_probes(host: SimulatedHost) -> str:
+    try:
+        result = host.container.exec_run(
+            ["sh", "-c", NODE_ACCOUNT, "account", f"tasks.{service_name(APP, 'web')}"]
+        )
+        return result.output.decode(errors="replace").strip().replace("\n", " | ")
+    except Exception as error:  # an account of a failure must not hide the failure
+        return f"(no account: {type(error).__name__}: {error})"
+
+
 @pytest.fixture(autouse=True)
 def account_of_a_failure(
-    request: pytest.FixtureRequest, settings: DeploySettings, app: AppDefinition
+    request: pytest.FixtureRequest,
+    settings: DeploySettings,
+    app: AppDefinition,
+    hosts: list[SimulatedHost],
 ) -> Iterator[None]:
     """When a test fails, what the swarm says: every task's state and health, and the end of the
     proxies' and web's logs (what a CI log needs to tell a slow node from a lost request)."""
@@ -247,6 +279,8 @@ def account_of_a_failure(
         print(f"(no account of the swarm: {type(error).__name__}: {error})")
     finally:
         client.close()
+    for host in hosts:
+        print(f"--- on {host.address}: {node_sockets_and_probes(host)}")
 
 
 def test_swarm_init_makes_one_swarm_and_again_changes_nothing(

@@ -25,7 +25,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gallery import create_app
-from gallery.metrics import UNMATCHED_ROUTE, metrics_of
+from gallery.metrics import CHILD_NAME, UNMATCHED_ROUTE, metrics_of
 from gallery.records import new_image_id
 from support import pictures
 from support.faults import HangingProxy, RedisProcess
@@ -77,9 +77,19 @@ class Gunicorn:
     port: int
     metrics_port: int
 
+    def children(self) -> dict[int, str]:
+        """The master's child processes, each with its name (/proc's comm)."""
+        listed = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        found = {}
+        for pid in (int(word) for word in listed.read_text().split()):
+            try:
+                found[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue  # gone meanwhile
+        return found
+
     def workers(self) -> set[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return {int(pid) for pid in children.read_text().split()}
+        return {pid for pid, name in self.children().items() if name != CHILD_NAME.decode()}
 
 
 @pytest.fixture
@@ -192,6 +202,34 @@ def test_a_worker_that_died_keeps_its_counts(gunicorn_process: Gunicorn) -> None
     text = scrape(gunicorn_process.metrics_port)
     assert answered == 200
     assert total(text, "gallery_http_requests_total", route="/main/") == answered
+
+
+def test_the_master_runs_no_thread_its_metrics_come_from_a_child_that_leaves_with_it(
+    gunicorn_process: Gunicorn,
+) -> None:
+    # A thread in the master at a fork can leave a lock held for ever in the worker forked.
+    master = gunicorn_process.process.pid
+    children = wait_for(
+        lambda: len(gunicorn_process.children()) == 3 and gunicorn_process.children(),
+        what="two workers and the metrics process",
+    )
+    assert sorted(children.values()).count(CHILD_NAME.decode()) == 1, children
+    assert [p.name for p in Path(f"/proc/{master}/task").iterdir()] == [str(master)]
+    assert "gallery_thumbnail_queue_depth{" in scrape(gunicorn_process.metrics_port)
+    gunicorn_process.process.send_signal(signal.SIGTERM)
+    assert gunicorn_process.process.wait(timeout=20) == 0
+    metrics_pid = next(pid for pid, name in children.items() if name == CHILD_NAME.decode())
+    wait_for(
+        lambda: not Path(f"/proc/{metrics_pid}").exists() or zombie(metrics_pid),
+        what="the metrics process gone with its master",
+    )
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def test_the_app_port_does_not_serve_metrics(gunicorn_gallery: tuple[int, int]) -> None:
