@@ -41,9 +41,10 @@ graceful_timeout = 1
 control_socket_disable = True
 
 # prometheus_client's multiprocess mode (gallery.metrics): each worker writes its values to files
-# here, and the master adds them up when scraped on METRICS_PORT. A folder of this gunicorn's own
-# (tmpfs), so values never carry over from another run, nor mix with a gunicorn beside it (develop
-# mode's overlap); it must be set before the app (and prometheus_client) is loaded.
+# here, and the master's metrics child adds them up when scraped on METRICS_PORT. A folder of this
+# gunicorn's own (tmpfs), so values never carry over from another run, nor mix with a gunicorn
+# beside it (develop mode's overlap); it must be set before the app (and prometheus_client) is
+# loaded.
 _own_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _shm = "/dev/shm"  # noqa: S108 (a tmpfs in every container, not a shared temp dir)

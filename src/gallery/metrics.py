@@ -308,7 +308,8 @@ def metrics_of(app: Flask) -> Metrics:
 
 def exposition_registry(app: Flask, *, queue_depth: bool) -> CollectorRegistry:
     """What a scrape of this process shows: every process's values in multiprocess mode (the
-    gunicorn master adds up its workers'), else this app's own; and the queue's depth."""
+    metrics child of gunicorn's master adds up the workers'), else this app's own; and the
+    queue's depth."""
     from gallery.clients import clients
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
