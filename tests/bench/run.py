@@ -385,8 +385,10 @@ def page_rows() -> list[str]:
 
 
 def bench_json(script: str, *args: str) -> dict[str, object]:
+    """The JSON a part's script prints last; its own progress and errors pass through to stderr
+    (a failed part says why, not only its exit status)."""
     done = subprocess.run(
-        [sys.executable, str(HERE / script), *args], check=True, capture_output=True, text=True
+        [sys.executable, str(HERE / script), *args], check=True, stdout=subprocess.PIPE, text=True
     )
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
