@@ -63,6 +63,15 @@ def test_a_stack_of_no_services_is_refused() -> None:
 # --- tables --------------------------------------------------------------------------------
 
 
+def test_wrk_timeouts_alone_are_counted_and_any_other_socket_error_is_not() -> None:
+    throughput = load("bench_throughput")
+    timeouts = "  Socket errors: connect 0, read 0, write 0, timeout 2\n"
+    assert throughput.only_timeouts(timeouts)
+    assert throughput.timeouts_in(timeouts) == 2
+    assert not throughput.only_timeouts("  Socket errors: connect 0, read 3, write 0, timeout 2\n")
+    assert throughput.timeouts_in("Requests/sec: 10\n") == 0
+
+
 def test_a_spread_is_the_median_with_the_rounds_range() -> None:
     spread = load("tables").spread
     assert spread([3.0, 1.0, 2.0]) == "2.00 (1.00–3.00)"
@@ -77,13 +86,13 @@ def test_the_servers_table_has_a_row_per_server_and_load_against_the_first() -> 
     result = {
         "windows": {
             "gunicorn gthread": {"/main/ c16": [{**window, "rps": 1000.0}]},
-            "granian": {"/main/ c16": [{**window, "rps": 1500.0, "p99_ms": 5.0}]},
+            "granian": {"/main/ c16": [{**window, "rps": 1500.0, "p99_ms": 5.0, "timeouts": 2}]},
         }
     }
     lines = load("tables").servers_table(result)
     assert lines[0].startswith("| load | server | req/s |")
-    assert lines[2] == "| /main/ c16 | gunicorn gthread | 1000 | 1.0 | 10.0 | 0.400 | 1.00× |"
-    assert lines[3] == "| /main/ c16 | granian | 1500 | 1.0 | 5.00 | 0.400 | 1.50× |"
+    assert lines[2] == "| /main/ c16 | gunicorn gthread | 1000 | 1.0 | 10.0 | 0.400 | 1.00× | 0 |"
+    assert lines[3] == "| /main/ c16 | granian | 1500 | 1.0 | 5.00 | 0.400 | 1.50× | 2 |"
 
 
 def test_a_curve_table_has_a_row_per_size_and_ours_over_the_peer() -> None:

@@ -336,7 +336,13 @@ def main() -> int:
                 for count in connections:
                     for name in order:
                         time.sleep(options.settle)
-                        found = window(f"{bases[name]}{path}", options.seconds, meters[name], count)
+                        found = window(
+                            f"{bases[name]}{path}",
+                            options.seconds,
+                            meters[name],
+                            count,
+                            timeouts_count=True,
+                        )
                         windows[name].setdefault(f"{label} c{count}", []).append(found)
         load_after = os.getloadavg()
         for name, stack in running.items():

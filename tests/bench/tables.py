@@ -37,8 +37,8 @@ def servers_table(result: Mapping[str, Any]) -> list[str]:
     loads = list(windows[names[0]])
     lines = [
         "| load | server | req/s | p50 (ms) | p99 (ms) | web CPU (ms/request) |"
-        f" rate vs {names[0]} |",
-        "|---|---|---|---|---|---|---|",
+        f" rate vs {names[0]} | requests over 5 s (all windows) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for load in loads:
         first = statistics.median(float(w["rps"]) for w in windows[names[0]][load])
@@ -57,6 +57,7 @@ def servers_table(result: Mapping[str, Any]) -> list[str]:
             lines.append(
                 f"| {load} | {name} | {spread(rates)} | {p50:.1f} |"
                 f" {spread([float(w['p99_ms']) for w in found])} | {cpu} | {ratio} |"
+                f" {sum(int(w.get('timeouts', 0)) for w in found)} |"
             )
     return lines
 
