@@ -321,22 +321,17 @@ def swarm_settings(settings: Any) -> Any:
 
 def deploy_app(settings: Any, target: str | None = None) -> Any:
     """(stack settings, app definition): compose.yaml as `invoke up --mode production` reads it,
-    with the HTTPS mode's override on the SSH hosts (README "HTTPS")."""
+    with the HTTPS mode's override (README "HTTPS"; a swarm refuses acme here)."""
     import os
 
     from stackctl.compose.envfiles import read_dotenv
     from stackctl.deploy.appdef import load_for_deploy
+    from stackctl.deploy.https import check_swarm_mode
     from stackctl.deploy.targets import deploy_target
-    from stackctl.errors import SettingsError
 
     https = settings.https
     if deploy_target(target, os.environ, read_dotenv(PROJECT_DIR)) != "hosts":
-        if https.mode != "off":
-            raise SettingsError(
-                f"HTTPS mode {https.mode} (DEPLOY_HTTPS or STACK_HTTPS): the Swarm target serves"
-                " plain HTTP only so far: deploy to the hosts target, or set DEPLOY_HTTPS=off"
-            )
-        https = None
+        check_swarm_mode(https.mode)
     return load_for_deploy(PROJECT_DIR, settings.hosts, settings.compose_override, https=https)
 
 

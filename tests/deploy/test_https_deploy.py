@@ -19,6 +19,7 @@ from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.https import (
     accessory_environment,
     check_https,
+    check_swarm_https,
     depends_on_proxy,
     describe,
 )
@@ -363,7 +364,7 @@ def test_invoke_deploy_dry_run_says_the_https_mode_and_each_host_s_names(
     assert "web1.example.com:22: gallery.example.com: ACME https://acme-v02." in said
 
 
-def test_the_swarm_target_refuses_an_https_mode_in_one_line(
+def test_the_swarm_target_refuses_acme_in_one_line_naming_the_modes_it_serves(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -376,7 +377,64 @@ def test_the_swarm_target_refuses_an_https_mode_in_one_line(
             DEPLOY_TARGET="swarm",
         )
     assert exited.value.code != 0
-    assert "the Swarm target serves plain HTTP only so far" in capsys.readouterr().err
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1
+    assert "the Swarm target does not obtain certificates yet" in said[0]
+    assert "DEPLOY_HTTPS=files" in said[0]
+    assert "DEPLOY_HTTPS=lb" in said[0]
+
+
+# --- the Swarm target: one certificate on every node -------------------------------------------
+
+
+def test_a_swarm_serves_the_given_certificate_on_every_node(tmp_path: Path) -> None:
+    cert, key = write_pair(tmp_path)
+    settings = settings_with(
+        STACK_HTTPS="files",
+        HTTPS_HOSTS="gallery.example.com",
+        TLS_CERT_FILE=str(cert),
+        TLS_KEY_FILE=str(key),
+    )
+    app = app_for(settings)
+    (found,) = check_swarm_https(settings, app, NOW)
+    assert found.host == "every node"
+    lines = describe(settings, app, NOW, check=check_swarm_https)
+    assert lines[0].startswith("HTTPS: files (443 on 0.0.0.0:443")
+    assert lines[1].startswith(f"  every node: gallery.example.com: file {cert}")
+
+
+def test_a_swarm_refuses_per_host_certificates_in_one_line(tmp_path: Path) -> None:
+    cert, key = write_pair(tmp_path, ("gallery.example.com", "web1.example.com"))
+    settings = settings_with(
+        STACK_HTTPS="files",
+        HTTPS_HOSTS="gallery.example.com",
+        TLS_CERT_FILE=str(cert),
+        TLS_KEY_FILE=str(key),
+    )
+    with pytest.raises(SettingsError) as refused:
+        check_swarm_https(settings, app_for(settings, per_host_names(tmp_path)), NOW)
+    assert "every node serves the same certificate: list the names" in str(refused.value)
+
+
+def test_a_swarm_refuses_a_certificate_that_cannot_serve_before_anything_moves(
+    tmp_path: Path,
+) -> None:
+    cert, key = write_pair(tmp_path, not_after=NOW - dt.timedelta(days=1))
+    settings = settings_with(
+        STACK_HTTPS="files",
+        HTTPS_HOSTS="gallery.example.com",
+        TLS_CERT_FILE=str(cert),
+        TLS_KEY_FILE=str(key),
+    )
+    with pytest.raises(CertificateRefused, match="expired"):
+        check_swarm_https(settings, app_for(settings), NOW)
+
+
+def test_a_swarm_behind_a_load_balancer_needs_no_certificate() -> None:
+    settings = settings_with(STACK_HTTPS="lb", TRUSTED_LB_ADDRESSES="100.64.0.0/10")
+    app = app_for(settings)
+    (found,) = check_swarm_https(settings, app, NOW)
+    assert [r.describe(NOW) for r in found.rows] == ["*: the load balancer's certificate"]
 
 
 def test_doctor_host_says_the_mode_and_each_host_name_s_certificate_source(tmp_path: Path) -> None:

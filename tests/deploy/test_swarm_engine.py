@@ -3,7 +3,9 @@ network, each host's sshd and port 80 published on 127.0.0.1 only), in the order
 swarm.init (twice), a first deploy (3 web replicas over 3 nodes, worker, Redis pinned to a
 labelled node; every node's proxy answers; an upload is thumbnailed), a dry run, a rolling update
 under load, a rollback, a release whose health check fails (Swarm rolls back), the secret's
-whereabouts, `ps`, and last one node stopped under load. One swarm serves the whole module."""
+whereabouts, `ps`, the operate commands, HTTPS (a given certificate on every node, changed, then
+behind a load balancer), and last one node stopped under load. One swarm serves the whole
+module."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from rich.console import Console
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.errors import DeployFailed, ReleaseUnhealthy
+from stackctl.deploy.httpsmode import app_overrides
 from stackctl.deploy.lock import default_holder
 from stackctl.deploy.logview import log_request
 from stackctl.deploy.oneoff import exec_request
@@ -40,6 +43,7 @@ from stackctl.deploy.target import DeployRun
 from stackctl.engine.services import create_job
 from stackctl.errors import EngineUnreachable
 from stackctl.settings import load_settings
+from stackctl.tls.settings import HttpsSettings
 from support.deploy_hosts import (
     NEW_WELCOME,
     OLD_WELCOME,
@@ -60,6 +64,7 @@ from support.deploy_hosts import (
     upload_request_id,
     wait_reachable,
 )
+from support.given_chain import write_given_chain
 from support.reports import failed
 
 pytestmark = [
@@ -80,10 +85,12 @@ def console() -> Console:
     return Console(file=OUTPUT, width=200, force_terminal=False)
 
 
-def swarm_app(project_dir: Path, key_dir: Path, *overrides: Path) -> AppDefinition:
+def swarm_app(
+    project_dir: Path, key_dir: Path, *overrides: Path, values: dict[str, str] | None = None
+) -> AppDefinition:
     return load_app(
         project_dir / "compose.yaml",
-        {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(key_dir)},
+        {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(key_dir), **(values or {})},
         project_name=APP,
         overrides=[TEST_OVERRIDE, *overrides],
     )
@@ -118,7 +125,14 @@ def hosts(
     try:
         for ports in PORTS:
             started.append(
-                start_host(local, public_key, network=network.name, ports=ports, prefix="h13-node")
+                start_host(
+                    local,
+                    public_key,
+                    network=network.name,
+                    ports=ports,
+                    prefix="h13-node",
+                    https=True,
+                )
             )
         yield started
     finally:
@@ -697,6 +711,167 @@ def test_details_lists_every_task_per_node_with_its_version_and_health(
     assert {r.service for r in rows if r.kind == "accessory"} == {"redis", "fakeoss"}
     assert {(r.state, r.up != "-") for r in rows} == {("running", True)}
     assert {r.health for r in rows if r.service == "web"} == {"healthy"}
+
+
+# --- HTTPS: one certificate on every node ---------------------------------------------------------
+
+HTTPS_NAME = "gallery.test"
+
+
+@pytest.fixture
+def https_name_resolves_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gallery.test is 127.0.0.1 for this process (each node has its own published ports), as a
+    DNS record would point it at the nodes."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == HTTPS_NAME else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def ship_https(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    hosts: list[SimulatedHost],
+    key_dir: Path,
+    images: ReleaseImages,
+    https: HttpsSettings,
+) -> tuple[DeploySettings, str]:
+    """A deploy in `https`'s mode through the Swarm target, as `invoke deploy` runs it (the
+    mode's override merged, the certificate checked first); the settings and what it printed."""
+    assert settings.secrets_file is not None
+    with_https = deploy_settings(
+        hosts, key_dir, app=APP, secrets_file=settings.secrets_file, https=https
+    )
+    files, values = app_overrides(with_https.https, ROOT)
+    output = io.StringIO()
+    run = DeployRun(
+        with_https,
+        swarm_app(ROOT, key_dir, *files, values=values),
+        load_settings(ROOT, {"STACK_MODE": "production"}),
+        release_environment(with_https, environ={}),
+        Console(file=output, width=200, force_terminal=False),
+        lambda _: local,
+    )
+    run.images = images  # built by the module's fixture
+    SwarmTarget().deploy(run)
+    return with_https, output.getvalue()
+
+
+def current_release(settings: DeploySettings, releases: dict[str, ReleaseImages]) -> ReleaseImages:
+    client = manager(settings)
+    try:
+        version = release_of(client, "web")
+    finally:
+        client.close()
+    return next(r for r in releases.values() if r.version == version)
+
+
+def served_serial(port: int) -> int:
+    import socket
+    import ssl
+
+    from cryptography import x509
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=HTTPS_NAME) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return int(x509.load_der_x509_certificate(der).serial_number)
+
+
+def network_subnet(local: docker.DockerClient, hosts: list[SimulatedHost]) -> str:
+    """The hosts' network: where the test's connections to a node's published port come from."""
+    hosts[0].container.reload()
+    (name,) = hosts[0].container.attrs["NetworkSettings"]["Networks"]
+    return str(local.networks.get(name).attrs["IPAM"]["Config"][0]["Subnet"])
+
+
+def test_https_a_given_certificate_on_every_node_changed_then_behind_a_load_balancer(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    releases: dict[str, ReleaseImages],
+    hosts: list[SimulatedHost],
+    key_dir: Path,
+    tmp_path: Path,
+    https_name_resolves_to_loopback: None,
+) -> None:
+    import requests
+
+    images = current_release(settings, releases)
+    welcome = body(hosts[0].url)
+    root, chain, key, serial = write_given_chain(tmp_path / "first", HTTPS_NAME)
+    files = HttpsSettings(mode="files", hosts=(HTTPS_NAME,), cert_file=chain, key_file=key)
+    try:
+        started = time.monotonic()
+        with_files, said = ship_https(local, settings, hosts, key_dir, images, files)
+        print(f"swarm deploy switching to HTTPS (files): {time.monotonic() - started:.1f} s")
+        for host in hosts:
+            https_url = f"https://{HTTPS_NAME}:{host.https_port}/main/"
+            response = requests.get(https_url, verify=str(root), timeout=10)
+            assert response.text == welcome, https_url
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+            assert served_serial(host.https_port) == serial
+            plain = requests.get(
+                f"{host.url}/main/", headers={"Host": HTTPS_NAME}, allow_redirects=False, timeout=10
+            )
+            assert plain.status_code == 301
+            assert plain.headers["Location"] == f"https://{HTTPS_NAME}/main/"
+        client = manager(settings)
+        try:
+            proxy = client.services.get(service_name(APP, "nginx")).attrs
+            first_version = secret_name(client, "nginx", "tls_key")
+        finally:
+            client.close()
+        secret = key.read_text().splitlines()[1]  # a line of the key's base64
+        assert secret not in json.dumps(proxy)
+        assert secret not in said
+        assert read_in_task(with_files, "nginx", "/run/secrets/tls_key") == key.read_text().strip()
+
+        # A changed certificate: a new secret version, rolled out node by node.
+        root, chain, key, serial = write_given_chain(tmp_path / "second", HTTPS_NAME)
+        changed = files.model_copy(update={"cert_file": chain, "key_file": key})
+        ship_https(local, settings, hosts, key_dir, images, changed)
+        for host in hosts:
+            assert served_serial(host.https_port) == serial, host.url
+            https_url = f"https://{HTTPS_NAME}:{host.https_port}/main/"
+            assert requests.get(https_url, verify=str(root), timeout=10).text == welcome
+        client = manager(settings)
+        try:
+            assert secret_name(client, "nginx", "tls_key") != first_version
+            left = [s.name for s in client.secrets.list() if s.name == first_version]
+            assert left == [], "the replaced certificate's key is still a secret of the swarm"
+        finally:
+            client.close()
+
+        # Behind a load balancer: TLS ends there, its X-Forwarded-Proto is believed.
+        lb = HttpsSettings(mode="lb", trusted_lb_addresses=(network_subnet(local, hosts),))
+        ship_https(local, settings, hosts, key_dir, images, lb)
+        forwarded = {"X-Forwarded-Proto": "https"}
+        for host in hosts:
+            response = requests.get(f"{host.url}/main/", headers=forwarded, timeout=10)
+            assert response.text == welcome
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+            login = requests.get(
+                f"{host.url}/login", headers=forwarded, allow_redirects=False, timeout=10
+            )
+            assert login.status_code == 200  # the app saw https: a Secure cookie
+            assert "Secure" in login.headers["Set-Cookie"]
+            plain = requests.get(f"{host.url}/main/", allow_redirects=False, timeout=10)
+            assert plain.status_code == 301
+    finally:
+        # Back to plain HTTP for the module's last test, whatever happened above.
+        ship_https(local, settings, hosts, key_dir, images, HttpsSettings(mode="off"))
+    for host in hosts:
+        assert body(host.url) == welcome
 
 
 def test_a_stopped_node_has_its_tasks_rescheduled_while_a_proxy_serves(

@@ -112,6 +112,36 @@ def test_the_proxy_is_global_on_host_mode_port_80_following_tasks_of_web(
     assert "UPSTREAM_RECHECK_SECONDS=1" in env
 
 
+def test_a_proxy_terminating_tls_publishes_443_and_gets_its_certificate_as_secrets(
+    app: AppDefinition,
+) -> None:
+    swarm = load_swarm_settings(HOSTS, environ={})
+    chain = Secret("tls_cert", b"-----BEGIN CERTIFICATE-----", None, None, 0o444)
+    key = Secret("tls_key", b"-----BEGIN PRIVATE KEY-----", None, None, 0o400)
+    refs = secret_references(APP, [chain, key], {}, ("0", "0"))
+    inputs = Inputs(
+        app=APP,
+        version="v7",
+        http_port=80,
+        images={s: f"{APP}/{s}:v7" for s in app.services},
+        environment={},
+        secrets={"nginx": refs},
+        nodes=3,
+        https_port=8443,
+    )
+    nginx = service_specs(app, inputs, swarm)["nginx"]
+    assert nginx["EndpointSpec"]["Ports"] == [
+        {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 80, "PublishMode": "host"},
+        {"Protocol": "tcp", "TargetPort": 443, "PublishedPort": 8443, "PublishMode": "host"},
+    ]
+    secrets = nginx["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    assert [(s["File"]["Name"], s["SecretName"]) for s in secrets] == [
+        ("tls_cert", chain.object_name(APP)),
+        ("tls_key", key.object_name(APP)),
+    ]
+    assert "PRIVATE KEY" not in str(nginx)
+
+
 def test_a_changed_image_is_the_one_change_shown(app: AppDefinition) -> None:
     before = specs_for(app)["web"]
     after = specs_for(app)["web"]

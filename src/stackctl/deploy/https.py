@@ -9,6 +9,12 @@ settings and certificate source, and in acme mode the certbot accessory. Each ho
 covers its host names: HTTPS_HOSTS (or `x-deploy.https-hosts`) on every host, plus a host's own
 (`x-deploy.https-hosts` as a mapping): HTTP-01 validates a name on the one host it resolves to.
 
+On the Swarm target (`check_swarm_https`) the proxy is one global service: every node serves
+the same certificate, a given one (files: Swarm secrets, versioned by content, so a changed
+certificate is a rolling update of the proxy, one node at a time) or a load balancer's (lb).
+ACME is refused there: an HTTP-01 challenge reaches whichever node the name points at, and a
+certificate ordered on one node would have to reach every other one; not built yet.
+
 Everything here is checked before anything moves (`check_https`), one line each. The settings
 and the override: `deploy/httpsmode.py`.
 """
@@ -16,6 +22,7 @@ and the override: `deploy/httpsmode.py`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,8 +94,59 @@ def check_https(settings: DeploySettings, app: AppDefinition, now: dt.datetime) 
     return found
 
 
-def describe(settings: DeploySettings, app: AppDefinition, now: dt.datetime) -> list[str]:
-    """The dry run's and the doctor's words: the mode, where each host's certificate comes from."""
+# The Swarm target's modes, and the one line for the others.
+SWARM_MODES = ("off", "files", "lb")
+EVERY_NODE = "every node"
+
+
+def check_swarm_mode(mode: str) -> None:
+    """SettingsError for a mode the Swarm target does not serve."""
+    if mode not in SWARM_MODES:
+        raise SettingsError(
+            f"HTTPS mode {mode} (DEPLOY_HTTPS or STACK_HTTPS): the Swarm target does not"
+            " obtain certificates yet: give one as files (DEPLOY_HTTPS=files, TLS_CERT_FILE,"
+            " TLS_KEY_FILE), let a load balancer terminate TLS (DEPLOY_HTTPS=lb), or deploy to"
+            " the hosts target (DEPLOY_TARGET=hosts)"
+        )
+
+
+def check_swarm_https(
+    settings: DeploySettings, app: AppDefinition, now: dt.datetime
+) -> list[HostHttps]:
+    """The one certificate every node's proxy serves, or the refusal (SettingsError,
+    CertificateRefused) of what could not serve, before anything moves."""
+    https = settings.https
+    check_swarm_mode(https.mode)
+    if https.mode == "off" or app.proxied is None:
+        return []
+    if app.https_hosts_by_host:
+        raise SettingsError(
+            "x-deploy.https-hosts is a mapping (a certificate per host); on a swarm every node"
+            " serves the same certificate: list the names (https-hosts: [www.example.com]) or"
+            " set HTTPS_HOSTS"
+        )
+    names = https.hosts or app.https_hosts
+    if https.mode == "files" and not names:
+        raise SettingsError(
+            "HTTPS_HOSTS is empty and x-deploy.https-hosts names none: STACK_HTTPS=files needs"
+            " the host names its certificate covers (HTTPS_HOSTS=www.example.com)"
+        )
+    on_swarm = https.model_copy(update={"hosts": names})
+    check_mode_needs(on_swarm)
+    return [HostHttps(EVERY_NODE, planned_certificates(on_swarm, settings.project_dir, now))]
+
+
+HttpsCheck = Callable[["DeploySettings", "AppDefinition", dt.datetime], list[HostHttps]]
+
+
+def describe(
+    settings: DeploySettings,
+    app: AppDefinition,
+    now: dt.datetime,
+    check: HttpsCheck = check_https,
+) -> list[str]:
+    """The dry run's and the doctor's words: the mode, where each host's certificate comes from
+    (`check`: the target's, `check_swarm_https` for a swarm)."""
     https = settings.https
     if https.mode == "off":
         return ["HTTPS: off (plain HTTP on port 80; STACK_HTTPS=acme|files|lb serves HTTPS)"]
@@ -103,6 +161,6 @@ def describe(settings: DeploySettings, app: AppDefinition, now: dt.datetime) -> 
             f", X-Forwarded-Proto believed from {', '.join(https.trusted_lb_addresses)} only"
         )
     lines = [f"HTTPS: {https.mode} ({published}; HSTS max-age {https.hsts_max_age})"]
-    for host in check_https(settings, app, now):
+    for host in check(settings, app, now):
         lines += [f"  {host.host}: {row.describe(now)}" for row in host.rows]
     return lines

@@ -137,6 +137,7 @@ def plan(
         secrets=references,
         nodes=len(swarm.node_ids),
         leave_out=unused_secrets(app, environment),
+        https_port=settings.https_port if settings.https.serves_tls else None,
         network=next(
             (
                 n.id

@@ -5,7 +5,9 @@ the Engine API's shape, so a dry run can show what would change and a deploy sen
   grace from compose; the proxied role updates start-first, the others stop-first; a failed
   update rolls back by itself;
 - accessories: one replica pinned by a node label, named volumes on that node;
-- the proxy: global, port 80 published in host mode on every node, upstream `tasks.<web>`.
+- the proxy: global, port 80 published in host mode on every node, upstream `tasks.<web>`; in
+  an HTTPS mode that terminates TLS (files) port 443 too, and its secret files (the given
+  certificate and key) as Swarm secrets.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from stackctl.plan.secretmounts import without_secrets
 SPEC_HASH = "org.aliecs.swarm.spec"
 NAMESPACE = "com.docker.stack.namespace"  # what `docker stack ps <app>` lists
 PROXY_PORT = 80
+TLS_PORT = 443
 _NS = 1_000_000_000
 
 
@@ -59,6 +62,8 @@ class Inputs:
     """the overlay network's id once it exists (the engine answers ids), else its name"""
     leave_out: tuple[str, ...] = ()
     """names the roles never get (secrets the release does not use: `release.unused_secrets`)"""
+    https_port: int | None = None
+    """where every node publishes the proxy's port 443, when the proxy terminates TLS"""
 
 
 def _container(
@@ -222,20 +227,28 @@ def service_specs(
             spec,
             kind="proxy",
             mode={"Global": {}},
-            container=_container(spec, inputs.images[app.proxy], environment, []),
+            container=_container(
+                spec,
+                inputs.images[app.proxy],
+                environment,
+                list(inputs.secrets.get(app.proxy, [])),
+            ),
             # Host-mode ports: a new proxy task cannot bind the port before the old one is gone.
             order="stop-first",
             monitor=swarm.monitor,
-            ports=[
-                {
-                    "Protocol": "tcp",
-                    "TargetPort": PROXY_PORT,
-                    "PublishedPort": inputs.http_port,
-                    "PublishMode": "host",
-                }
-            ],
+            ports=_proxy_ports(inputs),
         )
     return specs
+
+
+def _proxy_ports(inputs: Inputs) -> list[dict[str, Any]]:
+    published = {PROXY_PORT: inputs.http_port}
+    if inputs.https_port is not None:
+        published[TLS_PORT] = inputs.https_port
+    return [
+        {"Protocol": "tcp", "TargetPort": target, "PublishedPort": port, "PublishMode": "host"}
+        for target, port in published.items()
+    ]
 
 
 def changes(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> list[str]:

@@ -119,14 +119,23 @@ class SwarmTarget:
         return load_swarm_settings(run.settings.hosts, dotenv=run.dotenv)
 
     def plan(self, run: DeployRun) -> list[str]:
-        """Each service's change, then what the release's secrets are (as the SSH dry run says
-        them); a deploy that would refuse for its secrets builds nothing and reads no node."""
+        """Each service's change, the HTTPS mode and the certificate every node serves, then
+        what the release's secrets are (as the SSH dry run says them); a deploy that would
+        refuse for its secrets builds nothing and reads no node."""
+        import datetime as dt
+
         from stackctl.deploy.errors import DeployFailed
+        from stackctl.deploy.https import check_swarm_https, describe
         from stackctl.deploy.release import check_secrets
         from stackctl.deploy.secretsplan import secrets_plan
 
         options = self.options(run)
-        secrets = secrets_plan(run.settings, run.app, run.environment, doctor_reaches=False)
+        now = dt.datetime.now(dt.timezone.utc)
+        https = describe(run.settings, run.app, now, check=check_swarm_https)
+        secrets = [
+            *https,
+            *secrets_plan(run.settings, run.app, run.environment, doctor_reaches=False),
+        ]
         try:
             check_secrets(run.settings, run.app, run.environment)
         except DeployFailed:
@@ -140,10 +149,15 @@ class SwarmTarget:
         return [*self._service_changes(run, options), *secrets]
 
     def deploy(self, run: DeployRun, *, message: str = "") -> str:
+        import datetime as dt
+
+        from stackctl.deploy.https import check_swarm_https
         from stackctl.deploy.release import check_secrets
         from stackctl.deploy.swarm.run import deploy
 
         check_secrets(run.settings, run.app, run.environment)
+        # Refused before anything is built or moves.
+        check_swarm_https(run.settings, run.app, dt.datetime.now(dt.timezone.utc))
         images = run.images
         options = self.options(run)
         with self._recorded(run, "deploy", images.version, message):
