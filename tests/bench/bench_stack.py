@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,12 +39,14 @@ def running_copy(
     prepare: Callable[[Path], None] | None = None,
     project: str | None = None,
     port: int | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Stack, str]]:
     """(the copy's Stack, its base URL through nginx); `prepare` may change the copy's files
-    before it is built; `project` and `port` replace the copy's unique name and free port."""
+    before it is built; `project` and `port` replace the copy's unique name and free port;
+    `extra` adds settings (e.g. an HTTPS mode)."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        environ = {**os.environ, **copy_project(directory)}
+        environ = {**os.environ, **copy_project(directory), **(extra or {})}
         if project is not None:
             environ["COMPOSE_PROJECT_NAME"] = project
         if port is not None:

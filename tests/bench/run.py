@@ -441,6 +441,38 @@ def metrics_rows(project_prefix: str, port_base: int) -> list[str]:
     ]
 
 
+def https_rows(project_prefix: str) -> list[str]:
+    """/main/ through nginx at 16 connections (wrk) over HTTPS (TLS, keep-alive) beside plain
+    HTTP, windows interleaved."""
+    result = bench_json("bench_https.py", "--project-prefix", f"{project_prefix}-https")
+    https, http = result["https"], result["http"]
+    assert isinstance(https, dict)
+    assert isinstance(http, dict)
+    return [
+        "| /main/ through nginx over HTTPS (TLS 1.3, keep-alive), 16 connections (req/s;"
+        f" baseline plain HTTP) | {https['rps']:.0f} | {http['rps']:.0f} |"
+        f" {https['rps'] / http['rps']:.2f}× |",
+        f"| p99 latency of that load over HTTPS (ms; baseline plain HTTP) | {https['p99_ms']}"
+        f" | {http['p99_ms']} | {https['p99_ms'] / http['p99_ms']:.2f}× |",
+    ]
+
+
+def https_deploy_rows() -> list[str]:
+    """The first deploy with a certificate obtained on the way (acme, a local ACME server)
+    against the same first deploy on plain HTTP, each to a fresh host (bench_https_deploy.py)."""
+    result = bench_json("bench_https_deploy.py")
+    https, plain = result["https_seconds"], result["plain_seconds"]
+    assert isinstance(https, float)
+    assert isinstance(plain, float)
+    return [
+        "| first deploy of the whole app to a fresh host with its certificate obtained by ACME"
+        f" (HTTP-01, local ACME server) until served over HTTPS (s; baseline the same deploy on"
+        f" plain HTTP) | {https:.1f} | {plain:.1f} | {https / plain:.2f}× |",
+        "| of which: from the deploy's end until the certificate was served (s) |"
+        f" {result['issued_after_deploy_seconds']} | – | – |",
+    ]
+
+
 def compose_load_rows() -> list[str]:
     """A 5.8 MB compose.yaml read by stackctl against PyYAML's CSafeLoader, and the hostile
     files the tests refuse."""
@@ -627,6 +659,11 @@ def main() -> int:
         "--skip-metrics", action="store_true", help="skip the cost-of-metrics benchmark (wrk)"
     )
     parser.add_argument(
+        "--skip-https",
+        action="store_true",
+        help="skip the cost-of-HTTPS benchmarks (wrk; first deploy with ACME)",
+    )
+    parser.add_argument(
         "--skip-servers", action="store_true", help="skip the serving-path comparison (wrk)"
     )
     parser.add_argument("--servers-seconds", type=int, default=8, help="one server window (s)")
@@ -686,6 +723,9 @@ def main() -> int:
         lines.extend(throughput_rows(options.project_prefix, options.port_base))
     if not options.skip_metrics:
         lines.extend(metrics_rows(options.project_prefix, options.port_base))
+    if not options.skip_https:
+        lines.extend(https_rows(options.project_prefix))
+        lines.extend(https_deploy_rows())
     if not options.skip_compose_load:
         lines.extend(compose_load_rows())
     if not options.skip_deploy:

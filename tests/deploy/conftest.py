@@ -16,6 +16,7 @@ from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.release import ReleaseImages
 from stackctl.deploy.settings import DeploySettings
 from support.deploy_hosts import (
+    ADMIN_PASSWORD,
     APP,
     NEW_WELCOME,
     ROOT,
@@ -60,7 +61,7 @@ def host_image(local: docker.DockerClient) -> None:
 def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SSH key pair, known_hosts, the secrets file and the SECRET_KEY secret file."""
     folder = tmp_path_factory.mktemp("deploy-ssh")
-    write_key_and_secrets(folder, api_token(), generate_password_hash("deploy-admin"))
+    write_key_and_secrets(folder, api_token(), generate_password_hash(ADMIN_PASSWORD))
     return folder
 
 

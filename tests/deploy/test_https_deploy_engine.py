@@ -15,10 +15,9 @@ from __future__ import annotations
 import functools
 import io
 import socket
-import ssl
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,19 +25,29 @@ from typing import Any
 import docker
 import pytest
 import requests
-import yaml
 from cryptography import x509
 from rich.console import Console
 
-from stackctl.deploy.appdef import AppDefinition, load_app
+from stackctl.deploy.appdef import load_app
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.httpsmode import app_overrides
 from stackctl.deploy.release import ReleaseImages, release_environment
 from stackctl.deploy.settings import DeploySettings
 from stackctl.deploy.ssh.run import certificates, deploy
-from stackctl.settings import load_settings
 from stackctl.tls.settings import HttpsSettings
+from support.acme_hosts import (
+    TEST_CA,
+    AcmeHosts,
+    from_test_ca,
+    https_app,
+    https_settings_for,
+    served_certificate,
+    started_acme_hosts,
+    wait_until,
+)
+from support.chromium import chromium, log_in_upload_and_see_thumbnail
 from support.deploy_hosts import (
+    ADMIN_PASSWORD,
     APP,
     OLD_WELCOME,
     ROOT,
@@ -47,47 +56,16 @@ from support.deploy_hosts import (
     build_release_images,
     compose_environ,
     deploy_settings,
-    remove_host,
-    start_host,
     wait_reachable,
 )
 from support.given_chain import write_given_chain
+from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
+from support.sslyze_check import sslyze_intermediate
 
 pytestmark = [
     pytest.mark.engine,
     pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning"),
 ]
-
-ACME_SERVER = ROOT / "tests" / "stackctl" / "acme_server"
-ACME_HOST = "acme.test"
-TEST_CA = "stackctl test ACME CA"
-# Caddy's acme_server issues 12-hour certificates: due 1 hour before their end, a certificate is
-# kept across a redeploy as a 90-day one is with certbot's 30 days.
-RENEW_BEFORE = "1 hour"
-
-
-@dataclass
-class AcmeHosts:
-    hosts: list[SimulatedHost]
-    names: list[str]
-    root: Path
-    server_address: str
-    folder: Path
-
-    def pairs(self) -> list[tuple[SimulatedHost, str]]:
-        return list(zip(self.hosts, self.names, strict=True))
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        try:
-            if condition():
-                return
-        except (OSError, requests.RequestException):
-            pass  # not answering yet
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {seconds:.0f}s")
 
 
 @pytest.fixture(scope="module")
@@ -98,41 +76,8 @@ def acme_hosts(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[AcmeHosts]:
     """The ACME server and two hosts on a network of the module's own, each host as its name."""
-    prefix = f"httpsdeploy-{uuid.uuid4().hex[:8]}"
-    folder = tmp_path_factory.mktemp("https-deploy")
-    base = load_settings(ROOT, {"STACK_MODE": "production"}).python_base_image
-    tag = f"{prefix}/acme-server:test"
-    local.images.build(path=str(ACME_SERVER), tag=tag, buildargs={"BASE_IMAGE": base}, rm=True)
-    network = local.networks.create(prefix)
-    server = hosts = None
-    started: list[SimulatedHost] = []
-    try:
-        server = local.containers.run(tag, name=f"{prefix}-acme", detach=True)
-        network.connect(server, aliases=[ACME_HOST])
-        names = [f"host{i}.gallery.test" for i in (1, 2)]
-        for name in names:
-            host = start_host(local, public_key, https=True, prefix=f"{prefix}-host")
-            started.append(host)
-            network.connect(host.container, aliases=[name])
-        root = folder / "acme-root.pem"
-
-        def root_written() -> bool:
-            found = server.exec_run(["cat", "/data/caddy/pki/authorities/local/root.crt"])
-            root.write_bytes(found.output)
-            return found.exit_code == 0
-
-        wait_until(root_written, 60, "the ACME server's root certificate")
-        server.reload()
-        address = server.attrs["NetworkSettings"]["Networks"][prefix]["IPAddress"]
-        hosts = AcmeHosts(started, names, root, address, folder)
+    with started_acme_hosts(local, public_key, tmp_path_factory.mktemp("https-deploy")) as hosts:
         yield hosts
-    finally:
-        for host in started:
-            remove_host(local, host)
-        if server is not None:
-            server.remove(force=True)
-        network.remove()
-        local.images.remove(tag)
 
 
 @pytest.fixture
@@ -145,48 +90,6 @@ def names_resolve_to_loopback(acme_hosts: AcmeHosts, monkeypatch: pytest.MonkeyP
         return real("127.0.0.1" if host in acme_hosts.names else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-
-
-def https_app(settings: DeploySettings, acme_hosts: AcmeHosts, key_dir: Path) -> AppDefinition:
-    """compose.yaml with the deploy tests' override, the acme mode's own override (as `invoke
-    deploy` merges it) and this module's: each host's name, and acme.test for certbot."""
-    override = acme_hosts.folder / "compose.https-hosts.yaml"
-    override.write_text(
-        yaml.safe_dump(
-            {
-                "x-deploy": {
-                    "https-hosts": {host.address: [name] for host, name in acme_hosts.pairs()}
-                },
-                "services": {
-                    "certbot": {"extra_hosts": [f"{ACME_HOST}:{acme_hosts.server_address}"]}
-                },
-            }
-        )
-    )
-    files, values = app_overrides(settings.https, ROOT)
-    return load_app(
-        ROOT / "compose.yaml",
-        {**compose_environ(key_dir), **values, "ACME_RETRY_SECONDS": "2"},
-        project_name=APP,
-        overrides=[TEST_OVERRIDE, *files, override],
-    )
-
-
-def served_certificate(port: int, server_name: str) -> x509.Certificate:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
-        context.wrap_socket(raw, server_hostname=server_name) as tls,
-    ):
-        der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return x509.load_der_x509_certificate(der)
-
-
-def from_test_ca(host: SimulatedHost, name: str) -> bool:
-    return TEST_CA in served_certificate(host.https_port, name).issuer.rfc4514_string()
 
 
 @dataclass
@@ -242,17 +145,6 @@ def what_hosts_said(settings: DeploySettings) -> str:
     return "\n".join(lines)
 
 
-def https_settings_for(acme_hosts: AcmeHosts, key_dir: Path, **more: Any) -> DeploySettings:
-    https = HttpsSettings(
-        mode="acme",
-        acme_directory=f"https://{ACME_HOST}/acme/local/directory",
-        acme_ca_bundle=acme_hosts.root,
-        acme_renew_before=RENEW_BEFORE,
-        **more,
-    )
-    return deploy_settings(acme_hosts.hosts, key_dir, https=https, batch_size=2)
-
-
 def test_the_first_deploy_obtains_a_certificate_on_every_host_and_serves_main_over_https(
     acme_hosts: AcmeHosts,
     first_deploy: tuple[Deployed, ReleaseImages, Path],
@@ -294,6 +186,50 @@ def test_plain_http_gets_a_301_to_the_same_name_over_https(
         )
         assert response.status_code == 301
         assert response.headers["Location"] == f"https://{name}/main/?page=2"
+
+
+def test_the_deployed_proxy_passes_sslyzes_mozilla_intermediate_check(
+    acme_hosts: AcmeHosts, first_deploy: tuple[Deployed, ReleaseImages, Path]
+) -> None:
+    """sslyze against a deployed host's proxy with its ACME certificate, trusting only the
+    test CA's root: TLS 1.2/1.3, the intermediate ciphers and curves, the chain."""
+    host, name = acme_hosts.pairs()[0]
+    scan = sslyze_intermediate(host.https_port, acme_hosts.root, name)
+    assert scan.returncode == 0, scan.stdout[-2000:]
+    assert "OK - Compliant." in scan.stdout
+
+
+def test_a_browser_logs_in_to_a_deployed_host_over_https_and_sees_its_thumbnail(
+    acme_hosts: AcmeHosts,
+    first_deploy: tuple[Deployed, ReleaseImages, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Chromium against the first host by its name, on ports 80 and 443 as a user types them
+    (mapped to what the host publishes on 127.0.0.1, as DNS would point the name at the host):
+    the production-config app behind its ACME certificate. The login typed as plain HTTP is sent
+    to HTTPS before any form is shown; logged in, an upload gets the worker's thumbnail. A
+    login posted over plain HTTP gets the 301 and no session cookie: never half-logged-in."""
+    monkeypatch.setenv("SE_AVOID_STATS", "true")
+    host, name = acme_hosts.pairs()[0]
+    plain = requests.post(
+        f"http://127.0.0.1:{host.http_port}/login",
+        headers={"Host": name},
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == f"https://{name}/login"
+    assert "Set-Cookie" not in plain.headers
+    rules = [
+        f"MAP {name}:80 127.0.0.1:{host.http_port}",
+        f"MAP {name}:443 127.0.0.1:{host.https_port}",
+    ]
+    with chromium(rules, served_certificate(host.https_port, name)) as driver:
+        log_in_upload_and_see_thumbnail(
+            driver, f"http://{name}/login", f"https://{name}/login", ADMIN_PASSWORD, tmp_path
+        )
 
 
 def test_a_redeploy_that_recreates_the_proxy_keeps_every_certificate(
@@ -391,18 +327,48 @@ def serves_another(host: SimulatedHost, name: str, serial: int) -> bool:
     return served_certificate(host.https_port, name).serial_number != serial
 
 
-def test_deploy_certs_lists_each_host_s_certificate_and_renews_it_on_demand(
+def test_deploy_certs_lists_each_host_s_certificate_and_renews_it_on_demand_under_load(
     acme_hosts: AcmeHosts,
     first_deploy: tuple[Deployed, ReleaseImages, Path],
     names_resolve_to_loopback: None,
 ) -> None:
+    """`deploy.certs`, then `deploy.certs --renew` while the first host serves a bounded
+    keep-alive HTTPS load (at least 2,000 requests, 500 of them once the renewed certificate is
+    served): none fails. A request sent on a kept-alive connection that an old nginx worker
+    closed at the reload is sent again once, as HTTP/1.1 lets a client, and counted."""
     deployed, _, key_dir = first_deploy
     settings = https_settings_for(acme_hosts, key_dir)
     listed = io.StringIO()
     certificates(settings, Console(file=listed, width=300))
     output = io.StringIO()
+    (loaded_host, loaded_name), *_ = acme_hosts.pairs()
+    url = f"https://{loaded_name}:{loaded_host.https_port}/main/"
+    served = requests.get(url, verify=acme_hosts.root, timeout=10).text
+    load = HttpsLoad(acme_hosts.root, url, served)
+    deadline = time.monotonic() + LOAD_SECONDS
+    with ThreadPoolExecutor(4) as pool:
+        workers = [pool.submit(load.worker, deadline) for _ in range(4)]
+        wait_until(lambda: load.sent >= 200, 60, "the load to start")
 
-    certificates(settings, Console(file=output, width=300), renew=True)
+        certificates(settings, Console(file=output, width=300), renew=True)
+
+        wait_until(
+            functools.partial(
+                serves_another, loaded_host, loaded_name, deployed.serials[loaded_name]
+            ),
+            30,
+            f"{loaded_name} to serve the renewed certificate",
+        )
+        load.renewed.set()
+        for worker in workers:
+            worker.result()
+    print(
+        f"renewal under load: {load.sent} requests, {load.after_renewal} after it,"
+        f" {load.resent} sent again"
+    )
+    assert load.failures == [], f"{load.resent} sent again of {load.sent}"
+    assert load.sent >= LOAD_REQUESTS
+    assert load.after_renewal >= LOAD_AFTER_RENEWAL
 
     for host, name in acme_hosts.pairs():
         where = host.address.split("@")[1]

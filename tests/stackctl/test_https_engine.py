@@ -10,18 +10,11 @@ ACME server reaches nginx as gallery.test on a network the test makes.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import json
 import os
-import shutil
 import socket
 import ssl
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,7 +27,6 @@ import docker
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from rich.console import Console
 
 from stackctl.engine import connect
@@ -42,8 +34,10 @@ from stackctl.stack.stack import Stack
 from stackctl.stack.workspace import load_workspace
 from stackctl.tls.localca import ensure_local_ca, ensure_server_certificate
 from stackctl.tls.prepare import prepare_https
-from support.http_upload import png
+from support.chromium import chromium, log_in_upload_and_see_thumbnail
+from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
 from support.loopback import free_port
+from support.sslyze_check import sslyze_intermediate
 from support.stack_copy import copy_project
 from support.stacks import WELCOME, remove_project_images
 
@@ -56,10 +50,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 # Caddy's acme_server issues 12-hour certificates: due 1 hour before their end, a certificate is
 # kept across a redeploy as a 90-day one is with certbot's 30 days.
 RENEW_BEFORE = "1 hour"
-LOAD_REQUESTS = 2000
-LOAD_AFTER_RENEWAL = 500
-LOAD_CEILING = 10_000
-LOAD_SECONDS = 180
 
 
 @dataclass
@@ -163,26 +153,6 @@ def wait_until(condition: Any, seconds: float, what: str) -> None:
     raise AssertionError(f"waited {seconds:.0f} s for {what}")
 
 
-def sslyze_intermediate(
-    port: int, root: Path, server_name: str
-) -> subprocess.CompletedProcess[str]:
-    """sslyze's check of the proxy against Mozilla's "intermediate" configuration."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sslyze",
-            "--mozilla_config=intermediate",
-            f"--certinfo_ca_file={root}",
-            f"{server_name}:{port}{{127.0.0.1}}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 # --- local HTTPS for `invoke up` -------------------------------------------------------------
 
 
@@ -273,87 +243,29 @@ def test_the_proxy_image_refuses_a_bad_https_setting_in_one_line(
     assert lines[0].startswith(f"stack-nginx-entrypoint: {refusal}")
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
 @pytest.fixture
-def chromium(https_stack: HttpsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def browser(https_stack: HttpsStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Headless Debian chromium that resolves gallery.test to 127.0.0.1 and trusts the stack's
-    server key (by its SPKI hash, as a root in its store would make it trust the chain)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
+    server key."""
     monkeypatch.setenv("SE_AVOID_STATS", "true")
     leaf = x509.load_pem_x509_certificates(
         (https_stack.directory / ".stack" / "https" / "fullchain.pem").read_bytes()
     )[0]
-    spki = leaf.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    profile = tempfile.mkdtemp(prefix="https-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-        "--ignore-certificate-errors-spki-list="
-        + base64.b64encode(hashlib.sha256(spki).digest()).decode(),
-    ]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    try:
+    with chromium([f"MAP {HOST} 127.0.0.1"], leaf) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_a_browser_logs_in_over_https_on_a_real_host_name_and_sees_its_thumbnail(
-    https_stack: HttpsStack, chromium: Any, tmp_path: Path
+    https_stack: HttpsStack, browser: Any, tmp_path: Path
 ) -> None:
-    from selenium.common.exceptions import TimeoutException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as seen
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    wait = WebDriverWait(chromium, 60)
-    picture = tmp_path / "harbour.png"
-    picture.write_bytes(png((640, 480)))
     # Typed as plain HTTP: nginx sends the browser to HTTPS before any form is shown.
-    chromium.get(f"http://{HOST}:{https_stack.http_port}/login")
-    assert chromium.current_url == f"https://{HOST}:{https_stack.https_port}/login"
-    chromium.find_element(By.NAME, "username").send_keys("admin")
-    chromium.find_element(By.NAME, "password").send_keys("admin")
-    chromium.find_element(By.CSS_SELECTOR, "#login-form button").click()
-    try:
-        wait.until(seen.presence_of_element_located((By.ID, "upload-form")))
-    except TimeoutException:
-        body = chromium.find_element(By.TAG_NAME, "body").text[:300]
-        raise AssertionError(f"no upload form at {chromium.current_url}: {body!r}") from None
-    (cookie,) = [c for c in chromium.get_cookies() if c["name"] == "session"]
-    assert cookie["secure"]
-    assert cookie["httpOnly"]
-    assert cookie["sameSite"] == "Lax"
-
-    chromium.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(str(picture))
-    chromium.find_element(By.CSS_SELECTOR, "#upload-form button").click()
-    flash = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".flash"))).text
-    assert "Uploaded" in flash, flash
-    thumbnail = wait.until(
-        seen.presence_of_element_located((By.CSS_SELECTOR, ".tile[data-status=ready] img.thumb"))
+    log_in_upload_and_see_thumbnail(
+        browser,
+        f"http://{HOST}:{https_stack.http_port}/login",
+        f"https://{HOST}:{https_stack.https_port}/login",
+        "admin",
+        tmp_path,
     )
-    wait.until(lambda _: chromium.execute_script("return arguments[0].naturalWidth", thumbnail))
-    assert chromium.execute_script("return arguments[0].naturalWidth", thumbnail) == 320
 
 
 # --- certificate files given as secrets -------------------------------------------------------
@@ -558,70 +470,13 @@ def test_port_80_answers_only_the_challenge_the_health_check_and_redirects(
     assert "Set-Cookie" not in login.headers
 
 
-@dataclass
-class Load:
-    """A bounded HTTPS load: stops at its count, or when `done` says so, or at its time limit."""
-
-    root: Path
-    url: str
-    sent: int = 0
-    failures: list[str] = field(default_factory=list)
-    resent: int = 0
-    after_renewal: int = 0
-    renewed: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def enough(self) -> bool:
-        return self.sent >= LOAD_CEILING or (
-            self.sent >= LOAD_REQUESTS
-            and self.renewed.is_set()
-            and self.after_renewal >= LOAD_AFTER_RENEWAL
-        )
-
-    def worker(self, deadline: float) -> None:
-        with requests.Session() as session:  # keep-alive, as a browser
-            while time.monotonic() < deadline:
-                with self.lock:
-                    if self.enough():
-                        return
-                    self.sent += 1
-                    if self.renewed.is_set():
-                        self.after_renewal += 1
-                self.get(session)
-
-    def get(self, session: requests.Session) -> None:
-        """One GET, sent again once if a kept-alive connection closed before any answer.
-
-        nginx's graceful reload closes its old workers' idle kept-alive connections; a request
-        sent on one at that moment gets no answer. HTTP/1.1 lets a client send an idempotent
-        request again then (RFC 9112, 9.3.1) and browsers do (HTTP/2 clients get a GOAWAY
-        instead): so does this client, once, and counts it. Anything else is a failure.
-        """
-        for attempt in (1, 2):
-            try:
-                response = session.get(self.url, verify=self.root, timeout=10)
-            except requests.ConnectionError as exc:
-                if attempt == 1 and "RemoteDisconnected" in repr(exc):
-                    with self.lock:
-                        self.resent += 1
-                    continue
-                self.failures.append(repr(exc))
-                return
-            except requests.RequestException as exc:
-                self.failures.append(repr(exc))
-                return
-            if response.status_code != 200 or response.text != WELCOME:
-                self.failures.append(f"{response.status_code} {response.text[:80]!r}")
-            return
-
-
 def test_forced_renewal_under_load_fails_no_request(
     https_stack: HttpsStack,
     acme_server: Path,
     resolves_to_loopback: None,
 ) -> None:
     before = served_certificate(https_stack.https_port, HOST).serial_number
-    load = Load(acme_server, f"https://{HOST}:{https_stack.https_port}/main/")
+    load = HttpsLoad(acme_server, f"https://{HOST}:{https_stack.https_port}/main/", WELCOME)
     deadline = time.monotonic() + LOAD_SECONDS
     with ThreadPoolExecutor(4) as pool:
         workers = [pool.submit(load.worker, deadline) for _ in range(4)]

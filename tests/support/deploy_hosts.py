@@ -33,6 +33,8 @@ APP = "deploytest"
 TEST_OVERRIDE = ROOT / "tests" / "deploy" / "compose.deploy-test.yaml"
 # A source change a user would make: the page's welcome line.
 NEW_WELCOME = "welcome to release two"
+# The admin password of the deployed app (its hash goes to the hosts as a secret).
+ADMIN_PASSWORD = "deploy-admin"
 _SECRET = f"sk-{secrets.token_hex(20)}"
 
 

@@ -1,0 +1,105 @@
+"""The cost of HTTPS: /main/ through nginx over HTTPS (TLS 1.3, HTTP/1.1 keep-alive: wrk's
+connections are made once per window, so this is the steady cost of encrypting, not of
+handshakes) against plain HTTP, each a copy of the project in production shape with its own
+project name and 127.0.0.1 ports, both up at once, measured by wrk at 16 connections in windows
+interleaved round by round (the side that goes first alternating), as bench_throughput.py
+measures the stack against the seed. The HTTPS copy runs STACK_HTTPS=local (the local CA, in a
+folder of its own): the same nginx TLS settings as every HTTPS mode (containers/nginx/snippets/
+tls.conf.template), only the certificate's source differs. Every window is bounded by wrk's
+duration.
+
+Prints one JSON line: medians {"https": {"rps", "p99_ms"}, "http": {...}}, every window (rps,
+p50/p99 ms, CPU ms per request by part of the path), and the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from bench_stack import running_copy  # noqa: E402
+from bench_throughput import Meters, window  # noqa: E402
+
+from support.loopback import free_port  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds of pause before each window"
+    )
+    parser.add_argument(
+        "--project-prefix", default=None, help="name the two stacks PREFIX-https and PREFIX-http"
+    )
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench_https: wrk is not installed: apt-get install -y wrk")
+    load_before = os.getloadavg()
+    windows: dict[str, list[dict[str, Any]]] = {"https": [], "http": []}
+    with contextlib.ExitStack() as stacks:
+        ca_dir = stacks.enter_context(tempfile.TemporaryDirectory(prefix="bench-https-ca-"))
+        https_port = free_port()
+        sides = {
+            "https": {
+                "STACK_HTTPS": "local",
+                "NGINX_HTTPS_PORT": str(https_port),
+                "STACK_CA_DIR": ca_dir,
+            },
+            "http": {},
+        }
+        meters: dict[str, Meters] = {}
+        urls: dict[str, str] = {}
+        for name, extra in sides.items():
+            project = f"{options.project_prefix}-{name}" if options.project_prefix else None
+            stack, base = stacks.enter_context(running_copy(None, project, None, extra))
+            port = https_port if name == "https" else int(base.rsplit(":", 1)[1])
+            urls[name] = f"https://127.0.0.1:{port}/main/" if name == "https" else f"{base}/main/"
+            meters[name] = Meters(stack, port)
+        for name, url in urls.items():
+            window(url, 2, meters[name])  # warm both before the first measured one
+        for number in range(options.rounds):
+            names = list(urls) if number % 2 == 0 else list(reversed(urls))
+            for name in names:
+                time.sleep(options.settle)
+                windows[name].append(window(urls[name], options.seconds, meters[name]))
+        load_after = os.getloadavg()
+    result = {
+        name: {
+            "rps": round(statistics.median(float(w["rps"]) for w in found), 1),
+            "p99_ms": round(statistics.median(float(w["p99_ms"]) for w in found), 2),
+        }
+        for name, found in windows.items()
+    }
+    print(
+        json.dumps(
+            {
+                **result,
+                "windows": windows,
+                "rounds": options.rounds,
+                "seconds": options.seconds,
+                "load_before": [round(value, 2) for value in load_before],
+                "load_after": [round(value, 2) for value in load_after],
+                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
