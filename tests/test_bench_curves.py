@@ -204,3 +204,33 @@ def test_run_writes_each_curve_as_a_table_and_a_linked_chart(tmp_path: Path) -> 
         ("no-op up", {"ours": {5: [1.0], 25: [2.0]}, "compose v2": {5: [2.0], 25: [4.0]}})
     ]
     assert not any("gallery" in line for line in lines)
+
+
+def test_the_deploy_curve_is_two_tables_and_charts_with_the_failed_requests(
+    tmp_path: Path,
+) -> None:
+    drawn: list[str] = []
+
+    def draw(path: Path, title: str, size: str, unit: str, points: dict) -> Path:  # type: ignore[type-arg]
+        drawn.append(path.name)
+        return path
+
+    def run(change: float, first: float) -> dict[str, object]:
+        return {
+            "swarm_rolling": {"seconds": change, "requests": 900, "failed": 0},
+            "ssh_batches": {"seconds": change * 2, "requests": 1800, "failed": 1},
+            "swarm_first_deploy_seconds": first,
+            "ssh_first_deploy_seconds": first * 2,
+        }
+
+    curve = {
+        "runs": {1: run(10.0, 40.0), 6: run(30.0, 120.0)},
+        "load_before": [0.5, 0.5, 0.5],
+        "load_after": [3.0, 2.0, 1.0],
+    }
+    lines = load("run").deploy_curve_lines(curve, tmp_path / "benchmarks", tmp_path, draw)
+    assert "| 6 | 30.0 | 60.0 | 0.50× |" in lines  # the source change: Swarm over SSH
+    assert "| 6 | 120 | 240 | 0.50× |" in lines  # the first deploy
+    assert "| 6 | 0 of 900 | 1 of 1800 |" in lines
+    assert drawn == ["deploy-source-change.png", "deploy-first-deploy.png"]
+    assert "![first deploy of the whole app](benchmarks/deploy-first-deploy.png)" in lines

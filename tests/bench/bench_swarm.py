@@ -1,16 +1,19 @@
-"""Benchmark: a source change rolled out to three simulated ECS hosts, two ways, its images already
-built here (timed from the deploy call, image transfer included, until every host serves the new
-version), each under a bounded load through the first host's port counting failed requests:
+"""Benchmark: a source change rolled out to N simulated ECS hosts (3 by default; `--hosts`), two
+ways, its images already built here (timed from the deploy call, image transfer included, until
+every host serves the new version), each under a bounded load through the first host's port
+counting failed requests:
 
-- Swarm: `deploy --target swarm`, 3 web replicas on 3 nodes, Swarm's rolling update (start-first,
+- Swarm: `deploy --target swarm`, N web replicas on N nodes, Swarm's rolling update (start-first,
   one at a time, each watched DEPLOY_SWARM_MONITOR seconds);
-- SSH: `deploy` to 3 hosts in batches of one (Kamal-style), on three fresh hosts.
+- SSH: `deploy` to N hosts in batches of one (Kamal-style), on N fresh hosts.
 
-Run as a script (needs a Docker engine and `invoke base`): prints one JSON line.
+run.py runs it at 3 hosts for the Swarm row and at 1, 3 and 6 for the deploy curve. Run as a
+script (needs a Docker engine and `invoke base`): prints one JSON line.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import shutil
@@ -67,13 +70,15 @@ def app_at(project: Path, work: Path) -> AppDefinition:
 
 
 @contextmanager
-def three_hosts(local: docker.DockerClient, public_key: str) -> Iterator[list[SimulatedHost]]:
+def started_hosts(
+    local: docker.DockerClient, public_key: str, count: int
+) -> Iterator[list[SimulatedHost]]:
     network = local.networks.create(
         f"bench-swarm-{uuid.uuid4().hex[:6]}", labels={TEST_LABEL: TEST_LABEL_VALUE}
     )
     hosts: list[SimulatedHost] = []
     try:
-        for _ in range(3):
+        for _ in range(count):
             hosts.append(start_host(local, public_key, network=network.name, prefix="bench-node"))
         yield hosts
     finally:
@@ -104,6 +109,9 @@ def timed_under_load(hosts: list[SimulatedHost], deploy: Callable[[], None]) -> 
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hosts", type=int, default=3, help="how many simulated hosts (nodes)")
+    count = parser.parse_args().hosts
     warnings.filterwarnings("ignore", module="paramiko")
     from stackctl.deploy.ssh.run import deploy as ssh_deploy
     from stackctl.deploy.swarm import run as swarm_run
@@ -123,10 +131,10 @@ def main() -> None:
         main_py.write_text(main_py.read_text().replace(OLD, NEW))
         v2 = build_release_images(local, app_at(project, work), "bench2")
         quiet = Console(quiet=True)
-        swarm = SwarmSettings(replicas={"web": 3, "worker": 1}, advertise_addr="eth0")
-        result: dict[str, object] = {"swarm_monitor_seconds": swarm.monitor}
+        swarm = SwarmSettings(replicas={"web": count, "worker": 1}, advertise_addr="eth0")
+        result: dict[str, object] = {"hosts": count, "swarm_monitor_seconds": swarm.monitor}
 
-        with three_hosts(local, public_key) as hosts:
+        with started_hosts(local, public_key, count) as hosts:
             settings = deploy_settings(hosts, work, app=APP)
             wait_reachable(settings)
             env = release_environment(settings, environ={})
@@ -138,7 +146,7 @@ def main() -> None:
                 hosts, lambda: swarm_run.deploy(local, settings, swarm, app, v2, env, quiet)
             )
 
-        with three_hosts(local, public_key) as hosts:
+        with started_hosts(local, public_key, count) as hosts:
             settings = deploy_settings(hosts, work, app=APP, batch_size=1)
             wait_reachable(settings)
             env = release_environment(settings, environ={})

@@ -349,13 +349,12 @@ def deploy_rows() -> list[str]:
     ]
 
 
-def swarm_rows() -> list[str]:
+def swarm_rows(result: dict[str, Any] | None = None) -> list[str]:
     """A source change to 3 hosts: Swarm's rolling update of 3 replicas beside the SSH deploy in
-    batches of one (the baseline), both until every host serves it (bench_swarm.py)."""
-    done = subprocess.run(
-        [sys.executable, str(HERE / "bench_swarm.py")], check=True, capture_output=True, text=True
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    batches of one (the baseline), both until every host serves it (bench_swarm.py; `result`:
+    the deploy curve's own 3-host run, not measured twice)."""
+    if result is None:
+        result = bench_json("bench_swarm.py", "--hosts", "3")
     rolling, batches = result["swarm_rolling"], result["ssh_batches"]
     return [
         f"| source change to 3 hosts until all serve it: Swarm rolling update of 3 replicas"
@@ -544,6 +543,65 @@ def curves_section(
     return curves_lines(result, charts, root)
 
 
+def deploy_curve(counts: list[int]) -> dict[str, Any]:
+    """bench_swarm.py at each host count, one after another, with the load average around."""
+    load_before = os.getloadavg()
+    runs = {count: bench_json("bench_swarm.py", "--hosts", str(count)) for count in counts}
+    return {"runs": runs, "load_before": load_before, "load_after": os.getloadavg()}
+
+
+def deploy_curve_lines(
+    curve: dict[str, Any], charts: Path, root: Path, draw: Callable[..., Path] | None = None
+) -> list[str]:
+    """The deploy curve as tables (a source change until every host serves it, the first
+    deploy, the failed requests meanwhile) and charts, Swarm beside SSH in batches of one."""
+    if draw is None:
+        from charts import draw_curve as draw
+    runs: dict[int, dict[str, Any]] = curve["runs"]
+    counts = ", ".join(str(count) for count in runs)
+    lines = [
+        "",
+        f"#### Deploys as the hosts grow: {counts} simulated ECS hosts, Swarm and SSH",
+        "",
+        load_line("This part", curve["load_before"], curve["load_after"]),
+        "",
+        "One run per point (a point is minutes of Docker-in-Docker work); the load goes through"
+        " the first host's port during each source change.",
+    ]
+    measures = {
+        "source change until every host serves it": {
+            "Swarm rolling update": {n: [r["swarm_rolling"]["seconds"]] for n, r in runs.items()},
+            "SSH, batches of one": {n: [r["ssh_batches"]["seconds"]] for n, r in runs.items()},
+        },
+        "first deploy of the whole app": {
+            "Swarm": {n: [r["swarm_first_deploy_seconds"]] for n, r in runs.items()},
+            "SSH, batches of one": {n: [r["ssh_first_deploy_seconds"]] for n, r in runs.items()},
+        },
+    }
+    for measure, points in measures.items():
+        lines += ["", f"{measure} (s):", "", *curve_table("hosts", "s", points)]
+        path = draw(
+            charts / f"deploy-{measure.split()[0]}-{measure.split()[1]}.png",
+            measure,
+            "hosts",
+            "seconds",
+            points,
+        )
+        lines.extend(["", f"![{measure}]({Path(os.path.relpath(path, root)).as_posix()})"])
+    lines += [
+        "",
+        "| hosts | failed requests during the Swarm update | during the SSH deploy |",
+        "|---|---|---|",
+    ]
+    for count, run in runs.items():
+        swarm, ssh = run["swarm_rolling"], run["ssh_batches"]
+        lines.append(
+            f"| {count} | {swarm['failed']} of {swarm['requests']}"
+            f" | {ssh['failed']} of {ssh['requests']} |"
+        )
+    return lines
+
+
 # The gallery curve's charts: file name, title, value axis, and the measures drawn together.
 GALLERY_CHARTS = (
     (
@@ -671,6 +729,10 @@ def main() -> int:
     parser.add_argument("--curve-services", default="5,25,100", help="generated stack sizes")
     parser.add_argument("--curve-images", default="100,10000,100000", help="gallery sizes")
     parser.add_argument(
+        "--skip-deploy-curve", action="store_true", help="skip the deploy curve (1/3/6 hosts)"
+    )
+    parser.add_argument("--curve-hosts", default="1,3,6", help="the deploy curve's host counts")
+    parser.add_argument(
         "--charts",
         type=Path,
         default=None,
@@ -730,8 +792,12 @@ def main() -> int:
         lines.extend(compose_load_rows())
     if not options.skip_deploy:
         lines.extend(deploy_rows())
+    charts = options.charts or options.output.resolve().parent / "benchmarks"
+    curve = None
+    if not options.skip_deploy_curve:
+        curve = deploy_curve([int(count) for count in options.curve_hosts.split(",")])
     if not options.skip_swarm:
-        lines.extend(swarm_rows())
+        lines.extend(swarm_rows(curve["runs"].get(3) if curve else None))
     if not options.skip_servers:
         lines.extend(
             servers_section(options.project_prefix, options.servers_seconds, 100, options.rounds)
@@ -743,10 +809,12 @@ def main() -> int:
                 options.curve_services,
                 options.curve_images,
                 options.rounds,
-                options.charts or options.output.resolve().parent / "benchmarks",
+                charts,
                 options.output.resolve().parent,
             )
         )
+    if curve is not None:
+        lines.extend(deploy_curve_lines(curve, charts, options.output.resolve().parent))
     text = "\n".join(lines).replace("{load_at_end}", load_average()) + "\n"
     options.output.write_text(text + kept_notes(options.output))
     print(text)
