@@ -19,10 +19,12 @@ import contextlib
 import json
 import os
 import shutil
+import ssl
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,20 @@ from bench_stack import running_copy  # noqa: E402
 from bench_throughput import Meters, window  # noqa: E402
 
 from support.loopback import free_port  # noqa: E402
+
+
+def answers_over_https(url: str, root: Path, seconds: float = 60) -> None:
+    """Wait until the app answers `url` over HTTPS, trusting only the local CA's `root`."""
+    context = ssl.create_default_context(cafile=str(root))
+    context.check_hostname = False  # 127.0.0.1; the certificate names localhost
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=context):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"bench_https: {url} did not answer within {seconds:.0f} s")
 
 
 def main() -> int:
@@ -66,10 +82,12 @@ def main() -> int:
         urls: dict[str, str] = {}
         for name, extra in sides.items():
             project = f"{options.project_prefix}-{name}" if options.project_prefix else None
-            stack, base = stacks.enter_context(running_copy(None, project, None, extra))
+            check = "/nginx-health" if name == "https" else "/healthz"
+            stack, base = stacks.enter_context(running_copy(None, project, None, extra, check))
             port = https_port if name == "https" else int(base.rsplit(":", 1)[1])
             urls[name] = f"https://127.0.0.1:{port}/main/" if name == "https" else f"{base}/main/"
             meters[name] = Meters(stack, port)
+        answers_over_https(urls["https"], Path(ca_dir) / "rootCA.pem")
         for name, url in urls.items():
             window(url, 2, meters[name])  # warm both before the first measured one
         for number in range(options.rounds):

@@ -3,6 +3,7 @@ port, up and answering /healthz, taken down (volumes too) afterwards."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -20,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # tests/support (a benchmark runs as a 
 from stackctl.engine import connect  # noqa: E402
 from stackctl.stack.stack import Stack  # noqa: E402
 from stackctl.stack.workspace import load_workspace  # noqa: E402
+from stackctl.tls.prepare import prepare_https  # noqa: E402
 from support.stack_copy import copy_project  # noqa: E402
 
 
@@ -40,10 +42,12 @@ def running_copy(
     project: str | None = None,
     port: int | None = None,
     extra: Mapping[str, str] | None = None,
+    check: str = "/healthz",
 ) -> Iterator[tuple[Stack, str]]:
     """(the copy's Stack, its base URL through nginx); `prepare` may change the copy's files
     before it is built; `project` and `port` replace the copy's unique name and free port;
-    `extra` adds settings (e.g. an HTTPS mode)."""
+    `extra` adds settings (e.g. an HTTPS mode); `check` is the path waited for on plain HTTP
+    (an HTTPS mode answers only /nginx-health there)."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         environ = {**os.environ, **copy_project(directory), **(extra or {})}
@@ -54,11 +58,13 @@ def running_copy(
         if prepare is not None:
             prepare(directory)
         found = load_workspace(directory, environ=environ, mode="production")
+        # What `invoke up` does first: the HTTPS mode's certificate (none for plain HTTP).
+        prepare_https(found.https, directory, dt.datetime.now(dt.timezone.utc))
         stack = Stack(connect(found.settings), found.project, found.settings, Console(quiet=True))
         base = f"http://127.0.0.1:{environ['NGINX_PORT']}"
         try:
             stack.up()
-            wait_until(base, "/healthz", 60)
+            wait_until(base, check, 60)
             yield stack, base
         finally:
             stack.down(volumes=True)
