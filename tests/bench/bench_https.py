@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import ssl
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from bench_stack import running_copy  # noqa: E402
-from bench_throughput import Meters, window  # noqa: E402
+from bench_throughput import Meters, medians, run_facts, window  # noqa: E402
 
 from support.loopback import free_port  # noqa: E402
 
@@ -96,23 +95,13 @@ def main() -> int:
                 time.sleep(options.settle)
                 windows[name].append(window(urls[name], options.seconds, meters[name]))
         load_after = os.getloadavg()
-    result = {
-        name: {
-            "rps": round(statistics.median(float(w["rps"]) for w in found), 1),
-            "p99_ms": round(statistics.median(float(w["p99_ms"]) for w in found), 2),
-        }
-        for name, found in windows.items()
-    }
+    result = medians(windows)
     print(
         json.dumps(
             {
                 **result,
                 "windows": windows,
-                "rounds": options.rounds,
-                "seconds": options.seconds,
-                "load_before": [round(value, 2) for value in load_before],
-                "load_after": [round(value, 2) for value in load_after],
-                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                **run_facts(options.rounds, options.seconds, load_before, load_after),
             }
         )
     )

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_stack import running_copy  # noqa: E402
-from bench_throughput import Meters, window  # noqa: E402
+from bench_throughput import Meters, medians, run_facts, window  # noqa: E402
 
 # In compose.yaml's app environment (web's and the worker's, one YAML anchor).
 ENVIRONMENT_LINE = '      TRUSTED_PROXIES: "1"\n'
@@ -79,13 +78,7 @@ def main() -> int:
                 time.sleep(options.settle)
                 windows[name].append(window(f"{bases[name]}/main/", options.seconds, meters[name]))
         load_after = os.getloadavg()
-    result = {
-        name: {
-            "rps": round(statistics.median(float(w["rps"]) for w in found), 1),
-            "p99_ms": round(statistics.median(float(w["p99_ms"]) for w in found), 2),
-        }
-        for name, found in windows.items()
-    }
+    result = medians(windows)
     lost = 100 * (1 - result["on"]["rps"] / result["off"]["rps"])
     print(
         json.dumps(
@@ -93,11 +86,7 @@ def main() -> int:
                 **result,
                 "rate_lost_pct": round(lost, 1),
                 "windows": windows,
-                "rounds": options.rounds,
-                "seconds": options.seconds,
-                "load_before": [round(value, 2) for value in load_before],
-                "load_after": [round(value, 2) for value in load_after],
-                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                **run_facts(options.rounds, options.seconds, load_before, load_after),
             }
         )
     )

@@ -47,7 +47,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_stack import remove_project_images, running_copy  # noqa: E402
-from bench_throughput import Meters, window  # noqa: E402
+from bench_throughput import Meters, run_facts, window  # noqa: E402
 
 from stackctl.stack.stack import Stack  # noqa: E402
 from support.http_upload import png, post_png  # noqa: E402
@@ -353,12 +353,8 @@ def main() -> int:
             {
                 "windows": windows,
                 "guarantees": guarantees,
-                "rounds": options.rounds,
-                "seconds": options.seconds,
                 "images": options.images,
-                "load_before": [round(value, 2) for value in load_before],
-                "load_after": [round(value, 2) for value in load_after],
-                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                **run_facts(options.rounds, options.seconds, load_before, load_after),
             }
         )
     )

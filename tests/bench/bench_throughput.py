@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,31 @@ def only_timeouts(output: str) -> bool:
     return found is not None and found.groups() == ("0", "0", "0")
 
 
+def medians(windows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Each side's median rate and p99 latency over its windows."""
+    return {
+        name: {
+            "rps": round(statistics.median(float(w["rps"]) for w in found), 1),
+            "p99_ms": round(statistics.median(float(w["p99_ms"]) for w in found), 2),
+        }
+        for name, found in windows.items()
+    }
+
+
+def run_facts(
+    rounds: int, seconds: int, load_before: Sequence[float], load_after: Sequence[float]
+) -> dict[str, Any]:
+    """What each part's JSON line ends with: its rounds and window length, the load average
+    before and after, and when it ran."""
+    return {
+        "rounds": rounds,
+        "seconds": seconds,
+        "load_before": [round(value, 2) for value in load_before],
+        "load_after": [round(value, 2) for value in load_after],
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
@@ -227,13 +253,7 @@ def main() -> int:
                 time.sleep(options.settle)
                 windows[name].append(window(f"{bases[name]}/main/", options.seconds, meters[name]))
         load_after = os.getloadavg()
-    result = {
-        name: {
-            "rps": round(statistics.median(float(w["rps"]) for w in found), 1),
-            "p99_ms": round(statistics.median(float(w["p99_ms"]) for w in found), 2),
-        }
-        for name, found in windows.items()
-    }
+    result = medians(windows)
     ratios = [
         float(ours["rps"]) / float(seed["rps"])
         for ours, seed in zip(windows["ours"], windows["seed"], strict=True)
@@ -244,11 +264,7 @@ def main() -> int:
                 **result,
                 "min_ratio": round(min(ratios), 2),
                 "windows": windows,
-                "rounds": options.rounds,
-                "seconds": options.seconds,
-                "load_before": [round(value, 2) for value in load_before],
-                "load_after": [round(value, 2) for value in load_after],
-                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                **run_facts(options.rounds, options.seconds, load_before, load_after),
             }
         )
     )

@@ -41,7 +41,6 @@ from support.acme_hosts import (
     from_test_ca,
     https_app,
     https_settings_for,
-    served_certificate,
     started_acme_hosts,
     wait_until,
 )
@@ -60,6 +59,7 @@ from support.deploy_hosts import (
 )
 from support.given_chain import write_given_chain
 from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
+from support.served_tls import served_certificate
 from support.sslyze_check import sslyze_intermediate
 
 pytestmark = [

@@ -66,6 +66,7 @@ from support.deploy_hosts import (
 )
 from support.given_chain import write_given_chain
 from support.reports import failed
+from support.served_tls import served_certificate
 
 pytestmark = [
     pytest.mark.engine,
@@ -770,24 +771,6 @@ def current_release(settings: DeploySettings, releases: dict[str, ReleaseImages]
     return next(r for r in releases.values() if r.version == version)
 
 
-def served_serial(port: int) -> int:
-    import socket
-    import ssl
-
-    from cryptography import x509
-
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
-        context.wrap_socket(raw, server_hostname=HTTPS_NAME) as tls,
-    ):
-        der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return int(x509.load_der_x509_certificate(der).serial_number)
-
-
 def network_subnet(local: docker.DockerClient, hosts: list[SimulatedHost]) -> str:
     """The hosts' network: where the test's connections to a node's published port come from."""
     hosts[0].container.reload()
@@ -821,7 +804,7 @@ def test_https_a_given_certificate_on_every_node_changed_then_behind_a_load_bala
             response = requests.get(https_url, verify=str(root), timeout=10)
             assert response.text == welcome, https_url
             assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
-            assert served_serial(host.https_port) == serial
+            assert served_certificate(host.https_port, HTTPS_NAME).serial_number == serial
             plain = requests.get(
                 f"{host.url}/main/", headers={"Host": HTTPS_NAME}, allow_redirects=False, timeout=10
             )
@@ -843,7 +826,7 @@ def test_https_a_given_certificate_on_every_node_changed_then_behind_a_load_bala
         changed = files.model_copy(update={"cert_file": chain, "key_file": key})
         ship_https(local, settings, hosts, key_dir, images, changed)
         for host in hosts:
-            assert served_serial(host.https_port) == serial, host.url
+            assert served_certificate(host.https_port, HTTPS_NAME).serial_number == serial, host.url
             https_url = f"https://{HTTPS_NAME}:{host.https_port}/main/"
             assert requests.get(https_url, verify=str(root), timeout=10).text == welcome
         client = manager(settings)

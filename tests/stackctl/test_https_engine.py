@@ -37,6 +37,7 @@ from stackctl.tls.prepare import prepare_https
 from support.chromium import chromium, log_in_upload_and_see_thumbnail
 from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
 from support.loopback import free_port
+from support.served_tls import served_certificate
 from support.sslyze_check import sslyze_intermediate
 from support.stack_copy import copy_project
 from support.stacks import WELCOME, remove_project_images
@@ -116,19 +117,6 @@ def resolves_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
         return real("127.0.0.1" if host == HOST else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-
-
-def served_certificate(port: int, server_name: str) -> x509.Certificate:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
-        context.wrap_socket(raw, server_hostname=server_name) as tls,
-    ):
-        der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return x509.load_der_x509_certificate(der)
 
 
 def negotiated_protocol(port: int, root: Path, server_name: str) -> str | None:

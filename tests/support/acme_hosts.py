@@ -5,8 +5,6 @@ validates there by HTTP-01. Used by the HTTPS deploy tests and the first-deploy 
 
 from __future__ import annotations
 
-import socket
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +15,6 @@ from pathlib import Path
 import docker
 import requests
 import yaml
-from cryptography import x509
 
 from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.httpsmode import app_overrides
@@ -34,6 +31,7 @@ from support.deploy_hosts import (
     remove_host,
     start_host,
 )
+from support.served_tls import served_certificate
 
 ACME_SERVER = ROOT / "tests" / "stackctl" / "acme_server"
 ACME_HOST = "acme.test"
@@ -141,20 +139,6 @@ def https_settings_for(acme_hosts: AcmeHosts, key_dir: Path, **more: object) -> 
         **more,  # type: ignore[arg-type]
     )
     return deploy_settings(acme_hosts.hosts, key_dir, https=https, batch_size=2)
-
-
-def served_certificate(port: int, server_name: str) -> x509.Certificate:
-    """The leaf certificate served at 127.0.0.1:`port` for `server_name` (not verified)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with (
-        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
-        context.wrap_socket(raw, server_hostname=server_name) as tls,
-    ):
-        der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return x509.load_der_x509_certificate(der)
 
 
 def from_test_ca(host: SimulatedHost, name: str) -> bool:

@@ -32,31 +32,31 @@ def spki_hash(leaf: x509.Certificate) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
+# Headless and quiet: no sandbox (root in a container), no GPU, nothing fetched in the background.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
 @contextmanager
-def chromium(resolver_rules: Sequence[str], leaf: x509.Certificate) -> Iterator[Any]:
-    """A headless chromium whose resolver follows `resolver_rules` (e.g. "MAP name:443
-    127.0.0.1:8443") and which trusts `leaf`'s key, as a root in its store would make it trust
-    the chain; a fresh profile each time (HSTS pins live there)."""
+def headless_chromium(*more_flags: str) -> Iterator[Any]:
+    """Debian's chromium under chromedriver with FLAGS and `more_flags`, in a profile of its own
+    (HSTS pins and cookies live there) removed after."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.fail("chromium is missing: apt-get install -y chromium chromium-driver")
-    profile = tempfile.mkdtemp(prefix="https-chromium-")
+    profile = tempfile.mkdtemp(prefix="chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--host-resolver-rules=" + ", ".join(resolver_rules),
-        f"--ignore-certificate-errors-spki-list={spki_hash(leaf)}",
-    ]:
+    for flag in [*FLAGS, *more_flags, f"--user-data-dir={profile}"]:
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     try:
@@ -64,6 +64,18 @@ def chromium(resolver_rules: Sequence[str], leaf: x509.Certificate) -> Iterator[
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@contextmanager
+def chromium(resolver_rules: Sequence[str], leaf: x509.Certificate) -> Iterator[Any]:
+    """A headless chromium whose resolver follows `resolver_rules` (e.g. "MAP name:443
+    127.0.0.1:8443") and which trusts `leaf`'s key, as a root in its store would make it trust
+    the chain."""
+    with headless_chromium(
+        "--host-resolver-rules=" + ", ".join(resolver_rules),
+        f"--ignore-certificate-errors-spki-list={spki_hash(leaf)}",
+    ) as driver:
+        yield driver
 
 
 def log_in_upload_and_see_thumbnail(
