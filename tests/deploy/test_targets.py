@@ -91,15 +91,16 @@ def test_the_swarm_dry_run_says_which_oss_secrets_ship_after_the_service_changes
 
     lines = SwarmTarget(service_changes=web_updated).plan(run)
 
-    assert lines[:2] == [
+    assert lines[:3] == [
         "aliecs_web: update",
+        "HTTPS: off (plain HTTP on port 80; STACK_HTTPS=acme|files|lb serves HTTPS)",
         f"OSS_CREDENTIALS={mode} (the roles' environment): {shipped}",
     ]
-    assert lines[2].startswith(
+    assert lines[3].startswith(
         "check on the swarm: `invoke doctor --host` runs `python -m gallery.checkconfig` in an"
         " SSH deploy's release only"
     )
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert not any(value in "\n".join(lines) for value in ("LTAIx", "shh"))
 
 
@@ -119,7 +120,7 @@ def test_the_swarm_dry_run_names_unused_and_missing_secrets_and_compares_nothing
     assert "LTAIx" not in "\n".join(lines)
 
 
-def test_both_dry_runs_say_the_same_of_the_secrets_but_how_to_check_them() -> None:
+def test_both_dry_runs_say_the_same_of_https_and_the_secrets_but_how_to_check_them() -> None:
     given = {**APP_SECRETS, "OSS_CREDENTIALS": "ecs-ram-role", "OSS_ACCESS_KEY_ID": "LTAIx"}
     del given["SECRET_KEY"]
     run = run_for(environment=given)
@@ -130,7 +131,8 @@ def test_both_dry_runs_say_the_same_of_the_secrets_but_how_to_check_them() -> No
     def without_check(lines: list[str]) -> list[str]:
         return [line for line in lines if not line.startswith("check on the ")]
 
-    assert without_check(ssh)[-3:] == without_check(swarm)[:3]
+    assert without_check(ssh)[-4:] == without_check(swarm)[:4]
+    assert swarm[0].startswith("HTTPS: off")
     assert ssh[-1] == "missing secrets (a deploy refuses before it starts): SECRET_KEY"
     assert any(line.startswith("check on the hosts: `invoke doctor --host all`") for line in ssh)
 
