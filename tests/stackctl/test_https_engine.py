@@ -359,8 +359,12 @@ def acme_server(https_stack: HttpsStack) -> Iterator[Path]:
     client = https_stack.client
     name = https_stack.environ["COMPOSE_PROJECT_NAME"]
     base = https_stack.workspace().settings.python_base_image
+    # forcerm: the legacy builder's intermediate containers go even if the build fails.
     image, _ = client.images.build(
-        path=str(ACME_SERVER), tag=f"{name}/acme-server:test", buildargs={"BASE_IMAGE": base}
+        path=str(ACME_SERVER),
+        tag=f"{name}/acme-server:test",
+        buildargs={"BASE_IMAGE": base},
+        forcerm=True,
     )
     network = client.networks.create(f"{name}-acme")
     server = client.containers.run(

@@ -73,7 +73,9 @@ def started_acme_hosts(
     prefix = f"httpsdeploy-{uuid.uuid4().hex[:8]}"
     base = load_settings(ROOT, {"STACK_MODE": "production"}).python_base_image
     tag = f"{prefix}/acme-server:test"
-    local.images.build(path=str(ACME_SERVER), tag=tag, buildargs={"BASE_IMAGE": base}, rm=True)
+    local.images.build(
+        path=str(ACME_SERVER), tag=tag, buildargs={"BASE_IMAGE": base}, rm=True, forcerm=True
+    )
     network = local.networks.create(prefix)
     server = None
     started: list[SimulatedHost] = []
