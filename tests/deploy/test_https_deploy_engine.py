@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import functools
 import io
-import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 import pytest
@@ -59,6 +57,7 @@ from support.deploy_hosts import (
 )
 from support.given_chain import write_given_chain
 from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
+from support.loopback import resolve_to_loopback
 from support.served_tls import served_certificate
 from support.sslyze_check import sslyze_intermediate
 
@@ -84,12 +83,7 @@ def acme_hosts(
 def names_resolve_to_loopback(acme_hosts: AcmeHosts, monkeypatch: pytest.MonkeyPatch) -> None:
     """The hosts' names are 127.0.0.1 for this process (each host has its own published port),
     as DNS records would point them at the hosts."""
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        return real("127.0.0.1" if host in acme_hosts.names else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    resolve_to_loopback(monkeypatch, acme_hosts.names)
 
 
 @dataclass

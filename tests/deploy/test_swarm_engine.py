@@ -65,6 +65,7 @@ from support.deploy_hosts import (
     wait_reachable,
 )
 from support.given_chain import write_given_chain
+from support.loopback import resolve_to_loopback
 from support.reports import failed
 from support.served_tls import served_certificate
 
@@ -723,14 +724,7 @@ HTTPS_NAME = "gallery.test"
 def https_name_resolves_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """gallery.test is 127.0.0.1 for this process (each node has its own published ports), as a
     DNS record would point it at the nodes."""
-    import socket
-
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        return real("127.0.0.1" if host == HTTPS_NAME else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    resolve_to_loopback(monkeypatch, [HTTPS_NAME])
 
 
 def ship_https(

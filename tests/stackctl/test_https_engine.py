@@ -36,7 +36,7 @@ from stackctl.tls.localca import ensure_local_ca, ensure_server_certificate
 from stackctl.tls.prepare import prepare_https
 from support.chromium import chromium, log_in_upload_and_see_thumbnail
 from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
-from support.loopback import free_port
+from support.loopback import free_port, resolve_to_loopback
 from support.served_tls import served_certificate
 from support.sslyze_check import sslyze_intermediate
 from support.stack_copy import copy_project
@@ -111,12 +111,7 @@ def https_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpsStack
 @pytest.fixture
 def resolves_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """gallery.test is 127.0.0.1 for this process, as a DNS record would make it."""
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        return real("127.0.0.1" if host == HOST else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    resolve_to_loopback(monkeypatch, [HOST])
 
 
 def negotiated_protocol(port: int, root: Path, server_name: str) -> str | None:
