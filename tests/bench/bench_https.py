@@ -25,14 +25,19 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from bench_stack import running_copy  # noqa: E402
-from bench_throughput import Meters, medians, run_facts, window  # noqa: E402
+from bench_throughput import (  # noqa: E402
+    Meters,
+    interleaved_windows,
+    medians,
+    run_facts,
+    window_arguments,
+)
 
 from support.loopback import free_port  # noqa: E402
 
@@ -53,19 +58,11 @@ def answers_over_https(url: str, root: Path, seconds: float = 60) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--settle", type=float, default=2.0, help="seconds of pause before each window"
-    )
-    parser.add_argument(
-        "--project-prefix", default=None, help="name the two stacks PREFIX-https and PREFIX-http"
-    )
+    window_arguments(parser, "https", "http")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench_https: wrk is not installed: apt-get install -y wrk")
     load_before = os.getloadavg()
-    windows: dict[str, list[dict[str, Any]]] = {"https": [], "http": []}
     with contextlib.ExitStack() as stacks:
         ca_dir = stacks.enter_context(tempfile.TemporaryDirectory(prefix="bench-https-ca-"))
         https_port = free_port()
@@ -87,13 +84,7 @@ def main() -> int:
             urls[name] = f"https://127.0.0.1:{port}/main/" if name == "https" else f"{base}/main/"
             meters[name] = Meters(stack, port)
         answers_over_https(urls["https"], Path(ca_dir) / "rootCA.pem")
-        for name, url in urls.items():
-            window(url, 2, meters[name])  # warm both before the first measured one
-        for number in range(options.rounds):
-            names = list(urls) if number % 2 == 0 else list(reversed(urls))
-            for name in names:
-                time.sleep(options.settle)
-                windows[name].append(window(urls[name], options.seconds, meters[name]))
+        windows = interleaved_windows(urls, meters, options.rounds, options.seconds, options.settle)
         load_after = os.getloadavg()
     result = medians(windows)
     print(

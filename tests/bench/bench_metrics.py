@@ -18,15 +18,19 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_stack import running_copy  # noqa: E402
-from bench_throughput import Meters, medians, run_facts, window  # noqa: E402
+from bench_throughput import (  # noqa: E402
+    Meters,
+    interleaved_windows,
+    medians,
+    run_facts,
+    window_arguments,
+)
 
 # In compose.yaml's app environment (web's and the worker's, one YAML anchor).
 ENVIRONMENT_LINE = '      TRUSTED_PROXIES: "1"\n'
@@ -45,14 +49,7 @@ def without_metrics(directory: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--settle", type=float, default=2.0, help="seconds of pause before each window"
-    )
-    parser.add_argument(
-        "--project-prefix", default=None, help="name the two stacks PREFIX-on and PREFIX-off"
-    )
+    window_arguments(parser, "on", "off")
     parser.add_argument(
         "--port-base", type=int, default=0, help="nginx ports BASE and BASE+1 (default: free ones)"
     )
@@ -60,23 +57,16 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("bench_metrics: wrk is not installed: apt-get install -y wrk")
     load_before = os.getloadavg()
-    windows: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
     with contextlib.ExitStack() as stacks:
         meters: dict[str, Meters] = {}
-        bases: dict[str, str] = {}
+        urls: dict[str, str] = {}
         for number, (name, prepare) in enumerate((("on", None), ("off", without_metrics))):
             project = f"{options.project_prefix}-{name}" if options.project_prefix else None
             port = options.port_base + number if options.port_base else None
             stack, base = stacks.enter_context(running_copy(prepare, project, port))
-            bases[name] = base
+            urls[name] = f"{base}/main/"
             meters[name] = Meters(stack, int(base.rsplit(":", 1)[1]))
-        for name, base in bases.items():
-            window(f"{base}/main/", 2, meters[name])  # warm both before the first measured one
-        for number in range(options.rounds):
-            names = list(bases) if number % 2 == 0 else list(reversed(bases))
-            for name in names:
-                time.sleep(options.settle)
-                windows[name].append(window(f"{bases[name]}/main/", options.seconds, meters[name]))
+        windows = interleaved_windows(urls, meters, options.rounds, options.seconds, options.settle)
         load_after = os.getloadavg()
     result = medians(windows)
     lost = 100 * (1 - result["on"]["rps"] / result["off"]["rps"])

@@ -188,6 +188,42 @@ def only_timeouts(output: str) -> bool:
     return found is not None and found.groups() == ("0", "0", "0")
 
 
+def window_arguments(parser: argparse.ArgumentParser, first: str, second: str) -> None:
+    """--seconds, --rounds, --settle and --project-prefix, as every part that measures two
+    stacks in interleaved wrk windows takes them; `first` and `second` name the two sides."""
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds of pause before each window"
+    )
+    parser.add_argument(
+        "--project-prefix",
+        default=None,
+        help=f"name the two stacks PREFIX-{first} and PREFIX-{second}",
+    )
+
+
+def interleaved_windows(
+    urls: dict[str, str], meters: dict[str, Meters], rounds: int, seconds: int, settle: float
+) -> dict[str, list[dict[str, Any]]]:
+    """Each side's URL warmed with a short window, then `rounds` rounds of one window a side:
+    every side's windows, in `urls`' order of sides."""
+    for name, url in urls.items():
+        window(url, 2, meters[name])  # warm both before the first measured one
+    windows: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
+    for number in range(rounds):
+        # Which side goes first alternates, round by round: a window pays for what the one
+        # before it left behind (dockerd still storing the seed's per-request log lines,
+        # sockets closing). In a fixed order, two builds of our stack measured with the
+        # seed's windows: whichever always came right after the seed's lost 25-30% of its
+        # rate (0.73x one way round, 1.29x the other). The pause lets some of it settle.
+        names = list(urls) if number % 2 == 0 else list(reversed(urls))
+        for name in names:
+            time.sleep(settle)
+            windows[name].append(window(urls[name], seconds, meters[name]))
+    return windows
+
+
 def medians(windows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
     """Each side's median rate and p99 latency over its windows."""
     return {
@@ -215,14 +251,7 @@ def run_facts(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration of one window")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--settle", type=float, default=2.0, help="seconds of pause before each window"
-    )
-    parser.add_argument(
-        "--project-prefix", default=None, help="name the two stacks PREFIX-ours and PREFIX-seed"
-    )
+    window_arguments(parser, "ours", "seed")
     parser.add_argument(
         "--port-base", type=int, default=0, help="nginx ports BASE and BASE+1 (default: free ones)"
     )
@@ -230,28 +259,16 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("bench_throughput: wrk is not installed: apt-get install -y wrk")
     load_before = os.getloadavg()
-    windows: dict[str, list[dict[str, Any]]] = {"ours": [], "seed": []}
     with contextlib.ExitStack() as stacks:
         meters: dict[str, Meters] = {}
-        bases: dict[str, str] = {}
+        urls: dict[str, str] = {}
         for number, (name, prepare) in enumerate((("ours", None), ("seed", as_seed))):
             project = f"{options.project_prefix}-{name}" if options.project_prefix else None
             port = options.port_base + number if options.port_base else None
             stack, base = stacks.enter_context(running_copy(prepare, project, port))
-            bases[name] = base
+            urls[name] = f"{base}/main/"
             meters[name] = Meters(stack, int(base.rsplit(":", 1)[1]))
-        for name, base in bases.items():
-            window(f"{base}/main/", 2, meters[name])  # warm both before the first measured one
-        for number in range(options.rounds):
-            # Which side goes first alternates, round by round: a window pays for what the one
-            # before it left behind (dockerd still storing the seed's per-request log lines,
-            # sockets closing). In a fixed order, two builds of our stack measured with the
-            # seed's windows: whichever always came right after the seed's lost 25-30% of its
-            # rate (0.73x one way round, 1.29x the other). The pause lets some of it settle.
-            names = list(bases) if number % 2 == 0 else list(reversed(bases))
-            for name in names:
-                time.sleep(options.settle)
-                windows[name].append(window(f"{bases[name]}/main/", options.seconds, meters[name]))
+        windows = interleaved_windows(urls, meters, options.rounds, options.seconds, options.settle)
         load_after = os.getloadavg()
     result = medians(windows)
     ratios = [

@@ -334,10 +334,7 @@ def fakeoss_row(rounds: int) -> tuple[str, float, float]:
 
 def deploy_rows() -> list[str]:
     """Deploy has no baseline to run beside it here: the goal (30 s, 0 failed) is the yardstick."""
-    done = subprocess.run(
-        [sys.executable, str(HERE / "bench_deploy.py")], check=True, capture_output=True, text=True
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = bench_json("bench_deploy.py")
     first = result["first_deploy_seconds"]
     return [
         f"| first deploy of the whole app (web, worker, redis, fakeoss) to a fresh host "
@@ -371,10 +368,7 @@ def swarm_rows(result: dict[str, Any] | None = None) -> list[str]:
 def page_rows() -> list[str]:
     """The gallery page and listing with 100 images through nginx at 16 connections (wrk);
     the baseline is /main/, which reads nothing, in the same run; the goal is 200 req/s."""
-    done = subprocess.run(
-        [sys.executable, str(HERE / "bench_page.py")], check=True, capture_output=True, text=True
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = bench_json("bench_page.py")
     main_rate = result["main"]
     return [
         f"| {name} with 100 images, 16 connections through nginx (req/s; goal ≥200; baseline "
@@ -543,6 +537,11 @@ def curves_section(
     return curves_lines(result, charts, root)
 
 
+def chart_link(path: Path, title: str, root: Path) -> str:
+    """A chart as BENCHMARKS.md shows it: linked relative to `root`, the file's folder."""
+    return f"![{title}]({Path(os.path.relpath(path, root)).as_posix()})"
+
+
 def deploy_curve(counts: list[int]) -> dict[str, Any]:
     """bench_swarm.py at each host count, one after another, with the load average around."""
     load_before = os.getloadavg()
@@ -568,26 +567,34 @@ def deploy_curve_lines(
         "One run per point (a point is minutes of Docker-in-Docker work); the load goes through"
         " the first host's port during each source change.",
     ]
-    measures = {
-        "source change until every host serves it": {
-            "Swarm rolling update": {n: [r["swarm_rolling"]["seconds"]] for n, r in runs.items()},
-            "SSH, batches of one": {n: [r["ssh_batches"]["seconds"]] for n, r in runs.items()},
-        },
-        "first deploy of the whole app": {
-            "Swarm": {n: [r["swarm_first_deploy_seconds"]] for n, r in runs.items()},
-            "SSH, batches of one": {n: [r["ssh_first_deploy_seconds"]] for n, r in runs.items()},
-        },
-    }
-    for measure, points in measures.items():
-        lines += ["", f"{measure} (s):", "", *curve_table("hosts", "s", points)]
-        path = draw(
-            charts / f"deploy-{measure.split()[0]}-{measure.split()[1]}.png",
-            measure,
-            "hosts",
-            "seconds",
-            points,
-        )
-        lines.extend(["", f"![{measure}]({Path(os.path.relpath(path, root)).as_posix()})"])
+
+    def at_each_count(key: str, part: str | None = None) -> dict[int, list[float]]:
+        """One point per host count: run[key], or run[part][key]."""
+        return {n: [(r[part] if part else r)[key]] for n, r in runs.items()}
+
+    # (chart file, title, points)
+    measures = (
+        (
+            "deploy-source-change",
+            "source change until every host serves it",
+            {
+                "Swarm rolling update": at_each_count("seconds", "swarm_rolling"),
+                "SSH, batches of one": at_each_count("seconds", "ssh_batches"),
+            },
+        ),
+        (
+            "deploy-first-deploy",
+            "first deploy of the whole app",
+            {
+                "Swarm": at_each_count("swarm_first_deploy_seconds"),
+                "SSH, batches of one": at_each_count("ssh_first_deploy_seconds"),
+            },
+        ),
+    )
+    for name, title, points in measures:
+        lines += ["", f"{title} (s):", "", *curve_table("hosts", "s", points)]
+        path = draw(charts / f"{name}.png", title, "hosts", "seconds", points)
+        lines.extend(["", chart_link(path, title, root)])
     lines += [
         "",
         "| hosts | failed requests during the Swarm update | during the SSH deploy |",
@@ -634,8 +641,9 @@ def curves_lines(
 
     def chart(name: str, title: str, size: str, unit: str, points: dict[str, Any]) -> None:
         assert draw is not None
-        path = draw(charts / f"{name}.png", title, size, unit, points)
-        lines.extend(["", f"![{title}]({Path(os.path.relpath(path, root)).as_posix()})"])
+        lines.extend(
+            ["", chart_link(draw(charts / f"{name}.png", title, size, unit, points), title, root)]
+        )
 
     if "stack" in result:
         stack = result["stack"]
