@@ -164,7 +164,7 @@ def ps(c: Context, target: str | None = None) -> None:
     from rich.table import Table
 
     if target is not None:
-        run = deploy_run(c, target=target)
+        run = deploy_run(c)
         for line in choose_target(target).ps(run):
             run.say(line)
         return
@@ -294,18 +294,16 @@ def choose_target(given: str | None) -> Any:
     return choose(given, read_dotenv(PROJECT_DIR))
 
 
-def deploy_run(
-    c: Context, *, secrets: bool = False, target: str | None = None, **overrides: object
-) -> Any:
-    """A deploy command's inputs for its target (--target, else DEPLOY_TARGET); `secrets`: with
-    the release's run-time values."""
+def deploy_run(c: Context, *, secrets: bool = False, **overrides: object) -> Any:
+    """A deploy command's inputs (for either target); `secrets`: with the release's run-time
+    values."""
     from stackctl.compose.envfiles import read_dotenv
     from stackctl.deploy.release import release_environment
     from stackctl.deploy.target import DeployRun
     from stackctl.engine import connect
 
     settings = deploy_settings(c, **overrides)
-    stack, app = deploy_app(settings, target)
+    stack, app = deploy_app(settings)
     environment = release_environment(settings, app=app) if secrets else {}
     return DeployRun(
         settings, app, stack, environment, console(), connect, dotenv=read_dotenv(PROJECT_DIR)
@@ -319,20 +317,14 @@ def swarm_settings(settings: Any) -> Any:
     return load_swarm_settings(settings.hosts, dotenv=read_dotenv(PROJECT_DIR))
 
 
-def deploy_app(settings: Any, target: str | None = None) -> Any:
+def deploy_app(settings: Any) -> Any:
     """(stack settings, app definition): compose.yaml as `invoke up --mode production` reads it,
-    with the HTTPS mode's override (README "HTTPS"; a swarm refuses acme here)."""
-    import os
-
-    from stackctl.compose.envfiles import read_dotenv
+    with the HTTPS mode's override (README "HTTPS")."""
     from stackctl.deploy.appdef import load_for_deploy
-    from stackctl.deploy.https import check_swarm_mode
-    from stackctl.deploy.targets import deploy_target
 
-    https = settings.https
-    if deploy_target(target, os.environ, read_dotenv(PROJECT_DIR)) != "hosts":
-        check_swarm_mode(https.mode)
-    return load_for_deploy(PROJECT_DIR, settings.hosts, settings.compose_override, https=https)
+    return load_for_deploy(
+        PROJECT_DIR, settings.hosts, settings.compose_override, https=settings.https
+    )
 
 
 @task(
@@ -359,7 +351,7 @@ def deploy_(
 ) -> None:
     """Ship the app (roles, accessories, proxy of compose.yaml's x-deploy) to the ECS hosts."""
     chosen = choose_target(target)
-    run = deploy_run(c, secrets=True, target=target, hosts=tuple(host or ()), batch_size=batch_size)
+    run = deploy_run(c, secrets=True, hosts=tuple(host or ()), batch_size=batch_size)
     if dry_run:
         for line in chosen.plan(run):
             run.say(line)
@@ -464,16 +456,17 @@ def deploy_accessory(
     name="certs",
     iterable=["host"],
     help={
-        "renew": "renew each host's ACME certificate now (nginx reloads gracefully)",
+        "renew": "renew the ACME certificate now (nginx reloads gracefully)",
         "host": "only this [user@]host[:port] (repeat; default DEPLOY_HOSTS)",
+        "target": "swarm: the one certificate every node serves (default DEPLOY_TARGET)",
     },
 )
 @reporting_errors
-def deploy_certs(c: Context, renew: bool = False, host: list[str] | None = None) -> None:
+def deploy_certs(
+    c: Context, renew: bool = False, host: list[str] | None = None, target: str | None = None
+) -> None:
     """The certificate each host's proxy serves (names, issuer, expiry, serial); --renew."""
-    from stackctl.deploy.ssh.run import certificates
-
-    certificates(deploy_settings(c, hosts=tuple(host or ())), console(), renew=renew)
+    choose_target(target).certificates(deploy_run(c, hosts=tuple(host or ())), renew=renew)
 
 
 @task(
@@ -491,7 +484,7 @@ def rollback_(
 ) -> None:
     """Move every role back to a kept release together, health-checked like a deploy."""
     chosen = choose_target(target)
-    chosen.rollback(deploy_run(c, target=target, hosts=tuple(host or ())), version=version)
+    chosen.rollback(deploy_run(c, hosts=tuple(host or ())), version=version)
 
 
 @task(
@@ -526,7 +519,7 @@ def deploy_logs(
     from stackctl.stack.logs import tail_lines
 
     chosen = choose_target(target)
-    run = deploy_run(c, target=target)
+    run = deploy_run(c)
     request = log_request(
         run.app,
         run.settings,
@@ -561,7 +554,7 @@ def deploy_audit(
     from stackctl.stack.logs import tail_lines
 
     chosen = choose_target(target)
-    run = deploy_run(c, target=target)
+    run = deploy_run(c)
     entries = chosen_hosts(run.settings, host or ())
     for line in chosen.audit(run, entries, None if tail == "all" else tail_lines(tail)):
         run.say(line)
@@ -587,7 +580,7 @@ def deploy_metrics(
     if seconds < 0:
         raise Exit(f"error: --seconds {seconds:g}: give 0 or more seconds", code=1)
     chosen = choose_target(target)
-    run = deploy_run(c, target=target)
+    run = deploy_run(c)
     write_out(chosen.metrics(run, chosen_hosts(run.settings, host or ()), seconds))
 
 
@@ -621,7 +614,7 @@ def deploy_exec(
     from stackctl.deploy.oneoff import exec_request
 
     chosen = choose_target(target)
-    run = deploy_run(c, target=target)
+    run = deploy_run(c)
     request = exec_request(
         run.app,
         run.settings,
@@ -654,7 +647,7 @@ def deploy_details(c: Context, host: list[str] | None = None, target: str | None
     from stackctl.deploy.logview import chosen_hosts
 
     chosen = choose_target(target)
-    run = deploy_run(c, target=target)
+    run = deploy_run(c)
     run.console.print(table(chosen.details(run, chosen_hosts(run.settings, host or ()))))
 
 

@@ -8,6 +8,9 @@
 #   acme   TLS on 443 once the ACME client has put a certificate in /etc/nginx/tls; until then
 #          port 80 alone (it serves the HTTP-01 challenge)
 #   lb     a load balancer terminates TLS; only TRUSTED_LB_ADDRESSES are believed
+# ACME_CHALLENGE_UPSTREAM (host:port, the Swarm target's acme mode): the HTTP-01 challenge is
+# passed to the ACME client there, over the app's network, instead of read from the shared
+# webroot: the CA may ask any node, and the client runs on one.
 # Every mode but off answers on port 80 only the ACME challenge, /nginx-health and a 301 to HTTPS.
 #
 # nginx resolves the upstream name once, at start and on reload: a watcher (stack-nginx-upstream)
@@ -27,6 +30,7 @@ set -eu
 : "${HSTS_MAX_AGE:=31536000}"
 : "${HTTPS_REDIRECT_PORT:=}"
 : "${TRUSTED_LB_ADDRESSES:=}"
+: "${ACME_CHALLENGE_UPSTREAM:=}"
 export CLIENT_MAX_BODY_SIZE NGINX_UPSTREAM TLS_CERT_FILE TLS_KEY_FILE HTTPS_REDIRECT_PORT
 
 refuse() {
@@ -49,6 +53,14 @@ esac
 case "$HTTPS_REDIRECT_PORT" in
     '' | :[0-9]*) ;;
     *) refuse "HTTPS_REDIRECT_PORT=$HTTPS_REDIRECT_PORT is not empty or :PORT such as :8443" ;;
+esac
+case "$ACME_CHALLENGE_UPSTREAM" in
+    '') ;;
+    *[!a-zA-Z0-9._:-]* | :* | *:*:* | *: | *:*[!0-9]*)
+        refuse "ACME_CHALLENGE_UPSTREAM=$ACME_CHALLENGE_UPSTREAM is not host:port such as certbot:80"
+        ;;
+    *:*) ;;
+    *) refuse "ACME_CHALLENGE_UPSTREAM=$ACME_CHALLENGE_UPSTREAM is not host:port such as certbot:80" ;;
 esac
 # A self-signed local certificate must never pin a name in a browser for a year.
 if [ "$HTTPS_MODE" = local ]; then HSTS_MAX_AGE=0; fi
@@ -142,8 +154,27 @@ case "$HTTPS_MODE" in
         ;;
     lb) lb_addresses ;;
 esac
+# The challenge from another container: resolved at each request (Docker's DNS), so nginx starts
+# and serves while the ACME client is away; a 502 then, and the CA tries again.
+render_acme_challenge() {
+    [ -n "$ACME_CHALLENGE_UPSTREAM" ] || return 0
+    cat > "$stack/acme-challenge.conf" <<CHALLENGE
+# HTTP-01 challenges, answered by the ACME client at $ACME_CHALLENGE_UPSTREAM (entrypoint.sh).
+location ^~ /.well-known/acme-challenge/ {
+    resolver 127.0.0.11 valid=5s ipv6=off;
+    set \$acme_client http://$ACME_CHALLENGE_UPSTREAM;
+    proxy_pass \$acme_client;
+    proxy_set_header Host \$host;
+    proxy_connect_timeout 5s;
+    # How certbot knows this proxy passes challenges to it (a 502 too, before it listens).
+    add_header X-Stack-Acme-Challenge passed always;
+}
+CHALLENGE
+}
+
 http2_syntax
 render_upstream
+render_acme_challenge
 render_site
 
 upstream_host=${NGINX_UPSTREAM%:*}

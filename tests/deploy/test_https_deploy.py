@@ -364,26 +364,6 @@ def test_invoke_deploy_dry_run_says_the_https_mode_and_each_host_s_names(
     assert "web1.example.com:22: gallery.example.com: ACME https://acme-v02." in said
 
 
-def test_the_swarm_target_refuses_acme_in_one_line_naming_the_modes_it_serves(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exited:
-        invoke(
-            monkeypatch,
-            "deploy",
-            "--dry-run",
-            STACK_HTTPS="acme",
-            HTTPS_HOSTS="gallery.example.com",
-            DEPLOY_TARGET="swarm",
-        )
-    assert exited.value.code != 0
-    said = capsys.readouterr().err.strip().splitlines()
-    assert len(said) == 1
-    assert "the Swarm target does not obtain certificates yet" in said[0]
-    assert "DEPLOY_HTTPS=files" in said[0]
-    assert "DEPLOY_HTTPS=lb" in said[0]
-
-
 # --- the Swarm target: one certificate on every node -------------------------------------------
 
 
@@ -428,6 +408,24 @@ def test_a_swarm_refuses_a_certificate_that_cannot_serve_before_anything_moves(
     )
     with pytest.raises(CertificateRefused, match="expired"):
         check_swarm_https(settings, app_for(settings), NOW)
+
+
+def test_a_swarm_orders_one_certificate_for_the_names_every_node_serves() -> None:
+    settings = settings_with(STACK_HTTPS="acme", HTTPS_HOSTS="gallery.example.com")
+    app = app_for(settings)
+    lines = describe(settings, app, NOW, check=check_swarm_https)
+    assert lines[0].startswith("HTTPS: acme (443 on 0.0.0.0:443")
+    assert lines[1].startswith("  every node: gallery.example.com: ACME https://acme-v02.")
+
+
+def test_a_swarm_in_acme_mode_without_names_is_one_line() -> None:
+    settings = settings_with(STACK_HTTPS="acme")
+    with pytest.raises(SettingsError) as refused:
+        check_swarm_https(settings, app_for(settings), NOW)
+    assert str(refused.value) == (
+        "HTTPS_HOSTS is empty and x-deploy.https-hosts names none: STACK_HTTPS=acme needs the"
+        " host names its certificate covers (HTTPS_HOSTS=www.example.com)"
+    )
 
 
 def test_a_swarm_behind_a_load_balancer_needs_no_certificate() -> None:

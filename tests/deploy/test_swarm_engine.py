@@ -4,11 +4,13 @@ swarm.init (twice), a first deploy (3 web replicas over 3 nodes, worker, Redis p
 labelled node; every node's proxy answers; an upload is thumbnailed), a dry run, a rolling update
 under load, a rollback, a release whose health check fails (Swarm rolls back), the secret's
 whereabouts, `ps`, the operate commands, HTTPS (a given certificate on every node, changed, then
-behind a load balancer), and last one node stopped under load. One swarm serves the whole
+behind a load balancer; an ordered one, renewed under load, kept across a redeploy), and last
+one node stopped under load. One swarm serves the whole
 module."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import ipaddress
@@ -17,6 +19,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,14 @@ from stackctl.engine.services import create_job
 from stackctl.errors import EngineUnreachable
 from stackctl.settings import load_settings
 from stackctl.tls.settings import HttpsSettings
+from support.acme_hosts import (
+    ACME_HOST,
+    RENEW_BEFORE,
+    TEST_CA,
+    AcmeServer,
+    started_acme_server,
+    wait_until,
+)
 from support.deploy_hosts import (
     NEW_WELCOME,
     OLD_WELCOME,
@@ -65,6 +76,7 @@ from support.deploy_hosts import (
     wait_reachable,
 )
 from support.given_chain import write_given_chain
+from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
 from support.loopback import resolve_to_loopback
 from support.reports import failed
 from support.served_tls import served_certificate
@@ -727,6 +739,34 @@ def https_name_resolves_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     resolve_to_loopback(monkeypatch, [HTTPS_NAME])
 
 
+def https_run(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    hosts: list[SimulatedHost],
+    key_dir: Path,
+    https: HttpsSettings,
+    *more: Path,
+    values: dict[str, str] | None = None,
+) -> tuple[DeployRun, io.StringIO]:
+    """A deploy command's inputs in `https`'s mode, as `invoke deploy` makes them (the mode's
+    override merged; `more`: overrides after it), and where it prints."""
+    assert settings.secrets_file is not None
+    with_https = deploy_settings(
+        hosts, key_dir, app=APP, secrets_file=settings.secrets_file, https=https
+    )
+    files, found = app_overrides(with_https.https, ROOT)
+    output = io.StringIO()
+    run = DeployRun(
+        with_https,
+        swarm_app(ROOT, key_dir, *files, *more, values={**found, **(values or {})}),
+        load_settings(ROOT, {"STACK_MODE": "production"}),
+        release_environment(with_https, environ={}),
+        Console(file=output, width=200, force_terminal=False),
+        lambda _: local,
+    )
+    return run, output
+
+
 def ship_https(
     local: docker.DockerClient,
     settings: DeploySettings,
@@ -736,24 +776,11 @@ def ship_https(
     https: HttpsSettings,
 ) -> tuple[DeploySettings, str]:
     """A deploy in `https`'s mode through the Swarm target, as `invoke deploy` runs it (the
-    mode's override merged, the certificate checked first); the settings and what it printed."""
-    assert settings.secrets_file is not None
-    with_https = deploy_settings(
-        hosts, key_dir, app=APP, secrets_file=settings.secrets_file, https=https
-    )
-    files, values = app_overrides(with_https.https, ROOT)
-    output = io.StringIO()
-    run = DeployRun(
-        with_https,
-        swarm_app(ROOT, key_dir, *files, values=values),
-        load_settings(ROOT, {"STACK_MODE": "production"}),
-        release_environment(with_https, environ={}),
-        Console(file=output, width=200, force_terminal=False),
-        lambda _: local,
-    )
+    certificate checked first); the settings and what it printed."""
+    run, output = https_run(local, settings, hosts, key_dir, https)
     run.images = images  # built by the module's fixture
     SwarmTarget().deploy(run)
-    return with_https, output.getvalue()
+    return run.settings, output.getvalue()
 
 
 def current_release(settings: DeploySettings, releases: dict[str, ReleaseImages]) -> ReleaseImages:
@@ -857,6 +884,196 @@ def test_https_a_given_certificate_on_every_node_changed_then_behind_a_load_bala
         ship_https(local, settings, hosts, key_dir, images, HttpsSettings(mode="off"))
     for host in hosts:
         assert body(host.url) == welcome
+
+
+ACME_NAME = "www.gallery.test"
+ACME_SUBNET = "192.168.213.0/24"
+
+
+@contextlib.contextmanager
+def acme_beside_the_nodes(
+    local: docker.DockerClient, hosts: list[SimulatedHost], folder: Path
+) -> Iterator[AcmeServer]:
+    """The test ACME server on a network with the nodes, where www.gallery.test names every node
+    (a record per node, as a round-robin name or a balancer's pool has): the CA asks whichever
+    node it picks for the challenge, and only one runs certbot."""
+    prefix = f"h13-acme-{uuid.uuid4().hex[:6]}"
+    # Not the engine's next 172.x range: inside each node that is Swarm's docker_gwbridge.
+    pool = docker.types.IPAMPool(subnet=ACME_SUBNET)
+    network = local.networks.create(
+        prefix,
+        labels={TEST_LABEL: TEST_LABEL_VALUE},
+        ipam=docker.types.IPAMConfig(pool_configs=[pool]),
+    )
+    try:
+        for host in hosts:
+            network.connect(host.container, aliases=[ACME_NAME])
+        with started_acme_server(local, network, folder, prefix) as server:
+            yield server
+    finally:
+        for host in hosts:
+            with contextlib.suppress(docker.errors.APIError):
+                network.disconnect(host.container, force=True)
+        network.remove()
+
+
+def serials(hosts: list[SimulatedHost]) -> set[int]:
+    return {served_certificate(h.https_port, ACME_NAME).serial_number for h in hosts}
+
+
+def service_log(settings: DeploySettings, service: str) -> str:
+    client = manager(settings)
+    try:
+        found = client.api.service_logs(
+            service_name(APP, service), stdout=True, stderr=True, timestamps=False
+        )
+        return b"".join(found).decode(errors="replace")
+    finally:
+        client.close()
+
+
+def test_https_acme_one_certificate_for_every_node_renewed_under_load_kept_across_a_redeploy(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    releases: dict[str, ReleaseImages],
+    hosts: list[SimulatedHost],
+    key_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """acme on the swarm: the first deploy orders one certificate (the CA's HTTP-01 request
+    reaches any node; its proxy passes it to certbot over the overlay) and every node serves it
+    to a client trusting only the test CA; plain HTTP gets a 301; the key is a Swarm secret
+    file only. `deploy.certs --renew` while every node serves a bounded keep-alive HTTPS load
+    (at least 2,000 requests each, 500 after the renewal): none fails, every node serves the
+    new certificate. A redeploy that recreates certbot keeps it (no new order). Then plain."""
+    import requests
+
+    resolve_to_loopback(monkeypatch, [ACME_NAME])
+    now = current_release(settings, releases)
+    welcome = body(hosts[0].url)
+    with acme_beside_the_nodes(local, hosts, tmp_path) as server:
+        https = HttpsSettings(
+            mode="acme",
+            hosts=(ACME_NAME,),
+            acme_directory=f"https://{ACME_HOST}/acme/local/directory",
+            acme_ca_bundle=server.root,
+            acme_renew_before=RENEW_BEFORE,
+        )
+        # certbot runs in a node's engine, outside the test network's DNS.
+        reach_ca = tmp_path / "compose.acme-server.yaml"
+        reach_ca.write_text(
+            json.dumps(
+                {"services": {"certbot": {"extra_hosts": [f"{ACME_HOST}:{server.address}"]}}}
+            )
+        )
+
+        def acme_run(retry: str = "2") -> tuple[DeployRun, io.StringIO]:
+            return https_run(
+                local,
+                settings,
+                hosts,
+                key_dir,
+                https,
+                reach_ca,
+                values={"ACME_RETRY_SECONDS": retry},
+            )
+
+        try:
+            run, _ = acme_run()
+            run.images = build_release_images(local, run.app, now.version)
+            started = time.monotonic()
+            SwarmTarget().deploy(run)
+            deployed = time.monotonic() - started
+            wait_until(
+                lambda: all(TEST_CA in issuer_of(h) for h in hosts),
+                120,
+                "every node to serve a certificate of the test CA",
+            )
+            orders = service_log(settings, "certbot").count("Requesting a certificate")
+            print(
+                f"swarm deploy switching to HTTPS (acme): {deployed:.1f} s; every node served"
+                f" the ordered certificate {time.monotonic() - started:.1f} s after it began"
+                f" ({orders} order(s) placed)"
+            )
+            (first,) = serials(hosts)  # one certificate, on every node
+            for host in hosts:
+                https_url = f"https://{ACME_NAME}:{host.https_port}/main/"
+                response = requests.get(https_url, verify=str(server.root), timeout=10)
+                assert response.text == welcome, https_url
+                assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+                plain = requests.get(
+                    f"{host.url}/main/",
+                    headers={"Host": ACME_NAME},
+                    allow_redirects=False,
+                    timeout=10,
+                )
+                assert plain.status_code == 301
+                assert plain.headers["Location"] == f"https://{ACME_NAME}/main/"
+            key = read_in_task(run.settings, "certsync", "/run/secrets/privkey.pem")
+            client = manager(settings)
+            try:
+                inspected = json.dumps([s.attrs for s in client.services.list()])
+            finally:
+                client.close()
+            assert key.splitlines()[1] not in inspected
+
+            # A forced renewal while every node serves a bounded keep-alive load.
+            loads = [
+                HttpsLoad(server.root, f"https://{ACME_NAME}:{h.https_port}/main/", welcome)
+                for h in hosts
+            ]
+            renewal, said = acme_run()
+            deadline = time.monotonic() + LOAD_SECONDS
+            with ThreadPoolExecutor(2 * len(loads)) as pool:
+                workers = [pool.submit(load.worker, deadline) for load in loads for _ in (1, 2)]
+                wait_until(lambda: all(load.sent >= 100 for load in loads), 60, "the load")
+                SwarmTarget().certificates(renewal, renew=True)
+                wait_until(
+                    lambda: first not in serials(hosts), 30, "every node to serve the renewal"
+                )
+                for load in loads:
+                    load.renewed.set()
+                for worker in workers:
+                    worker.result()
+            print(
+                "swarm renewal under load: "
+                + ", ".join(f"{load.sent} requests ({load.resent} sent again)" for load in loads)
+            )
+            for host, load in zip(hosts, loads, strict=True):
+                assert load.failures == [], host.url
+                assert load.sent >= LOAD_REQUESTS
+                assert load.after_renewal >= LOAD_AFTER_RENEWAL
+            (second,) = serials(hosts)
+            for host in hosts:
+                where = host.address.split("@")[1]
+                assert f"{where}: {ACME_NAME}: issued by {TEST_CA}" in said.getvalue()
+            assert f"serial {second:x}" in said.getvalue()
+
+            # A redeploy that recreates certbot (a changed setting): the certificate is kept.
+            again, _ = acme_run(retry="3")
+            again.images = run.images
+            SwarmTarget().deploy(again)
+            wait_until(
+                lambda: "every node has certificate" in service_log(settings, "certbot"),
+                60,
+                "the recreated certbot to find the certificate every node has",
+            )
+            assert "Certificate not yet due for renewal" in service_log(settings, "certbot")
+            assert serials(hosts) == {second}
+        finally:
+            # Back to plain HTTP for the module's last test: certbot and certsync go.
+            _, said_off = ship_https(
+                local, settings, hosts, key_dir, now, HttpsSettings(mode="off")
+            )
+    assert f"{service_name(APP, 'certbot')}: removed" in said_off
+    assert f"{service_name(APP, 'certsync')}: removed" in said_off
+    for host in hosts:
+        assert body(host.url) == welcome
+
+
+def issuer_of(host: SimulatedHost) -> str:
+    return served_certificate(host.https_port, ACME_NAME).issuer.rfc4514_string()
 
 
 def test_a_stopped_node_has_its_tasks_rescheduled_while_a_proxy_serves(

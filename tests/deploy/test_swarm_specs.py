@@ -142,6 +142,98 @@ def test_a_proxy_terminating_tls_publishes_443_and_gets_its_certificate_as_secre
     assert "PRIVATE KEY" not in str(nginx)
 
 
+def acme_specs(folder: Path, carried: tuple[dict, ...] = ()) -> dict[str, dict]:  # type: ignore[type-arg]
+    from stackctl.deploy.httpsmode import app_overrides
+    from stackctl.deploy.swarm.acme import SwarmAcme
+    from stackctl.tls.settings import HttpsSettings
+
+    https = HttpsSettings(mode="acme", hosts=("www.example.com",))
+    (folder / "SECRET_KEY").write_text("s3cret-value\n")
+    files, values = app_overrides(https, ROOT)
+    acme_app = load_app(
+        ROOT / "compose.yaml",
+        {"COMPOSE_PROJECT_NAME": APP, "DEPLOY_TEST_SECRETS_DIR": str(folder), **values},
+        project_name=APP,
+        overrides=[TEST_OVERRIDE, *files],
+    )
+    inputs = Inputs(
+        app=APP,
+        version="v7",
+        http_port=80,
+        images={s: f"{APP}/{s}:v7" for s in acme_app.services},
+        environment={},
+        secrets={},
+        nodes=3,
+        https_port=8443,
+        acme=SwarmAcme(names=("www.example.com",), certsync_secrets=carried),
+    )
+    return service_specs(acme_app, inputs, load_swarm_settings(HOSTS, environ={}))
+
+
+def env_of(spec: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    lines = spec["TaskTemplate"]["ContainerSpec"]["Env"]
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_acme_on_a_swarm_is_one_certbot_on_a_manager_behind_every_node_s_proxy(
+    tmp_path: Path,
+) -> None:
+    specs = acme_specs(tmp_path)
+    assert next(iter(specs)) == "certsync"  # created before certbot, which hands it certificates
+    certbot = specs["certbot"]
+    assert certbot["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert "node.role==manager" in certbot["TaskTemplate"]["Placement"]["Constraints"]
+    mounts = certbot["TaskTemplate"]["ContainerSpec"]["Mounts"]
+    assert {"Type": "bind", "Source": "/var/run/docker.sock", "Target": "/var/run/docker.sock"} in (
+        mounts
+    )
+    assert {m["Source"] for m in mounts if m["Type"] == "volume"} >= {f"{APP}_letsencrypt"}
+    env = env_of(certbot)
+    assert env["HTTPS_HOSTS"] == "www.example.com"
+    assert env["ACME_SWARM_APP"] == APP
+    assert env["ACME_SWARM_SERVICE"] == f"{APP}_certsync"
+    assert env["ACME_PROXY"] == "nginx:80"
+    assert env["ACME_PROXIES"] == "3"  # every node's proxy answers before an order
+
+    nginx = specs["nginx"]
+    assert nginx["Mode"] == {"Global": {}}
+    env = env_of(nginx)
+    assert env["ACME_CHALLENGE_UPSTREAM"] == "certbot:80"
+    assert env["TLS_CERT_FILE"] == "/etc/nginx/tls/current/fullchain.pem"
+    mounts = nginx["TaskTemplate"]["ContainerSpec"]["Mounts"]
+    # certbot's volumes are on its node only: the proxy reads the node's `tls` volume.
+    assert mounts == [
+        {"Type": "volume", "Source": f"{APP}_tls", "Target": "/etc/nginx/tls", "ReadOnly": True}
+    ]
+    assert [p["TargetPort"] for p in nginx["EndpointSpec"]["Ports"]] == [80, 443]
+
+    certsync = specs["certsync"]
+    assert certsync["Mode"] == {"Global": {}}
+    container = certsync["TaskTemplate"]["ContainerSpec"]
+    assert container["Image"] == certbot["TaskTemplate"]["ContainerSpec"]["Image"]
+    assert container["Mounts"] == [
+        {"Type": "volume", "Source": f"{APP}_tls", "Target": "/certificate", "ReadOnly": False}
+    ]
+    assert container["Secrets"] == []
+
+
+def test_certsync_keeps_the_certificate_certbot_gave_it_and_a_renewal_is_no_change(
+    tmp_path: Path,
+) -> None:
+    given = (
+        {
+            "SecretID": "abc",
+            "SecretName": f"{APP}_tls_fullchain_0123456789ab",
+            "File": {"Name": "fullchain.pem", "UID": "0", "GID": "0", "Mode": 0o444},
+        },
+    )
+    before, after = acme_specs(tmp_path), acme_specs(tmp_path, given)
+    assert after["certsync"]["TaskTemplate"]["ContainerSpec"]["Secrets"] == [dict(given[0])]
+    # The fingerprint leaves certbot's secrets out: a deploy after a renewal leaves it alone.
+    for service in before:
+        assert before[service]["Labels"] == after[service]["Labels"], service
+
+
 def test_a_changed_image_is_the_one_change_shown(app: AppDefinition) -> None:
     before = specs_for(app)["web"]
     after = specs_for(app)["web"]

@@ -65,28 +65,28 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
     raise AssertionError(f"{what}: not within {seconds:.0f}s")
 
 
+@dataclass
+class AcmeServer:
+    root: Path
+    """the test CA's root certificate (PEM), which clients trust"""
+    address: str
+    """the server's address on the network it was started on"""
+
+
 @contextmanager
-def started_acme_hosts(
-    local: docker.DockerClient, public_key: str, folder: Path, count: int = 2
-) -> Iterator[AcmeHosts]:
-    """The ACME server and `count` HTTPS hosts on a network of their own; all removed after."""
-    prefix = f"httpsdeploy-{uuid.uuid4().hex[:8]}"
+def started_acme_server(
+    local: docker.DockerClient, network: docker.models.networks.Network, folder: Path, prefix: str
+) -> Iterator[AcmeServer]:
+    """The ACME server on `network` as acme.test; removed after (its image too)."""
     base = load_settings(ROOT, {"STACK_MODE": "production"}).python_base_image
     tag = f"{prefix}/acme-server:test"
     local.images.build(
         path=str(ACME_SERVER), tag=tag, buildargs={"BASE_IMAGE": base}, rm=True, forcerm=True
     )
-    network = local.networks.create(prefix)
     server = None
-    started: list[SimulatedHost] = []
     try:
         server = local.containers.run(tag, name=f"{prefix}-acme", detach=True)
         network.connect(server, aliases=[ACME_HOST])
-        names = [f"host{i}.gallery.test" for i in range(1, count + 1)]
-        for name in names:
-            host = start_host(local, public_key, https=True, prefix=f"{prefix}-host")
-            started.append(host)
-            network.connect(host.container, aliases=[name])
         root = folder / "acme-root.pem"
 
         def root_written() -> bool:
@@ -96,15 +96,34 @@ def started_acme_hosts(
 
         wait_until(root_written, 60, "the ACME server's root certificate")
         server.reload()
-        address = server.attrs["NetworkSettings"]["Networks"][prefix]["IPAddress"]
-        yield AcmeHosts(started, names, root, address, folder)
+        address = server.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+        yield AcmeServer(root, address)
+    finally:
+        if server is not None:
+            server.remove(force=True)
+        local.images.remove(tag)
+
+
+@contextmanager
+def started_acme_hosts(
+    local: docker.DockerClient, public_key: str, folder: Path, count: int = 2
+) -> Iterator[AcmeHosts]:
+    """The ACME server and `count` HTTPS hosts on a network of their own; all removed after."""
+    prefix = f"httpsdeploy-{uuid.uuid4().hex[:8]}"
+    network = local.networks.create(prefix)
+    started: list[SimulatedHost] = []
+    try:
+        with started_acme_server(local, network, folder, prefix) as server:
+            names = [f"host{i}.gallery.test" for i in range(1, count + 1)]
+            for name in names:
+                host = start_host(local, public_key, https=True, prefix=f"{prefix}-host")
+                started.append(host)
+                network.connect(host.container, aliases=[name])
+            yield AcmeHosts(started, names, server.root, server.address, folder)
     finally:
         for host in started:
             remove_host(local, host)
-        if server is not None:
-            server.remove(force=True)
         network.remove()
-        local.images.remove(tag)
 
 
 def https_app(settings: DeploySettings, acme_hosts: AcmeHosts, key_dir: Path) -> AppDefinition:

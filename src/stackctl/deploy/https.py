@@ -11,9 +11,9 @@ covers its host names: HTTPS_HOSTS (or `x-deploy.https-hosts`) on every host, pl
 
 On the Swarm target (`check_swarm_https`) the proxy is one global service: every node serves
 the same certificate, a given one (files: Swarm secrets, versioned by content, so a changed
-certificate is a rolling update of the proxy, one node at a time) or a load balancer's (lb).
-ACME is refused there: an HTTP-01 challenge reaches whichever node the name points at, and a
-certificate ordered on one node would have to reach every other one; not built yet.
+certificate is a rolling update of the proxy, one node at a time), an ordered one (acme: one
+certbot behind every node's proxy, its certificate handed to every node: `swarm/acme.py`) or a
+load balancer's (lb).
 
 Everything here is checked before anything moves (`check_https`), one line each. The settings
 and the override: `deploy/httpsmode.py`.
@@ -94,20 +94,7 @@ def check_https(settings: DeploySettings, app: AppDefinition, now: dt.datetime) 
     return found
 
 
-# The Swarm target's modes, and the one line for the others.
-SWARM_MODES = ("off", "files", "lb")
 EVERY_NODE = "every node"
-
-
-def check_swarm_mode(mode: str) -> None:
-    """SettingsError for a mode the Swarm target does not serve."""
-    if mode not in SWARM_MODES:
-        raise SettingsError(
-            f"HTTPS mode {mode} (DEPLOY_HTTPS or STACK_HTTPS): the Swarm target does not"
-            " obtain certificates yet: give one as files (DEPLOY_HTTPS=files, TLS_CERT_FILE,"
-            " TLS_KEY_FILE), let a load balancer terminate TLS (DEPLOY_HTTPS=lb), or deploy to"
-            " the hosts target (DEPLOY_TARGET=hosts)"
-        )
 
 
 def check_swarm_https(
@@ -116,7 +103,6 @@ def check_swarm_https(
     """The one certificate every node's proxy serves, or the refusal (SettingsError,
     CertificateRefused) of what could not serve, before anything moves."""
     https = settings.https
-    check_swarm_mode(https.mode)
     if https.mode == "off" or app.proxied is None:
         return []
     if app.https_hosts_by_host:
@@ -126,10 +112,10 @@ def check_swarm_https(
             " set HTTPS_HOSTS"
         )
     names = https.hosts or app.https_hosts
-    if https.mode == "files" and not names:
+    if https.mode in ("files", "acme") and not names:
         raise SettingsError(
-            "HTTPS_HOSTS is empty and x-deploy.https-hosts names none: STACK_HTTPS=files needs"
-            " the host names its certificate covers (HTTPS_HOSTS=www.example.com)"
+            f"HTTPS_HOSTS is empty and x-deploy.https-hosts names none: STACK_HTTPS={https.mode}"
+            " needs the host names its certificate covers (HTTPS_HOSTS=www.example.com)"
         )
     on_swarm = https.model_copy(update={"hosts": names})
     check_mode_needs(on_swarm)

@@ -127,3 +127,8 @@ class Target(Protocol):
         """What each host (`hosts`: only those) runs for the app, a row per container, in
         DEPLOY_HOSTS order."""
         ...
+
+    def certificates(self, run: DeployRun, *, renew: bool = False) -> None:
+        """`deploy.certs`: the certificate each host's proxy serves, printed; `renew`: the ACME
+        client renews first (audited) and every proxy has the new one before it returns."""
+        ...

@@ -486,6 +486,11 @@ class ServiceSpec:
     def secret_ids(self) -> set[str]:
         return _secret_ids(self.body)
 
+    @property
+    def secrets(self) -> tuple[Mapping[str, Any], ...]:
+        """The container spec's secret references (`SecretID`, `SecretName`, `File`)."""
+        return tuple(_container_spec(self.body).get("Secrets") or ())
+
     def fingerprinted(self, label: str) -> dict[str, Any]:
         """A deep copy without the label `label` (the fingerprint's own) and without the
         secrets' ids (their names carry the version): what a fingerprint of the spec covers."""

@@ -53,6 +53,11 @@ class SshTarget:
 
         rollback(run.settings, run.app, run.console, version=version)
 
+    def certificates(self, run: DeployRun, *, renew: bool = False) -> None:
+        from stackctl.deploy.ssh.run import certificates
+
+        certificates(run.settings, run.console, renew=renew)
+
     def ps(self, run: DeployRun) -> list[str]:
         from stackctl.deploy.ssh.run import versions
 

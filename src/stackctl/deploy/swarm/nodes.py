@@ -154,9 +154,16 @@ def wanted_labels(
     for key, labels in swarm_settings.labels.items():
         wanted[by_key[key]].update(labels)
     for accessory in app.accessories:
-        key = accessory.hosts[0] if accessory.hosts else settings.hosts[0]
-        wanted[by_key[key]][accessory_label(settings.app, accessory.service)] = "true"
+        host = accessory_host(settings, app, accessory.service)
+        wanted[host][accessory_label(settings.app, accessory.service)] = "true"
     return wanted
+
+
+def accessory_host(settings: DeploySettings, app: AppDefinition, service: str) -> HostAddress:
+    """The host an accessory is pinned to: its first `hosts` entry, or the first of DEPLOY_HOSTS."""
+    accessory = app.accessory(service)
+    key = accessory.hosts[0] if accessory.hosts else settings.hosts[0]
+    return dict(zip(settings.hosts, settings.addresses, strict=True))[key]
 
 
 def set_labels(

@@ -22,6 +22,7 @@ from stackctl.deploy.fanout import Printer
 from stackctl.deploy.release import ReleaseImages, check_secrets, unused_secrets
 from stackctl.deploy.secrets import Secret, service_secrets
 from stackctl.deploy.settings import DeploySettings
+from stackctl.deploy.swarm import acme as swarm_acme
 from stackctl.deploy.swarm import nodes as swarm_nodes
 from stackctl.deploy.swarm import secrets as swarm_secrets
 from stackctl.deploy.swarm import specs as swarm_specs
@@ -128,6 +129,7 @@ def plan(
         references[service] = swarm_secrets.secret_references(
             settings.app, found, ids, user_ids[refs[service]]
         )
+    existing = {s.name: s for s in _services(swarm.manager, settings.app)}
     inputs = swarm_specs.Inputs(
         app=settings.app,
         version=images.version,
@@ -138,6 +140,7 @@ def plan(
         nodes=len(swarm.node_ids),
         leave_out=unused_secrets(app, environment),
         https_port=settings.https_port if settings.https.serves_tls else None,
+        acme=_acme(settings, app, existing),
         network=next(
             (
                 n.id
@@ -147,11 +150,23 @@ def plan(
         ),
     )
     planned = []
-    existing = {s.name: s for s in _services(swarm.manager, settings.app)}
     for service, spec in swarm_specs.service_specs(app, inputs, swarm_settings).items():
         name = ServiceSpec(spec).name
         planned.append(Planned(service, name, spec, existing.get(name)))
     return planned
+
+
+def _acme(
+    settings: DeploySettings, app: AppDefinition, existing: Mapping[str, Service]
+) -> swarm_acme.SwarmAcme | None:
+    """The acme mode's names and the certificate certsync has now (`swarm/acme.py`)."""
+    if settings.https.mode != "acme":
+        return None
+    current = existing.get(swarm_acme.certsync_service(settings.app))
+    return swarm_acme.SwarmAcme(
+        names=settings.https.hosts or app.https_hosts,
+        certsync_secrets=current.spec.secrets if current is not None else (),
+    )
 
 
 def dry_run(
@@ -167,15 +182,20 @@ def dry_run(
     with swarm_nodes.connected(settings) as clients:
         swarm = swarm_nodes.find_swarm(settings, clients)
         lines = []
-        for item in plan(
+        planned = plan(
             local, settings, swarm_settings, app, images, environment, swarm, create_secrets=False
-        ):
+        )
+        for item in planned:
             if not item.changed:
                 lines.append(f"{item.name}: unchanged")
                 continue
             current = item.current.spec_body if item.current is not None else None
             lines.append(f"{item.name}: {'create' if current is None else 'update'}")
             lines += [f"  {line}" for line in swarm_specs.changes(current, item.spec)]
+        lines += [
+            f"{orphan.name}: remove (no longer in the app definition)"
+            for orphan in _orphans(swarm.manager, settings.app, planned)
+        ]
         return lines
 
 
@@ -197,6 +217,8 @@ def deploy(
         # deploy.exec one-offs whose deployer went away before removing them (`swarm/oneoff.py`).
         for line in remove_leftovers(swarm, settings.app, time.time()):
             say(line)
+        if settings.https.mode == "acme":
+            swarm_acme.check_on_a_manager(settings, app, swarm)
         for line in swarm_nodes.set_labels(settings, swarm_settings, app, swarm):
             say(line)
         ship_to_nodes(local, settings, swarm, images.references, say)
@@ -225,9 +247,25 @@ def deploy(
             if failures:
                 raise _roll_back_the_rest(swarm, settings, moving, failures, say)
         proxies_reach(swarm, settings, app, say)
+        for orphan in _orphans(swarm.manager, settings.app, planned):
+            orphan.model.remove()
+            say(f"{orphan.name}: removed (no longer in the app definition)")
         removed = swarm_secrets.prune_secrets(swarm.manager, settings.app)
         if removed:
             say(f"removed {len(removed)} unused secret version(s)")
+
+
+def _orphans(manager: docker.DockerClient, app: str, planned: list[Planned]) -> list[Service]:
+    """The app's services a deploy made that its definition no longer has (as `docker stack
+    deploy --prune`): a role or accessory taken out of compose.yaml, certbot and certsync once
+    the HTTPS mode is no longer acme. Their named volumes are kept."""
+    wanted = {item.name for item in planned}
+    return [
+        service
+        for service in _services(manager, app)
+        if service.name not in wanted
+        and service.spec.labels.get(labels.KIND) in ("accessory", "role", "proxy")
+    ]
 
 
 def _roll_back_the_rest(

@@ -6,8 +6,9 @@ the Engine API's shape, so a dry run can show what would change and a deploy sen
   update rolls back by itself;
 - accessories: one replica pinned by a node label, named volumes on that node;
 - the proxy: global, port 80 published in host mode on every node, upstream `tasks.<web>`; in
-  an HTTPS mode that terminates TLS (files) port 443 too, and its secret files (the given
-  certificate and key) as Swarm secrets.
+  an HTTPS mode that terminates TLS (files, acme) port 443 too, and its secret files (the given
+  certificate and key) as Swarm secrets;
+- acme: certbot behind every node's proxy and the certsync service (`swarm/acme.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from stackctl.compose import ServiceSpec
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
+from stackctl.deploy.swarm import acme as swarm_acme
 from stackctl.deploy.swarm.nodes import accessory_label
 from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.healthchecks import swarm_healthcheck
@@ -64,6 +66,8 @@ class Inputs:
     """names the roles never get (secrets the release does not use: `release.unused_secrets`)"""
     https_port: int | None = None
     """where every node publishes the proxy's port 443, when the proxy terminates TLS"""
+    acme: swarm_acme.SwarmAcme | None = None
+    """the acme mode's facts, when certificates are ordered"""
 
 
 def _container(
@@ -90,6 +94,11 @@ def _container(
         container["StopSignal"] = spec.stop_signal
     if spec.init:
         container["Init"] = True
+    if spec.extra_hosts:
+        # compose's HOST=ADDRESS entries as the Engine API's /etc/hosts lines ("ADDRESS HOST").
+        container["Hosts"] = [
+            f"{address} {host}" for host, _, address in (e.partition("=") for e in spec.extra_hosts)
+        ]
     check = health_config(spec, deployed=True)
     if check is not None:
         container["Healthcheck"] = swarm_healthcheck(check)
@@ -118,6 +127,8 @@ def _service(
     monitor: float,
     placement: dict[str, Any] | None = None,
     ports: list[dict[str, Any]] | None = None,
+    extra_mounts: list[dict[str, Any]] | None = None,
+    left_out_volumes: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     mounts = [
         {
@@ -127,7 +138,9 @@ def _service(
             "ReadOnly": bool(m.read_only),
         }
         for m in spec.volumes
+        if m.source not in left_out_volumes
     ]
+    mounts += extra_mounts or []
     if mounts:
         container["Mounts"] = mounts
     endpoint: dict[str, Any] = {"Mode": "dnsrr"}
@@ -174,9 +187,24 @@ def service_specs(
     """compose service -> its Swarm service spec: accessories, roles, then the proxy (the order
     they are created in)."""
     specs: dict[str, dict[str, Any]] = {}
+    acme = inputs.acme if app.proxy is not None else None
+    if acme is not None:
+        specs[swarm_acme.CERTSYNC] = _certsync(inputs, acme, swarm)
     for accessory in app.accessories:
         spec = app.spec(accessory.service)
-        label = accessory_label(inputs.app, accessory.service)
+        constraints = [f"node.labels.{accessory_label(inputs.app, accessory.service)}==true"]
+        environment = dict(spec.environment)
+        extra_mounts = []
+        if (
+            acme is not None
+            and app.proxy is not None
+            and accessory.service == swarm_acme.ACME_CLIENT
+        ):
+            environment.update(
+                swarm_acme.client_environment(inputs.app, acme, app.proxy, inputs.nodes)
+            )
+            constraints.append(swarm_acme.ON_A_MANAGER)
+            extra_mounts = swarm_acme.client_mounts()
         specs[accessory.service] = _service(
             inputs,
             spec,
@@ -185,12 +213,13 @@ def service_specs(
             container=_container(
                 spec,
                 inputs.images[accessory.service],
-                spec.environment,
+                environment,
                 list(inputs.secrets.get(accessory.service, [])),
             ),
             order="stop-first",
             monitor=swarm.monitor,
-            placement={"Constraints": [f"node.labels.{label}==true"]},
+            placement={"Constraints": constraints},
+            extra_mounts=extra_mounts,
         )
     for role in app.roles:
         spec = app.spec(role.service)
@@ -221,6 +250,7 @@ def service_specs(
             **spec.environment,
             "NGINX_UPSTREAM": upstream,
             "UPSTREAM_RECHECK_SECONDS": "1",
+            **(swarm_acme.proxy_environment() if acme is not None else {}),
         }
         specs[app.proxy] = _service(
             inputs,
@@ -237,8 +267,52 @@ def service_specs(
             order="stop-first",
             monitor=swarm.monitor,
             ports=_proxy_ports(inputs),
+            extra_mounts=(
+                [swarm_acme.tls_mount(inputs.app, swarm_acme.TLS_DIR, read_only=True)]
+                if acme is not None
+                else []
+            ),
+            left_out_volumes=swarm_acme.client_volumes(app) if acme is not None else frozenset(),
         )
     return specs
+
+
+def _certsync(inputs: Inputs, acme: swarm_acme.SwarmAcme, swarm: SwarmSettings) -> dict[str, Any]:
+    """The acme mode's global service writing the certificate into every node's `tls` volume
+    (`swarm/acme.py`): certbot's image, and the secrets certbot last gave it, which its
+    fingerprint leaves out (a renewal is no change to deploy)."""
+    container: dict[str, Any] = {
+        "Image": inputs.images[swarm_acme.ACME_CLIENT],
+        "Labels": {},
+        "Command": list(swarm_acme.CERTSYNC_COMMAND),
+        "Env": ["TLS_DIR=/certificate"],
+        "Secrets": [],
+        "StopGracePeriod": 2 * _NS,
+        "Mounts": [swarm_acme.tls_mount(inputs.app, "/certificate", read_only=False)],
+    }
+    service_labels = {
+        NAMESPACE: inputs.app,
+        labels.APP: inputs.app,
+        labels.KIND: "accessory",
+        labels.ROLE: swarm_acme.CERTSYNC,
+    }
+    body: dict[str, Any] = {
+        "Name": swarm_acme.certsync_service(inputs.app),
+        "Labels": service_labels,
+        "TaskTemplate": {
+            "ContainerSpec": container,
+            "RestartPolicy": {"Condition": "any", "Delay": 2 * _NS, "MaxAttempts": 0},
+            "Placement": {},
+            "ForceUpdate": 0,
+        },
+        "Mode": {"Global": {}},
+        "UpdateConfig": _update("stop-first", swarm.monitor, "rollback"),
+        "RollbackConfig": _update("stop-first", swarm.monitor, "pause"),
+        "EndpointSpec": {"Mode": "dnsrr"},
+    }
+    body["Labels"] = {**service_labels, SPEC_HASH: spec_hash(body)}
+    container["Secrets"] = [dict(ref) for ref in acme.certsync_secrets]
+    return body
 
 
 def _proxy_ports(inputs: Inputs) -> list[dict[str, Any]]:

@@ -259,6 +259,23 @@ class SwarmTarget:
             message=message,
         )
 
+    def certificates(self, run: DeployRun, *, renew: bool = False) -> None:
+        import datetime as dt
+
+        from stackctl.deploy.fanout import Printer
+        from stackctl.deploy.swarm import certs, nodes
+
+        settings, proxy = run.settings, run.app.proxy or "nginx"
+        say = Printer(run.console)
+        with nodes.connected(settings) as clients:
+            swarm = nodes.find_swarm(settings, clients)
+            if renew:
+                with self._recorded(run, "certs --renew", ""):
+                    # certsync's new task on each node, then nginx's look (TLS_RECHECK_SECONDS).
+                    certs.renew(swarm, settings.app, proxy, say, wait=settings.health_timeout + 60)
+            for line in certs.served(swarm, settings.app, proxy, dt.datetime.now(dt.timezone.utc)):
+                say(line)
+
     def ps(self, run: DeployRun) -> list[str]:
         from stackctl.deploy.swarm.run import ps
 
