@@ -259,6 +259,50 @@ def test_a_redeploy_that_recreates_the_proxy_keeps_every_certificate(
         assert served_certificate(host.https_port, name).serial_number == deployed.serials[name]
 
 
+def deploy_in_mode(
+    local: docker.DockerClient,
+    host: SimulatedHost,
+    key_dir: Path,
+    images: ReleaseImages,
+    https: HttpsSettings,
+) -> str:
+    """A deploy of the module's release to `host` alone in `https`'s mode; what it printed."""
+    settings = deploy_settings([host], key_dir, https=https)
+    files, values = app_overrides(settings.https, ROOT)
+    app = load_app(
+        ROOT / "compose.yaml",
+        {**compose_environ(key_dir), **values},
+        project_name=APP,
+        overrides=[TEST_OVERRIDE, *files],
+    )
+    output = io.StringIO()
+    deploy(
+        local,
+        settings,
+        app,
+        images,
+        release_environment(settings, environ={}),
+        Console(file=output, width=200),
+    )
+    return output.getvalue()
+
+
+def back_to_acme(
+    local: docker.DockerClient, acme_hosts: AcmeHosts, key_dir: Path, images: ReleaseImages
+) -> None:
+    """The module's hosts in acme mode again, whatever the order its tests run in: their
+    certificates are kept."""
+    acme = https_settings_for(acme_hosts, key_dir)
+    deploy(
+        local,
+        acme,
+        https_app(acme, acme_hosts, key_dir),
+        images,
+        release_environment(acme, environ={}),
+        Console(file=io.StringIO(), width=200),
+    )
+
+
 # --- files mode: a given chain -----------------------------------------------------------------
 
 
@@ -273,23 +317,8 @@ def test_files_mode_serves_the_given_chain_and_keeps_its_key_out_of_the_proxy_s_
     root, chain, key, serial = write_given_chain(acme_hosts.folder, name)
     https = HttpsSettings(mode="files", hosts=(name,), cert_file=chain, key_file=key)
     settings = deploy_settings([host], key_dir, https=https)
-    files, values = app_overrides(settings.https, ROOT)
-    app = load_app(
-        ROOT / "compose.yaml",
-        {**compose_environ(key_dir), **values},
-        project_name=APP,
-        overrides=[TEST_OVERRIDE, *files],
-    )
-    output = io.StringIO()
     try:
-        deploy(
-            local,
-            settings,
-            app,
-            images,
-            release_environment(settings, environ={}),
-            Console(file=output, width=200),
-        )
+        said = deploy_in_mode(local, host, key_dir, images, https)
 
         response = requests.get(f"https://{name}:{host.https_port}/main/", verify=root, timeout=10)
         assert OLD_WELCOME in response.text
@@ -303,18 +332,65 @@ def test_files_mode_serves_the_given_chain_and_keeps_its_key_out_of_the_proxy_s_
         secret = key.read_text().splitlines()[1]  # a line of the key's base64
         assert secret not in repr(proxy)
         assert secret not in logs
-        assert secret not in output.getvalue()
+        assert secret not in said
     finally:
-        # Back to acme, whatever the order the module's tests run in: its certificate is kept.
-        acme = https_settings_for(acme_hosts, key_dir)
-        deploy(
-            local,
-            acme,
-            https_app(acme, acme_hosts, key_dir),
-            images,
-            release_environment(acme, environ={}),
-            Console(file=io.StringIO(), width=200),
+        back_to_acme(local, acme_hosts, key_dir, images)
+
+
+# --- lb mode: a load balancer terminates TLS ---------------------------------------------------
+
+
+def host_subnets(local: docker.DockerClient, host: SimulatedHost) -> tuple[str, ...]:
+    """The networks the host is on: where this test's connections to its ports come from, as a
+    balancer's would from its own range."""
+    host.container.reload()
+    names = host.container.attrs["NetworkSettings"]["Networks"]
+    return tuple(str(local.networks.get(n).attrs["IPAM"]["Config"][0]["Subnet"]) for n in names)
+
+
+def test_lb_mode_believes_x_forwarded_proto_from_the_balancer_s_addresses_only(
+    local: docker.DockerClient,
+    acme_hosts: AcmeHosts,
+    first_deploy: tuple[Deployed, ReleaseImages, Path],
+    names_resolve_to_loopback: None,
+) -> None:
+    """Behind a balancer that terminates TLS: its `X-Forwarded-Proto: https` reaches the app
+    (HSTS, a Secure session cookie); plain HTTP, or the same header from an address outside
+    TRUSTED_LB_ADDRESSES, gets the 301; nothing answers on 443."""
+    _, images, key_dir = first_deploy
+    (host, name), *_ = acme_hosts.pairs()
+    forwarded = {"X-Forwarded-Proto": "https", "Host": name}
+    try:
+        trusted = HttpsSettings(mode="lb", trusted_lb_addresses=host_subnets(local, host))
+        deploy_in_mode(local, host, key_dir, images, trusted)
+        response = requests.get(f"{host.url}/main/", headers=forwarded, timeout=10)
+        assert OLD_WELCOME in response.text
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+        login = requests.get(
+            f"{host.url}/login", headers=forwarded, allow_redirects=False, timeout=10
         )
+        assert login.status_code == 200  # the app saw https
+        assert "Secure" in login.headers["Set-Cookie"]
+        assert "HttpOnly" in login.headers["Set-Cookie"]
+        plain = requests.get(
+            f"{host.url}/main/", headers={"Host": name}, allow_redirects=False, timeout=10
+        )
+        assert plain.status_code == 301
+        assert plain.headers["Location"] == f"https://{name}/main/"
+        assert "Set-Cookie" not in plain.headers
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"https://{name}:{host.https_port}/main/", verify=False, timeout=5)  # noqa: S501
+
+        # The header from an address the balancer does not have is not believed.
+        elsewhere = HttpsSettings(mode="lb", trusted_lb_addresses=("100.64.0.0/10",))
+        deploy_in_mode(local, host, key_dir, images, elsewhere)
+        spoofed = requests.get(
+            f"{host.url}/login", headers=forwarded, allow_redirects=False, timeout=10
+        )
+        assert spoofed.status_code == 301
+        assert "Set-Cookie" not in spoofed.headers
+    finally:
+        back_to_acme(local, acme_hosts, key_dir, images)
 
 
 def serves_another(host: SimulatedHost, name: str, serial: int) -> bool:
