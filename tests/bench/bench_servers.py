@@ -19,7 +19,8 @@ too (a folder on /dev/shm, as gunicorn.conf.py makes), so each pays the same per
 wrk (2 threads, HTTP/1.1 keep-alive) runs windows of --seconds at 16 and 64 connections on
 `/main/`, the gallery page `/` and the listing `/api/images?limit=100` once --images pictures are
 uploaded and thumbnailed in each copy; rounds interleave every candidate, the order rotating
-round by round, a pause before each window. Every window is bounded by wrk's duration, every
+round by round, a pause before each window, the other candidates' stacks paused during it (so
+each is measured as if alone on the machine). Every window is bounded by wrk's duration, every
 wait by a deadline. Prints one JSON line: per candidate, path and connections every window (rate,
 p50/p99, CPU ms per request by part of the path) and the load average before and after;
 `servers_table` (tables.py) turns it into BENCHMARKS.md's table.
@@ -47,7 +48,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_stack import remove_project_images, running_copy  # noqa: E402
-from bench_throughput import Meters, run_facts, window  # noqa: E402
+from bench_throughput import Meters, others_paused, run_facts, window  # noqa: E402
 
 from stackctl.stack.stack import Stack  # noqa: E402
 from support.http_upload import png, post_png  # noqa: E402
@@ -335,14 +336,15 @@ def main() -> int:
             for label, path in PATHS.items():
                 for count in connections:
                     for name in order:
-                        time.sleep(options.settle)
-                        found = window(
-                            f"{bases[name]}{path}",
-                            options.seconds,
-                            meters[name],
-                            count,
-                            timeouts_count=True,
-                        )
+                        with others_paused(meters, name):
+                            time.sleep(options.settle)
+                            found = window(
+                                f"{bases[name]}{path}",
+                                options.seconds,
+                                meters[name],
+                                count,
+                                timeouts_count=True,
+                            )
                         windows[name].setdefault(f"{label} c{count}", []).append(found)
         load_after = os.getloadavg()
         for name, stack in running.items():

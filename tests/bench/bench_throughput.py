@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,7 @@ class Meters:
     """CPU counters of one stack's path: its web and nginx containers, wrk and the port proxy."""
 
     def __init__(self, stack: Stack, port: int) -> None:
+        self.stack = stack
         self.containers = {
             service: [container.id for container in stack.containers(service)]
             for service in ("web", "nginx")
@@ -203,6 +204,25 @@ def window_arguments(parser: argparse.ArgumentParser, first: str, second: str) -
     )
 
 
+@contextlib.contextmanager
+def others_paused(meters: Mapping[str, Meters], measured: str) -> Iterator[None]:
+    """Every other side's containers paused (the cgroup freezer) while `measured` is: their idle
+    work (health checks, the Celery worker, Redis, fakeoss) takes no CPU from the stack
+    measured, which then has the machine as it would alone in production."""
+    paused: list[tuple[Stack, str]] = []
+    try:
+        for name, meter in meters.items():
+            if name == measured:
+                continue
+            for container in meter.stack.containers():
+                meter.stack.api.pause(container.id)
+                paused.append((meter.stack, container.id))
+        yield
+    finally:
+        for stack, container_id in paused:
+            stack.api.unpause(container_id)
+
+
 def interleaved_windows(
     urls: dict[str, str], meters: dict[str, Meters], rounds: int, seconds: int, settle: float
 ) -> dict[str, list[dict[str, Any]]]:
@@ -219,8 +239,9 @@ def interleaved_windows(
         # rate (0.73x one way round, 1.29x the other). The pause lets some of it settle.
         names = list(urls) if number % 2 == 0 else list(reversed(urls))
         for name in names:
-            time.sleep(settle)
-            windows[name].append(window(urls[name], seconds, meters[name]))
+            with others_paused(meters, name):
+                time.sleep(settle)
+                windows[name].append(window(urls[name], seconds, meters[name]))
     return windows
 
 
