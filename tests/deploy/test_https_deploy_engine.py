@@ -26,7 +26,7 @@ import requests
 from cryptography import x509
 from rich.console import Console
 
-from stackctl.deploy.appdef import load_app
+from stackctl.deploy.appdef import AppDefinition, load_app
 from stackctl.deploy.hosts import connect_host
 from stackctl.deploy.httpsmode import app_overrides
 from stackctl.deploy.release import ReleaseImages, release_environment
@@ -100,6 +100,28 @@ def first_deploy(
     wait_reachable(settings)
     app = https_app(settings, acme_hosts, key_dir)
     images = build_release_images(local, app, "https1")
+    said = deploy_and_say(local, settings, app, images)
+    try:
+        for host, name in acme_hosts.pairs():
+            wait_until(
+                functools.partial(from_test_ca, host, name), 120, f"{name} to serve its certificate"
+            )
+    except AssertionError as failed:
+        raise AssertionError(f"{failed}\n{said}\n{what_hosts_said(settings)}") from None
+    serials = {
+        name: served_certificate(host.https_port, name).serial_number
+        for host, name in acme_hosts.pairs()
+    }
+    return Deployed(said, serials), images, key_dir
+
+
+def deploy_and_say(
+    local: docker.DockerClient,
+    settings: DeploySettings,
+    app: AppDefinition,
+    images: ReleaseImages,
+) -> str:
+    """A deploy of `images` with `settings`, as `invoke deploy` runs it; what it printed."""
     output = io.StringIO()
     deploy(
         local,
@@ -109,20 +131,7 @@ def first_deploy(
         release_environment(settings, environ={}),
         Console(file=output, width=200),
     )
-    try:
-        for host, name in acme_hosts.pairs():
-            wait_until(
-                functools.partial(from_test_ca, host, name), 120, f"{name} to serve its certificate"
-            )
-    except AssertionError as failed:
-        raise AssertionError(
-            f"{failed}\n{output.getvalue()}\n{what_hosts_said(settings)}"
-        ) from None
-    serials = {
-        name: served_certificate(host.https_port, name).serial_number
-        for host, name in acme_hosts.pairs()
-    }
-    return Deployed(output.getvalue(), serials), images, key_dir
+    return output.getvalue()
 
 
 def what_hosts_said(settings: DeploySettings) -> str:
@@ -236,18 +245,9 @@ def test_a_redeploy_that_recreates_the_proxy_keeps_every_certificate(
     # Another HSTS max-age: a new proxy definition, so each host's proxy is recreated.
     settings = https_settings_for(acme_hosts, key_dir, hsts_max_age=600)
     app = https_app(settings, acme_hosts, key_dir)
-    output = io.StringIO()
 
-    deploy(
-        local,
-        settings,
-        app,
-        images,
-        release_environment(settings, environ={}),
-        Console(file=output, width=200),
-    )
+    said = deploy_and_say(local, settings, app, images)
 
-    said = output.getvalue()
     assert f"{APP}-certbot" not in said  # kept as it ran: no new order
     for host, name in acme_hosts.pairs():
         where = host.address.split("@")[1]
@@ -275,16 +275,7 @@ def deploy_in_mode(
         project_name=APP,
         overrides=[TEST_OVERRIDE, *files],
     )
-    output = io.StringIO()
-    deploy(
-        local,
-        settings,
-        app,
-        images,
-        release_environment(settings, environ={}),
-        Console(file=output, width=200),
-    )
-    return output.getvalue()
+    return deploy_and_say(local, settings, app, images)
 
 
 def back_to_acme(
@@ -293,14 +284,7 @@ def back_to_acme(
     """The module's hosts in acme mode again, whatever the order its tests run in: their
     certificates are kept."""
     acme = https_settings_for(acme_hosts, key_dir)
-    deploy(
-        local,
-        acme,
-        https_app(acme, acme_hosts, key_dir),
-        images,
-        release_environment(acme, environ={}),
-        Console(file=io.StringIO(), width=200),
-    )
+    deploy_and_say(local, acme, https_app(acme, acme_hosts, key_dir), images)
 
 
 # --- files mode: a given chain -----------------------------------------------------------------
