@@ -21,7 +21,7 @@ from docker.errors import APIError, NotFound
 LIVE = "/etc/letsencrypt/live/stack"
 FILES = (("fullchain", "fullchain.pem", 0o444), ("privkey", "privkey.pem", 0o400))
 APP_LABEL = "org.aliecs.deploy.app"
-SECRET_LABEL = "org.aliecs.deploy.secret"
+SECRET_LABEL = "org.aliecs.deploy.secret"  # noqa: S105 - a label key, not a secret
 
 
 def main() -> int:
@@ -37,7 +37,10 @@ def main() -> int:
     try:
         service = client.services.get(service_name)
     except NotFound:
-        print(f"stack-certbot: no service {service_name} on this swarm yet: deploy first", file=sys.stderr)
+        print(
+            f"stack-certbot: no service {service_name} on this swarm yet: deploy first",
+            file=sys.stderr,
+        )
         return 1
     existing = {s.name: s.id for s in client.secrets.list(filters={"label": f"{APP_LABEL}={app}"})}
     references = []
@@ -70,7 +73,10 @@ def main() -> int:
             fetch_current_spec=True,
         )
     except APIError as exc:
-        print(f"stack-certbot: could not give {service_name} the certificate: {exc.explanation}", file=sys.stderr)
+        print(
+            f"stack-certbot: could not give {service_name} the certificate: {exc.explanation}",
+            file=sys.stderr,
+        )
         return 1
     print(f"stack-certbot: certificate {version} handed to {service_name} (every node)")
     return 0
