@@ -290,12 +290,16 @@ def back_to_acme(
 # --- files mode: a given chain -----------------------------------------------------------------
 
 
-def test_files_mode_serves_the_given_chain_and_keeps_its_key_out_of_the_proxy_s_config(
+def test_files_mode_serves_the_given_chain_keeps_its_key_out_and_rotates_it_under_load(
     local: docker.DockerClient,
     acme_hosts: AcmeHosts,
     first_deploy: tuple[Deployed, ReleaseImages, Path],
     names_resolve_to_loopback: None,
+    tmp_path: Path,
 ) -> None:
+    """A given chain served, its key in no setting, log or output; then a changed one deployed
+    while the host serves a bounded keep-alive HTTPS load (a client trusting both roots): the
+    proxy is kept, its files written over, nginx reloads onto the new chain, no request fails."""
     _, images, key_dir = first_deploy
     (host, name), *_ = acme_hosts.pairs()
     root, chain, key, serial = write_given_chain(acme_hosts.folder, name)
@@ -317,6 +321,39 @@ def test_files_mode_serves_the_given_chain_and_keeps_its_key_out_of_the_proxy_s_
         assert secret not in repr(proxy)
         assert secret not in logs
         assert secret not in said
+
+        # A changed certificate under load: the kept proxy's files written over, a reload.
+        (tmp_path / "second").mkdir()
+        root2, chain2, key2, serial2 = write_given_chain(tmp_path / "second", name)
+        both = tmp_path / "both-roots.pem"
+        both.write_bytes(root.read_bytes() + root2.read_bytes())
+        url = f"https://{name}:{host.https_port}/main/"
+        load = HttpsLoad(both, url, requests.get(url, verify=both, timeout=10).text)
+        rotated = https.model_copy(update={"cert_file": chain2, "key_file": key2})
+        deadline = time.monotonic() + LOAD_SECONDS
+        with ThreadPoolExecutor(4) as pool:
+            workers = [pool.submit(load.worker, deadline) for _ in range(4)]
+            wait_until(lambda: load.sent >= 200, 60, "the load to start")
+            said = deploy_in_mode(local, host, key_dir, images, rotated)
+            wait_until(
+                lambda: served_certificate(host.https_port, name).serial_number == serial2,
+                30,
+                f"{name} to serve the rotated certificate",
+            )
+            load.renewed.set()
+            for worker in workers:
+                worker.result()
+        print(
+            f"files rotation under load: {load.sent} requests, {load.after_renewal} after it,"
+            f" {load.resent} sent again"
+        )
+        assert load.failures == [], f"{load.resent} sent again of {load.sent}"
+        assert load.sent >= LOAD_REQUESTS
+        assert load.after_renewal >= LOAD_AFTER_RENEWAL
+        where = host.address.split("@")[1]
+        assert f"{where}: proxy's certificate files replaced" in said
+        assert "proxy started on" not in said
+        assert key2.read_text().splitlines()[1] not in said
     finally:
         back_to_acme(local, acme_hosts, key_dir, images)
 

@@ -3,10 +3,9 @@ network, each host's sshd and port 80 published on 127.0.0.1 only), in the order
 swarm.init (twice), a first deploy (3 web replicas over 3 nodes, worker, Redis pinned to a
 labelled node; every node's proxy answers; an upload is thumbnailed), a dry run, a rolling update
 under load, a rollback, a release whose health check fails (Swarm rolls back), the secret's
-whereabouts, `ps`, the operate commands, HTTPS (a given certificate on every node, changed, then
-behind a load balancer; an ordered one, renewed under load, kept across a redeploy), and last
-one node stopped under load. One swarm serves the whole
-module."""
+whereabouts, `ps`, the operate commands, HTTPS (a given certificate on every node, changed under
+load, then behind a load balancer; an ordered one, renewed under load, kept across a redeploy),
+and last one node stopped under load. One swarm serves the whole module."""
 
 from __future__ import annotations
 
@@ -833,28 +832,60 @@ def test_https_a_given_certificate_on_every_node_changed_then_behind_a_load_bala
             assert plain.headers["Location"] == f"https://{HTTPS_NAME}/main/"
         client = manager(settings)
         try:
-            proxy = client.services.get(service_name(APP, "nginx")).attrs
-            first_version = secret_name(client, "nginx", "tls_key")
+            inspected = json.dumps([s.attrs for s in client.services.list()])
+            first_version = secret_name(client, "certsync", "tls_key")
+            proxy_tasks = {t["ID"] for t in client.api.tasks({"service": f"{APP}_nginx"})}
         finally:
             client.close()
         secret = key.read_text().splitlines()[1]  # a line of the key's base64
-        assert secret not in json.dumps(proxy)
+        assert secret not in inspected
         assert secret not in said
-        assert read_in_task(with_files, "nginx", "/run/secrets/tls_key") == key.read_text().strip()
+        given = read_in_task(with_files, "certsync", "/run/secrets/tls_key")
+        assert given == key.read_text().strip()
 
-        # A changed certificate: a new secret version, rolled out node by node.
+        # A changed certificate while every node serves a bounded keep-alive load (clients
+        # trusting both roots): certsync's tasks write it, every nginx reloads, none fails.
+        first_root = root
         root, chain, key, serial = write_given_chain(tmp_path / "second", HTTPS_NAME)
+        both = tmp_path / "both-roots.pem"
+        both.write_bytes(first_root.read_bytes() + root.read_bytes())
         changed = files.model_copy(update={"cert_file": chain, "key_file": key})
-        ship_https(local, settings, hosts, key_dir, images, changed)
-        for host in hosts:
-            assert served_certificate(host.https_port, HTTPS_NAME).serial_number == serial, host.url
-            https_url = f"https://{HTTPS_NAME}:{host.https_port}/main/"
-            assert requests.get(https_url, verify=str(root), timeout=10).text == welcome
+        loads = [
+            HttpsLoad(both, f"https://{HTTPS_NAME}:{h.https_port}/main/", welcome) for h in hosts
+        ]
+        deadline = time.monotonic() + LOAD_SECONDS
+        with ThreadPoolExecutor(2 * len(loads)) as pool:
+            workers = [pool.submit(load.worker, deadline) for load in loads for _ in (1, 2)]
+            wait_until(lambda: all(load.sent >= 100 for load in loads), 60, "the load")
+            ship_https(local, settings, hosts, key_dir, images, changed)
+            wait_until(
+                lambda: all(
+                    served_certificate(h.https_port, HTTPS_NAME).serial_number == serial
+                    for h in hosts
+                ),
+                30,
+                "every node to serve the changed certificate",
+            )
+            for load in loads:
+                load.renewed.set()
+            for worker in workers:
+                worker.result()
+        print(
+            "swarm certificate change under load: "
+            + ", ".join(f"{load.sent} requests ({load.resent} sent again)" for load in loads)
+        )
+        for host, load in zip(hosts, loads, strict=True):
+            assert load.failures == [], host.url
+            assert load.sent >= LOAD_REQUESTS
+            assert load.after_renewal >= LOAD_AFTER_RENEWAL
         client = manager(settings)
         try:
-            assert secret_name(client, "nginx", "tls_key") != first_version
-            # Kept while the proxy's previous spec (a `rollback --target swarm`) refers to it.
+            assert secret_name(client, "certsync", "tls_key") != first_version
+            # Kept while certsync's previous spec (Swarm's rollback) refers to it.
             assert first_version in [s.name for s in client.secrets.list()]
+            # No proxy task was replaced: nginx reloaded in place.
+            after = {t["ID"] for t in client.api.tasks({"service": f"{APP}_nginx"})}
+            assert after == proxy_tasks
         finally:
             client.close()
 

@@ -112,39 +112,55 @@ def test_the_proxy_is_global_on_host_mode_port_80_following_tasks_of_web(
     assert "UPSTREAM_RECHECK_SECONDS=1" in env
 
 
-def test_a_proxy_terminating_tls_publishes_443_and_gets_its_certificate_as_secrets(
-    app: AppDefinition,
-) -> None:
+def files_specs(app: AppDefinition, key: bytes) -> dict[str, dict]:  # type: ignore[type-arg]
+    from stackctl.deploy.swarm.tls import SwarmTls
+
     swarm = load_swarm_settings(HOSTS, environ={})
     chain = Secret("tls_cert", b"-----BEGIN CERTIFICATE-----", None, None, 0o444)
-    key = Secret("tls_key", b"-----BEGIN PRIVATE KEY-----", None, None, 0o400)
-    refs = secret_references(APP, [chain, key], {}, ("0", "0"))
+    given = Secret("tls_key", key, None, None, 0o400)
+    refs = secret_references(APP, [chain, given], {}, ("0", "0"))
     inputs = Inputs(
         app=APP,
         version="v7",
         http_port=80,
         images={s: f"{APP}/{s}:v7" for s in app.services},
         environment={},
-        secrets={"nginx": refs},
+        secrets={},
         nodes=3,
         https_port=8443,
+        tls=SwarmTls("files", ("www.example.com",), tuple(refs)),
     )
-    nginx = service_specs(app, inputs, swarm)["nginx"]
+    return service_specs(app, inputs, swarm)
+
+
+def test_a_given_certificate_is_certsync_s_secrets_and_the_proxy_reads_the_node_s_copy(
+    app: AppDefinition,
+) -> None:
+    specs = files_specs(app, b"-----BEGIN PRIVATE KEY-----")
+    nginx = specs["nginx"]
     assert nginx["EndpointSpec"]["Ports"] == [
         {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 80, "PublishMode": "host"},
         {"Protocol": "tcp", "TargetPort": 443, "PublishedPort": 8443, "PublishMode": "host"},
     ]
-    secrets = nginx["TaskTemplate"]["ContainerSpec"]["Secrets"]
-    assert [(s["File"]["Name"], s["SecretName"]) for s in secrets] == [
-        ("tls_cert", chain.object_name(APP)),
-        ("tls_key", key.object_name(APP)),
-    ]
-    assert "PRIVATE KEY" not in str(nginx)
+    assert nginx["TaskTemplate"]["ContainerSpec"]["Secrets"] == []
+    assert env_of(nginx)["TLS_CERT_FILE"] == "/etc/nginx/tls/current/fullchain.pem"
+    assert "ACME_CHALLENGE_UPSTREAM" not in env_of(nginx)
+    certsync = specs["certsync"]
+    container = certsync["TaskTemplate"]["ContainerSpec"]
+    assert container["Image"] == f"{APP}/nginx:v7"  # the proxy's image: no certbot in files
+    assert container["Healthcheck"] == {"Test": ["NONE"]}
+    assert [s["File"]["Name"] for s in container["Secrets"]] == ["tls_cert", "tls_key"]
+    assert "CERT_SECRET=tls_cert" in container["Env"]
+    assert "PRIVATE KEY" not in str(specs)
+    # A changed certificate changes certsync's fingerprint (a rolling update of certsync only).
+    changed = files_specs(app, b"-----BEGIN PRIVATE KEY----- another")
+    assert changed["certsync"]["Labels"] != certsync["Labels"]
+    assert changed["nginx"]["Labels"] == nginx["Labels"]
 
 
 def acme_specs(folder: Path, carried: tuple[dict, ...] = ()) -> dict[str, dict]:  # type: ignore[type-arg]
     from stackctl.deploy.httpsmode import app_overrides
-    from stackctl.deploy.swarm.acme import SwarmAcme
+    from stackctl.deploy.swarm.tls import SwarmTls
     from stackctl.tls.settings import HttpsSettings
 
     https = HttpsSettings(mode="acme", hosts=("www.example.com",))
@@ -165,7 +181,7 @@ def acme_specs(folder: Path, carried: tuple[dict, ...] = ()) -> dict[str, dict]:
         secrets={},
         nodes=3,
         https_port=8443,
-        acme=SwarmAcme(names=("www.example.com",), certsync_secrets=carried),
+        tls=SwarmTls("acme", ("www.example.com",), carried),
     )
     return service_specs(acme_app, inputs, load_swarm_settings(HOSTS, environ={}))
 
@@ -210,7 +226,8 @@ def test_acme_on_a_swarm_is_one_certbot_on_a_manager_behind_every_node_s_proxy(
     certsync = specs["certsync"]
     assert certsync["Mode"] == {"Global": {}}
     container = certsync["TaskTemplate"]["ContainerSpec"]
-    assert container["Image"] == certbot["TaskTemplate"]["ContainerSpec"]["Image"]
+    assert container["Image"] == f"{APP}/nginx:v7"
+    assert "CERT_SECRET=fullchain.pem" in container["Env"]
     assert container["Mounts"] == [
         {"Type": "volume", "Source": f"{APP}_tls", "Target": "/certificate", "ReadOnly": False}
     ]

@@ -10,10 +10,9 @@ covers its host names: HTTPS_HOSTS (or `x-deploy.https-hosts`) on every host, pl
 (`x-deploy.https-hosts` as a mapping): HTTP-01 validates a name on the one host it resolves to.
 
 On the Swarm target (`check_swarm_https`) the proxy is one global service: every node serves
-the same certificate, a given one (files: Swarm secrets, versioned by content, so a changed
-certificate is a rolling update of the proxy, one node at a time), an ordered one (acme: one
-certbot behind every node's proxy, its certificate handed to every node: `swarm/acme.py`) or a
-load balancer's (lb).
+the same certificate, a given one (files) or an ordered one (acme: one certbot behind every
+node's proxy), written on every node by the certsync service and reloaded onto by each proxy
+(`swarm/tls.py`), or a load balancer's (lb).
 
 Everything here is checked before anything moves (`check_https`), one line each. The settings
 and the override: `deploy/httpsmode.py`.

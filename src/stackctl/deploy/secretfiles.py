@@ -97,6 +97,15 @@ def fill_secrets_volume(
         client.api.remove_container(helper, force=True)
 
 
+def secret_files_differ(client: docker.DockerClient, container: str, files: list[Secret]) -> bool:
+    """Whether the running `container`'s secret files differ from `files` (read back through
+    the archive API, compared here: nothing is written anywhere)."""
+    for file in files:
+        if _read_bytes(client, container, f"{SECRETS_DIR}/{file.file_name}") != file.content:
+            return True
+    return False
+
+
 def user_ids(client: docker.DockerClient, container: str, user: str) -> tuple[int, int]:
     """uid and gid of an image's USER (`name`, `uid`, `name:group` or `uid:gid`)."""
     name, _, group = user.partition(":")
@@ -120,13 +129,18 @@ def user_ids(client: docker.DockerClient, container: str, user: str) -> tuple[in
 
 
 def _read(client: docker.DockerClient, container: str, path: str) -> str:
+    found = _read_bytes(client, container, path)
+    return found.decode(errors="replace") if found is not None else ""
+
+
+def _read_bytes(client: docker.DockerClient, container: str, path: str) -> bytes | None:
     from docker.errors import NotFound
 
     try:
         stream, _ = client.api.get_archive(container, path)
     except NotFound:
-        return ""
+        return None
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
         member = tar.next()
         extracted = tar.extractfile(member) if member is not None else None
-        return extracted.read().decode(errors="replace") if extracted is not None else ""
+        return extracted.read() if extracted is not None else None

@@ -197,11 +197,14 @@ def _proxy_to(
     if proxied is None or app.proxy is None or proxy_image is None:
         return
     upstream = f"{names[proxied.service]}:{proxied.proxy_port}"
-    if ensure_proxy(client, settings, app, proxy_image, upstream):
+    state = ensure_proxy(client, settings, app, proxy_image, upstream)
+    if state == "created":
         published = f"{settings.http_host}:{settings.http_port}"
         if settings.https.serves_tls:
             published += f" and {settings.http_host}:{settings.https_port} (HTTPS)"
         say(f"{host}: proxy started on {published}")
+    elif state == "rotated":
+        say(f"{host}: proxy's certificate files replaced (nginx reloads gracefully within 5 s)")
     if switch:
         switch_proxy(client, settings.app, upstream)
         say(f"{host}: proxy switched to {names[proxied.service]}")

@@ -4,7 +4,9 @@ with a graceful reload, asked which container it serves (Kamal's `proxy` command
 In the HTTPS modes (deploy/https.py) the proxy service is compose.yaml's merged with the mode's
 override, as `invoke up` merges it: port 443 too, its named volumes (the ACME certificates, kept
 across recreations) and its secret files (a given certificate and key). A proxy whose definition
-changed (mode, HSTS, certificate files) is recreated; an unchanged one is kept, whatever release.
+changed (mode, HSTS, which certificate files) is recreated; an unchanged one is kept, whatever
+release. A given certificate whose contents changed is written over the kept proxy's secret
+files, and nginx reloads gracefully onto it (its watcher): no connection is dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from stackctl.compose import ServiceSpec
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
+from stackctl.deploy.secretfiles import fill_secrets_volume, secret_files_differ
 from stackctl.deploy.secrets import secret_files
 from stackctl.deploy.settings import DeploySettings
 from stackctl.engine.execs import run_in
@@ -40,6 +43,7 @@ from stackctl.deploy.ssh.containers import (
     log_tail,
     network_name,
     remove_role_container,
+    secrets_volume,
     volume_mounts,
 )
 
@@ -125,10 +129,10 @@ def proxy_request(
     )
 
 
-def definition(request: CreateRequest, spec: ServiceSpec, secrets: list[bytes]) -> str:
+def definition(request: CreateRequest, spec: ServiceSpec, secrets: list[str]) -> str:
     """A digest of what the proxy is, apart from the release it sends to: its image,
-    environment, ports, named volumes, and its secret files' contents (a rotated certificate is
-    a new proxy)."""
+    environment, ports, named volumes, and its secret files' names (their contents are not: a
+    rotated certificate is written over the kept proxy's files)."""
     environment = {k: v for k, v in request.options["environment"].items() if k != "NGINX_UPSTREAM"}
     shown = {
         "image": request.image,
@@ -136,7 +140,7 @@ def definition(request: CreateRequest, spec: ServiceSpec, secrets: list[bytes]) 
         "ports": request.options["ports"],
         "bindings": {str(k): list(v) for k, v in request.host["port_bindings"].items()},
         "volumes": [(m.target, m.source, m.read_only) for m in spec.volumes],
-        "secrets": [hashlib.sha256(content).hexdigest() for content in secrets],
+        "secrets": sorted(secrets),
     }
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -147,22 +151,22 @@ def ensure_proxy(
     app: AppDefinition,
     image: str,
     upstream: str,
-) -> bool:
-    """The proxy runs from `image` as the app defines it, publishing the app; True when it was
-    (re)created.
+) -> str:
+    """The proxy runs from `image` as the app defines it, publishing the app, with the given
+    certificate files as they are now: "created", "rotated" (the kept proxy's secret files
+    written over; nginx reloads gracefully onto them) or "kept".
 
-    Recreating it (first deploy, a new proxy image, a changed HTTPS setting or certificate)
-    drops the connections it had: rare. Its named volumes (ACME certificates) outlive it.
+    Recreating it (first deploy, a new proxy image, a changed HTTPS setting) drops the
+    connections it had: rare. Its named volumes (ACME certificates) outlive it.
     """
     from docker.errors import NotFound
 
     assert app.proxy is not None
     spec = app.spec(app.proxy)
     name = proxy_name(settings.app)
+    files = secret_files(app.project, spec)
     wanted = definition(
-        proxy_request(settings, spec, image, upstream),
-        spec,
-        [s.content for s in secret_files(app.project, spec)],
+        proxy_request(settings, spec, image, upstream), spec, [f.file_name for f in files]
     )
     try:
         found: Container | None = inspect_container(client.api, name)
@@ -171,7 +175,16 @@ def ensure_proxy(
     if found is not None:
         same_image = found.image_id == inspect_image(client.api, image).id
         if same_image and found.running and found.labels.get(DEFINITION) == wanted:
-            return False
+            if files and secret_files_differ(client, name, files):
+                fill_secrets_volume(
+                    client,
+                    volume=secrets_volume(name),
+                    container=name,
+                    app=settings.app,
+                    files=files,
+                )
+                return "rotated"
+            return "kept"
     # With its secrets volume: a proxy without secret files now must not leave the old key.
     remove_role_container(client, name)
     ensure_volumes(client, settings.app, spec)
@@ -184,7 +197,7 @@ def ensure_proxy(
     created = create_with_secrets(client, settings, app, app.proxy, name=name, create=create_proxy)
     client.api.start(created)
     _wait_proxy(client, name)
-    return True
+    return "created"
 
 
 def _wait_proxy(client: docker.DockerClient, name: str, timeout: float = 30) -> None:

@@ -1,6 +1,6 @@
 """`invoke deploy.certs --target swarm`: the certificate each node's proxy serves (read from the
 file it serves, as on the hosts target), and a forced renewal by the swarm's one certbot, whose
-deploy hook hands the new certificate to every node (`swarm/acme.py`); then waits until every
+deploy hook hands the new certificate to every node (`swarm/tls.py`); then waits until every
 node's proxy has it (nginx reloads gracefully once the file changes)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from stackctl.deploy.certs import RENEW, served_by
 from stackctl.deploy.errors import DeployFailed
-from stackctl.deploy.swarm import acme as swarm_acme
+from stackctl.deploy.swarm import tls as swarm_tls
 from stackctl.deploy.swarm.nodes import Swarm
 from stackctl.deploy.swarm.specs import service_name
 from stackctl.engine.execs import run_in
@@ -47,7 +47,7 @@ def served(swarm: Swarm, app: str, proxy: str, now: dt.datetime) -> list[str]:
 def renew(swarm: Swarm, app: str, proxy: str, say: Callable[[str], None], wait: float) -> None:
     """certbot's `renew --force-renewal` in its task; then until every node's proxy file holds
     the new certificate (DeployFailed after `wait` seconds)."""
-    client_service = service_name(app, swarm_acme.ACME_CLIENT)
+    client_service = service_name(app, swarm_tls.ACME_CLIENT)
     tasks = _running_tasks(swarm, client_service)
     if not tasks:
         raise DeployFailed(

@@ -22,16 +22,24 @@ from stackctl.deploy.fanout import Printer
 from stackctl.deploy.release import ReleaseImages, check_secrets, unused_secrets
 from stackctl.deploy.secrets import Secret, service_secrets
 from stackctl.deploy.settings import DeploySettings
-from stackctl.deploy.swarm import acme as swarm_acme
 from stackctl.deploy.swarm import nodes as swarm_nodes
 from stackctl.deploy.swarm import secrets as swarm_secrets
 from stackctl.deploy.swarm import specs as swarm_specs
+from stackctl.deploy.swarm import tls as swarm_tls
 from stackctl.deploy.swarm.images import ship_to_nodes
 from stackctl.deploy.swarm.oneoff import remove_leftovers, role_service
 from stackctl.deploy.swarm.reach import proxies_reach
 from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.logs import last_lines
-from stackctl.engine.models import Node, Service, ServiceSpec, Task, UpdateStatus, inspect_container
+from stackctl.engine.models import (
+    Node,
+    Service,
+    ServiceSpec,
+    Task,
+    UpdateStatus,
+    inspect_container,
+    secret_file_names,
+)
 from stackctl.engine.readiness import readiness
 from stackctl.engine.services import request_rollback
 
@@ -120,7 +128,7 @@ def plan(
     ids: dict[str, str] = {}
     if create_secrets:
         ids = swarm_secrets.ensure_secrets(swarm.manager, settings.app, every)
-    references = {}
+    references: dict[str, list[dict[str, Any]]] = {}
     for service, found in wanted.items():
         if not found:
             continue
@@ -130,6 +138,7 @@ def plan(
             settings.app, found, ids, user_ids[refs[service]]
         )
     existing = {s.name: s for s in _services(swarm.manager, settings.app)}
+    tls = _tls(settings, app, existing, references)
     inputs = swarm_specs.Inputs(
         app=settings.app,
         version=images.version,
@@ -140,7 +149,7 @@ def plan(
         nodes=len(swarm.node_ids),
         leave_out=unused_secrets(app, environment),
         https_port=settings.https_port if settings.https.serves_tls else None,
-        acme=_acme(settings, app, existing),
+        tls=tls,
         network=next(
             (
                 n.id
@@ -156,17 +165,28 @@ def plan(
     return planned
 
 
-def _acme(
-    settings: DeploySettings, app: AppDefinition, existing: Mapping[str, Service]
-) -> swarm_acme.SwarmAcme | None:
-    """The acme mode's names and the certificate certsync has now (`swarm/acme.py`)."""
-    if settings.https.mode != "acme":
+def _tls(
+    settings: DeploySettings,
+    app: AppDefinition,
+    existing: Mapping[str, Service],
+    references: dict[str, list[dict[str, Any]]],
+) -> swarm_tls.SwarmTls | None:
+    """The TLS-terminating mode's facts (`swarm/tls.py`): files takes the given chain and key
+    off the proxy's references (certsync holds them), acme carries over what certsync has."""
+    mode = settings.https.mode
+    if mode not in ("files", "acme") or app.proxy is None:
         return None
-    current = existing.get(swarm_acme.certsync_service(settings.app))
-    return swarm_acme.SwarmAcme(
-        names=settings.https.hosts or app.https_hosts,
-        certsync_secrets=current.spec.secrets if current is not None else (),
-    )
+    names = settings.https.hosts or app.https_hosts
+    if mode == "files":
+        given = [
+            ref
+            for ref in references.get(app.proxy, [])
+            if secret_file_names([ref]) <= set(swarm_tls.GIVEN_SECRETS)
+        ]
+        references[app.proxy] = [r for r in references.get(app.proxy, []) if r not in given]
+        return swarm_tls.SwarmTls(mode, names, tuple(given))
+    current = existing.get(swarm_tls.certsync_service(settings.app))
+    return swarm_tls.SwarmTls(mode, names, current.spec.secrets if current is not None else ())
 
 
 def dry_run(
@@ -218,7 +238,7 @@ def deploy(
         for line in remove_leftovers(swarm, settings.app, time.time()):
             say(line)
         if settings.https.mode == "acme":
-            swarm_acme.check_on_a_manager(settings, app, swarm)
+            swarm_tls.check_on_a_manager(settings, app, swarm)
         for line in swarm_nodes.set_labels(settings, swarm_settings, app, swarm):
             say(line)
         ship_to_nodes(local, settings, swarm, images.references, say)

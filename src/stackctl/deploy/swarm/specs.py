@@ -6,9 +6,10 @@ the Engine API's shape, so a dry run can show what would change and a deploy sen
   update rolls back by itself;
 - accessories: one replica pinned by a node label, named volumes on that node;
 - the proxy: global, port 80 published in host mode on every node, upstream `tasks.<web>`; in
-  an HTTPS mode that terminates TLS (files, acme) port 443 too, and its secret files (the given
-  certificate and key) as Swarm secrets;
-- acme: certbot behind every node's proxy and the certsync service (`swarm/acme.py`).
+  an HTTPS mode that terminates TLS (files, acme) port 443 too, its certificate read from the
+  node's `tls` volume;
+- files, acme: the certsync service writing the certificate on every node, and in acme certbot
+  behind every node's proxy (`swarm/tls.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from stackctl.compose import ServiceSpec
 from stackctl.deploy import labels
 from stackctl.deploy.appdef import AppDefinition
-from stackctl.deploy.swarm import acme as swarm_acme
+from stackctl.deploy.swarm import tls as swarm_tls
 from stackctl.deploy.swarm.nodes import accessory_label
 from stackctl.deploy.swarm.settings import SwarmSettings
 from stackctl.engine.healthchecks import swarm_healthcheck
@@ -66,8 +67,8 @@ class Inputs:
     """names the roles never get (secrets the release does not use: `release.unused_secrets`)"""
     https_port: int | None = None
     """where every node publishes the proxy's port 443, when the proxy terminates TLS"""
-    acme: swarm_acme.SwarmAcme | None = None
-    """the acme mode's facts, when certificates are ordered"""
+    tls: swarm_tls.SwarmTls | None = None
+    """the TLS-terminating mode's facts (files, acme)"""
 
 
 def _container(
@@ -187,9 +188,10 @@ def service_specs(
     """compose service -> its Swarm service spec: accessories, roles, then the proxy (the order
     they are created in)."""
     specs: dict[str, dict[str, Any]] = {}
-    acme = inputs.acme if app.proxy is not None else None
-    if acme is not None:
-        specs[swarm_acme.CERTSYNC] = _certsync(inputs, acme, swarm)
+    tls = inputs.tls if app.proxy is not None else None
+    acme = tls if tls is not None and tls.ordered else None
+    if tls is not None and app.proxy is not None:
+        specs[swarm_tls.CERTSYNC] = _certsync(inputs, inputs.images[app.proxy], tls, swarm)
     for accessory in app.accessories:
         spec = app.spec(accessory.service)
         constraints = [f"node.labels.{accessory_label(inputs.app, accessory.service)}==true"]
@@ -198,13 +200,13 @@ def service_specs(
         if (
             acme is not None
             and app.proxy is not None
-            and accessory.service == swarm_acme.ACME_CLIENT
+            and accessory.service == swarm_tls.ACME_CLIENT
         ):
             environment.update(
-                swarm_acme.client_environment(inputs.app, acme, app.proxy, inputs.nodes)
+                swarm_tls.client_environment(inputs.app, acme, app.proxy, inputs.nodes)
             )
-            constraints.append(swarm_acme.ON_A_MANAGER)
-            extra_mounts = swarm_acme.client_mounts()
+            constraints.append(swarm_tls.ON_A_MANAGER)
+            extra_mounts = swarm_tls.client_mounts()
         specs[accessory.service] = _service(
             inputs,
             spec,
@@ -250,7 +252,7 @@ def service_specs(
             **spec.environment,
             "NGINX_UPSTREAM": upstream,
             "UPSTREAM_RECHECK_SECONDS": "1",
-            **(swarm_acme.proxy_environment() if acme is not None else {}),
+            **(swarm_tls.proxy_environment(tls) if tls is not None else {}),
         }
         specs[app.proxy] = _service(
             inputs,
@@ -268,36 +270,41 @@ def service_specs(
             monitor=swarm.monitor,
             ports=_proxy_ports(inputs),
             extra_mounts=(
-                [swarm_acme.tls_mount(inputs.app, swarm_acme.TLS_DIR, read_only=True)]
-                if acme is not None
+                [swarm_tls.tls_mount(inputs.app, swarm_tls.TLS_DIR, read_only=True)]
+                if tls is not None
                 else []
             ),
-            left_out_volumes=swarm_acme.client_volumes(app) if acme is not None else frozenset(),
+            left_out_volumes=swarm_tls.client_volumes(app) if acme is not None else frozenset(),
         )
     return specs
 
 
-def _certsync(inputs: Inputs, acme: swarm_acme.SwarmAcme, swarm: SwarmSettings) -> dict[str, Any]:
-    """The acme mode's global service writing the certificate into every node's `tls` volume
-    (`swarm/acme.py`): certbot's image, and the secrets certbot last gave it, which its
-    fingerprint leaves out (a renewal is no change to deploy)."""
+def _certsync(
+    inputs: Inputs, image: str, tls: swarm_tls.SwarmTls, swarm: SwarmSettings
+) -> dict[str, Any]:
+    """The global service writing the certificate into every node's `tls` volume
+    (`swarm/tls.py`), from the proxy's image. Its secrets: the given chain and key (files: part
+    of its fingerprint, so a changed certificate is an update), or what certbot last gave it
+    (acme: left out of it, so a renewal is no change to deploy)."""
     container: dict[str, Any] = {
-        "Image": inputs.images[swarm_acme.ACME_CLIENT],
+        "Image": image,
         "Labels": {},
-        "Command": list(swarm_acme.CERTSYNC_COMMAND),
-        "Env": ["TLS_DIR=/certificate"],
-        "Secrets": [],
+        "Command": list(swarm_tls.CERTSYNC_COMMAND),
+        "Env": tls.certsync_environment(),
+        "Secrets": [] if tls.ordered else [dict(ref) for ref in tls.secrets],
         "StopGracePeriod": 2 * _NS,
-        "Mounts": [swarm_acme.tls_mount(inputs.app, "/certificate", read_only=False)],
+        # The proxy image's own check asks nginx, which this task does not run.
+        "Healthcheck": {"Test": ["NONE"]},
+        "Mounts": [swarm_tls.tls_mount(inputs.app, "/certificate", read_only=False)],
     }
     service_labels = {
         NAMESPACE: inputs.app,
         labels.APP: inputs.app,
         labels.KIND: "accessory",
-        labels.ROLE: swarm_acme.CERTSYNC,
+        labels.ROLE: swarm_tls.CERTSYNC,
     }
     body: dict[str, Any] = {
-        "Name": swarm_acme.certsync_service(inputs.app),
+        "Name": swarm_tls.certsync_service(inputs.app),
         "Labels": service_labels,
         "TaskTemplate": {
             "ContainerSpec": container,
@@ -311,7 +318,8 @@ def _certsync(inputs: Inputs, acme: swarm_acme.SwarmAcme, swarm: SwarmSettings) 
         "EndpointSpec": {"Mode": "dnsrr"},
     }
     body["Labels"] = {**service_labels, SPEC_HASH: spec_hash(body)}
-    container["Secrets"] = [dict(ref) for ref in acme.certsync_secrets]
+    if tls.ordered:
+        container["Secrets"] = [dict(ref) for ref in tls.secrets]
     return body
 
 
