@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import functools
 import io
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +54,7 @@ from support.deploy_hosts import (
     wait_reachable,
 )
 from support.given_chain import write_given_chain
-from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
+from support.https_load import HttpsLoad, none_failed, under_load
 from support.loopback import resolve_to_loopback
 from support.served_tls import served_certificate
 from support.sslyze_check import sslyze_intermediate
@@ -330,26 +328,16 @@ def test_files_mode_serves_the_given_chain_keeps_its_key_out_and_rotates_it_unde
         url = f"https://{name}:{host.https_port}/main/"
         load = HttpsLoad(both, url, requests.get(url, verify=both, timeout=10).text)
         rotated = https.model_copy(update={"cert_file": chain2, "key_file": key2})
-        deadline = time.monotonic() + LOAD_SECONDS
-        with ThreadPoolExecutor(4) as pool:
-            workers = [pool.submit(load.worker, deadline) for _ in range(4)]
-            wait_until(lambda: load.sent >= 200, 60, "the load to start")
-            said = deploy_in_mode(local, host, key_dir, images, rotated)
-            wait_until(
-                lambda: served_certificate(host.https_port, name).serial_number == serial2,
-                30,
-                f"{name} to serve the rotated certificate",
-            )
-            load.renewed.set()
-            for worker in workers:
-                worker.result()
-        print(
-            f"files rotation under load: {load.sent} requests, {load.after_renewal} after it,"
-            f" {load.resent} sent again"
+        outputs: list[str] = []
+        under_load(
+            [load],
+            lambda: outputs.append(deploy_in_mode(local, host, key_dir, images, rotated)),
+            lambda: served_certificate(host.https_port, name).serial_number == serial2,
+            f"{name} to serve the rotated certificate",
+            workers_each=4,
         )
-        assert load.failures == [], f"{load.resent} sent again of {load.sent}"
-        assert load.sent >= LOAD_REQUESTS
-        assert load.after_renewal >= LOAD_AFTER_RENEWAL
+        print(f"files rotation under load: {none_failed([load], [url])}")
+        (said,) = outputs
         where = host.address.split("@")[1]
         assert f"{where}: proxy's certificate files replaced" in said
         assert "proxy started on" not in said
@@ -436,30 +424,14 @@ def test_deploy_certs_lists_each_host_s_certificate_and_renews_it_on_demand_unde
     url = f"https://{loaded_name}:{loaded_host.https_port}/main/"
     served = requests.get(url, verify=acme_hosts.root, timeout=10).text
     load = HttpsLoad(acme_hosts.root, url, served)
-    deadline = time.monotonic() + LOAD_SECONDS
-    with ThreadPoolExecutor(4) as pool:
-        workers = [pool.submit(load.worker, deadline) for _ in range(4)]
-        wait_until(lambda: load.sent >= 200, 60, "the load to start")
-
-        certificates(settings, Console(file=output, width=300), renew=True)
-
-        wait_until(
-            functools.partial(
-                serves_another, loaded_host, loaded_name, deployed.serials[loaded_name]
-            ),
-            30,
-            f"{loaded_name} to serve the renewed certificate",
-        )
-        load.renewed.set()
-        for worker in workers:
-            worker.result()
-    print(
-        f"renewal under load: {load.sent} requests, {load.after_renewal} after it,"
-        f" {load.resent} sent again"
+    under_load(
+        [load],
+        lambda: certificates(settings, Console(file=output, width=300), renew=True),
+        functools.partial(serves_another, loaded_host, loaded_name, deployed.serials[loaded_name]),
+        f"{loaded_name} to serve the renewed certificate",
+        workers_each=4,
     )
-    assert load.failures == [], f"{load.resent} sent again of {load.sent}"
-    assert load.sent >= LOAD_REQUESTS
-    assert load.after_renewal >= LOAD_AFTER_RENEWAL
+    print(f"renewal under load: {none_failed([load], [url])}")
 
     for host, name in acme_hosts.pairs():
         where = host.address.split("@")[1]

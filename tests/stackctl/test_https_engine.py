@@ -18,7 +18,6 @@ import ssl
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from stackctl.stack.workspace import load_workspace
 from stackctl.tls.localca import ensure_local_ca, ensure_server_certificate
 from stackctl.tls.prepare import prepare_https
 from support.chromium import chromium, log_in_upload_and_see_thumbnail
-from support.https_load import LOAD_AFTER_RENEWAL, LOAD_REQUESTS, LOAD_SECONDS, HttpsLoad
+from support.https_load import HttpsLoad, none_failed, under_load
 from support.loopback import free_port, resolve_to_loopback
 from support.served_tls import served_certificate
 from support.sslyze_check import sslyze_intermediate
@@ -464,31 +463,28 @@ def test_forced_renewal_under_load_fails_no_request(
 ) -> None:
     before = served_certificate(https_stack.https_port, HOST).serial_number
     load = HttpsLoad(acme_server, f"https://{HOST}:{https_stack.https_port}/main/", WELCOME)
-    deadline = time.monotonic() + LOAD_SECONDS
-    with ThreadPoolExecutor(4) as pool:
-        workers = [pool.submit(load.worker, deadline) for _ in range(4)]
-        wait_until(lambda: load.sent >= 200, 60, "the load to start")
+
+    def renew() -> None:
         renewal = https_stack.container("certbot").exec_run(
             ["sh", "/usr/local/bin/stack-certbot", "renew", "--force-renewal"]
         )
         assert renewal.exit_code == 0, renewal.output.decode()[-500:]
-        wait_until(
-            lambda: served_certificate(https_stack.https_port, HOST).serial_number != before,
-            60,
-            "nginx to serve the renewed certificate",
-        )
-        load.renewed.set()
-        for worker in workers:
-            worker.result()
+
+    under_load(
+        [load],
+        renew,
+        lambda: served_certificate(https_stack.https_port, HOST).serial_number != before,
+        "nginx to serve the renewed certificate",
+        workers_each=4,
+        within=60,
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "https-renewal-load.json").write_text(
         json.dumps(
             {"requests": load.sent, "after_renewal": load.after_renewal, "resent": load.resent}
         )
     )
-    assert load.failures == [], f"{load.resent} sent again of {load.sent}"
-    assert load.sent >= LOAD_REQUESTS
-    assert load.after_renewal >= LOAD_AFTER_RENEWAL
+    none_failed([load], [HOST])
 
 
 def test_a_recreated_proxy_and_acme_client_keep_the_certificate(

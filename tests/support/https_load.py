@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,3 +77,43 @@ class HttpsLoad:
             if response.status_code != 200 or response.text != self.expected:
                 self.failures.append(f"{response.status_code} {response.text[:80]!r}")
             return
+
+
+def under_load(
+    loads: list[HttpsLoad],
+    action: Callable[[], object],
+    changed: Callable[[], bool],
+    what: str,
+    *,
+    workers_each: int = 2,
+    within: float = 30,
+) -> None:
+    """`action` (a renewal, a deploy) once every load runs; then until `changed()` says the new
+    certificate is served (`what` names it; `within` seconds), after which each load sends its last
+    LOAD_AFTER_RENEWAL requests and ends. Every wait is bounded."""
+    from support.acme_hosts import wait_until
+
+    deadline = time.monotonic() + LOAD_SECONDS
+    with ThreadPoolExecutor(workers_each * len(loads)) as pool:
+        workers = [
+            pool.submit(load.worker, deadline) for load in loads for _ in range(workers_each)
+        ]
+        wait_until(lambda: all(load.sent >= 100 for load in loads), 60, "the load to start")
+        action()
+        wait_until(changed, within, what)
+        for load in loads:
+            load.renewed.set()
+        for worker in workers:
+            worker.result()
+
+
+def none_failed(loads: list[HttpsLoad], where: list[str]) -> str:
+    """Asserts that no load failed a request and each sent enough; the summary line."""
+    for place, load in zip(where, loads, strict=True):
+        assert load.failures == [], f"{place}: {load.resent} sent again of {load.sent}"
+        assert load.sent >= LOAD_REQUESTS, place
+        assert load.after_renewal >= LOAD_AFTER_RENEWAL, place
+    return ", ".join(
+        f"{load.sent} requests, {load.after_renewal} after it, {load.resent} sent again"
+        for load in loads
+    )
