@@ -86,8 +86,6 @@ pause() {
     wait $! || true
 }
 
-# --keep-until-expiring: a lineage with these names that is not due is left as it is;
-# --expand: a host name added later joins the same lineage.
 if [ -n "$ACME_PROXY" ]; then
     # The CA reaches certbot only through the proxies and may ask any node: no order before
     # ACME_PROXIES of them pass the challenge path here (a first deploy, or one from another
@@ -129,6 +127,8 @@ while True:
 WAIT
 fi
 renew_before
+# --keep-until-expiring: a lineage with these names that is not due is left as it is;
+# --expand: a host name added later joins the same lineage.
 until certbot_challenged certonly --cert-name stack --keep-until-expiring --expand "$@"; do
     echo "stack-certbot: no certificate yet from $ACME_DIRECTORY; trying again in ${ACME_RETRY_SECONDS}s" >&2
     pause "$ACME_RETRY_SECONDS"

@@ -11,6 +11,7 @@ from stackctl.deploy.secrets import Secret
 from stackctl.deploy.swarm.secrets import secret_references
 from stackctl.deploy.swarm.settings import load_swarm_settings
 from stackctl.deploy.swarm.specs import Inputs, changes, normal, service_specs
+from stackctl.deploy.swarm.tls import SwarmTls
 from stackctl.deploy.targets import deploy_target
 from stackctl.errors import SettingsError
 from support.deploy_hosts import ROOT, TEST_OVERRIDE
@@ -113,13 +114,17 @@ def test_the_proxy_is_global_on_host_mode_port_80_following_tasks_of_web(
 
 
 def files_specs(app: AppDefinition, key: bytes) -> dict[str, dict]:  # type: ignore[type-arg]
-    from stackctl.deploy.swarm.tls import SwarmTls
-
     swarm = load_swarm_settings(HOSTS, environ={})
     chain = Secret("tls_cert", b"-----BEGIN CERTIFICATE-----", None, None, 0o444)
     given = Secret("tls_key", key, None, None, 0o400)
     refs = secret_references(APP, [chain, given], {}, ("0", "0"))
-    inputs = Inputs(
+    inputs = tls_inputs(app, SwarmTls("files", ("www.example.com",), tuple(refs)))
+    return service_specs(app, inputs, swarm)
+
+
+def tls_inputs(app: AppDefinition, tls: SwarmTls) -> Inputs:
+    """The specs' inputs in a TLS-terminating mode: 443 published on 8443, no role secrets."""
+    return Inputs(
         app=APP,
         version="v7",
         http_port=80,
@@ -128,9 +133,8 @@ def files_specs(app: AppDefinition, key: bytes) -> dict[str, dict]:  # type: ign
         secrets={},
         nodes=3,
         https_port=8443,
-        tls=SwarmTls("files", ("www.example.com",), tuple(refs)),
+        tls=tls,
     )
-    return service_specs(app, inputs, swarm)
 
 
 def test_a_given_certificate_is_certsync_s_secrets_and_the_proxy_reads_the_node_s_copy(
@@ -160,7 +164,6 @@ def test_a_given_certificate_is_certsync_s_secrets_and_the_proxy_reads_the_node_
 
 def acme_specs(folder: Path, carried: tuple[dict, ...] = ()) -> dict[str, dict]:  # type: ignore[type-arg]
     from stackctl.deploy.httpsmode import app_overrides
-    from stackctl.deploy.swarm.tls import SwarmTls
     from stackctl.tls.settings import HttpsSettings
 
     https = HttpsSettings(mode="acme", hosts=("www.example.com",))
@@ -172,17 +175,7 @@ def acme_specs(folder: Path, carried: tuple[dict, ...] = ()) -> dict[str, dict]:
         project_name=APP,
         overrides=[TEST_OVERRIDE, *files],
     )
-    inputs = Inputs(
-        app=APP,
-        version="v7",
-        http_port=80,
-        images={s: f"{APP}/{s}:v7" for s in acme_app.services},
-        environment={},
-        secrets={},
-        nodes=3,
-        https_port=8443,
-        tls=SwarmTls("acme", ("www.example.com",), carried),
-    )
+    inputs = tls_inputs(acme_app, SwarmTls("acme", ("www.example.com",), carried))
     return service_specs(acme_app, inputs, load_swarm_settings(HOSTS, environ={}))
 
 

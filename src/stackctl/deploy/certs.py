@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackctl.engine.execs import run_in
-from stackctl.engine.models import inspect_container
+from stackctl.engine.models import Container, inspect_container
 from stackctl.errors import CertificateRefused
 from stackctl.tls.certcheck import certificate_from_pem
 
@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     import docker
 
 RENEW = ["sh", "/usr/local/bin/stack-certbot", "renew", "--force-renewal"]
+
+
+def certificate_file(proxy: Container) -> str | None:
+    """The file the proxy serves its certificate from (TLS_CERT_FILE), None in a mode that
+    serves none (off, lb)."""
+    env = proxy.environment
+    if env.get("HTTPS_MODE", "off") in ("off", "lb"):
+        return None
+    return env.get("TLS_CERT_FILE") or None
 
 
 def served_by(client: docker.DockerClient, name: str, now: dt.datetime) -> str:
@@ -27,10 +36,10 @@ def served_by(client: docker.DockerClient, name: str, now: dt.datetime) -> str:
         proxy = inspect_container(client.api, name)
     except NotFound:
         return "no proxy: deploy first"
-    env = dict(line.split("=", 1) for line in proxy.env if "=" in line)
-    path = env.get("TLS_CERT_FILE")
-    if env.get("HTTPS_MODE", "off") in ("off", "lb") or not path:
-        return f"HTTPS mode {env.get('HTTPS_MODE', 'off')}: the proxy serves no certificate"
+    path = certificate_file(proxy)
+    if path is None:
+        mode = proxy.environment.get("HTTPS_MODE", "off")
+        return f"HTTPS mode {mode}: the proxy serves no certificate"
     if not proxy.running:
         return "the proxy is not running"
     found = run_in(client.api, name, ["cat", path])

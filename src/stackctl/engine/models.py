@@ -174,6 +174,11 @@ class Container:
         return [str(line) for line in self._config.get("Env") or []]
 
     @property
+    def environment(self) -> dict[str, str]:
+        """The container's environment as NAME -> value (inspections only)."""
+        return dict(line.split("=", 1) for line in self.env if "=" in line)
+
+    @property
     def volumes(self) -> dict[str, str]:
         """Mount point -> volume name, for each named volume mounted (inspections only)."""
         return {

@@ -57,7 +57,7 @@ def ensure_accessory(
         found = inspect_container(client.api, name)
     except NotFound:
         found = None
-    if found is not None and not reboot and _changed(found.env, environment):
+    if found is not None and not reboot and _changed(found.environment, environment):
         say(f"{host}: {name} gets other values ({', '.join(sorted(environment))}): recreated")
         reboot = True
     if found is not None and not reboot:
@@ -111,8 +111,7 @@ def ensure_accessory(
     return what
 
 
-def _changed(env: list[str], wanted: Mapping[str, str]) -> bool:
-    found = dict(line.split("=", 1) for line in env if "=" in line)
+def _changed(found: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
     return any(found.get(k) != v for k, v in wanted.items())
 
 

@@ -10,13 +10,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from stackctl.deploy.certs import RENEW, served_by
+from stackctl.deploy.certs import RENEW, certificate_file, served_by
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.swarm import tls as swarm_tls
-from stackctl.deploy.swarm.nodes import Swarm
+from stackctl.deploy.swarm.nodes import Swarm, running_tasks
 from stackctl.deploy.swarm.specs import service_name
 from stackctl.engine.execs import run_in
-from stackctl.engine.models import Service
+from stackctl.engine.models import inspect_container
 
 if TYPE_CHECKING:
     import docker
@@ -25,15 +25,13 @@ _LINEAGE_CERT = "/etc/letsencrypt/live/stack/cert.pem"
 
 
 def _running_tasks(swarm: Swarm, name: str) -> list[tuple[str, docker.DockerClient, str]]:
-    """(host name, that node's client, container id) of each running task of service `name`."""
-    listed = [Service(s) for s in swarm.manager.services.list(filters={"name": name})]
-    found = [s for s in listed if s.name == name]
-    tasks = []
-    for task in found[0].tasks(running_only=True) if found else []:
-        address = swarm.address_of(task.node_id)
-        if address is not None and task.container_id:
-            tasks.append((address.name, swarm.clients[address], task.container_id))
-    return sorted(tasks, key=lambda t: t[0])
+    """(host name, that node's client, container id) of each running task of service `name`,
+    in host name order."""
+    found = [
+        (address.name, swarm.clients[address], task.container_id)
+        for address, task in running_tasks(swarm, name)
+    ]
+    return sorted(found, key=lambda t: t[0])
 
 
 def served(swarm: Swarm, app: str, proxy: str, now: dt.datetime) -> list[str]:
@@ -83,9 +81,7 @@ def renew(swarm: Swarm, app: str, proxy: str, say: Callable[[str], None], wait: 
 
 def _served_file(client: docker.DockerClient, container: str) -> bytes:
     """The leaf certificate in the proxy's TLS_CERT_FILE (the chain's first PEM block)."""
-    from stackctl.engine.models import inspect_container
-
-    env = dict(line.split("=", 1) for line in inspect_container(client.api, container).env)
-    found = run_in(client.api, container, ["cat", env.get("TLS_CERT_FILE", "/dev/null")])
+    path = certificate_file(inspect_container(client.api, container))
+    found = run_in(client.api, container, ["cat", path or "/dev/null"])
     end = b"-----END CERTIFICATE-----"
     return found.output.split(end)[0].strip() + b"\n" + end if end in found.output else b""

@@ -14,7 +14,7 @@ from stackctl.deploy.appdef import AppDefinition
 from stackctl.deploy.errors import DeployFailed
 from stackctl.deploy.settings import DeploySettings, HostAddress
 from stackctl.deploy.swarm.settings import SwarmSettings
-from stackctl.engine.models import Node, SwarmInfo, join_token, swarm_info
+from stackctl.engine.models import Node, Service, SwarmInfo, Task, join_token, swarm_info
 
 if TYPE_CHECKING:
     import docker
@@ -33,6 +33,20 @@ class Swarm:
 
     def address_of(self, node_id: str) -> HostAddress | None:
         return next((a for a, n in self.node_ids.items() if n == node_id), None)
+
+
+def running_tasks(swarm: Swarm, name: str) -> list[tuple[HostAddress, Task]]:
+    """Each running task of the service `name` that has a container, with the host it runs on
+    (tasks on nodes outside DEPLOY_HOSTS are left out)."""
+    # The name filter matches prefixes too (web, web2): the exact one only.
+    listed = [Service(s) for s in swarm.manager.services.list(filters={"name": name})]
+    found = [s for s in listed if s.name == name]
+    tasks = []
+    for task in found[0].tasks(running_only=True) if found else []:
+        address = swarm.address_of(task.node_id)
+        if address is not None and task.container_id:
+            tasks.append((address, task))
+    return tasks
 
 
 def accessory_label(app: str, service: str) -> str:

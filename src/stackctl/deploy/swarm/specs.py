@@ -147,26 +147,56 @@ def _service(
     endpoint: dict[str, Any] = {"Mode": "dnsrr"}
     if ports:
         endpoint["Ports"] = ports
+    networks = [{"Target": inputs.network or network_name(inputs.app), "Aliases": [spec.name]}]
+    return _body(
+        inputs,
+        spec.name,
+        kind=kind,
+        mode=mode,
+        container=container,
+        order=order,
+        monitor=monitor,
+        placement=placement or {},
+        networks=networks,
+        endpoint=endpoint,
+    )
+
+
+def _body(
+    inputs: Inputs,
+    role: str,
+    *,
+    kind: str,
+    mode: dict[str, Any],
+    container: dict[str, Any],
+    order: str,
+    monitor: float,
+    placement: dict[str, Any],
+    networks: list[dict[str, Any]] | None,
+    endpoint: dict[str, Any],
+) -> dict[str, Any]:
+    """A service's spec around its container spec, with its labels and their fingerprint
+    (`networks` None: on no network)."""
     service_labels = {
         NAMESPACE: inputs.app,
         labels.APP: inputs.app,
         labels.KIND: kind,
-        labels.ROLE: spec.name,
+        labels.ROLE: role,
     }
     if kind == "role":
         service_labels[labels.RELEASE] = inputs.version
+    template: dict[str, Any] = {
+        "ContainerSpec": container,
+        "RestartPolicy": {"Condition": "any", "Delay": 2 * _NS, "MaxAttempts": 0},
+        "Placement": placement,
+        "ForceUpdate": 0,
+    }
+    if networks is not None:
+        template["Networks"] = networks
     body: dict[str, Any] = {
-        "Name": service_name(inputs.app, spec.name),
+        "Name": service_name(inputs.app, role),
         "Labels": service_labels,
-        "TaskTemplate": {
-            "ContainerSpec": container,
-            "RestartPolicy": {"Condition": "any", "Delay": 2 * _NS, "MaxAttempts": 0},
-            "Placement": placement or {},
-            "Networks": [
-                {"Target": inputs.network or network_name(inputs.app), "Aliases": [spec.name]}
-            ],
-            "ForceUpdate": 0,
-        },
+        "TaskTemplate": template,
         "Mode": mode,
         "UpdateConfig": _update(order, monitor, "rollback"),
         "RollbackConfig": _update(order, monitor, "pause"),
@@ -297,27 +327,18 @@ def _certsync(
         "Healthcheck": {"Test": ["NONE"]},
         "Mounts": [swarm_tls.tls_mount(inputs.app, "/certificate", read_only=False)],
     }
-    service_labels = {
-        NAMESPACE: inputs.app,
-        labels.APP: inputs.app,
-        labels.KIND: "accessory",
-        labels.ROLE: swarm_tls.CERTSYNC,
-    }
-    body: dict[str, Any] = {
-        "Name": swarm_tls.certsync_service(inputs.app),
-        "Labels": service_labels,
-        "TaskTemplate": {
-            "ContainerSpec": container,
-            "RestartPolicy": {"Condition": "any", "Delay": 2 * _NS, "MaxAttempts": 0},
-            "Placement": {},
-            "ForceUpdate": 0,
-        },
-        "Mode": {"Global": {}},
-        "UpdateConfig": _update("stop-first", swarm.monitor, "rollback"),
-        "RollbackConfig": _update("stop-first", swarm.monitor, "pause"),
-        "EndpointSpec": {"Mode": "dnsrr"},
-    }
-    body["Labels"] = {**service_labels, SPEC_HASH: spec_hash(body)}
+    body = _body(
+        inputs,
+        swarm_tls.CERTSYNC,
+        kind="accessory",
+        mode={"Global": {}},
+        container=container,
+        order="stop-first",
+        monitor=swarm.monitor,
+        placement={},
+        networks=None,
+        endpoint={"Mode": "dnsrr"},
+    )
     if tls.ordered:
         container["Secrets"] = [dict(ref) for ref in tls.secrets]
     return body

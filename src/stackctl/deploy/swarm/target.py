@@ -212,7 +212,6 @@ class SwarmTarget:
         from stackctl.deploy.metrics import scraped_services, screen
         from stackctl.deploy.swarm import nodes
         from stackctl.deploy.swarm.specs import service_name
-        from stackctl.engine.models import Service
         from stackctl.stack.metricsscrape import Target
 
         settings = run.settings
@@ -222,13 +221,7 @@ class SwarmTarget:
             targets = {}
             for service in scraped_services(services):
                 name = service_name(settings.app, service)
-                # The name filter matches prefixes too (web, web2): the exact one only.
-                listed = swarm.manager.services.list(filters={"name": name})
-                found = [s for s in map(Service, listed) if s.name == name]
-                for task in found[0].tasks(running_only=True) if found else []:
-                    address = swarm.address_of(task.node_id)
-                    if address is None or not task.container_id:
-                        continue
+                for address, task in nodes.running_tasks(swarm, name):
                     entry = settings.hosts[settings.addresses.index(address)]
                     if hosts and entry not in hosts:
                         continue
