@@ -324,6 +324,12 @@ def networks(api: Any, **options: Any) -> list[Named]:
     return [Named(attrs) for attrs in api.networks(**options)]
 
 
+def network_containers(api: Any, network: str) -> list[str]:
+    """The names of the containers the engine shows attached to a network."""
+    attrs = _mapping(api.inspect_network(network))
+    return [str(entry.get("Name") or key) for key, entry in (attrs.get("Containers") or {}).items()]
+
+
 def volumes(api: Any, **options: Any) -> list[Named]:
     return [Named(attrs) for attrs in _mapping(api.volumes(**options)).get("Volumes") or []]
 

@@ -49,6 +49,9 @@ from stackctl.stack.portholders import port_holders
 from stackctl.stack.schedule import STARTED, start_in_graph
 
 DEFAULT_STOP_TIMEOUT = 10
+# How long `down` asks again for a network the engine says still has endpoints (see
+# _remove_network).
+NETWORK_RELEASE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -478,13 +481,49 @@ class Stack:
             self.console.print(f" [green]✔[/] {name}  removed")
         project_label = {"label": f"{labels.PROJECT}={self.project.name}"}
         for network in models.networks(self.api, filters=project_label):
-            self._remove_quietly(self.api.remove_network, network.id)
-            self.console.print(f" [green]✔[/] network {network.name}  removed")
+            held_by = self._remove_network(network.id, network.name)
+            if held_by is None:
+                self.console.print(f" [green]✔[/] network {network.name}  removed")
+            else:
+                self.console.print(f" [yellow]![/] network {network.name}  kept: {held_by}")
         if volumes:
             for volume in models.volumes(self.api, filters=project_label):
                 self._remove_quietly(self.api.remove_volume, volume.name)
                 self.console.print(f" [green]✔[/] volume {volume.name}  removed")
         return removed
+
+    def _remove_network(self, network_id: str, name: str) -> str | None:
+        """Remove a network (gone already or not); None once removed, else why it stays.
+
+        The engine can refuse with "has active endpoints" for a moment after the containers on
+        it were removed (it counts their endpoints apart), and Docker 20.10 sometimes keeps such a
+        count for good (moby#43286: nothing attached, removable only after dockerd restarts).
+        Asked again for a bounded while, as `down` has removed everything else by then; a network
+        that stays is left in place with the reason, as compose v2 does ("Resource is still in
+        use"), and the next `up` joins it again."""
+        deadline = time.monotonic() + NETWORK_RELEASE_SECONDS
+        while True:
+            try:
+                self.api.remove_network(network_id)
+                return None
+            except NotFound:
+                return None
+            except APIError as exc:
+                if "active endpoints" not in str(exc.explanation or exc):
+                    raise StackError(f"cannot remove {name}: {exc.explanation}") from None
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        try:
+            attached = models.network_containers(self.api, network_id)
+        except NotFound:
+            return None
+        if attached:
+            return f"still used by {', '.join(sorted(attached))}"
+        return (
+            "the engine still counts an endpoint on it with no container attached (a Docker"
+            " bug, moby#43286): restarting dockerd frees it"
+        )
 
     @staticmethod
     def _remove_quietly(remove: Callable[[str], Any], name: str) -> None:
