@@ -206,6 +206,37 @@ def test_run_writes_each_curve_as_a_table_and_a_linked_chart(tmp_path: Path) -> 
     assert not any("gallery" in line for line in lines)
 
 
+def test_a_down_whose_network_the_engine_kept_is_counted_for_either_tool() -> None:
+    kept_network = load("bench_curves").kept_network
+    ours = " ✔ svc-001  removed\n ! network p_default  kept: the engine still counts an endpoint"
+    v2 = (
+        " Network p_default  Error\nfailed to remove network p_default: Error response from"
+        " daemon: error while removing network: network p_default id 59d3 has active endpoints"
+    )
+    assert kept_network(0, ours)
+    assert kept_network(1, v2)
+    assert not kept_network(0, " ✔ network p_default  removed")
+    assert not kept_network(1, "Error response from daemon: no such image")
+
+
+def test_kept_networks_are_said_under_the_stack_tables(tmp_path: Path) -> None:
+    points = {"ours": {"100": [5.0]}, "compose v2": {"100": [6.0]}}
+    result = {
+        "stack": {
+            "points": {"down": points},
+            "rounds": 3,
+            "networks_kept": {"compose v2": {"100": 1}},
+            "load_before": [1, 1, 1],
+            "load_after": [2, 2, 2],
+        }
+    }
+    lines = load("run").curves_lines(result, tmp_path, tmp_path, lambda path, *_: path)
+    said = [line for line in lines if "kept the network" in line]
+    assert len(said) == 1
+    assert said[0].startswith("compose v2: ")
+    assert "1 at 100 services of 3 downs" in said[0]
+
+
 def test_the_deploy_curve_is_two_tables_and_charts_with_the_failed_requests(
     tmp_path: Path,
 ) -> None:
