@@ -129,3 +129,16 @@ def test_up_refuses_an_expired_certificate_in_one_line_before_any_engine_call(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: {cert}: the certificate expired on")
+
+
+def test_tasks_give_back_the_interpreter_s_bytecode_setting_invoke_turned_off() -> None:
+    """invoke sets sys.dont_write_bytecode for its run before it loads tasks.py; left so, every
+    module a task imports (stackctl, pydantic, docker-py) compiles from source at each command
+    in a venv made without bytecode (uv's default)."""
+    before = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # as invoke's Program.parse_core does (no --write-pyc)
+    try:
+        load_tasks()
+        assert sys.dont_write_bytecode == sys.flags.dont_write_bytecode
+    finally:
+        sys.dont_write_bytecode = before
