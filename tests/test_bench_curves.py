@@ -265,3 +265,12 @@ def test_the_deploy_curve_is_two_tables_and_charts_with_the_failed_requests(
     assert "| 6 | 0 of 900 | 1 of 1800 |" in lines
     assert drawn == ["deploy-source-change.png", "deploy-first-deploy.png"]
     assert "![first deploy of the whole app](benchmarks/deploy-first-deploy.png)" in lines
+
+
+def test_the_gallery_copy_s_web_reuses_ports_in_time_wait(tmp_path: Path) -> None:
+    shutil.copy2(ROOT / "compose.yaml", tmp_path / "compose.yaml")
+    load("bench_curves").reusing_ports(tmp_path)
+    text = (tmp_path / "compose.yaml").read_text()
+    services = yaml.safe_load(text)["services"]
+    assert services["web"]["sysctls"] == {"net.ipv4.tcp_tw_reuse": "1"}
+    assert not any("sysctls" in spec for name, spec in services.items() if name != "web")

@@ -275,6 +275,23 @@ def only(stack: Stack, service: str) -> str:
     return found[0]
 
 
+# fakeoss serves with werkzeug, which closes every connection after its answer (real OSS keeps
+# them alive, and oss2 reuses them): filling and rebuilding 100,000 records opened a connection
+# per request from web and ran out of its ephemeral ports (EADDRNOTAVAIL, 28,000 ports in
+# TIME_WAIT for 60 s: about 470 connections a second). The copy's web may reuse a port in
+# TIME_WAIT for a new connection (safe with TCP timestamps), as if the fake kept them alive.
+REUSE_PORTS = '    sysctls:\n      net.ipv4.tcp_tw_reuse: "1"\n'
+
+
+def reusing_ports(directory: Path) -> None:
+    """The copy's web reuses its ports in TIME_WAIT (only the copy's compose.yaml changes)."""
+    compose = directory / "compose.yaml"
+    text = compose.read_text()
+    if "\n  web:\n" not in text or "sysctls:" in text:
+        raise SystemExit("bench_curves: compose.yaml's web cannot take the sysctls line")
+    compose.write_text(text.replace("\n  web:\n", "\n  web:\n" + REUSE_PORTS, 1))
+
+
 def gallery_part(sizes: list[int], seconds: int, rounds: int, prefix: str) -> dict[str, Any]:
     points: dict[str, dict[int, list[float]]] = {}
 
@@ -284,7 +301,7 @@ def gallery_part(sizes: list[int], seconds: int, rounds: int, prefix: str) -> di
     started = load()
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(remove_project_images, f"{prefix}-gallery")
-        stack, base = cleanup.enter_context(running_copy(None, f"{prefix}-gallery"))
+        stack, base = cleanup.enter_context(running_copy(reusing_ports, f"{prefix}-gallery"))
         web, redis_id = only(stack, "web"), only(stack, "redis")
         # The worker's beat runs the sweep on its own schedule: not beside the measures.
         stack.client.api.stop(only(stack, "worker"), timeout=10)
