@@ -106,8 +106,12 @@ class Stack:
             force=force,
         )
 
-    def _image_id(self, spec: ServiceSpec) -> str:
+    def _image_id(self, spec: ServiceSpec, known: dict[str, str] | None = None) -> str:
+        """The id of the service's image; `known` keeps the ids already looked up (services
+        sharing an image ask the engine once)."""
         reference = image_name(self.project, spec)
+        if known is not None and reference in known:
+            return known[reference]
         try:
             found = models.inspect_image(self.api, reference).id
         except ImageNotFound:
@@ -115,6 +119,8 @@ class Stack:
                 f"image {reference!r} of service {spec.name} is not in the engine: "
                 f"build it (add `build:` to services.{spec.name}) or load it (`docker load`)"
             ) from None
+        if known is not None:
+            known[reference] = found
         return found
 
     # --- up --------------------------------------------------------------------------------
@@ -131,10 +137,11 @@ class Stack:
         self._ensure_networks(selected)
         self._ensure_volumes()
         running = self.running()
+        image_ids: dict[str, str] = {}  # one inspection per image, however many services use it
 
         def start(name: str) -> list[ServicePlan]:
             spec = self.project.services[name]
-            image_id = images.get(name) or self._image_id(spec)
+            image_id = images.get(name) or self._image_id(spec, image_ids)
             plans = plan_replicas(self.project, spec, image_id, running.get(name, []))
             for plan in plans:
                 self._apply(plan)
