@@ -68,15 +68,18 @@ def workspace(
     profiles: list[str] | None = None,
     services: list[str] | None = None,
 ) -> Any:
-    from stackctl.stack.workspace import load_workspace
+    from stackctl.gcpause import made_to_last
 
-    return load_workspace(
-        PROJECT_DIR,
-        compose_file=c.config.stack.compose_file,
-        mode=mode,
-        profiles=services_of(profiles),
-        services=services or (),
-    )
+    with made_to_last():
+        from stackctl.stack.workspace import load_workspace
+
+        return load_workspace(
+            PROJECT_DIR,
+            compose_file=c.config.stack.compose_file,
+            mode=mode,
+            profiles=services_of(profiles),
+            services=services or (),
+        )
 
 
 def open_stack(
@@ -86,11 +89,14 @@ def open_stack(
     services: list[str] | None = None,
     found: Any = None,
 ) -> Any:
-    from stackctl.engine import connect
-    from stackctl.stack.stack import Stack
+    from stackctl.gcpause import made_to_last
 
     found = found or workspace(c, mode, profiles, services)
-    return Stack(connect(found.settings), found.project, found.settings, console())
+    with made_to_last():
+        from stackctl.engine import connect
+        from stackctl.stack.stack import Stack
+
+        return Stack(connect(found.settings), found.project, found.settings, console())
 
 
 def https_certificates(found: Any) -> list[str]:

@@ -1,0 +1,214 @@
+"""A no-op `up`: a service whose containers are kept and were ready in the one listing `up`
+makes is settled there (no thread, no wait, no second look at the engine); anything else still
+goes through the dependency graph and its health waits. Checked against docker-py's own client
+with no engine behind it, counting what `up` asks the engine."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+from rich.console import Console
+
+from stackctl import labels
+from stackctl.compose import Project, load_project
+from stackctl.plan.converge import container_config
+from stackctl.settings import StackSettings
+from stackctl.stack.stack import Stack
+
+MIGRATE = """\
+  migrate:
+    image: demo/db
+    command: ["true"]
+"""
+NEEDS_MIGRATE = """\
+      migrate: {condition: service_completed_successfully}
+"""
+COMPOSE = f"""\
+services:
+  db:
+    image: demo/db
+    healthcheck: {{test: ["CMD", "true"], interval: 1s}}
+{MIGRATE}  web:
+    image: demo/web
+    depends_on:
+      db: {{condition: service_healthy}}
+{NEEDS_MIGRATE}"""
+
+
+class Events:
+    """An event stream with nothing to say, closed by `up` when its waits are over."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+class EngineApi(docker.APIClient):  # type: ignore[misc]
+    """docker-py's client with no engine behind it: the project's network exists, the images
+    are there, `listed` is what `containers()` answers, and an inspection says healthy."""
+
+    def __init__(self, listed: list[dict[str, Any]]) -> None:
+        super().__init__(base_url="unix:///nonexistent.sock", version="1.41")
+        self.listed = listed
+        self.asked: Counter[str] = Counter()
+        self.inspected: list[str] = []
+
+    def networks(self, names: Any = None, ids: Any = None, filters: Any = None) -> Any:
+        self.asked["networks"] += 1
+        return [{"Name": "demo_default", "Id": "n1"}]
+
+    def inspect_image(self, image: str) -> dict[str, Any]:
+        self.asked["inspect_image"] += 1
+        return {"Id": f"sha256:{image}"}
+
+    def containers(self, *args: Any, filters: Any = None, **kwargs: Any) -> Any:
+        self.asked["containers"] += 1
+        wanted = set((filters or {}).get("label", []))
+        return [c for c in self.listed if wanted <= {f"{k}={v}" for k, v in c["Labels"].items()}]
+
+    def inspect_container(self, container: str) -> dict[str, Any]:
+        self.asked["inspect_container"] += 1
+        self.inspected.append(container)
+        found = next(c for c in self.listed if c["Id"] == container)
+        health = {"Health": {"Status": "healthy"}} if "health" in found["Status"] else {}
+        running = found["State"] == "running"
+        return {
+            "Id": container,
+            "Name": "/" + found["Names"][0],
+            "State": {"Status": found["State"], "Running": running, "ExitCode": 0, **health},
+            "Config": {"Labels": found["Labels"]},
+        }
+
+    def events(self, *args: Any, **kwargs: Any) -> Events:
+        self.asked["events"] += 1
+        return Events()
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a kept container is not started again")
+
+
+class Client:
+    def __init__(self, api: EngineApi) -> None:
+        self.api = api
+
+
+def project_in(tmp_path: Path, text: str = COMPOSE) -> Project:
+    (tmp_path / "compose.yaml").write_text(text)
+    return load_project(tmp_path / "compose.yaml", {}, project_name="demo")
+
+
+def listed(project: Project, service: str, status: str, state: str = "running") -> dict[str, Any]:
+    """A container as `GET /containers/json` lists it, up to date with compose.yaml."""
+    spec = project.services[service]
+    wanted = container_config(project, spec, f"sha256:{spec.image}").config_hash
+    return {
+        "Id": f"{service}-id",
+        "Names": [f"/demo-{service}-1"],
+        "State": state,
+        "Status": status,
+        "Labels": {
+            labels.PROJECT: "demo",
+            labels.SERVICE: service,
+            labels.CONTAINER_NUMBER: "1",
+            labels.ONEOFF: "False",
+            labels.CONFIG_HASH: wanted,
+        },
+    }
+
+
+def stack_with(api: EngineApi, project: Project, tmp_path: Path, console: Console) -> Stack:
+    settings = StackSettings(
+        project_dir=tmp_path, compose_file=tmp_path / "compose.yaml", project_name="demo"
+    )
+    return Stack(Client(api), project, settings, console)  # type: ignore[arg-type]
+
+
+def test_services_kept_and_ready_in_the_listing_are_settled_without_asking_again(
+    tmp_path: Path,
+) -> None:
+    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    api = EngineApi(
+        [
+            listed(project, "db", "Up 3 minutes (healthy)"),
+            listed(project, "web", "Up 3 minutes"),
+        ]
+    )
+    console = Console(record=True, width=100)
+    stack = stack_with(api, project, tmp_path, console)
+
+    plans = stack.up(build=False)
+
+    assert [(plan.service, plan.action) for plan in plans] == [("db", "keep"), ("web", "keep")]
+    # One listing and one look at each image; no per-service listing, inspection or events.
+    assert api.asked == Counter(networks=1, containers=1, inspect_image=2)
+    text = console.export_text()
+    assert "demo-db-1  healthy" in text
+    assert "demo-web-1  healthy" in text
+
+
+def test_a_kept_service_still_starting_is_waited_for_and_its_dependants_after_it(
+    tmp_path: Path,
+) -> None:
+    project = project_in(tmp_path)
+    api = EngineApi(
+        [
+            listed(project, "db", "Up 1 second (health: starting)"),
+            listed(project, "migrate", "Exited (0) 1 second ago", state="exited"),
+            listed(project, "web", "Up 1 second"),
+        ]
+    )
+    console = Console(record=True, width=100)
+    stack = stack_with(api, project, tmp_path, console)
+    started: list[str] = []
+    api.start = lambda container, **kwargs: started.append(container)  # type: ignore[method-assign]
+
+    plans = stack.up(build=False)
+
+    assert {plan.service: plan.action for plan in plans} == {
+        "db": "keep",
+        "migrate": "start",
+        "web": "keep",
+    }
+    assert started == ["migrate-id"]
+    # Everything went through the graph: db's health and migrate's completion were asked of
+    # the engine, and web, though ready in the listing, waited for both (what it depends on
+    # was not settled).
+    assert api.inspected.index("db-id") < api.inspected.index("web-id")
+    assert api.inspected.index("migrate-id") < api.inspected.index("web-id")
+    assert api.asked["events"] == 1
+    text = console.export_text()
+    assert "demo-db-1  healthy" in text
+    assert "demo-migrate-1  completed" in text
+
+
+def test_a_one_off_service_another_needs_completed_is_waited_for_until_it_exits_not_for_health(
+    tmp_path: Path,
+) -> None:
+    """compose v2's `up --wait` takes migrate's exit 0 as its success; before, `up` also waited
+    for migrate to be healthy and failed on that same exit ("exited with code 0")."""
+    project = project_in(tmp_path, COMPOSE.replace("(health: starting)", "(healthy)"))
+    api = EngineApi(
+        [
+            listed(project, "db", "Up 3 minutes (healthy)"),
+            listed(project, "migrate", "Exited (0) 3 minutes ago", state="exited"),
+            listed(project, "web", "Up 3 minutes"),
+        ]
+    )
+    console = Console(record=True, width=100)
+    stack = stack_with(api, project, tmp_path, console)
+    api.start = lambda container, **kwargs: None  # type: ignore[method-assign]
+
+    plans = stack.up(build=False)
+
+    assert {plan.service: plan.action for plan in plans}["migrate"] == "start"
+    text = console.export_text()
+    assert "demo-migrate-1  completed" in text
+    assert "demo-migrate-1  healthy" not in text
+    assert "demo-db-1  healthy" in text
+    assert "demo-web-1  healthy" in text
