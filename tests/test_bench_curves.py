@@ -274,3 +274,13 @@ def test_the_gallery_copy_s_web_reuses_ports_in_time_wait(tmp_path: Path) -> Non
     services = yaml.safe_load(text)["services"]
     assert services["web"]["sysctls"] == {"net.ipv4.tcp_tw_reuse": "1"}
     assert not any("sysctls" in spec for name, spec in services.items() if name != "web")
+
+
+def test_the_curve_parts_run_py_passes_on_are_checked_by_name() -> None:
+    run = load("run")
+    assert run.curve_parts("stack") == ["stack"]
+    assert run.curve_parts(" stack, idle ") == ["stack", "idle"]
+    with pytest.raises(SystemExit, match=r"--curve-parts 'stack,servers': choose among stack"):
+        run.curve_parts("stack,servers")
+    with pytest.raises(SystemExit, match="choose among"):
+        run.curve_parts(",")

@@ -518,11 +518,34 @@ def servers_section(project_prefix: str, seconds: int, images: int, rounds: int)
     ]
 
 
+CURVE_PARTS = ("stack", "gallery", "idle")
+
+
+def curve_parts(text: str) -> list[str]:
+    """--curve-parts as bench_curves.py's parts, refusing an unknown one by name."""
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in CURVE_PARTS]
+    if unknown or not chosen:
+        raise SystemExit(
+            f"run.py: --curve-parts {text!r}: choose among {', '.join(CURVE_PARTS)}"
+            " (comma-separated)"
+        )
+    return chosen
+
+
 def curves_section(
-    project_prefix: str, services: str, images: str, rounds: int, charts: Path, root: Path
+    project_prefix: str,
+    services: str,
+    images: str,
+    rounds: int,
+    charts: Path,
+    root: Path,
+    parts: str = ",".join(CURVE_PARTS),
 ) -> list[str]:
     """The cost curves (bench_curves.py): each measure a table and a PNG chart in `charts`,
-    linked relative to `root` (the folder of the BENCHMARKS.md being written)."""
+    linked relative to `root` (the folder of the BENCHMARKS.md being written); `parts` picks
+    bench_curves.py's parts (comma-separated)."""
+    chosen = curve_parts(parts)
     result = bench_json(
         "bench_curves.py",
         "--project-prefix",
@@ -533,6 +556,7 @@ def curves_section(
         images,
         "--rounds",
         str(rounds),
+        *[argument for part in chosen for argument in ("--part", part)],
     )
     return curves_lines(result, charts, root)
 
@@ -745,6 +769,11 @@ def main() -> int:
     parser.add_argument("--curve-services", default="5,25,100", help="generated stack sizes")
     parser.add_argument("--curve-images", default="100,10000,100000", help="gallery sizes")
     parser.add_argument(
+        "--curve-parts",
+        default=",".join(CURVE_PARTS),
+        help="which cost curves to measure (comma-separated: stack, gallery, idle)",
+    )
+    parser.add_argument(
         "--skip-deploy-curve", action="store_true", help="skip the deploy curve (1/3/6 hosts)"
     )
     parser.add_argument("--curve-hosts", default="1,3,6", help="the deploy curve's host counts")
@@ -755,6 +784,7 @@ def main() -> int:
         help="where the curves' PNGs go (default: benchmarks/ beside --output)",
     )
     options = parser.parse_args()
+    curve_parts(options.curve_parts)  # a bad choice stops here, not after minutes of runs
 
     lines = [
         "# Benchmarks",
@@ -827,6 +857,7 @@ def main() -> int:
                 options.rounds,
                 charts,
                 options.output.resolve().parent,
+                options.curve_parts,
             )
         )
     if curve is not None:
