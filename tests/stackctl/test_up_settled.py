@@ -1,7 +1,8 @@
-"""A no-op `up`: a service whose containers are kept and were ready in the one listing `up`
-makes is settled there (no thread, no wait, no second look at the engine); anything else still
-goes through the dependency graph and its health waits. Checked against docker-py's own client
-with no engine behind it, counting what `up` asks the engine."""
+"""What `up` does before its dependency graph: a service whose containers are kept and were
+ready in the one listing `up` makes is settled there (no thread, no wait, no second look at the
+engine), and containers new to the project are all created before the first start (as compose v2
+does); anything else still goes through the graph and its health waits. Checked against
+docker-py's own client with no engine behind it, counting what `up` asks the engine."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import pytest
+from docker.errors import APIError
 from rich.console import Console
 
 from stackctl import labels
@@ -212,3 +215,63 @@ def test_a_one_off_service_another_needs_completed_is_waited_for_until_it_exits_
     assert "demo-migrate-1  healthy" not in text
     assert "demo-db-1  healthy" in text
     assert "demo-web-1  healthy" in text
+
+
+class CreatingApi(EngineApi):
+    """EngineApi that also creates, starts and removes: `order` records what happened when;
+    a create of a container named in `refuse` fails as the engine's refusal would."""
+
+    def __init__(self, refuse: str = "") -> None:
+        super().__init__([])
+        self.order: list[str] = []
+        self.refuse = refuse
+        self.removed: list[str] = []
+
+    def create_container(self, image: str, name: str, labels: Any = None, **kwargs: Any) -> Any:
+        if name == self.refuse:
+            raise APIError("409 Client Error", explanation=f'Conflict. "{name}" is in use')
+        self.order.append(f"create {name}")
+        checked = " (health: starting)" if kwargs.get("healthcheck") else ""
+        self.listed.append(
+            {
+                "Id": f"{name}-id",
+                "Names": [f"/{name}"],
+                "State": "created",
+                "Status": "Created" + checked,
+                "Labels": labels,
+            }
+        )
+        return {"Id": f"{name}-id"}
+
+    def start(self, container: str, *args: Any, **kwargs: Any) -> None:
+        self.order.append(f"start {container.removesuffix('-id')}")
+        found = next(c for c in self.listed if c["Id"] == container)
+        found["State"] = "running"
+
+    def remove_container(self, container: str, **kwargs: Any) -> None:
+        self.removed.append(container)
+
+
+def test_new_containers_are_all_created_before_the_first_starts(tmp_path: Path) -> None:
+    """As compose v2 does: a level of dependencies then waits for its starts only."""
+    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    api = CreatingApi()
+    stack = stack_with(api, project, tmp_path, Console(quiet=True))
+
+    plans = stack.up(build=False)
+
+    assert [(plan.service, plan.action) for plan in plans] == [("db", "create"), ("web", "create")]
+    assert sorted(api.order[:2]) == ["create demo-db-1", "create demo-web-1"]
+    assert api.order[2:] == ["start demo-db-1", "start demo-web-1"]  # web after db is healthy
+
+
+def test_a_create_refused_removes_what_was_created_and_starts_nothing(tmp_path: Path) -> None:
+    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    api = CreatingApi(refuse="demo-web-1")
+    stack = stack_with(api, project, tmp_path, Console(quiet=True))
+
+    with pytest.raises(APIError, match="is in use"):
+        stack.up(build=False)
+
+    assert api.order == ["create demo-db-1"]
+    assert api.removed == ["demo-db-1-id"]
