@@ -125,6 +125,21 @@ def listed(project: Project, service: str, status: str, state: str = "running") 
     }
 
 
+def migrate_exited(project: Project, db_status: str) -> tuple[EngineApi, list[str]]:
+    """An engine listing db (its status line `db_status`), migrate exited 0 and web running,
+    recording the containers started."""
+    api = EngineApi(
+        [
+            listed(project, "db", db_status),
+            listed(project, "migrate", "Exited (0) 1 second ago", state="exited"),
+            listed(project, "web", "Up 1 second"),
+        ]
+    )
+    started: list[str] = []
+    api.start = lambda container, **kwargs: started.append(container)  # type: ignore[method-assign]
+    return api, started
+
+
 def stack_with(api: EngineApi, project: Project, tmp_path: Path, console: Console) -> Stack:
     settings = StackSettings(
         project_dir=tmp_path, compose_file=tmp_path / "compose.yaml", project_name="demo"
@@ -159,17 +174,9 @@ def test_a_kept_service_still_starting_is_waited_for_and_its_dependants_after_it
     tmp_path: Path,
 ) -> None:
     project = project_in(tmp_path)
-    api = EngineApi(
-        [
-            listed(project, "db", "Up 1 second (health: starting)"),
-            listed(project, "migrate", "Exited (0) 1 second ago", state="exited"),
-            listed(project, "web", "Up 1 second"),
-        ]
-    )
+    api, started = migrate_exited(project, "Up 1 second (health: starting)")
     console = Console(record=True, width=100)
     stack = stack_with(api, project, tmp_path, console)
-    started: list[str] = []
-    api.start = lambda container, **kwargs: started.append(container)  # type: ignore[method-assign]
 
     plans = stack.up(build=False)
 
@@ -195,21 +202,15 @@ def test_a_one_off_service_another_needs_completed_is_waited_for_until_it_exits_
 ) -> None:
     """compose v2's `up --wait` takes migrate's exit 0 as its success; before, `up` also waited
     for migrate to be healthy and failed on that same exit ("exited with code 0")."""
-    project = project_in(tmp_path, COMPOSE.replace("(health: starting)", "(healthy)"))
-    api = EngineApi(
-        [
-            listed(project, "db", "Up 3 minutes (healthy)"),
-            listed(project, "migrate", "Exited (0) 3 minutes ago", state="exited"),
-            listed(project, "web", "Up 3 minutes"),
-        ]
-    )
+    project = project_in(tmp_path)
+    api, started = migrate_exited(project, "Up 3 minutes (healthy)")
     console = Console(record=True, width=100)
     stack = stack_with(api, project, tmp_path, console)
-    api.start = lambda container, **kwargs: None  # type: ignore[method-assign]
 
     plans = stack.up(build=False)
 
     assert {plan.service: plan.action for plan in plans}["migrate"] == "start"
+    assert started == ["migrate-id"]
     text = console.export_text()
     assert "demo-migrate-1  completed" in text
     assert "demo-migrate-1  healthy" not in text
