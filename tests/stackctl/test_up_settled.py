@@ -276,3 +276,23 @@ def test_a_create_refused_removes_what_was_created_and_starts_nothing(tmp_path: 
 
     assert api.order == ["create demo-db-1"]
     assert api.removed == ["demo-db-1-id"]
+
+
+def test_what_was_created_ahead_for_a_service_never_started_goes_when_up_fails(
+    tmp_path: Path,
+) -> None:
+    """web waits for db, whose start fails: web's container, made ahead, is removed (nothing
+    of a service `up` never reached is left behind); db's stays, as the failure's evidence."""
+    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    api = CreatingApi()
+
+    def refused(container: str, *args: Any, **kwargs: Any) -> None:
+        raise APIError("500 Server Error", explanation=f"cannot start {container}: no memory")
+
+    api.start = refused  # type: ignore[method-assign]
+    stack = stack_with(api, project, tmp_path, Console(quiet=True))
+
+    with pytest.raises(APIError, match="cannot start demo-db-1-id"):
+        stack.up(build=False)
+
+    assert api.removed == ["demo-web-1-id"]
