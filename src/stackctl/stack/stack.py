@@ -153,8 +153,9 @@ class Stack:
         # Services whose every container is kept and was ready in the listing above (healthy, or
         # running without a check), and all they depend on too, are settled here: no thread, no
         # wait, no second look at the engine. Asking again (a list and an inspection per
-        # service, each in a thread of its own) was 5 of the 6 ms each service added to a no-op
-        # up. A service another needs completed is waited for in the graph, as are the others.
+        # service, each in a thread of its own: 201 calls for 100 services) made a no-op up of
+        # 100 services 0.60 s; settled, 0.27. A service another needs completed is waited for in
+        # the graph, as are the others.
         needs_completion = {
             dependency
             for name in order
