@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -540,12 +540,11 @@ def curves_section(
     rounds: int,
     charts: Path,
     root: Path,
-    parts: str = ",".join(CURVE_PARTS),
+    parts: Sequence[str] = CURVE_PARTS,
 ) -> list[str]:
     """The cost curves (bench_curves.py): each measure a table and a PNG chart in `charts`,
     linked relative to `root` (the folder of the BENCHMARKS.md being written); `parts` picks
-    bench_curves.py's parts (comma-separated)."""
-    chosen = curve_parts(parts)
+    bench_curves.py's parts."""
     result = bench_json(
         "bench_curves.py",
         "--project-prefix",
@@ -556,7 +555,7 @@ def curves_section(
         images,
         "--rounds",
         str(rounds),
-        *[argument for part in chosen for argument in ("--part", part)],
+        *[argument for part in parts for argument in ("--part", part)],
     )
     return curves_lines(result, charts, root)
 
@@ -784,7 +783,7 @@ def main() -> int:
         help="where the curves' PNGs go (default: benchmarks/ beside --output)",
     )
     options = parser.parse_args()
-    curve_parts(options.curve_parts)  # a bad choice stops here, not after minutes of runs
+    chosen_curves = curve_parts(options.curve_parts)  # refused here, not after minutes of runs
 
     lines = [
         "# Benchmarks",
@@ -857,7 +856,7 @@ def main() -> int:
                 options.rounds,
                 charts,
                 options.output.resolve().parent,
-                options.curve_parts,
+                chosen_curves,
             )
         )
     if curve is not None:

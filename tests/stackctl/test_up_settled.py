@@ -40,6 +40,7 @@ services:
     depends_on:
       db: {{condition: service_healthy}}
 {NEEDS_MIGRATE}"""
+WITHOUT_MIGRATE = COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, "")
 
 
 class Events:
@@ -150,7 +151,7 @@ def stack_with(api: EngineApi, project: Project, tmp_path: Path, console: Consol
 def test_services_kept_and_ready_in_the_listing_are_settled_without_asking_again(
     tmp_path: Path,
 ) -> None:
-    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    project = project_in(tmp_path, WITHOUT_MIGRATE)
     api = EngineApi(
         [
             listed(project, "db", "Up 3 minutes (healthy)"),
@@ -255,7 +256,7 @@ class CreatingApi(EngineApi):
 
 def test_new_containers_are_all_created_before_the_first_starts(tmp_path: Path) -> None:
     """As compose v2 does: a level of dependencies then waits for its starts only."""
-    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    project = project_in(tmp_path, WITHOUT_MIGRATE)
     api = CreatingApi()
     stack = stack_with(api, project, tmp_path, Console(quiet=True))
 
@@ -267,7 +268,7 @@ def test_new_containers_are_all_created_before_the_first_starts(tmp_path: Path) 
 
 
 def test_a_create_refused_removes_what_was_created_and_starts_nothing(tmp_path: Path) -> None:
-    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    project = project_in(tmp_path, WITHOUT_MIGRATE)
     api = CreatingApi(refuse="demo-web-1")
     stack = stack_with(api, project, tmp_path, Console(quiet=True))
 
@@ -283,7 +284,7 @@ def test_what_was_created_ahead_for_a_service_never_started_goes_when_up_fails(
 ) -> None:
     """web waits for db, whose start fails: web's container, made ahead, is removed (nothing
     of a service `up` never reached is left behind); db's stays, as the failure's evidence."""
-    project = project_in(tmp_path, COMPOSE.replace(MIGRATE, "").replace(NEEDS_MIGRATE, ""))
+    project = project_in(tmp_path, WITHOUT_MIGRATE)
     api = CreatingApi()
 
     def refused(container: str, *args: Any, **kwargs: Any) -> None:

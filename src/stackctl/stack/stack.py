@@ -11,7 +11,7 @@ import contextlib
 import io
 import tarfile
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -300,9 +300,7 @@ class Stack:
                 except BaseException as error:  # raised below, once the others are removed
                     failures.append(error)
         if failures:
-            for container_id in made.values():
-                with contextlib.suppress(APIError, NotFound):
-                    self.api.remove_container(container_id, force=True, v=True)
+            self._discard(made.values())
             raise failures[0]
         return made
 
@@ -314,10 +312,15 @@ class Stack:
         try:
             yield
         except BaseException:
-            for container_id in created.values():
-                with contextlib.suppress(APIError, NotFound):
-                    self.api.remove_container(container_id, force=True, v=True)
+            self._discard(created.values())
             raise
+
+    def _discard(self, container_ids: Iterable[str]) -> None:
+        """Remove containers made ahead and never started, anonymous volumes and all. An engine
+        refusal here is not raised: the failure that led here is the one to report."""
+        for container_id in container_ids:
+            with contextlib.suppress(APIError):
+                self._delete(container_id, volumes=True)
 
     def _apply(self, plan: ServicePlan, created: str | None = None) -> None:
         """Bring one replica to its plan; `created`: its container, made by _create_new."""
