@@ -7,7 +7,7 @@ UTF-8 byte order, which for str is code point order, after ``marker``.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -31,15 +31,21 @@ def list_page(
     marker: str = "",
     max_keys: int = 100,
 ) -> ListPage:
+    """One page, in time that grows with the page, not the bucket: it starts by bisection at
+    the marker or the prefix, whichever is later, and steps over the keys folded into a common
+    prefix the same way (walking the whole name list per page made listing 100,000 records of
+    400,000 objects quadratic: 75 s for what OSS does in a few)."""
     page = ListPage()
-    start = bisect_right(sorted_names, marker) if marker else 0
+    index = bisect_left(sorted_names, prefix)
+    if marker:
+        index = max(index, bisect_right(sorted_names, marker))
     count = 0
     last_prefix = ""
-    for name in sorted_names[start:]:
+    while index < len(sorted_names):
+        name = sorted_names[index]
         if not name.startswith(prefix):
-            if name > prefix:
-                break
-            continue
+            break  # past the prefix: nothing after it starts with it
+        index += 1
         entry_is_prefix = False
         if delimiter:
             cut = name.find(delimiter, len(prefix))
@@ -48,6 +54,7 @@ def list_page(
                 # Keys under a prefix already returned (on this page or, via the
                 # marker, on an earlier one) are folded into it.
                 if common == last_prefix or (marker and common <= marker):
+                    index = _after_prefix(sorted_names, common, index)
                     continue
                 entry_is_prefix = True
         if count == max_keys:
@@ -57,6 +64,7 @@ def list_page(
             page.prefixes.append(common)
             last_prefix = common
             page.next_marker = common
+            index = _after_prefix(sorted_names, common, index)
         else:
             page.keys.append(name)
             page.next_marker = name
@@ -64,6 +72,13 @@ def list_page(
     if not page.is_truncated:
         page.next_marker = ""
     return page
+
+
+def _after_prefix(sorted_names: Sequence[str], common: str, index: int) -> int:
+    """The index of the first name from `index` on that does not start with `common`."""
+    # Every name starting with `common` sorts below common + the highest code point, except
+    # ones that continue with that code point itself: the loop folds those one by one.
+    return max(index, bisect_left(sorted_names, common + "\U0010ffff", lo=index))
 
 
 @dataclass

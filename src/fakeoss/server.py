@@ -247,13 +247,12 @@ class FakeOss:
         prefix = params.get("prefix", "")
         delimiter = params.get("delimiter", "")
         max_keys = limits.parse_max(params.get("max-keys"), 100, "max-keys")
-        names, records = self.store.listing(call.bucket)
         if params.get("list-type") == "2":
             token = params.get("continuation-token", "")
             start_after = params.get("start-after", "")
             marker = _decode_token(token) if token else start_after
-            page = listing.list_page(
-                names, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys
+            page, records = self.store.list_page(
+                call.bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys
             )
             next_token = _encode_token(page.next_marker) if page.is_truncated else ""
             return _xml(
@@ -272,8 +271,8 @@ class FakeOss:
                 )
             )
         marker = params.get("marker", "")
-        page = listing.list_page(
-            names, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys
+        page, records = self.store.list_page(
+            call.bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=max_keys
         )
         return _xml(
             xmlshape.list_objects(

@@ -14,6 +14,7 @@ import random
 import secrets
 import threading
 import time
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,7 +25,7 @@ from moto.s3.models import FakeBucket, S3Backend, s3_backends
 
 import fakeoss  # noqa: F401 - sets moto's environment before moto is imported
 
-from . import errors
+from . import errors, listing
 from .checksums import crc64, crc64_combine, md5_etag, multipart_etag
 from .disk import DataFolder
 from .errors import OssError
@@ -59,6 +60,9 @@ class Store:
         self._account_id = f"{next(_accounts):012d}"
         self._backend: Any = S3Backend(region_name=_REGION, account_id=self._account_id)
         self._lock = threading.RLock()
+        # Each bucket's key names in order, kept as keys come and go (every write is _store's,
+        # every removal delete's): a listing bisects it instead of sorting the bucket per page.
+        self._names: dict[str, list[str]] = {}
         self.create_buckets_on_demand = create_buckets_on_demand
         self._last_upload_time = 0
         if data is not None:
@@ -103,6 +107,7 @@ class Store:
             if created is not None:
                 bucket.creation_date = created
             self._backend.buckets[name] = bucket
+            self._names[name] = []
             if self._data is not None:
                 self._data.save_bucket(name, acl, bucket.creation_date)
 
@@ -146,6 +151,7 @@ class Store:
                     BucketName=name,
                 )
             del self._backend.buckets[name]
+            del self._names[name]
             if self._data is not None:
                 self._data.delete_bucket(name)
 
@@ -184,6 +190,8 @@ class Store:
             bucket, record.key, value, etag=record.etag, disable_notification=True
         )
         setattr(new, _RECORD, record)
+        if old is None:
+            insort(self._names[bucket], record.key)
         # moto forgets an overwritten body without closing it, which warns later.
         if old is not None and old is not new:
             old.dispose()
@@ -266,15 +274,21 @@ class Store:
             found = moto_bucket.keys.get(key)
             if found is not None:
                 self._backend.delete_object(bucket, key)
+                names = self._names[bucket]
+                del names[bisect_left(names, key)]
                 found.dispose()
                 if self._data is not None:
                     self._data.delete_object(bucket, key)
 
-    def listing(self, bucket: str) -> tuple[list[str], dict[str, ObjectRecord]]:
+    def list_page(
+        self, bucket: str, **query: Any
+    ) -> tuple[listing.ListPage, dict[str, ObjectRecord]]:
+        """A page of `bucket`'s keys (`query`: listing.list_page's prefix, delimiter, marker,
+        max_keys) and the records of the keys on it."""
         with self._lock:
             keys = self._bucket(bucket).keys
-            records = {name: getattr(keys[name], _RECORD) for name in keys}
-        return sorted(records), records
+            page = listing.list_page(self._names[bucket], **query)
+            return page, {name: getattr(keys[name], _RECORD) for name in page.keys}
 
     def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
         with self._lock:
