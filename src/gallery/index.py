@@ -93,6 +93,13 @@ class RecordIndex:
         data = self.redis.hget(self.docs, image_id)
         return None if data is None else ImageRecord.model_validate_json(data)
 
+    def get_many(self, image_ids: list[str]) -> list[ImageRecord | None]:
+        """The records of `image_ids` in their order, None for one not indexed (one call)."""
+        if not image_ids:
+            return []
+        found = self.redis.hmget(self.docs, image_ids)
+        return [None if data is None else ImageRecord.model_validate_json(data) for data in found]
+
     def page(
         self, *, limit: int, cursor: str | None
     ) -> tuple[list[ImageRecord], str | None] | None:

@@ -248,9 +248,9 @@ def sweep() -> dict[str, int]:
     found = clients()
     done = found.catalog.reconcile()
     requeued = 0
-    for image_id in found.store.record_etags():
-        record = found.catalog.get(image_id)
-        if record is not None and needs_queueing(record, found.settings) and requeue(record):
+    # The records reconcile just listed: an image stored since is queued by its own upload.
+    for record in found.catalog.records(done.listed):
+        if needs_queueing(record, found.settings) and requeue(record):
             requeued += 1
     result = {"added": done.added, "updated": done.updated, "dropped": done.dropped}
     result["requeued"] = requeued

@@ -14,9 +14,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gallery import catalog as catalog_module
 from gallery import create_app
 from gallery.clients import clients
-from gallery.records import ImageRecord
+from gallery.records import ImageRecord, new_image_id
 from gallery.tasks import THUMBNAIL_TASK, celery_of, sweep
 from support import pictures
 from support.faults import HangingProxy, RedisProcess
@@ -236,3 +237,31 @@ def test_sweep_rebuilds_a_lost_index_from_oss(
     assert clients(app).catalog.index.is_complete()
     listed = client.get("/api/images").json
     assert [image["id"] for image in listed["images"]] == sorted(ids)  # type: ignore[index]
+
+
+def test_records_are_read_from_the_index_in_batches_and_from_oss_where_it_lacks_them(
+    app_overrides: dict[str, Any],
+    own_redis: RedisProcess,
+    make_app: Callable[[dict[str, Any]], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(catalog_module, "READ_BATCH", 2)
+    app = make_app(app_overrides)
+    client = app.test_client()
+    ids = [upload(client, pictures.png()).json["id"] for _ in range(5)]  # type: ignore[index]
+    catalog = clients(app).catalog
+    catalog.reconcile()  # the index known complete
+    catalog.index.drop([ids[1]])  # in OSS only now
+    reads: list[list[str]] = []
+    get_many = catalog.index.get_many
+    monkeypatch.setattr(
+        catalog.index, "get_many", lambda batch: reads.append(batch) or get_many(batch)
+    )
+
+    nowhere = new_image_id()
+    found = list(catalog.records([*ids, "not an id", nowhere]))
+
+    assert [record.id for record in found] == ids
+    assert reads == [ids[0:2], ids[2:4], [ids[4], nowhere]]
+    own_redis.stop()
+    assert [record.id for record in catalog.records(ids)] == ids  # OSS alone
