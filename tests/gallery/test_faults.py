@@ -6,11 +6,13 @@ every Redis and OSS client is built with its setting's timeout."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import oss2
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -265,3 +267,29 @@ def test_records_are_read_from_the_index_in_batches_and_from_oss_where_it_lacks_
     assert reads == [ids[0:2], ids[2:4], [ids[4], nowhere]]
     own_redis.stop()
     assert [record.id for record in catalog.records(ids)] == ids  # OSS alone
+
+
+def test_a_redis_failure_in_reconcile_leaves_the_records_not_yet_read_unread(
+    app_overrides: dict[str, Any],
+    make_app: Callable[[dict[str, Any]], Flask],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = clients(make_app(app_overrides)).catalog
+    listed = {new_image_id(): '"ETAG"' for _ in range(50)}
+    reads: list[str] = []
+
+    def get_record(image_id: str) -> object:
+        reads.append(image_id)
+        time.sleep(0.01)  # all 50 would take 0.5 s
+        return object()
+
+    def put(record: object, etag: str) -> bool:
+        raise redis.ConnectionError("Redis went away")
+
+    monkeypatch.setattr(catalog.store, "record_etags", lambda: listed)
+    monkeypatch.setattr(catalog.store, "get_record", get_record)
+    monkeypatch.setattr(catalog.index, "put", put)
+
+    with pytest.raises(redis.ConnectionError):
+        catalog.reconcile()
+    assert len(reads) < len(listed)  # the reads not begun were dropped, not waited for
