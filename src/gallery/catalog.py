@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
@@ -36,7 +36,8 @@ class Reconciled:
     added: int
     updated: int
     dropped: int
-    listed: tuple[str, ...] = ()  # every record OSS listed, by image id
+    # Every record OSS listed, by image id (100,000 of them in a large gallery: not in a repr).
+    listed: tuple[str, ...] = field(default=(), repr=False)
 
 
 class Catalog:
@@ -122,8 +123,9 @@ class Catalog:
         in_oss = self.store.record_etags()
         added = updated = 0
         changed = [image_id for image_id, etag in in_oss.items() if known.get(image_id) != etag]
-        # Records are read side by side: each is a round trip to OSS (1.9 ms each to fakeoss on
-        # this machine, more to a real bucket), and a rebuild reads every one.
+        # Records are read side by side: a rebuild reads every one, each a round trip to OSS.
+        # Measured against a fakeoss process at 10,000 images: 17.2 s one at a time, 13.7 s
+        # eight at a time (the fake's CPU bounds it there; a real bucket's latency would not).
         pool = ThreadPoolExecutor(RECORD_READERS, thread_name_prefix="reconcile")
         try:
             records = pool.map(self.store.get_record, changed)
