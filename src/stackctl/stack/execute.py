@@ -23,9 +23,11 @@ def running_container(stack: Stack, service: str) -> str:
     if service not in stack.project.services:
         known = ", ".join(stack.project.services)
         raise StackError(f"no service {service!r} in compose.yaml (services: {known})")
-    for container in stack.containers(service):
-        if container.status == "running":
-            return container.id
+    # The lowest-numbered replica running, as `docker compose exec` (its --index 1): the
+    # engine lists containers newest first, so after a recreate the pick would change.
+    running = [c for c in stack.containers(service) if c.status == "running"]
+    if running:
+        return min(running, key=lambda container: container.number).id
     raise StackError(f"service {service} is not running: run `invoke up` first")
 
 
