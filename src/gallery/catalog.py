@@ -86,18 +86,14 @@ class Catalog:
     # --- reads --------------------------------------------------------------
 
     def get(self, image_id: str) -> ImageRecord | None:
-        if not is_image_id(image_id):
-            return None
-        if self._index_ready():
-            found = self._redis(lambda: self.index.get(image_id), None)
-            if found is not None:
-                return found
-        return self.store.get_record(image_id)
+        return next(self.records([image_id]), None)
 
     def records(self, image_ids: Iterable[str]) -> Iterator[ImageRecord]:
-        """Each image's record, as `get` finds it, read from the index a batch at a time;
-        images with no record anywhere are left out."""
+        """Each image's record: from the index while it is known complete (a batch per Redis
+        call), else from OSS; invalid ids and images with no record anywhere are left out."""
         wanted = [image_id for image_id in image_ids if is_image_id(image_id)]
+        if not wanted:
+            return
         ready = self._index_ready()
         for start in range(0, len(wanted), READ_BATCH):
             batch = wanted[start : start + READ_BATCH]

@@ -89,10 +89,6 @@ class RecordIndex:
     def is_complete(self) -> bool:
         return bool(self.redis.exists(self.complete))
 
-    def get(self, image_id: str) -> ImageRecord | None:
-        data = self.redis.hget(self.docs, image_id)
-        return None if data is None else ImageRecord.model_validate_json(data)
-
     def get_many(self, image_ids: list[str]) -> list[ImageRecord | None]:
         """The records of `image_ids` in their order, None for one not indexed (one call)."""
         if not image_ids:
